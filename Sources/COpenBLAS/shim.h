@@ -1,0 +1,3 @@
+// Umbrella header for OpenBLAS's CBLAS interface (pkg-config: openblas).
+#pragma once
+#include <cblas.h>

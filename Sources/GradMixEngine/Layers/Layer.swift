@@ -1,0 +1,64 @@
+/// Whether a forward pass trains (dropout active) or evaluates.
+public enum Mode: Sendable { case train, eval }
+
+/// A named parameter tensor of a layer, e.g. `("weight", [32, 3, 5, 5])`.
+public struct ParameterShape: Equatable, Sendable {
+  public let name: String
+  public let shape: [Int]
+  public init(_ name: String, _ shape: [Int]) { self.name = name; self.shape = shape }
+  public var count: Int { shape.reduce(1, *) }
+}
+
+/// A layer with a hand-written backward pass (torch/nn's `updateOutput`,
+/// `updateGradInput`, `accGradParameters`).
+///
+/// A layer is a value holding only configuration. It owns no parameters and
+/// no buffers: `forward` and `backward` receive pointers to the layer's slice
+/// of the model's parameter and gradient buffers, to the activations kept by
+/// a ``Workspace``, and to a scratch area that stays untouched between a
+/// forward pass and its backward pass (its cache, e.g. im2col columns).
+///
+/// Buffers are NCHW `Float`, batch first; `input` and `output` shapes below
+/// are per sample (see ``Shape``).
+public protocol Layer: Sendable, CustomStringConvertible {
+  /// The token of the model spec this layer came from, e.g. `conv32k5`.
+  var token: String { get }
+
+  /// The layer's parameter tensors, in storage order ([] if none).
+  var parameterShapes: [ParameterShape] { get }
+
+  /// The output shape for an input shape.
+  /// - Throws: ``ModelSpecError/doesNotFit(layer:input:reason:)`` if the
+  ///   layer cannot take that input.
+  func outputShape(for input: Shape) throws -> Shape
+
+  /// Number of scratch floats this layer needs for `batch` samples.
+  func scratchCount(input: Shape, batch: Int) -> Int
+
+  /// True when the output is the input reinterpreted (Flatten): the
+  /// workspace then shares one buffer and both passes are skipped.
+  var isView: Bool { get }
+
+  /// Computes `output` [N, out] from `input` [N, in].
+  func forward(
+    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG)
+
+  /// Writes dL/d(input) into `dInput` (if non-nil; it is nil for the first
+  /// layer) and *adds* dL/d(parameters) into `dParameters`.
+  func backward(
+    dInput: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dOutput: UnsafePointer<Float>, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int)
+}
+
+extension Layer {
+  public var parameterShapes: [ParameterShape] { [] }
+  public var isView: Bool { false }
+  public func scratchCount(input: Shape, batch: Int) -> Int { 0 }
+  public var description: String { token }
+  /// Total parameter count of the layer.
+  public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.count } }
+}

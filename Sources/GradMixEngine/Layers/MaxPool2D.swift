@@ -1,0 +1,92 @@
+// Legend: N = batch, C = channels, H, W = input size, OH, OW = output size.
+
+/// Max pooling over `kernelSize` x `kernelSize` windows with `stride`.
+///
+/// Forward records the flat index of each window's maximum (first one on
+/// ties) in scratch, as `Int32`; backward routes dY to those positions.
+public struct MaxPool2D: Layer {
+  public let kernelSize: Int
+  public let stride: Int
+  public let token: String
+
+  public init(kernelSize: Int, stride: Int? = nil, token: String? = nil) {
+    precondition(kernelSize > 0 && (stride ?? 1) > 0,
+      "The pooling window size and stride must be greater than 0, got \(kernelSize) and \(stride ?? kernelSize).")
+    self.kernelSize = kernelSize
+    self.stride = stride ?? kernelSize
+    self.token = token ?? "pool\(kernelSize)" + (self.stride != kernelSize ? "s\(self.stride)" : "")
+  }
+
+  func geometry(_ input: Shape) -> ConvGeometry? {
+    guard input.rank == 3 else { return nil }
+    return ConvGeometry(channels: input.dims[0], height: input.dims[1], width: input.dims[2],
+                        kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: 0)
+  }
+
+  public func outputShape(for input: Shape) throws -> Shape {
+    guard let g = geometry(input) else {
+      throw ModelSpecError.doesNotFit(layer: token, input: input,
+        reason: input.rank == 3 ? "the window is larger than the input" : "pooling needs a [C, H, W] input")
+    }
+    return Shape([g.channels, g.outH, g.outW])
+  }
+
+  /// One Int32 argmax index per output element (stored in Float-sized slots).
+  public func scratchCount(input: Shape, batch: Int) -> Int {
+    guard let g = geometry(input) else { return 0 }
+    return batch * g.channels * g.outPlane
+  }
+
+  // MARK: - Forward
+
+  public func forward(
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
+  ) {
+    guard let g = geometry(inputShape) else { preconditionFailure("\(token) cannot take input \(inputShape).") }
+    let planes = n * g.channels
+    let k = kernelSize, s = stride
+    let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
+    BLAS.parallelFor(planes) { p in
+      let src = x + p * g.inPlane
+      let dst = y + p * g.outPlane
+      let idx = argmax + p * g.outPlane
+      for oh in 0..<g.outH {
+        for ow in 0..<g.outW {
+          var best = -Float.infinity
+          var bestIndex = (oh * s) * g.width + ow * s
+          for kh in 0..<k {
+            let rowStart = (oh * s + kh) * g.width + ow * s
+            for kw in 0..<k where src[rowStart + kw] > best {
+              best = src[rowStart + kw]; bestIndex = rowStart + kw
+            }
+          }
+          dst[oh * g.outW + ow] = best
+          idx[oh * g.outW + ow] = Int32(bestIndex)
+        }
+      }
+    }
+  }
+
+  // MARK: - Backward
+
+  public func backward(
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int
+  ) {
+    guard let dx else { return }
+    guard let g = geometry(inputShape) else { preconditionFailure("\(token) cannot take input \(inputShape).") }
+    let planes = n * g.channels
+    let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
+    BLAS.parallelFor(planes) { p in
+      let d = dx + p * g.inPlane
+      d.update(repeating: 0, count: g.inPlane)
+      let src = dy + p * g.outPlane
+      let idx = argmax + p * g.outPlane
+      for j in 0..<g.outPlane { d[Int(idx[j])] += src[j] }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+/// Where each parameter tensor of a model lives in its flat buffers.
+///
+/// Built once from the layer list. Parameters, gradients and optimiser state
+/// are separate ``FlatBuffer``s that all share this one layout. A *layer* here
+/// means a parameterised layer (`conv1`, `conv2`, `fc1`, ...): parameterless
+/// layers (ReLU, pooling, flatten, dropout) have no range. `layerRanges[l]`
+/// covers all of layer l's tensors (weight then bias) and is the unit the
+/// GradMix layer-wise weights apply to.
+public struct ParameterLayout: Equatable, Sendable, CustomStringConvertible {
+  public struct Entry: Equatable, Sendable {
+    /// Index of the parameterised layer (0..<layerCount).
+    public let layer: Int
+    /// Full tensor name, e.g. `conv1.weight`.
+    public let name: String
+    public let shape: [Int]
+    public let range: Range<Int>
+  }
+
+  public let entries: [Entry]
+  /// Names of the parameterised layers, e.g. `["conv1", "conv2", "fc1", "fc2"]`.
+  public let layerNames: [String]
+  /// `layerRanges[l]` covers every tensor of layer l.
+  public let layerRanges: [Range<Int>]
+  /// Total number of floats.
+  public let count: Int
+
+  /// Builds the layout from `(layerName, tensors)` pairs in storage order.
+  public init(layers: [(name: String, tensors: [ParameterShape])]) {
+    var entries: [Entry] = []
+    var ranges: [Range<Int>] = []
+    var offset = 0
+    for (l, layer) in layers.enumerated() {
+      let start = offset
+      for t in layer.tensors {
+        entries.append(Entry(layer: l, name: "\(layer.name).\(t.name)", shape: t.shape, range: offset..<(offset + t.count)))
+        offset += t.count
+      }
+      ranges.append(start..<offset)
+    }
+    self.entries = entries
+    self.layerNames = layers.map(\.name)
+    self.layerRanges = ranges
+    self.count = offset
+  }
+
+  public var layerCount: Int { layerRanges.count }
+  public var layerIndices: Range<Int> { 0..<layerRanges.count }
+
+  /// The entry named `name`, if any.
+  public func entry(named name: String) -> Entry? { entries.first { $0.name == name } }
+
+  /// A 64-bit FNV-1a hash of every name, shape and range, for checking that
+  /// two processes (or a checkpoint and a model) agree on the layout.
+  public var hash: UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in description.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    return h
+  }
+
+  public var description: String {
+    entries.map { "\($0.name)\($0.shape)@\($0.range.lowerBound)..<\($0.range.upperBound)" }.joined(separator: ";")
+  }
+}

@@ -1,0 +1,153 @@
+/// A feed-forward model built from a one-line spec on an input shape.
+///
+/// The model is configuration only: a list of ``Layer`` values, the shapes
+/// between them and one ``ParameterLayout``. Parameters, gradients and
+/// activations live in buffers the caller owns (``FlatBuffer``,
+/// ``Workspace``), so several gradient buffers (one per GradMix source) can
+/// be filled from one model and one parameter buffer.
+///
+/// A `relu` that follows a `conv` or `fc` is fused into that layer (it masks
+/// during the scatter the layer performs anyway); pass `fuseReLU: false` to
+/// keep every layer separate (the tests compare both).
+public struct Sequential: Sendable {
+  public let spec: String
+  public let inputShape: Shape
+  public let layers: [any Layer]
+  /// `shapes[i]` is the input shape of layer i; `shapes[layers.count]` the output.
+  public let shapes: [Shape]
+  public let layout: ParameterLayout
+  /// Offset of layer i's parameters in the flat buffers (0 when it has none).
+  let parameterOffsets: [Int]
+
+  /// Builds the model.
+  /// - Throws: ``ModelSpecError`` if the spec does not parse or a layer does
+  ///   not fit the shape it receives.
+  public init(spec: String, inputShape: Shape, fuseReLU: Bool = true) throws {
+    let tokens = try LayerToken.parse(spec)
+    var layers: [any Layer] = []
+    var shapes: [Shape] = [inputShape]
+    var groups: [(name: String, tensors: [ParameterShape])] = []
+    var offsets: [Int] = []
+    var offset = 0
+    var convCount = 0, fcCount = 0
+    var current = inputShape
+    var i = 0
+    func append(_ layer: any Layer, groupName: String? = nil) throws {
+      let out = try layer.outputShape(for: current)
+      layers.append(layer)
+      offsets.append(offset)
+      if let groupName {
+        groups.append((groupName, layer.parameterShapes))
+        offset += layer.parameterCount
+      }
+      shapes.append(out)
+      current = out
+    }
+    while i < tokens.count {
+      let (text, token) = tokens[i]
+      let reluNext = fuseReLU && i + 1 < tokens.count && tokens[i + 1].layer == .relu
+      switch token {
+      case .conv(let c, let k, let s, let p):
+        guard current.rank == 3 else {
+          throw ModelSpecError.doesNotFit(layer: text, input: current, reason: "a convolution needs a [C, H, W] input")
+        }
+        convCount += 1
+        try append(Conv2D(inChannels: current.dims[0], outChannels: c, kernelSize: k, stride: s, padding: p,
+                          fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text),
+                   groupName: "conv\(convCount)")
+      case .dense(let n):
+        if current.rank != 1 { try append(Flatten()) }
+        fcCount += 1
+        try append(Dense(inputSize: current.count, outputSize: n, fusedReLU: reluNext,
+                         token: reluNext ? "\(text)+relu" : text),
+                   groupName: "fc\(fcCount)")
+      case .pool(let k, let s): try append(MaxPool2D(kernelSize: k, stride: s, token: text))
+      case .relu: try append(ReLU())
+      case .flatten: try append(Flatten())
+      case .dropout(let r): try append(Dropout(rate: r, token: text))
+      }
+      i += reluNext ? 2 : 1
+    }
+    guard !groups.isEmpty else { throw ModelSpecError.noOutput }
+    self.spec = spec
+    self.inputShape = inputShape
+    self.layers = layers
+    self.shapes = shapes
+    self.layout = ParameterLayout(layers: groups)
+    self.parameterOffsets = offsets
+  }
+
+  /// The per-sample output shape (e.g. `[10]` logits).
+  public var outputShape: Shape { shapes[layers.count] }
+  /// Number of output classes (the size of the last layer's output).
+  public var classCount: Int { outputShape.count }
+  public var parameterCount: Int { layout.count }
+
+  /// A zeroed buffer shaped like the parameters (for gradients, momentum).
+  public func makeBuffer() -> FlatBuffer { FlatBuffer(count: layout.count) }
+
+  /// A new parameter buffer filled by ``initialize(_:seed:)``.
+  public func makeParameters(seed: UInt64) -> FlatBuffer {
+    let p = makeBuffer()
+    initialize(p, seed: seed)
+    return p
+  }
+
+  /// Activations and caches for batches of up to `maxBatch` samples.
+  public func makeWorkspace(maxBatch: Int) -> Workspace { Workspace(model: self, maxBatch: maxBatch) }
+
+  // MARK: - API
+
+  /// Runs the layers on the `batch` samples in `workspace.input` and returns
+  /// the logits [batch, classes] (a view into the workspace).
+  @discardableResult
+  public func forward(
+    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, mode: Mode, rng: inout RNG
+  ) -> UnsafeMutableBufferPointer<Float> {
+    check(workspace, batch: batch, parameters)
+    for (i, layer) in layers.enumerated() where !layer.isView {
+      layer.forward(
+        output: workspace.activations[i + 1].pointer, input: workspace.activations[i].pointer,
+        parameters: parameters.pointer + parameterOffsets[i], scratch: workspace.scratch[i].pointer,
+        inputShape: shapes[i], batch: batch, mode: mode, rng: &rng)
+    }
+    workspace.lastBatch = batch
+    return UnsafeMutableBufferPointer(start: workspace.activations[layers.count].pointer, count: batch * classCount)
+  }
+
+  /// Back-propagates `workspace.dOutput` (dL/dlogits, [batch, classes]) from
+  /// the last ``forward(_:batch:parameters:mode:rng:)`` and *adds* dL/dθ into
+  /// `gradients` (zero it first for a fresh gradient).
+  public func backward(_ workspace: Workspace, batch: Int, parameters: FlatBuffer, gradients: FlatBuffer) {
+    check(workspace, batch: batch, parameters)
+    precondition(gradients.count == layout.count,
+      "The gradient buffer has \(gradients.count) floats, the model \(layout.count).")
+    precondition(workspace.lastBatch == batch,
+      "backward(batch: \(batch)) must follow a forward pass of the same batch (last forward had \(workspace.lastBatch)).")
+    var dy = workspace.dOutput.pointer
+    var spare = (workspace.gradientA.pointer, workspace.gradientB.pointer)
+    for i in stride(from: layers.count - 1, through: 0, by: -1) {
+      let layer = layers[i]
+      if layer.isView { continue }
+      let dx: UnsafeMutablePointer<Float>? = i == 0 ? nil : spare.0
+      layer.backward(
+        dInput: dx, dParameters: gradients.pointer + parameterOffsets[i], dOutput: dy,
+        input: workspace.activations[i].pointer, output: workspace.activations[i + 1].pointer,
+        parameters: parameters.pointer + parameterOffsets[i], scratch: workspace.scratch[i].pointer,
+        inputShape: shapes[i], batch: batch)
+      if let dx {
+        dy = dx
+        spare = (spare.1, spare.0)
+      }
+    }
+  }
+
+  private func check(_ workspace: Workspace, batch: Int, _ parameters: FlatBuffer) {
+    precondition(workspace.spec == spec && workspace.inputShape == inputShape,
+      "The workspace was made for model '\(workspace.spec)' on \(workspace.inputShape), not '\(spec)' on \(inputShape).")
+    precondition(batch >= 1 && batch <= workspace.maxBatch,
+      "The batch size \(batch) must be between 1 and the workspace's maximum \(workspace.maxBatch).")
+    precondition(parameters.count == layout.count,
+      "The parameter buffer has \(parameters.count) floats, the model \(layout.count).")
+  }
+}

@@ -1,0 +1,94 @@
+import COpenBLAS
+import Dispatch
+
+/// Thin wrappers over OpenBLAS (always row-major) plus the engine's own
+/// thread count, which also decides whether memory-bound loops (im2col,
+/// pooling, ReLU) are split across threads.
+public enum BLAS {
+  nonisolated(unsafe) private static var _threads = 1
+
+  /// Number of threads for BLAS calls and the engine's parallel loops.
+  ///
+  /// Set it once at start-up (the MPI runtime sets it per rank so ranks that
+  /// share a node do not oversubscribe its cores). Not thread-safe.
+  public static var threads: Int {
+    get { _threads }
+    set {
+      precondition(newValue >= 1, "The thread count must be at least 1, got \(newValue).")
+      _threads = newValue
+      openblas_set_num_threads(Int32(newValue))
+    }
+  }
+
+  /// OpenBLAS's own description of its build (kernel, threading).
+  public static var configuration: String {
+    guard let c = openblas_get_config() else { return "unknown" }
+    return String(cString: c)
+  }
+
+  /// OpenBLAS's current thread count.
+  public static var openBLASThreads: Int { Int(openblas_get_num_threads()) }
+
+  /// `C[M, N] = alpha * op(A) * op(B) + beta * C` in row-major order.
+  ///
+  /// `op(A)` is `[M, K]` and `op(B)` is `[K, N]`; `lda`, `ldb`, `ldc` are the
+  /// row strides of the matrices as stored.
+  @inlinable
+  public static func gemm(
+    _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    _ a: UnsafePointer<Float>, lda: Int, transposeA: Bool,
+    _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+    m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
+  ) {
+    cblas_sgemm(
+      CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
+      transposeB ? CblasTrans : CblasNoTrans,
+      Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,
+      Int32(ldc))
+  }
+
+  /// The dot product of two equally long slices, accumulated in double
+  /// precision (`cblas_dsdot`), as used for the GradMix layer-wise weights.
+  @inlinable
+  public static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Double {
+    precondition(x.count == y.count, "dot needs equal lengths, got \(x.count) and \(y.count).")
+    guard x.count > 0 else { return 0 }
+    return cblas_dsdot(Int32(x.count), x.baseAddress, 1, y.baseAddress, 1)
+  }
+
+  /// `y += alpha * x` on equally long slices.
+  @inlinable
+  public static func axpy(_ alpha: Float, _ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>) {
+    precondition(x.count == y.count, "axpy needs equal lengths, got \(x.count) and \(y.count).")
+    guard x.count > 0 else { return }
+    cblas_saxpy(Int32(x.count), alpha, x.baseAddress, 1, y.baseAddress, 1)
+  }
+
+  /// `x *= alpha`.
+  @inlinable
+  public static func scale(_ x: UnsafeMutableBufferPointer<Float>, by alpha: Float) {
+    guard x.count > 0 else { return }
+    cblas_sscal(Int32(x.count), alpha, x.baseAddress, 1)
+  }
+
+  /// Runs `body(i)` for `i` in `0..<count`, split across `threads` workers
+  /// when there is more than one and the work is worth splitting.
+  @inlinable
+  public static func parallelFor(_ count: Int, _ body: (Int) -> Void) {
+    let workers = min(threads, count)
+    if workers <= 1 {
+      for i in 0..<count { body(i) }
+      return
+    }
+    withoutActuallyEscaping(body) { escapable in
+      // The workers touch disjoint index ranges; the caller guarantees that
+      // body(i) and body(j) write disjoint memory for i != j.
+      nonisolated(unsafe) let work = escapable
+      DispatchQueue.concurrentPerform(iterations: workers) { w in
+        let lo = count * w / workers
+        let hi = count * (w + 1) / workers
+        for i in lo..<hi { work(i) }
+      }
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import GradMixEngine
+import GradMixTestSupport
+import Testing
+
+/// Finite-difference checks of every layer, on small random shapes.
+///
+/// Tolerance: max relative error < 1e-2 per checked coordinate (denominator
+/// floored at 1e-2). Float32 central differences with ε = 1e-2 leave about
+/// 1e-4 of round-off on piecewise-linear layers; a wrong index or a missing
+/// term gives an O(1) error on the affected coordinates, so 1e-2 separates
+/// the two by two orders of magnitude. A coordinate is judged by the best of
+/// three steps (ε, ε/3, ε/10) because a step that crosses a kink is wrong for
+/// reasons that are not the layer's; a wrong gradient fails at every step.
+@Suite("Layer gradients")
+struct LayerGradientTests {
+  static let tolerance = 1e-2
+
+  func check(_ layer: any Layer, _ shape: [Int], batch: Int, seed: UInt64,
+             sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let result = try LayerGradientCheck(layer: layer, inputShape: Shape(shape), batch: batch, seed: seed).run()
+    for c in [result.input] + (result.parameters.map { [$0] } ?? []) {
+      #expect(c.maxRelativeError < Self.tolerance, "seed \(seed): \(c)", sourceLocation: sourceLocation)
+      #expect(c.checked > 0, sourceLocation: sourceLocation)
+    }
+  }
+
+  struct ConvCase: CustomTestStringConvertible, Sendable {
+    let c: Int, h: Int, w: Int, oc: Int, k: Int, s: Int, p: Int, relu: Bool
+    var testDescription: String { "c\(c) \(h)x\(w) -> oc\(oc) k\(k) s\(s) p\(p)\(relu ? " +relu" : "")" }
+  }
+
+  @Test("Conv2D", arguments: [
+    ConvCase(c: 1, h: 5, w: 5, oc: 2, k: 3, s: 1, p: 0, relu: false),
+    ConvCase(c: 3, h: 7, w: 6, oc: 4, k: 3, s: 2, p: 1, relu: false),
+    ConvCase(c: 2, h: 6, w: 9, oc: 3, k: 2, s: 2, p: 0, relu: false),
+    ConvCase(c: 2, h: 5, w: 4, oc: 3, k: 3, s: 1, p: 2, relu: false),
+    ConvCase(c: 3, h: 8, w: 8, oc: 2, k: 5, s: 3, p: 2, relu: false),
+    ConvCase(c: 2, h: 6, w: 6, oc: 3, k: 3, s: 1, p: 1, relu: true),
+  ])
+  func conv(_ t: ConvCase) throws {
+    let layer = Conv2D(inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu)
+    try check(layer, [t.c, t.h, t.w], batch: 2, seed: UInt64(t.h * 100 + t.k * 10 + t.s))
+  }
+
+  @Test("Conv2D with random shapes", arguments: 0..<6)
+  func convRandom(_ i: Int) throws {
+    var rng = RNG(seed: 1000 + UInt64(i))
+    let k = 1 + rng.int(below: 4), p = rng.int(below: k), s = 1 + rng.int(below: 3)
+    let h = k + rng.int(below: 6), w = k + rng.int(below: 6)
+    let layer = Conv2D(inChannels: 1 + rng.int(below: 3), outChannels: 1 + rng.int(below: 4),
+                       kernelSize: k, stride: s, padding: p, fusedReLU: rng.int(below: 2) == 1)
+    print("Conv2D random case \(i) (seed \(1000 + i)): \(layer.token) on [\(layer.inChannels), \(h), \(w)]")
+    try check(layer, [layer.inChannels, h, w], batch: 1 + rng.int(below: 3), seed: 2000 + UInt64(i))
+  }
+
+  @Test("Dense", arguments: [false, true])
+  func dense(relu: Bool) throws {
+    try check(Dense(inputSize: 7, outputSize: 5, fusedReLU: relu), [7], batch: 3, seed: relu ? 11 : 12)
+  }
+
+  @Test("Dense on an image-shaped input (flattened)")
+  func denseOnImage() throws {
+    try check(Dense(inputSize: 2 * 3 * 3, outputSize: 4), [2, 3, 3], batch: 2, seed: 13)
+  }
+
+  @Test("MaxPool2D", arguments: [(2, 2, 6, 6), (3, 2, 7, 7), (3, 1, 5, 6), (2, 2, 5, 7)])
+  func maxPool(_ t: (Int, Int, Int, Int)) throws {
+    try check(MaxPool2D(kernelSize: t.0, stride: t.1), [3, t.2, t.3], batch: 2, seed: UInt64(t.0 * 10 + t.1))
+  }
+
+  @Test("ReLU")
+  func relu() throws { try check(ReLU(), [3, 4, 4], batch: 2, seed: 21) }
+
+  @Test("Flatten")
+  func flatten() throws { try check(Flatten(), [2, 3, 4], batch: 2, seed: 22) }
+
+  @Test("Dropout (train mode, fixed mask)")
+  func dropout() throws { try check(Dropout(rate: 0.3), [20], batch: 4, seed: 23) }
+}
