@@ -62,10 +62,11 @@ public struct Conv2D: Layer {
     return Shape([outChannels, g.outH, g.outW])
   }
 
-  /// Columns [CKK, N*OHW], then the product [OC, N*OHW].
+  /// Columns [CKK, N*OHW], the product [OC, N*OHW], and a row of ones
+  /// [N*OHW] (the bias gradient is one `sgemv` against it).
   public func scratchCount(input: Shape, batch: Int) -> Int {
     let g = checkedGeometry(input)
-    return g.patch * batch * g.outPlane + outChannels * batch * g.outPlane
+    return (g.patch + outChannels + 1) * batch * g.outPlane
   }
 
   // MARK: - Forward
@@ -124,16 +125,13 @@ public struct Conv2D: Layer {
           let out = y + (i * oc + o) * ohw
           for j in 0..<ohw { dst[j] = out[j] > 0 ? src[j] : 0 }
         } else {
-          dst.update(from: src, count: ohw)
+          copyFloats(dst, src, ohw)
         }
       }
     }
-    for o in 0..<oc {
-      let row = dyT + o * ld
-      var s: Float = 0
-      for j in 0..<ld { s += row[j] }
-      dBias[o] += s
-    }
+    let ones = dyT + oc * ld                   // [N*OHW]
+    ones.update(repeating: 1, count: ld)
+    BLAS.gemv(dBias, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)  // db += dYᵀ·1
     BLAS.gemm(dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
               m: oc, n: g.patch, k: ld, beta: 1)
     guard let dx else { return }
@@ -141,7 +139,7 @@ public struct Conv2D: Layer {
               m: g.patch, n: ld, k: oc)
     let inCount = g.channels * g.inPlane
     BLAS.parallelFor(n) { i in
-      (dx + i * inCount).update(repeating: 0, count: inCount)
+      zeroFloats(dx + i * inCount, inCount)
       col2imAccumulate(dx, cols, ldCols: ld, image: i, geometry: g)
     }
   }

@@ -52,6 +52,10 @@ public struct MaxPool2D: Layer {
       let src = x + p * g.inPlane
       let dst = y + p * g.outPlane
       let idx = argmax + p * g.outPlane
+      if k == 2 && s == 2 {
+        MaxPool2D.pool2x2(dst, idx, src, g)
+        return
+      }
       for oh in 0..<g.outH {
         for ow in 0..<g.outW {
           var best = -Float.infinity
@@ -65,6 +69,27 @@ public struct MaxPool2D: Layer {
           dst[oh * g.outW + ow] = best
           idx[oh * g.outW + ow] = Int32(bestIndex)
         }
+      }
+    }
+  }
+
+  /// The common 2x2, stride-2 window, unrolled (first maximum wins on ties,
+  /// as in the general loop).
+  @inline(__always)
+  static func pool2x2(_ dst: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>,
+                      _ src: UnsafePointer<Float>, _ g: ConvGeometry) {
+    let w = g.width
+    for oh in 0..<g.outH {
+      let r0 = src + 2 * oh * w, r1 = r0 + w
+      let base = Int32(2 * oh * w)
+      for ow in 0..<g.outW {
+        let c = 2 * ow
+        var best = r0[c], at = base + Int32(c)
+        if r0[c + 1] > best { best = r0[c + 1]; at = base + Int32(c + 1) }
+        if r1[c] > best { best = r1[c]; at = base + Int32(w + c) }
+        if r1[c + 1] > best { best = r1[c + 1]; at = base + Int32(w + c + 1) }
+        dst[oh * g.outW + ow] = best
+        idx[oh * g.outW + ow] = at
       }
     }
   }
@@ -83,7 +108,7 @@ public struct MaxPool2D: Layer {
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
     BLAS.parallelFor(planes) { p in
       let d = dx + p * g.inPlane
-      d.update(repeating: 0, count: g.inPlane)
+      zeroFloats(d, g.inPlane)
       let src = dy + p * g.outPlane
       let idx = argmax + p * g.outPlane
       for j in 0..<g.outPlane { d[Int(idx[j])] += src[j] }

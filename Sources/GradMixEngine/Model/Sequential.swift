@@ -102,10 +102,13 @@ public struct Sequential: Sendable {
   /// the logits [batch, classes] (a view into the workspace).
   @discardableResult
   public func forward(
-    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, mode: Mode, rng: inout RNG
+    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, mode: Mode, rng: inout RNG,
+    profile: LayerProfile? = nil
   ) -> UnsafeMutableBufferPointer<Float> {
     check(workspace, batch: batch, parameters)
     for (i, layer) in layers.enumerated() where !layer.isView {
+      let start = profile == nil ? 0 : monotonicSeconds()
+      defer { profile?.addForward(i, monotonicSeconds() - start) }
       layer.forward(
         output: workspace.activations[i + 1].pointer, input: workspace.activations[i].pointer,
         parameters: parameters.pointer + parameterOffsets[i], scratch: workspace.scratch[i].pointer,
@@ -116,9 +119,11 @@ public struct Sequential: Sendable {
   }
 
   /// Back-propagates `workspace.dOutput` (dL/dlogits, [batch, classes]) from
-  /// the last ``forward(_:batch:parameters:mode:rng:)`` and *adds* dL/dθ into
+  /// the last ``forward(_:batch:parameters:mode:rng:profile:)`` and *adds* dL/dθ into
   /// `gradients` (zero it first for a fresh gradient).
-  public func backward(_ workspace: Workspace, batch: Int, parameters: FlatBuffer, gradients: FlatBuffer) {
+  public func backward(
+    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, gradients: FlatBuffer, profile: LayerProfile? = nil
+  ) {
     check(workspace, batch: batch, parameters)
     precondition(gradients.count == layout.count,
       "The gradient buffer has \(gradients.count) floats, the model \(layout.count).")
@@ -130,6 +135,8 @@ public struct Sequential: Sendable {
       let layer = layers[i]
       if layer.isView { continue }
       let dx: UnsafeMutablePointer<Float>? = i == 0 ? nil : spare.0
+      let start = profile == nil ? 0 : monotonicSeconds()
+      defer { profile?.addBackward(i, monotonicSeconds() - start) }
       layer.backward(
         dInput: dx, dParameters: gradients.pointer + parameterOffsets[i], dOutput: dy,
         input: workspace.activations[i].pointer, output: workspace.activations[i + 1].pointer,

@@ -47,6 +47,17 @@ public enum BLAS {
       Int32(ldc))
   }
 
+  /// `y[M] = alpha * op(A) * x + beta * y` in row-major order; `A` is
+  /// stored as [M, N] (`op(A)` is [N, M] when transposed).
+  @inlinable
+  public static func gemv(
+    _ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, lda: Int, transpose: Bool,
+    _ x: UnsafePointer<Float>, m: Int, n: Int, alpha: Float = 1, beta: Float = 0
+  ) {
+    cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
+                x, 1, beta, y, 1)
+  }
+
   /// The dot product of two equally long slices, accumulated in double
   /// precision (`cblas_dsdot`), as used for the GradMix layer-wise weights.
   @inlinable

@@ -24,18 +24,18 @@ public func im2col(
           let ih = oh * g.stride - g.padding + kh
           let d = dst + oh * g.outW
           if ih < 0 || ih >= g.height || owLo >= owHi {
-            d.update(repeating: 0, count: g.outW)
+            zeroFloats(d, g.outW)
             continue
           }
-          if owLo > 0 { d.update(repeating: 0, count: owLo) }
+          if owLo > 0 { zeroFloats(d, owLo) }
           let src = plane + ih * g.width - g.padding + kw
           if g.stride == 1 {
-            (d + owLo).update(from: src + owLo, count: owHi - owLo)
+            copyFloats(d + owLo, src + owLo, owHi - owLo)
           } else {
             var ow = owLo
             while ow < owHi { d[ow] = src[ow * g.stride]; ow += 1 }
           }
-          if owHi < g.outW { (d + owHi).update(repeating: 0, count: g.outW - owHi) }
+          if owHi < g.outW { zeroFloats(d + owHi, g.outW - owHi) }
         }
       }
     }
@@ -66,8 +66,7 @@ public func col2imAccumulate(
           let s = src + oh * g.outW
           let d = plane + ih * g.width - g.padding + kw
           if g.stride == 1 {
-            var ow = owLo
-            while ow < owHi { d[ow] += s[ow]; ow += 1 }
+            addFloats(d + owLo, s + owLo, owHi - owLo)
           } else {
             var ow = owLo
             while ow < owHi { d[ow * g.stride] += s[ow]; ow += 1 }

@@ -1,0 +1,30 @@
+import Foundation
+
+/// A world of one rank: every collective is the identity. Lets the trainer
+/// run without MPI through the same code path.
+public final class LocalCommunicator: Communicator {
+  public init() {}
+  public var rank: Int { 0 }
+  public var worldSize: Int { 1 }
+  public var localSize: Int { 1 }
+  public func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws {}
+  public func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Double>) throws {}
+  public func allreduceMin(inPlace buffer: UnsafeMutableBufferPointer<Int64>) throws {}
+  public func allreduceMax(inPlace buffer: UnsafeMutableBufferPointer<Int64>) throws {}
+  public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
+    precondition(root == 0, "A local world has only rank 0, not \(root).")
+  }
+  public func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int) throws {
+    precondition(root == 0, "A local world has only rank 0, not \(root).")
+  }
+  public func barrier() throws {}
+  public func abort(code: Int32, message: String) -> Never {
+    printError("error: \(message)")
+    exit(code)
+  }
+}
+
+/// Writes one line to standard error (unbuffered).
+public func printError(_ line: String) {
+  FileHandle.standardError.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,42 @@
+/// Short strided-row copies are the inner loops of im2col and col2im (rows
+/// of 8 to 28 floats). A `memcpy` call per row costs more than the copy, so
+/// these move 8 floats per unaligned SIMD load/store, then the tail.
+
+/// `dst[0..<count] = src[0..<count]` (non-overlapping).
+@inlinable @inline(__always)
+public func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+  var j = 0
+  let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src)
+  while j + 8 <= count {
+    d.storeBytes(of: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), toByteOffset: j * 4,
+                 as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < count { dst[j] = src[j]; j += 1 }
+}
+
+/// `dst[0..<count] += src[0..<count]` (non-overlapping).
+@inlinable @inline(__always)
+public func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+  var j = 0
+  let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src)
+  while j + 8 <= count {
+    let sum = d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+      + s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    d.storeBytes(of: sum, toByteOffset: j * 4, as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < count { dst[j] += src[j]; j += 1 }
+}
+
+/// `dst[0..<count] = 0`.
+@inlinable @inline(__always)
+public func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+  var j = 0
+  let d = UnsafeMutableRawPointer(dst)
+  while j + 8 <= count {
+    d.storeBytes(of: SIMD8<Float>(repeating: 0), toByteOffset: j * 4, as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < count { dst[j] = 0; j += 1 }
+}

@@ -1,0 +1,45 @@
+import Foundation
+
+/// The result of running a built product of this package.
+public struct ProcessResult {
+  public let status: Int32
+  public let stdout: String
+  public let stderr: String
+}
+
+/// The folder holding the package's built products (`.build/debug`).
+public func productsDirectory() -> URL {
+  for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+    return bundle.bundleURL.deletingLastPathComponent()
+  }
+  return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+}
+
+/// Runs `gradmix` (or another product) with `arguments`, capturing its output.
+public func runProduct(_ arguments: [String], product name: String = "gradmix", environment: [String: String] = [:],
+                       currentDirectory: String? = nil) throws -> ProcessResult {
+  let process = Process()
+  process.executableURL = productsDirectory().appendingPathComponent(name)
+  process.arguments = arguments
+  var env = ProcessInfo.processInfo.environment
+  for (k, v) in environment { env[k] = v }
+  process.environment = env
+  if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+  let out = Pipe(), err = Pipe()
+  process.standardOutput = out
+  process.standardError = err
+  try process.run()
+  // Read both pipes to the end before waiting, so a chatty child cannot block on a full pipe.
+  nonisolated(unsafe) var errData = Data()
+  let group = DispatchGroup()
+  group.enter()
+  DispatchQueue.global().async {
+    errData = err.fileHandleForReading.readDataToEndOfFile()
+    group.leave()
+  }
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  group.wait()
+  process.waitUntilExit()
+  return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+}

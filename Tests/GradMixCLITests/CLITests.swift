@@ -1,0 +1,68 @@
+import Foundation
+import GradMixEngine
+import GradMixTestSupport
+import Testing
+
+@Suite("gradmix command line")
+struct CLITests {
+  func tempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-cli-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  /// The MPI smoke test: started without mpirun, the binary is a singleton.
+  @Test("gradmix info initialises MPI as rank 0 of 1")
+  func infoSingleton() throws {
+    let r = try runProduct(["info"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("rank 0 of 1"), "\(r.stdout)")
+    #expect(r.stdout.contains("OpenBLAS"), "\(r.stdout)")
+  }
+
+  @Test("bench engine writes the JSON records the README table is built from")
+  func benchEngineJSON() throws {
+    let dir = try tempDir()
+    let json = dir + "/engine.json"
+    let r = try runProduct(["bench", "engine", "--batches", "2,3", "--threads", "1", "--repeats", "2", "--steps", "1",
+                            "--warmup", "0", "--json", json])
+    #expect(r.status == 0, "\(r.stderr)")
+    let records = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [[String: Any]])
+    #expect(records.count == 4)  // 2 modes x 2 batches x 1 thread count
+    for rec in records {
+      #expect(["train", "infer"].contains(rec["mode"] as? String))
+      #expect([2, 3].contains(rec["batch"] as? Int))
+      #expect(rec["threads"] as? Int == 1)
+      #expect((rec["images_per_second"] as? Double ?? 0) > 0)
+    }
+    #expect(r.stdout.contains("images/s"))
+  }
+
+  @Test("bad options are rejected with a message and exit code 64")
+  func badOptions() throws {
+    let r = try runProduct(["bench", "engine", "--batches", "0"])
+    #expect(r.status == 64)
+    #expect(r.stderr.contains("--batches"), "\(r.stderr)")
+    let s = try runProduct(["bench", "engine", "--spec", "conv32k5-bogus"])
+    #expect(s.status != 0)
+    #expect(s.stderr.contains("bogus"), "\(s.stderr)")
+  }
+
+  @Test("inspect-checkpoint lists a valid checkpoint and names the fault in a broken one")
+  func inspectCheckpoint() throws {
+    let dir = try tempDir()
+    let model = try Sequential(spec: "conv4k3-relu-pool2-fc3", inputShape: Shape([1, 8, 8]))
+    let path = dir + "/c.safetensors"
+    try Checkpoint.save(to: path, model: model, parameters: model.makeParameters(seed: 1),
+                        metadata: CheckpointMetadata(model: model, step: 7, extra: ["method": "gradmix"]))
+    let ok = try runProduct(["inspect-checkpoint", path])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    #expect(ok.stdout.contains("step:       7") && ok.stdout.contains("conv1.weight") && ok.stdout.contains("[4, 1, 3, 3]"),
+            "\(ok.stdout)")
+    let data = try Data(contentsOf: URL(fileURLWithPath: path))
+    try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
+    let bad = try runProduct(["inspect-checkpoint", path])
+    #expect(bad.status != 0)
+    #expect(bad.stderr.contains(path) && bad.stderr.contains("truncated"), "\(bad.stderr)")
+  }
+}

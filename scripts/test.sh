@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Set up what the tests need (system packages; no data: tests use small fixtures) and run every test.
+#
+# Usage: scripts/test.sh [extra swift test arguments]
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+scripts/setup.sh --no-data --no-build
+command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
+
+# Each rank and each test process uses one BLAS thread unless a test says otherwise.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+swift test "$@"
