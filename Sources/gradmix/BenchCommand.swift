@@ -45,6 +45,9 @@ struct EngineBenchCommand: ParsableCommand {
   @Option(help: "Also write the results as a JSON list to this file.")
   var json: String?
 
+  @Option(help: "Size of a convolution's im2col chunk in KiB (engine tuning).")
+  var convChunkKib: Int?
+
   @Flag(help: "Print the time per layer and pass for each configuration.")
   var profile = false
 
@@ -69,6 +72,10 @@ struct EngineBenchCommand: ParsableCommand {
   }
 
   func run() throws {
+    if let kib = convChunkKib {
+      guard kib > 0 else { throw ValidationError("--conv-chunk-kib must be positive") }
+      Conv2D.defaultChunkFloats = kib * 256
+    }
     let model: Sequential
     do {
       model = try Sequential(spec: spec, inputShape: Shape(try parseList(input, "input")))
