@@ -14,6 +14,7 @@ let package = Package(
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // MARK: System libraries
@@ -38,8 +39,14 @@ let package = Package(
       dependencies: ["COpenBLAS", "CZlib"],
       swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(
+      name: "GradMixData",
+      dependencies: ["GradMixEngine", "CZlib", .product(name: "Yams", package: "Yams")]),
+    .target(
       name: "GradMixDistributed",
       dependencies: ["CMPI"]),
+    .target(
+      name: "GradMixCore",
+      dependencies: ["GradMixEngine", "GradMixData", "GradMixDistributed", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "GradMixTestSupport",
       dependencies: ["GradMixEngine"]),
@@ -50,7 +57,9 @@ let package = Package(
       name: "gradmix",
       dependencies: [
         "GradMixEngine",
+        "GradMixData",
         "GradMixDistributed",
+        "GradMixCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -60,6 +69,12 @@ let package = Package(
       name: "GradMixEngineTests",
       dependencies: ["GradMixEngine", "GradMixTestSupport"],
       resources: [.copy("Fixtures")]),
+    .testTarget(
+      name: "GradMixDataTests",
+      dependencies: ["GradMixData", "GradMixEngine", "GradMixTestSupport"]),
+    .testTarget(
+      name: "GradMixCoreTests",
+      dependencies: ["GradMixCore", "GradMixEngine", "GradMixData", "GradMixDistributed", "GradMixTestSupport"]),
     .testTarget(
       name: "GradMixDistributedTests",
       dependencies: ["GradMixDistributed"]),

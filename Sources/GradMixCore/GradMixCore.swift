@@ -1,0 +1,1 @@
+// The GradMix algorithm: layer-wise weights, mixing, the training step.

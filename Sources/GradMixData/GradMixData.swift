@@ -1,0 +1,1 @@
+// The GradMix data layer: readers, domains, tasks, splits, batching (see issue 3).
