@@ -1,1 +1,0 @@
-// The GradMix algorithm: layer-wise weights, mixing, the training step.
