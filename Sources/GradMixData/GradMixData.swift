@@ -1,1 +1,0 @@
-// The GradMix data layer: readers, domains, tasks, splits, batching (see issue 3).

@@ -1,0 +1,120 @@
+import Foundation
+import GradMixEngine
+
+/// Reads and writes IDX files, the uint8 array format of LeCun's MNIST files.
+///
+/// Layout: two zero bytes, a type byte (0x08 = unsigned byte), the number of
+/// dimensions, one big-endian uint32 per dimension, then the values in
+/// row-major order (see `scripts/data/idx.py`). Files may be gzip-compressed;
+/// that is detected from the content (magic `1f 8b`), not the file name.
+///
+/// Every check happens before any value is used, so a damaged file throws a
+/// ``DataError`` naming the file and the fault instead of crashing.
+public enum IDX {
+  /// The IDX type byte for unsigned 8-bit values (the only type supported).
+  public static let ubyte: UInt8 = 0x08
+
+  /// Reads an IDX file (raw or gzip) and validates its header against its length.
+  ///
+  /// - Parameter path: the file to read.
+  /// - Returns: the dimensions (1 to 4 of them) and the values, row-major.
+  /// - Throws: ``DataError`` for a missing, unreadable, empty, non-regular,
+  ///   badly compressed, truncated or over-long file or a wrong magic number.
+  public static func read(_ path: String) throws -> (dims: [Int], bytes: [UInt8]) {
+    let data = try FileBytes.read(path)
+    guard data.count >= 4 else { throw DataError.truncated(path: path, expected: 4, actual: data.count) }
+    let magic = UInt32(data[0]) << 24 | UInt32(data[1]) << 16 | UInt32(data[2]) << 8 | UInt32(data[3])
+    let ndim = Int(data[3])
+    guard data[0] == 0, data[1] == 0, data[2] == ubyte, (1...4).contains(ndim) else {
+      throw DataError.badMagic(path: path, found: magic)
+    }
+    let headerSize = 4 + 4 * ndim
+    guard data.count >= headerSize else {
+      throw DataError.truncated(path: path, expected: headerSize, actual: data.count)
+    }
+    var dims = [Int]()
+    var product = 1
+    for d in 0..<ndim {
+      let o = 4 + 4 * d
+      let v = Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
+      dims.append(v)
+      let (p, overflow) = product.multipliedReportingOverflow(by: v)
+      guard !overflow else { throw DataError.dimensionMismatch(path: path, detail: "dimensions \(dims) are too large") }
+      product = p
+    }
+    let expected = headerSize + product
+    if data.count < expected { throw DataError.truncated(path: path, expected: expected, actual: data.count) }
+    if data.count > expected { throw DataError.trailingBytes(path: path, count: data.count - expected) }
+    return (dims, Array(data[headerSize...]))
+  }
+
+  /// Reads an image array: `[N, H, W]` (grey, one channel) or `[N, H, W, C]` (interleaved).
+  ///
+  /// - Throws: everything ``read(_:)`` throws, and ``DataError/dimensionMismatch(path:detail:)``
+  ///   for another number of dimensions, a zero height or width, or more than 4 channels.
+  public static func readImages(_ path: String) throws
+    -> (count: Int, height: Int, width: Int, channels: Int, pixels: [UInt8])
+  {
+    let (dims, bytes) = try read(path)
+    guard dims.count == 3 || dims.count == 4 else {
+      throw DataError.dimensionMismatch(
+        path: path,
+        detail: "an image file needs 3 dimensions [N, H, W] or 4 [N, H, W, C], found \(dims)")
+    }
+    let channels = dims.count == 4 ? dims[3] : 1
+    guard dims[1] > 0, dims[2] > 0, (1...4).contains(channels) else {
+      throw DataError.dimensionMismatch(
+        path: path,
+        detail: "images need a positive height and width and 1 to 4 channels, found \(dims)")
+    }
+    return (dims[0], dims[1], dims[2], channels, bytes)
+  }
+
+  /// Reads a label vector `[N]` and checks every label is in `0..<classCount`.
+  ///
+  /// - Throws: everything ``read(_:)`` throws, ``DataError/dimensionMismatch(path:detail:)``
+  ///   if the file is not one-dimensional, and ``DataError/labelOutOfRange(path:index:label:range:)``
+  ///   naming the first bad index.
+  public static func readLabels(_ path: String, classCount: Int) throws -> [Int32] {
+    precondition(classCount > 0, "The class count must be positive, got \(classCount).")
+    let (dims, bytes) = try read(path)
+    guard dims.count == 1 else {
+      throw DataError.dimensionMismatch(path: path, detail: "a label file needs 1 dimension [N], found \(dims)")
+    }
+    if let i = bytes.firstIndex(where: { Int($0) >= classCount }) {
+      throw DataError.labelOutOfRange(path: path, index: i, label: Int(bytes[i]), range: 0..<classCount)
+    }
+    return bytes.map { Int32($0) }
+  }
+
+  /// Writes `bytes` as an IDX file of shape `dims`, atomically.
+  ///
+  /// - Parameters:
+  ///   - path: the file to write (replaced if it exists).
+  ///   - dims: 1 to 4 dimensions, each below 2^32, whose product is `bytes.count`.
+  ///   - bytes: the values, row-major.
+  ///   - gzip: compress the file with gzip.
+  /// - Throws: ``DataError/writeFailed(path:reason:)``.
+  public static func write(_ path: String, dims: [Int], bytes: [UInt8], gzip: Bool = false) throws {
+    precondition(
+      (1...4).contains(dims.count) && dims.allSatisfy { $0 >= 0 && $0 <= Int(UInt32.max) },
+      "An IDX file has 1 to 4 dimensions in 0...2^32-1, got \(dims).")
+    precondition(
+      dims.reduce(1, *) == bytes.count,
+      "IDX dimensions \(dims) hold \(dims.reduce(1, *)) values, but \(bytes.count) were given.")
+    var out: [UInt8] = [0, 0, ubyte, UInt8(dims.count)]
+    for d in dims { out += [UInt8(d >> 24 & 0xff), UInt8(d >> 16 & 0xff), UInt8(d >> 8 & 0xff), UInt8(d & 0xff)] }
+    out += bytes
+    if gzip { out = try FileBytes.gzip(out, path: path) }
+    try writeAtomically(Data(out), to: path)
+  }
+}
+
+/// Writes through ``AtomicFile`` and reports failures as ``DataError/writeFailed(path:reason:)``.
+func writeAtomically(_ data: Data, to path: String) throws {
+  do {
+    try AtomicFile.write(data, to: path)
+  } catch let CheckpointError.writeFailed(_, reason) {
+    throw DataError.writeFailed(path: path, reason: reason)
+  }
+}
