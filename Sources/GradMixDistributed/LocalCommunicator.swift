@@ -28,3 +28,9 @@ public final class LocalCommunicator: Communicator {
 public func printError(_ line: String) {
   FileHandle.standardError.write(Data((line + "\n").utf8))
 }
+
+/// Writes one line to standard output, unbuffered (progress lines show up at
+/// once even when the output is a pipe or a log file).
+public func printLine(_ line: String) {
+  FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -11,5 +11,5 @@ struct GradMixCommand: ParsableCommand {
       digits benchmark and docs/DESIGN.md for the method.
       """,
     version: "0.1.0",
-    subcommands: [BenchCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
+    subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
 }

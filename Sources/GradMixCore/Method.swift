@@ -1,0 +1,67 @@
+/// The training methods `gradmix train --method` selects. Every method runs
+/// in the same trainer with the same network, data, steps and seeds; they
+/// differ only in which gradients are mixed and how.
+public enum Method: String, CaseIterable, Codable, Sendable {
+  /// The labelled target set alone.
+  case targetOnly = "target-only"
+  /// The sources alone with equal weights (no target labels).
+  case sourceOnly = "source-only"
+  /// Sources (equal weights) for the first part of training, then the target alone.
+  case finetune
+  /// Joint training: every source and the labelled target set with equal weights.
+  case uniform
+  /// One look-ahead weight per source instead of per layer (the
+  /// learning-to-reweight family); otherwise as `gradmix`.
+  case l2rw
+  /// GradMix without the adaptive learning rate.
+  case gradmixNoALR = "gradmix-no-alr"
+  /// GradMix without pseudo-labels.
+  case gradmixNoPL = "gradmix-no-pl"
+  /// Layer-wise weights, adaptive learning rate and pseudo-labels.
+  case gradmix
+
+  /// What a method turns on.
+  public struct Settings: Equatable, Sendable {
+    public var rule: WeightingRule
+    public var useSources: Bool
+    public var useTargetSource: Bool
+    public var adaptiveLearningRate: Bool
+    public var pseudoLabels: Bool
+    /// For finetune: the step at which training switches from sources to target.
+    public var switchStep: Int?
+    /// Whether the step needs the target (meta) gradient.
+    public var needsTargetGradient: Bool { rule != .uniform }
+  }
+
+  /// The settings for a run of `steps` steps. `targetAsSource` is the
+  /// config's `target.as_source` (default true) and `hasPseudoLabels` whether
+  /// the config has a `pseudo_labels` block.
+  public func settings(steps: Int, targetAsSource: Bool, hasPseudoLabels: Bool, finetuneFraction: Double) -> Settings {
+    switch self {
+    case .targetOnly:
+      return Settings(rule: .uniform, useSources: false, useTargetSource: true, adaptiveLearningRate: false,
+                      pseudoLabels: false)
+    case .sourceOnly:
+      return Settings(rule: .uniform, useSources: true, useTargetSource: false, adaptiveLearningRate: false,
+                      pseudoLabels: false)
+    case .finetune:
+      return Settings(rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
+                      pseudoLabels: false, switchStep: max(1, Int(Double(steps) * finetuneFraction)))
+    case .uniform:
+      return Settings(rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
+                      pseudoLabels: false)
+    case .l2rw:
+      return Settings(rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+                      pseudoLabels: hasPseudoLabels)
+    case .gradmixNoALR:
+      return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: false,
+                      pseudoLabels: hasPseudoLabels)
+    case .gradmixNoPL:
+      return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+                      pseudoLabels: false)
+    case .gradmix:
+      return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+                      pseudoLabels: hasPseudoLabels)
+    }
+  }
+}

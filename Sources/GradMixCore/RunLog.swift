@@ -1,0 +1,60 @@
+import Foundation
+import GradMixEngine
+
+/// The run's output folder on the coordinator: `metrics.jsonl` (one JSON
+/// object per line), `summary.json`, the resolved config and checkpoints.
+final class RunLog {
+  let directory: String
+  private let metrics: FileHandle?
+
+  /// Creates `directory` (and `checkpoints/`) and opens `metrics.jsonl` for appending.
+  init(directory: String, enabled: Bool) throws {
+    self.directory = directory
+    guard enabled else { metrics = nil; return }
+    let fm = FileManager.default
+    do {
+      try fm.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
+    } catch {
+      throw ConfigError(file: directory, field: "", "cannot create the output folder: \((error as NSError).localizedDescription)")
+    }
+    let path = directory + "/metrics.jsonl"
+    if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+    guard let h = FileHandle(forWritingAtPath: path) else {
+      throw ConfigError(file: path, field: "", "cannot open for writing")
+    }
+    h.seekToEndOfFile()
+    metrics = h
+  }
+
+  deinit { try? metrics?.close() }
+
+  /// Appends one record to metrics.jsonl.
+  func record(_ object: [String: Any]) {
+    guard let metrics else { return }
+    var line = RunLog.encode(object)
+    line.append(0x0A)
+    metrics.write(line)
+  }
+
+  /// Writes `object` as pretty JSON to `name` in the output folder, atomically.
+  func writeJSON(_ object: [String: Any], to name: String) throws {
+    try AtomicFile.write(RunLog.encode(object, pretty: true), to: directory + "/" + name)
+  }
+
+  /// JSON bytes with non-finite numbers written as null (JSON has no NaN).
+  static func encode(_ object: [String: Any], pretty: Bool = false) -> Data {
+    let clean = sanitize(object)
+    let options: JSONSerialization.WritingOptions = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+    return (try? JSONSerialization.data(withJSONObject: clean, options: options)) ?? Data("{}".utf8)
+  }
+
+  static func sanitize(_ value: Any) -> Any {
+    switch value {
+    case let d as Double: return d.isFinite ? d : NSNull()
+    case let f as Float: return f.isFinite ? Double(f) : NSNull()
+    case let a as [Any]: return a.map(sanitize)
+    case let m as [String: Any]: return m.mapValues(sanitize)
+    default: return value
+    }
+  }
+}

@@ -1,0 +1,31 @@
+/// How every rank gets the target (meta) gradient g_T each step.
+public enum TargetGradientMode: String, CaseIterable, Codable, Sendable {
+  /// The coordinator computes g_T and broadcasts it (one broadcast of the model size).
+  case broadcast
+  /// Every rank holds the labelled target set and computes the same g_T itself
+  /// (one extra forward/backward per rank, no model-size broadcast).
+  case recompute
+}
+
+/// Run settings that come from the command line rather than the config.
+public struct RunOptions: Sendable {
+  public var method: Method
+  public var seed: UInt64
+  public var dataSeed: UInt64
+  public var steps: Int
+  public var outDir: String
+  public var dataRoot: String
+  public var configPath: String
+  public var coordinatorOwnsSources = false
+  public var targetGradient: TargetGradientMode = .broadcast
+  /// Print progress lines on the coordinator.
+  public var progress = true
+  /// The command that started the run (recorded in summary.json).
+  public var commandLine = ""
+
+  public init(method: Method, seed: UInt64, dataSeed: UInt64, steps: Int, outDir: String, dataRoot: String,
+              configPath: String) {
+    self.method = method; self.seed = seed; self.dataSeed = dataSeed; self.steps = steps
+    self.outDir = outDir; self.dataRoot = dataRoot; self.configPath = configPath
+  }
+}

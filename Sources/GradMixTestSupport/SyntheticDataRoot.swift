@@ -1,0 +1,78 @@
+import Foundation
+import GradMixEngine
+
+/// Writes a small data root laid out like `data/raw` (see data/README.md)
+/// whose images are learnable: class c is a bright bar at a class-specific
+/// position and angle plus noise, so a few hundred steps of a small CNN
+/// learn it. MNIST-like sets are grey 28x28, syndigits colour 28x28, plus two
+/// tiny photos for `blend-photo`. Used by trainer and CLI tests (CI has no
+/// fetched data).
+public enum SyntheticDataRoot {
+  /// Creates the data root in a new temporary folder and returns its path.
+  public static func make(perClassTrain: Int = 40, perClassTest: Int = 40, seed: UInt64 = 7) throws -> String {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-synth-\(UUID().uuidString)").path
+    for d in ["mnist", "syndigits", "photos", "uci", "fashion"] {
+      try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
+    }
+    try Data("full\n".utf8).write(to: URL(fileURLWithPath: root + "/mnist/SOURCE"))
+    var rng = RNG(seed: seed)
+    for (split, n) in [("train", perClassTrain), ("t10k", perClassTest)] {
+      let (px, labels) = images(perClass: n, channels: 1, rng: &rng)
+      try writeIDX(root + "/mnist/\(split)-images-idx3-ubyte", dims: [labels.count, 28, 28], bytes: px)
+      try writeIDX(root + "/mnist/\(split)-labels-idx1-ubyte", dims: [labels.count], bytes: labels)
+    }
+    for (split, n) in [("train", perClassTrain), ("test", perClassTest)] {
+      let (px, labels) = images(perClass: n, channels: 3, rng: &rng)
+      try writeIDX(root + "/syndigits/\(split)-images-idx4-ubyte", dims: [labels.count, 28, 28, 3], bytes: px)
+      try writeIDX(root + "/syndigits/\(split)-labels-idx1-ubyte", dims: [labels.count], bytes: labels)
+    }
+    var manifest = "name\tfile\twidth\theight\tlicence\tsha256\n"
+    for (name, h, w) in [("p1", 40, 48), ("p2", 36, 36)] {
+      let px = (0..<(h * w * 3)).map { i in UInt8((i * 7 + Int(rng.int(below: 40))) % 256) }
+      try writeIDX(root + "/photos/\(name).idx3-ubyte", dims: [h, w, 3], bytes: px)
+      manifest += "\(name)\t\(name).idx3-ubyte\t\(w)\t\(h)\tCC0\t-\n"
+    }
+    try Data(manifest.utf8).write(to: URL(fileURLWithPath: root + "/photos/MANIFEST.tsv"))
+    return root
+  }
+
+  /// `perClass` images of each of 10 classes, interleaved by class.
+  static func images(perClass: Int, channels: Int, rng: inout RNG) -> ([UInt8], [UInt8]) {
+    var px: [UInt8] = []
+    var labels: [UInt8] = []
+    px.reserveCapacity(perClass * 10 * 784 * channels)
+    for i in 0..<(perClass * 10) {
+      let c = i % 10
+      labels.append(UInt8(c))
+      // A bar of length 14 through a class-specific centre and angle, jittered.
+      let angle = Double(c) * Double.pi / 10 + Double(rng.normal()) * 0.05
+      let cx = 14 + Double(rng.int(below: 3) - 1), cy = 14 + Double(rng.int(below: 3) - 1)
+      var grey = [Float](repeating: 0, count: 784)
+      for t in stride(from: -7.0, through: 7.0, by: 0.5) {
+        let x = Int((cx + t * cos(angle)).rounded()), y = Int((cy + t * sin(angle)).rounded())
+        for dy in -1...1 { for dx in -1...1 where (0..<28).contains(x + dx) && (0..<28).contains(y + dy) {
+          grey[(y + dy) * 28 + x + dx] = 1
+        } }
+      }
+      let offset = (c % 2 == 0) ? 3 : -3  // even classes sit higher
+      for p in 0..<784 {
+        let y = p / 28 + offset
+        let v = (0..<28).contains(y) ? grey[y * 28 + p % 28] : 0
+        let noisy = min(max(v * 220 + rng.normal() * 20 + 20, 0), 255)
+        for ch in 0..<channels {
+          let tint: Float = channels == 1 ? 1 : [1.0, 0.7, 0.4][ch]
+          px.append(UInt8(noisy * tint))
+        }
+      }
+    }
+    return (px, labels)
+  }
+
+  /// Writes an uncompressed IDX file of unsigned bytes.
+  public static func writeIDX(_ path: String, dims: [Int], bytes: [UInt8]) throws {
+    var data = Data([0, 0, 0x08, UInt8(dims.count)])
+    for d in dims { withUnsafeBytes(of: UInt32(d).bigEndian) { data.append(contentsOf: $0) } }
+    data.append(contentsOf: bytes)
+    try data.write(to: URL(fileURLWithPath: path))
+  }
+}

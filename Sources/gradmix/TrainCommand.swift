@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import GradMixCore
+import GradMixData
+import GradMixDistributed
+import GradMixEngine
+
+/// `gradmix train`: one training run (every rank of an MPI job runs it).
+struct TrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "train",
+    abstract: "Train with GradMix or a baseline on the sources and target of a config.",
+    discussion: """
+      Run without mpirun, one process owns every source. Under mpirun, rank 0 is the \
+      coordinator (target data, evaluation, logs, checkpoints) and the sources are spread \
+      over the other ranks. Outputs in --out: metrics.jsonl, summary.json, run.json, \
+      config.yaml, final.safetensors (+ .json) and checkpoints/.
+      """)
+
+  @Option(help: "The run's YAML config (see docs/CONFIG.md).")
+  var config: String
+
+  @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")). Default: the config's, else gradmix.")
+  var method: String?
+
+  @Option(help: "Random seed (model init, sampling). Default: the config's, else 1.")
+  var seed: UInt64?
+
+  @Option(help: "Seed of the data (domain transforms, target split). Default: the config's data_seed, else the seed.")
+  var dataSeed: UInt64?
+
+  @Option(help: "Number of steps. Default: the config's.")
+  var steps: Int?
+
+  @Option(help: "Output folder. Default: runs/<config name>-<method>-s<seed>.")
+  var out: String?
+
+  @Option(help: "Data folder. Default: $GRADMIX_DATA, the config's data_root, else data/raw.")
+  var dataRoot: String?
+
+  @Option(help: "BLAS/engine threads per rank. Default: the node's cores divided by the ranks on it.")
+  var threads: Int?
+
+  @Option(help: "How ranks get the target gradient: broadcast (from rank 0) or recompute (on every rank).")
+  var targetGradient: String = TargetGradientMode.broadcast.rawValue
+
+  @Flag(help: "Let the coordinator (rank 0) also own configured sources.")
+  var coordinatorOwnsSources = false
+
+  @Flag(help: "Use MPI (also implied when started by mpirun).")
+  var mpi = false
+
+  @Flag(help: "No progress lines.")
+  var quiet = false
+
+  func validate() throws {
+    if let method, Method(rawValue: method) == nil {
+      throw ValidationError("--method: unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
+    }
+    if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
+    if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+    guard TargetGradientMode(rawValue: targetGradient) != nil else {
+      throw ValidationError("--target-gradient must be broadcast or recompute, got '\(targetGradient)'")
+    }
+  }
+
+  func run() throws {
+    let comm = try Launch.communicator(forceMPI: mpi)
+    do {
+      let cfg = try TrainConfig.load(path: config)
+      let m = Method(rawValue: method ?? cfg.method ?? "gradmix") ?? .gradmix
+      let s = seed ?? cfg.seed ?? 1
+      let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+      var options = RunOptions(
+        method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: steps ?? cfg.steps,
+        outDir: out ?? "runs/\(name == "config" ? URL(fileURLWithPath: config).deletingLastPathComponent().lastPathComponent : name)-\(m.rawValue)-s\(s)",
+        dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot), configPath: config)
+      options.targetGradient = TargetGradientMode(rawValue: targetGradient) ?? .broadcast
+      options.coordinatorOwnsSources = coordinatorOwnsSources
+      options.progress = !quiet && comm.rank == 0
+      options.commandLine = CommandLine.arguments.joined(separator: " ")
+      Launch.setThreads(threads, comm: comm)
+      let trainer = try Trainer(config: cfg, options: options, communicator: comm)
+      let summary = try trainer.run()
+      if comm.rank == 0 {
+        print(String(format: "done: target test accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
+                     summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
+                     options.outDir))
+      }
+      Launch.finish(comm)
+    } catch {
+      Launch.fail(error, comm: comm)
+    }
+  }
+}

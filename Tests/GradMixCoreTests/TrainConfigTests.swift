@@ -1,0 +1,76 @@
+import GradMixCore
+import Testing
+
+@Suite("Training config")
+struct TrainConfigTests {
+  static let valid = """
+    model: {spec: conv4k5-relu-pool2-fc10}
+    classes: 10
+    steps: 20
+    sources:
+      - {domain: mnist, classes: [0, 1, 2, 3, 4], batch_size: 8}
+      - {name: printed, domain: syndigits, classes: [5, 6, 7, 8, 9]}
+    target: {domain: mnist-m, labelled_per_class: 2, unlabelled: 50, test: 50}
+    optimizer: {lr: 0.01, schedule: {kind: cosine, warmup: 2}}
+    pseudo_labels: {warmup: 5, every: 5, threshold: 0.8, per_class_cap: 3}
+    domains:
+      mnist-inverted: {base: mnist, transforms: [{op: invert}]}
+    """
+
+  @Test("a valid config parses, with defaults and derived names")
+  func valid() throws {
+    let c = try TrainConfig.parse(yaml: Self.valid, file: "c.yaml")
+    #expect(c.sources.count == 2)
+    #expect(c.sourceName(0) == "mnist[0-4]" && c.sourceName(1) == "printed")
+    #expect(c.sources[0].batchSize == 8)
+    #expect(try c.learningRateSchedule() == .cosine(total: 20, warmup: 2, minFactor: 0))
+    #expect(c.domains["mnist-inverted"] != nil)
+  }
+
+  /// Each bad config is rejected with the file, the field and the fault.
+  @Test("bad configs name the field and the fault", arguments: [
+    ("steps: 20", "steps: 0", "steps: must be positive"),
+    ("batch_size: 8}", "bach_size: 8}", "sources[0].bach_size: unknown key (did you mean 'batch_size'?)"),
+    ("batch_size: 8}", "batch_size: -3}", "sources[0].batch_size: must be positive"),
+    ("classes: 10\n", "classes: 10\nmethod: magic\n", "method: unknown method 'magic'"),
+    ("domain: syndigits", "domain: svhn", "sources[1].domain: unknown domain 'svhn'"),
+    ("classes: [5, 6, 7, 8, 9]}", "classes: [5, 6, 7, 8, 9], label_map: {5: 12}}", "sources[1].label_map: maps 5 to 12"),
+    ("conv4k5-relu-pool2-fc10", "conv4k5-relu-pool2-fc7", "model.spec: the model has 7 outputs but the target has 10"),
+    ("conv4k5-relu-pool2-fc10", "conv4k40-fc10", "model.spec: layer 'conv4k40' does not fit"),
+    ("lr: 0.01", "lr: -1", "optimizer.lr: must be positive"),
+    ("threshold: 0.8", "threshold: 1.5", "pseudo_labels.threshold: must be in (0, 1]"),
+    ("kind: cosine", "kind: linear", "optimizer.schedule.kind: unknown schedule 'linear'"),
+    ("labelled_per_class: 2", "labelled_per_class: two", "target.labelled_per_class: expected a value of type Int"),
+    ("test: 50}", "test: 50, extra: 1}", "target.extra: unknown key"),
+    ("op: invert", "op: explode", "domains"),
+  ])
+  func bad(_ c: (String, String, String)) {
+    let yaml = Self.valid.replacingOccurrences(of: c.0, with: c.1)
+    #expect(yaml != Self.valid, "the test's replacement did not apply")
+    do {
+      _ = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
+      Issue.record("accepted: \(c.1)")
+    } catch let e as ConfigError {
+      #expect(e.description.hasPrefix("c.yaml: "), "\(e)")
+      #expect(e.description.contains(c.2), "\(e)")
+    } catch {
+      Issue.record("unexpected error type: \(error)")
+    }
+  }
+
+  @Test("missing and unreadable files")
+  func files() {
+    #expect(throws: ConfigError.self) { try TrainConfig.load(path: "/nonexistent/c.yaml") }
+    #expect(throws: ConfigError.self) { try TrainConfig.load(path: "/tmp") }
+    #expect(throws: ConfigError.self) { try TrainConfig.parse(yaml: "model: [", file: "c.yaml") }
+  }
+
+  @Test("source placement: round-robin over workers, or over every rank")
+  func placement() {
+    #expect(SourcePlacement(sourceCount: 3, worldSize: 1, coordinatorOwnsSources: false).owner == [0, 0, 0])
+    #expect(SourcePlacement(sourceCount: 2, worldSize: 3, coordinatorOwnsSources: false).owner == [1, 2])
+    #expect(SourcePlacement(sourceCount: 8, worldSize: 5, coordinatorOwnsSources: false).owner == [1, 2, 3, 4, 1, 2, 3, 4])
+    #expect(SourcePlacement(sourceCount: 2, worldSize: 2, coordinatorOwnsSources: true).owner == [0, 1])
+    #expect(SourcePlacement(sourceCount: 1, worldSize: 3, coordinatorOwnsSources: false).idleRanks == [2])
+  }
+}

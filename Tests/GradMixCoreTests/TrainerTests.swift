@@ -1,0 +1,127 @@
+import Foundation
+import GradMixCore
+import GradMixData
+import GradMixDistributed
+import GradMixEngine
+import GradMixTestSupport
+import Testing
+
+/// End-to-end runs of the trainer on a small synthetic data root (CI has no
+/// fetched data): class c is a bar at a class-specific angle.
+@Suite("Trainer", .serialized)
+struct TrainerTests {
+  static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
+
+  static func config(steps: Int = 30, extra: String = "", sources: String? = nil) throws -> TrainConfig {
+    let yaml = """
+      model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
+      classes: 10
+      steps: \(steps)
+      batch_size: 10
+      sources:
+      \(sources ?? """
+        - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
+        - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
+      """)
+      target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
+      optimizer: {lr: 0.05, momentum: 0.9, weight_decay: 0.0005}
+      pseudo_labels: {warmup: 10, every: 10, threshold: 0.3, per_class_cap: 10}
+      eval_every: 10
+      log_every: 5
+      \(extra)
+      """
+    return try TrainConfig.parse(yaml: yaml, file: "test.yaml")
+  }
+
+  static func options(_ method: Method, seed: UInt64 = 1, steps: Int = 30) -> RunOptions {
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-run-\(UUID().uuidString)").path
+    var o = RunOptions(method: method, seed: seed, dataSeed: 3, steps: steps, outDir: out, dataRoot: root,
+                       configPath: "test.yaml")
+    o.progress = false
+    return o
+  }
+
+  static func json(_ path: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+  }
+
+  @Test("gradmix writes metrics, summary and a checkpoint that evaluates to the reported accuracy")
+  func outputs() throws {
+    let cfg = try Self.config()
+    let opts = Self.options(.gradmix)
+    let summary = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
+    let s = try Self.json(opts.outDir + "/summary.json")
+    for key in ["method", "seed", "steps", "target_test_accuracy", "target_test_loss", "params_l2", "wall_seconds",
+                "world_size", "mean_weights"] {
+      #expect(s[key] != nil, "summary.json lacks \(key)")
+    }
+    #expect(s["method"] as? String == "gradmix" && s["steps"] as? Int == 30 && s["world_size"] as? Int == 1)
+    let lines = try String(contentsOfFile: opts.outDir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    let records = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let steps = records.compactMap { $0["weights"] != nil ? $0["step"] as? Int : nil }
+    #expect(steps.contains(30) && steps.contains(5))
+    let last = try #require(records.last { $0["weights"] != nil })
+    let weights = try #require(last["weights"] as? [String: [Double]])
+    #expect(Set(weights.keys) == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
+    #expect(weights.values.allSatisfy { $0.count == 3 })  // conv1, fc1, fc2
+    // Per layer, the weights of the active sources sum to 1 (or 0 for an empty layer).
+    for l in 0..<3 {
+      let sum = weights.values.map { $0[l] }.reduce(0, +)
+      #expect(abs(sum - 1) < 1e-5 || sum == 0, "layer \(l) weights sum to \(sum)")
+    }
+    #expect(records.contains { $0["event"] as? String == "pseudo_labels" })
+    let model = try Sequential(spec: cfg.model.spec, inputShape: Shape([3, 28, 28]))
+    let ckpt = try Checkpoint.load(from: opts.outDir + "/final.safetensors", for: model)
+    #expect(ckpt.metadata.step == 30)
+    let eval = try Evaluation.testAccuracy(config: cfg, parameters: ckpt.parameters, model: model, dataRoot: Self.root,
+                                           dataSeed: 3)
+    #expect(eval.accuracy == summary.testAccuracy)
+    #expect(eval.count == 200)
+    #expect(summary.testAccuracy > 0.2, "30 steps should beat chance (10%) on the synthetic bars")
+  }
+
+  @Test("the same seed gives the same model; another seed does not")
+  func determinism() throws {
+    let cfg = try Self.config(steps: 12)
+    let a = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator()).run()
+    let b = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator()).run()
+    let c = try Trainer(config: cfg, options: Self.options(.gradmix, seed: 2, steps: 12), communicator: LocalCommunicator()).run()
+    #expect(a.parametersL2 == b.parametersL2 && a.testLoss == b.testLoss)
+    #expect(a.parametersL2 != c.parametersL2)
+  }
+
+  @Test("every method runs", arguments: Method.allCases)
+  func methods(_ m: Method) throws {
+    let cfg = try Self.config(steps: 12)
+    let opts = Self.options(m, steps: 12)
+    let trainer = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator())
+    let names = trainer.sources.map(\.name)
+    switch m {
+    case .targetOnly: #expect(names == ["target"])
+    case .sourceOnly: #expect(names == ["mnist[0-4]", "syndigits[5-9]"])
+    case .uniform, .finetune, .gradmixNoPL: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target"])
+    case .gradmix, .gradmixNoALR, .l2rw: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
+    }
+    let s = try trainer.run()
+    #expect(s.testAccuracy.isFinite && s.parametersL2.isFinite)
+  }
+
+  /// A source whose labels are pure noise should be weighted down by the look-ahead rule.
+  @Test("a source with shuffled labels gets a lower mean weight than a clean one")
+  func noisySource() throws {
+    let cfg = try Self.config(steps: 120, extra: """
+      domains:
+        mnist-noise: {base: mnist, transforms: [{op: shuffle-labels}]}
+      """, sources: """
+        - {name: clean, domain: mnist, split: train}
+        - {name: noise, domain: mnist-noise, split: train}
+      """)
+    let opts = Self.options(.gradmixNoPL, steps: 120)
+    _ = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
+    let s = try Self.json(opts.outDir + "/summary.json")
+    let mean = try #require(s["mean_weights"] as? [String: [Double]])
+    let clean = try #require(mean["clean"]), noise = try #require(mean["noise"])
+    print("mean weights: clean \(clean), noise \(noise)")
+    #expect(noise.reduce(0, +) < 0.8 * clean.reduce(0, +))
+  }
+}
