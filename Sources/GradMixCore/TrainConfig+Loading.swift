@@ -124,8 +124,12 @@ extension TrainConfig {
     }
   }
 
-  /// The learning-rate schedule the `optimizer.schedule` block describes.
-  public func learningRateSchedule(file: String = "config") throws -> LearningRateSchedule {
+  /// The learning-rate schedule the `optimizer.schedule` block describes,
+  /// for a run of `steps` steps (default: the config's).
+  /// A warm-up longer than a shortened run (`--steps`) is cut to the run.
+  public func learningRateSchedule(file: String = "config", steps: Int? = nil) throws -> LearningRateSchedule {
+    let override = steps
+    let steps = steps ?? self.steps
     guard let s = optimizer.schedule else { return .constant }
     func fail(_ field: String, _ detail: String) -> ConfigError {
       ConfigError(file: file, field: "optimizer.schedule.\(field)", detail)
@@ -139,7 +143,9 @@ extension TrainConfig {
       guard gamma > 0 && gamma <= 1 else { throw fail("gamma", "must be in (0, 1], got \(gamma)") }
       return .step(every: every, gamma: gamma)
     case "cosine":
-      let warmup = s.warmup ?? 0, minFactor = s.minFactor ?? 0
+      var warmup = s.warmup ?? 0
+      let minFactor = s.minFactor ?? 0
+      if override != nil { warmup = min(warmup, steps - 1) }
       guard warmup >= 0 && warmup < steps else { throw fail("warmup", "must be in [0, steps), got \(warmup)") }
       guard minFactor >= 0 && minFactor <= 1 else { throw fail("min_factor", "must be in [0, 1], got \(minFactor)") }
       return .cosine(total: steps, warmup: warmup, minFactor: minFactor)

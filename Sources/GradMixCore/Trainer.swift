@@ -72,7 +72,7 @@ public final class Trainer {
     mixer = GradientMixer(layout: model.layout)
     sgd = SGD(momentum: config.optimizer.momentum ?? 0.9, weightDecay: config.optimizer.weightDecay ?? 0,
               nesterov: config.optimizer.nesterov ?? false)
-    schedule = try config.learningRateSchedule(file: options.configPath)
+    schedule = try config.learningRateSchedule(file: options.configPath, steps: options.steps)
     alr = AdaptiveLearningRate(beta: config.adaptiveLR?.beta ?? 0.9, minScale: config.adaptiveLR?.minScale ?? 0.5,
                                maxScale: config.adaptiveLR?.maxScale ?? 2)
     let defaultBatch = config.batchSize ?? 32
