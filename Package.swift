@@ -10,6 +10,7 @@ let package = Package(
   platforms: [.macOS(.v13)],
   products: [
     .executable(name: "gradmix", targets: ["gradmix"]),
+    .executable(name: "gradmix-mpi-selftest", targets: ["gradmix-mpi-selftest"]),
     .library(name: "GradMixEngine", targets: ["GradMixEngine"]),
   ],
   dependencies: [
@@ -63,6 +64,10 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
+    .executableTarget(
+      name: "gradmix-mpi-selftest",
+      dependencies: ["GradMixDistributed", "GradMixEngine"]),
+
     // MARK: Tests
 
     .testTarget(
@@ -80,6 +85,6 @@ let package = Package(
       dependencies: ["GradMixDistributed"]),
     .testTarget(
       name: "GradMixCLITests",
-      dependencies: ["GradMixEngine", "GradMixTestSupport"]),
+      dependencies: ["GradMixEngine", "GradMixData", "GradMixTestSupport"]),
   ]
 )

@@ -7,6 +7,15 @@ public enum TargetGradientMode: String, CaseIterable, Codable, Sendable {
   case recompute
 }
 
+/// How the weighted source gradients are combined across ranks.
+public enum MixingProtocol: String, CaseIterable, Codable, Sendable {
+  /// Each rank sums its own weighted sources; one allreduce of the flat buffer.
+  case allreduce
+  /// Every rank sends its full source gradients to the coordinator, which
+  /// mixes them and broadcasts the mixed gradient.
+  case gather
+}
+
 /// Run settings that come from the command line rather than the config.
 public struct RunOptions: Sendable {
   public var method: Method
@@ -18,6 +27,9 @@ public struct RunOptions: Sendable {
   public var configPath: String
   public var coordinatorOwnsSources = false
   public var targetGradient: TargetGradientMode = .broadcast
+  public var mixing: MixingProtocol = .allreduce
+  /// Compare a checksum of the parameters across ranks every this many steps (0: never).
+  public var checkEvery = 50
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

@@ -19,6 +19,7 @@ extension Trainer {
     let steps = options.steps
     let logEvery = config.logEvery ?? max(1, steps / 50)
     let evalEvery = config.evalEvery ?? max(1, steps / 10)
+    try checkLayout()
     if isCoordinator { try writeRunInfo() }
     for t in 0..<steps {
       if settings.pseudoLabels, let p = config.pseudoLabels, t >= p.warmup, (t - p.warmup) % p.every == 0 {
@@ -35,6 +36,7 @@ extension Trainer {
         }
       }
       let done = t + 1
+      if options.checkEvery > 0 && (done % options.checkEvery == 0 || done == steps) { try checkAgreement(step: done) }
       let evaluate = done % evalEvery == 0 || done == steps
       if evaluate, isCoordinator, let ev = evaluator, let split = targetSplit {
         lastEval = timers.time(\.evaluation) { ev.evaluate(split.test, parameters: parameters) }

@@ -37,6 +37,73 @@ extension Trainer {
     return Double(loss)
   }
 
+  /// The gather protocol: every rank sends the gradients of its active
+  /// sources (in source order) to the coordinator, which forms the mixed
+  /// gradient over all sources in source order and broadcasts it.
+  func gatherAndMix(weights: MixingWeights, active: [Bool]) throws {
+    let p = model.layout.count
+    let mine = slots.filter { active[$0.index] }
+    // Every rank knows which sources are active and who owns them, so the counts agree.
+    var counts = [Int](repeating: 0, count: comm.worldSize)
+    for (k, info) in sources.enumerated() where active[k] { counts[info.owner] += p }
+    if gatherSend.count < mine.count * p { gatherSend = FlatBuffer(count: mine.count * p) }
+    for (j, slot) in mine.enumerated() {
+      gatherSend.pointer.advanced(by: j * p).update(from: slot.gradient.pointer, count: p)
+    }
+    let total = counts.reduce(0, +)
+    if isCoordinator && gatherReceive.count < total { gatherReceive = FlatBuffer(count: total) }
+    try timers.time(\.communication) {
+      try comm.gather(UnsafeBufferPointer(start: gatherSend.pointer, count: mine.count * p), counts: counts,
+                      into: isCoordinator ? gatherReceive.storage : nil, root: 0)
+    }
+    if isCoordinator {
+      timers.time(\.mixing) {
+        mixed.zero()
+        // Received rank by rank, each rank's sources in source order.
+        var offset = [Int](repeating: 0, count: comm.worldSize)
+        for r in 1..<comm.worldSize { offset[r] = offset[r - 1] + counts[r - 1] }
+        for (k, info) in sources.enumerated() where active[k] {
+          let g = gatherReceive.pointer + offset[info.owner]
+          offset[info.owner] += p
+          for (l, range) in model.layout.layerRanges.enumerated() where weights.weights[k][l] != 0 {
+            BLAS.axpy(weights.weights[k][l], UnsafeBufferPointer(start: g + range.lowerBound, count: range.count),
+                      mixed.slice(range))
+          }
+        }
+      }
+    }
+    try timers.time(\.communication) { try comm.broadcast(mixed.storage, root: 0) }
+  }
+
+  /// Checks that every rank holds the same parameters (sum and sum of
+  /// squares, compared bit for bit); throws if they have diverged.
+  func checkAgreement(step t: Int) throws {
+    guard comm.worldSize > 1 else { return }
+    var sum = 0.0
+    for i in 0..<parameters.count { sum += Double(parameters.storage[i]) }
+    let mine = [sum, BLAS.dot(UnsafeBufferPointer(parameters.storage), UnsafeBufferPointer(parameters.storage))]
+    var all = [Double](repeating: 0, count: 2 * comm.worldSize)
+    try timers.time(\.communication) {
+      try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) } }
+    }
+    for r in 1..<comm.worldSize where all[2 * r] != all[0] || all[2 * r + 1] != all[1] {
+      throw TrainingError.diverged(step: t, rank: r, detail: "checksum \(all[2 * r]), \(all[2 * r + 1]) vs rank 0's \(all[0]), \(all[1])")
+    }
+  }
+
+  /// Checks at start-up that every rank built the same model layout and the
+  /// same list of sources (a very small version of Horovod's agreement).
+  func checkLayout() throws {
+    guard comm.worldSize > 1 else { return }
+    let mine: [Int64] = [Int64(model.layout.count), Int64(bitPattern: model.layout.hash), Int64(sources.count)]
+    var lo = mine, hi = mine
+    try lo.withUnsafeMutableBufferPointer { try comm.allreduceMin(inPlace: $0) }
+    try hi.withUnsafeMutableBufferPointer { try comm.allreduceMax(inPlace: $0) }
+    guard lo == hi else {
+      throw TrainingError.layoutMismatch(detail: "parameter count, layout hash and source count range over \(lo) ... \(hi)")
+    }
+  }
+
   /// One training step; every rank runs the same collectives in the same order.
   func step(_ t: Int) throws -> StepResult {
     let k = sources.count, l = layerCount
@@ -99,15 +166,20 @@ extension Trainer {
                         skipped: true, nonFinite: nonFinite)
     }
 
-    // 5. Local weighted sum, then one allreduce of the whole flat buffer.
-    timers.time(\.mixing) {
-      mixed.zero()
-      for slot in slots where active[slot.index] {
-        mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
+    // 5. Local weighted sum, then one allreduce of the whole flat buffer
+    //    (or, with the gather protocol, the coordinator mixes everything).
+    if options.mixing == .gather && comm.worldSize > 1 {
+      try gatherAndMix(weights: weights, active: active)
+    } else {
+      timers.time(\.mixing) {
+        mixed.zero()
+        for slot in slots where active[slot.index] {
+          mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
+        }
       }
-    }
-    if comm.worldSize > 1 {
-      try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
+      if comm.worldSize > 1 {
+        try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
+      }
     }
 
     // 6. The same SGD step on every rank.

@@ -51,6 +51,9 @@ public final class Trainer {
   var weightSums: [[Double]]
   var weightSteps = 0
   var stats: [Double]
+  /// Buffers of the gather protocol (grown on first use).
+  var gatherSend = FlatBuffer(count: 0)
+  var gatherReceive = FlatBuffer(count: 0)
 
   var isCoordinator: Bool { comm.rank == 0 }
   var layerCount: Int { model.layout.layerCount }
@@ -81,6 +84,12 @@ public final class Trainer {
     // Every rank agrees on the list of sources and their owners.
     let placement = SourcePlacement(sourceCount: settings.useSources ? config.sources.count : 0,
                                     worldSize: comm.worldSize, coordinatorOwnsSources: options.coordinatorOwnsSources)
+    if !placement.idleRanks.isEmpty {
+      let busy = comm.worldSize - placement.idleRanks.count
+      throw ConfigError(
+        file: options.configPath, field: "sources",
+        "\(placement.owner.count) source(s) cannot keep \(comm.worldSize) ranks busy: rank(s) \(placement.idleRanks.map(String.init).joined(separator: ", ")) would own none; run with at most \(busy) ranks\(options.coordinatorOwnsSources ? "" : " or add --coordinator-owns-sources")")
+    }
     var infos = placement.owner.enumerated().map { SourceInfo(name: config.sourceName($0.offset), kind: .configured($0.offset), owner: $0.element) }
     if settings.useTargetSource { infos.append(SourceInfo(name: "target", kind: .target, owner: 0)) }
     if settings.pseudoLabels { infos.append(SourceInfo(name: "pseudo", kind: .pseudo, owner: 0)) }
@@ -131,6 +140,19 @@ public final class Trainer {
   /// Stats vector layout: K×L dot products, K "present" flags, K "finite"
   /// flags, K losses, then the meta loss and the meta-loss-present flag.
   static func statsCount(sources k: Int, layers l: Int) -> Int { k * l + 3 * k + 2 }
+}
+
+/// A failure of the distributed run itself.
+public enum TrainingError: Error, CustomStringConvertible {
+  case diverged(step: Int, rank: Int, detail: String)
+  case layoutMismatch(detail: String)
+
+  public var description: String {
+    switch self {
+    case .diverged(let t, let r, let d): return "parameters diverged across ranks at step \(t): rank \(r) differs (\(d))"
+    case .layoutMismatch(let d): return "the ranks built different models or source lists: \(d)"
+    }
+  }
 }
 
 func isCoordinatorRank(_ comm: Communicator) -> Bool { comm.rank == 0 }

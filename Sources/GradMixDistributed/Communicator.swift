@@ -22,6 +22,16 @@ public protocol Communicator: AnyObject {
   /// Copies `buffer` from `root` to every rank.
   func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws
   func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int) throws
+  /// Gathers each rank's `send` (which may differ in length per rank) into
+  /// `receive` on `root`, rank by rank; `counts[r]` is rank r's length
+  /// (needed on every rank). `receive` is ignored on other ranks.
+  func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
+              root: Int) throws
+  /// Every rank gets every rank's `send` (equal lengths), rank by rank.
+  func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws
+  /// Starts an allreduce (sum) of `buffer` and returns at once; the buffer
+  /// must not be touched until the request's `wait()` returns.
+  func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest
   /// Waits until every rank has arrived.
   func barrier() throws
   /// Ends every rank of the job with `message` (printed once) and `code`.
@@ -30,4 +40,16 @@ public protocol Communicator: AnyObject {
 
 extension Communicator {
   public var isCoordinator: Bool { rank == 0 }
+}
+
+/// A non-blocking collective in flight.
+public protocol CommunicationRequest: AnyObject {
+  /// Blocks until the operation has completed.
+  func wait() throws
+}
+
+/// A request that has already completed (the one-rank case).
+public final class CompletedRequest: CommunicationRequest {
+  public init() {}
+  public func wait() throws {}
 }

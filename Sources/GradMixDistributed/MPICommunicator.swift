@@ -107,6 +107,51 @@ public final class MPICommunicator: Communicator {
     }
   }
 
+  public func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
+                     root: Int) throws {
+    precondition(counts.count == worldSize && counts[rank] == send.count,
+                 "gather: counts \(counts) do not match \(worldSize) ranks and this rank's \(send.count) values.")
+    let total = counts.reduce(0, +)
+    precondition(total <= Int(Int32.max), "gather: \(total) values exceed MPI's int count; split the buffer.")
+    var counts32 = counts.map { Int32($0) }
+    var displacements = [Int32](repeating: 0, count: worldSize)
+    for r in 1..<max(worldSize, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
+    if rank == root {
+      guard let receive, receive.count >= total else { preconditionFailure("gather: the root needs \(total) floats to receive into.") }
+      try mpiCheck(MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), receive.baseAddress, &counts32,
+                               &displacements, gm_mpi_float(), Int32(root), comm), "MPI_Gatherv")
+    } else {
+      try mpiCheck(MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), nil, &counts32, &displacements,
+                               gm_mpi_float(), Int32(root), comm), "MPI_Gatherv")
+    }
+  }
+
+  public func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {
+    precondition(receive.count == send.count * worldSize, "allgather: receive needs \(send.count * worldSize) values.")
+    try mpiCheck(MPI_Allgather(send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
+                               Int32(send.count), gm_mpi_double(), comm), "MPI_Allgather")
+  }
+
+  public func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest {
+    precondition(buffer.count <= Int(Int32.max), "A non-blocking allreduce is limited to Int32.max floats.")
+    let request = MPIRequest()
+    try mpiCheck(MPI_Iallreduce(gm_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), gm_mpi_float(),
+                                gm_mpi_sum(), comm, &request.handle), "MPI_Iallreduce")
+    return request
+  }
+
+  /// Splits the world by `color`; ranks with the same color form one
+  /// communicator, ordered by `key`.
+  public func split(color: Int, key: Int) throws -> MPICommunicator {
+    var sub: MPI_Comm? = gm_mpi_comm_null()
+    try mpiCheck(MPI_Comm_split(comm, Int32(color), Int32(key), &sub), "MPI_Comm_split")
+    try mpiCheck(MPI_Comm_set_errhandler(sub, gm_mpi_errors_return()), "MPI_Comm_set_errhandler")
+    var r: Int32 = 0, s: Int32 = 0
+    try mpiCheck(MPI_Comm_rank(sub, &r), "MPI_Comm_rank")
+    try mpiCheck(MPI_Comm_size(sub, &s), "MPI_Comm_size")
+    return MPICommunicator(comm: sub, rank: Int(r), worldSize: Int(s), localRank: localRank, localSize: localSize)
+  }
+
   public func barrier() throws {
     try mpiCheck(MPI_Barrier(comm), "MPI_Barrier")
   }
@@ -116,6 +161,14 @@ public final class MPICommunicator: Communicator {
     printError("error (rank \(rank) of \(worldSize)): \(message)")
     MPI_Abort(comm, code)
     exit(code)
+  }
+}
+
+/// An `MPI_Request` of a non-blocking collective.
+final class MPIRequest: CommunicationRequest {
+  var handle: MPI_Request? = gm_mpi_request_null()
+  func wait() throws {
+    try mpiCheck(MPI_Wait(&handle, gm_mpi_status_ignore()), "MPI_Wait")
   }
 }
 

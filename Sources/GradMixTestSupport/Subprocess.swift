@@ -18,8 +18,15 @@ public func productsDirectory() -> URL {
 /// Runs `gradmix` (or another product) with `arguments`, capturing its output.
 public func runProduct(_ arguments: [String], product name: String = "gradmix", environment: [String: String] = [:],
                        currentDirectory: String? = nil) throws -> ProcessResult {
+  try runProgram(productsDirectory().appendingPathComponent(name).path, arguments, environment: environment,
+                 currentDirectory: currentDirectory)
+}
+
+/// Runs any program with `arguments`, capturing its output.
+public func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:],
+                       currentDirectory: String? = nil) throws -> ProcessResult {
   let process = Process()
-  process.executableURL = productsDirectory().appendingPathComponent(name)
+  process.executableURL = URL(fileURLWithPath: path)
   process.arguments = arguments
   var env = ProcessInfo.processInfo.environment
   for (k, v) in environment { env[k] = v }

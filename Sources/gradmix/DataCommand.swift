@@ -8,7 +8,7 @@ struct DataCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "data",
     abstract: "Inspect data files and domains.",
-    subcommands: [Inspect.self, Grid.self])
+    subcommands: [Inspect.self, Grid.self, Synthesize.self])
 
   /// Options shared by the subcommands that build domains.
   struct DomainOptions: ParsableArguments {

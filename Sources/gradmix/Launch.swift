@@ -30,21 +30,56 @@ enum Launch {
     if let mpi = comm as? MPICommunicator { mpi.finalize() }
   }
 
+  /// The start-up agreement: every rank says whether it could start (config,
+  /// data, model); if any could not, the lowest such rank prints its error
+  /// once and every rank exits with the same code before training starts, so
+  /// no rank is left waiting in a collective.
+  static func agreeToStart(_ error: Error?, comm: Communicator) {
+    guard comm.worldSize > 1 else {
+      if let error { fail(error, comm: comm) }
+      return
+    }
+    var first: [Int64] = [error == nil ? Int64.max : Int64(comm.rank)]
+    var code: [Int64] = [error.map { Int64(exitCode(for: $0)) } ?? 0]
+    do {
+      try first.withUnsafeMutableBufferPointer { try comm.allreduceMin(inPlace: $0) }
+      try code.withUnsafeMutableBufferPointer { try comm.allreduceMax(inPlace: $0) }
+    } catch {
+      comm.abort(code: 1, message: "start-up agreement failed: \(error)")
+    }
+    guard first[0] != Int64.max else { return }
+    if let error, Int64(comm.rank) == first[0] {
+      printError("error: rank \(comm.rank) of \(comm.worldSize): \(message(for: error))")
+    }
+    finish(comm)
+    exit(Int32(code[0]))
+  }
+
+  static func exitCode(for error: Error) -> Int32 {
+    switch error {
+    case is ConfigError, is DataError, is CheckpointError, is ModelSpecError: return 2
+    default: return 1
+    }
+  }
+
+  static func message(for error: Error) -> String {
+    switch error {
+    case let e as ConfigError: return e.description
+    case let e as DataError: return e.description
+    case let e as CheckpointError: return e.description
+    case let e as ModelSpecError: return e.description
+    case let e as MPIError: return e.description
+    case let e as TrainingError: return e.description
+    default: return "\(error)"
+    }
+  }
+
   /// Reports an input error (exit 2) or any other failure (exit 1); under MPI
   /// the whole job ends so no rank waits forever in a collective.
   static func fail(_ error: Error, comm: Communicator) -> Never {
-    let message: String
-    var code: Int32 = 1
-    switch error {
-    case let e as ConfigError: message = e.description; code = 2
-    case let e as DataError: message = e.description; code = 2
-    case let e as CheckpointError: message = e.description; code = 2
-    case let e as ModelSpecError: message = e.description; code = 2
-    case let e as MPIError: message = e.description
-    default: message = "\(error)"
-    }
-    if comm.worldSize > 1 { comm.abort(code: code, message: message) }
-    printError("error: \(message)")
+    let text = message(for: error), code = exitCode(for: error)
+    if comm.worldSize > 1 { comm.abort(code: code, message: text) }
+    printError("error: \(text)")
     exit(code)
   }
 }

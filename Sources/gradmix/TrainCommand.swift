@@ -44,6 +44,12 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "How ranks get the target gradient: broadcast (from rank 0) or recompute (on every rank).")
   var targetGradient: String = TargetGradientMode.broadcast.rawValue
 
+  @Option(help: "How weighted gradients are combined: allreduce (each rank mixes its own, one allreduce) or gather (the coordinator mixes all and broadcasts).")
+  var comm: String = MixingProtocol.allreduce.rawValue
+
+  @Option(help: "Compare a parameter checksum across ranks every N steps (0: never).")
+  var checkEvery = 50
+
   @Flag(help: "Let the coordinator (rank 0) also own configured sources.")
   var coordinatorOwnsSources = false
 
@@ -59,13 +65,19 @@ struct TrainCommand: ParsableCommand {
     }
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+    guard MixingProtocol(rawValue: comm) != nil else {
+      throw ValidationError("--comm must be allreduce or gather, got '\(comm)'")
+    }
+    guard checkEvery >= 0 else { throw ValidationError("--check-every must not be negative, got \(checkEvery)") }
     guard TargetGradientMode(rawValue: targetGradient) != nil else {
       throw ValidationError("--target-gradient must be broadcast or recompute, got '\(targetGradient)'")
     }
   }
 
   func run() throws {
-    let comm = try Launch.communicator(forceMPI: mpi)
+    let world = try Launch.communicator(forceMPI: mpi)
+    var trainer: Trainer?
+    var outDir = ""
     do {
       let cfg = try TrainConfig.load(path: config)
       let m = Method(rawValue: method ?? cfg.method ?? "gradmix") ?? .gradmix
@@ -77,19 +89,28 @@ struct TrainCommand: ParsableCommand {
         dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot), configPath: config)
       options.targetGradient = TargetGradientMode(rawValue: targetGradient) ?? .broadcast
       options.coordinatorOwnsSources = coordinatorOwnsSources
-      options.progress = !quiet && comm.rank == 0
+      options.mixing = MixingProtocol(rawValue: comm) ?? .allreduce
+      options.checkEvery = checkEvery
+      options.progress = !quiet && world.rank == 0
       options.commandLine = CommandLine.arguments.joined(separator: " ")
-      Launch.setThreads(threads, comm: comm)
-      let trainer = try Trainer(config: cfg, options: options, communicator: comm)
-      let summary = try trainer.run()
-      if comm.rank == 0 {
-        print(String(format: "done: target test accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
-                     summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
-                     options.outDir))
-      }
-      Launch.finish(comm)
+      outDir = options.outDir
+      Launch.setThreads(threads, comm: world)
+      trainer = try Trainer(config: cfg, options: options, communicator: world)
+      Launch.agreeToStart(nil, comm: world)
     } catch {
-      Launch.fail(error, comm: comm)
+      Launch.agreeToStart(error, comm: world)
+    }
+    do {
+      guard let trainer else { return }
+      let summary = try trainer.run()
+      if world.rank == 0 {
+        printLine(String(format: "done: target test accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
+                         summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
+                         outDir))
+      }
+      Launch.finish(world)
+    } catch {
+      Launch.fail(error, comm: world)
     }
   }
 }

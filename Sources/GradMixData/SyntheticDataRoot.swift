@@ -5,12 +5,14 @@ import GradMixEngine
 /// whose images are learnable: class c is a bright bar at a class-specific
 /// position and angle plus noise, so a few hundred steps of a small CNN
 /// learn it. MNIST-like sets are grey 28x28, syndigits colour 28x28, plus two
-/// tiny photos for `blend-photo`. Used by trainer and CLI tests (CI has no
-/// fetched data).
+/// tiny photos for `blend-photo`. Used by the trainer and MPI tests and by
+/// `gradmix data synthesize` (CI and a cluster smoke test need no fetched data).
 public enum SyntheticDataRoot {
-  /// Creates the data root in a new temporary folder and returns its path.
-  public static func make(perClassTrain: Int = 40, perClassTest: Int = 40, seed: UInt64 = 7) throws -> String {
-    let root = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-synth-\(UUID().uuidString)").path
+  /// Creates the data root in `directory` (default: a new temporary folder) and returns its path.
+  public static func make(perClassTrain: Int = 40, perClassTest: Int = 40, seed: UInt64 = 7,
+                          directory: String? = nil) throws -> String {
+    let root = directory
+      ?? FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-synth-\(UUID().uuidString)").path
     for d in ["mnist", "syndigits", "photos", "uci", "fashion"] {
       try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
     }

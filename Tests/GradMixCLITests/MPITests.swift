@@ -1,0 +1,112 @@
+import Foundation
+import GradMixData
+import GradMixTestSupport
+import Testing
+
+/// The `mpirun` of the machine, if any.
+let mpirunPath: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
+  FileManager.default.isExecutableFile(atPath: $0)
+}
+
+/// Multi-rank runs under `mpirun` (installed by scripts/setup.sh; skipped where it is missing).
+@Suite("MPI runs", .serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed"))
+struct MPITests {
+  static var mpirun: String? { mpirunPath }
+  static let env = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"]
+  static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
+
+  static let config = """
+    model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
+    classes: 10
+    steps: 24
+    batch_size: 10
+    sources:
+      - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
+      - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
+    target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
+    optimizer: {lr: 0.05, momentum: 0.9, weight_decay: 0.0005, schedule: {kind: cosine, warmup: 3}}
+    pseudo_labels: {warmup: 8, every: 6, threshold: 0.3, per_class_cap: 10}
+    eval_every: 12
+    log_every: 6
+    """
+
+  static func tempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-mpi-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  static func mpi(_ ranks: Int, _ product: String, _ args: [String]) throws -> ProcessResult {
+    let exe = productsDirectory().appendingPathComponent(product).path
+    return try runProgram(mpirun!, ["-np", "\(ranks)", "--oversubscribe", exe] + args, environment: env)
+  }
+
+  static func summary(_ dir: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any])
+  }
+
+  @Test("every collective of MPICommunicator on 3 ranks")
+  func selftest() throws {
+    let r = try Self.mpi(3, "gradmix-mpi-selftest", [])
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(!r.stdout.contains("FAIL") && r.stdout.contains("ok   allreduceSum(Float)"), "\(r.stdout)")
+  }
+
+  /// The same config and seed give the same model on 1, 2 and 3 ranks, with
+  /// either mixing protocol and either way of getting the target gradient.
+  @Test("1 process, 3 ranks, 2 ranks with the coordinator owning a source, gather, recompute: same model")
+  func equivalence() throws {
+    let dir = try Self.tempDir()
+    let cfg = dir + "/c.yaml"
+    try Data(Self.config.utf8).write(to: URL(fileURLWithPath: cfg))
+    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--check-every", "6"]
+    let single = try runProduct(common + ["--out", dir + "/single"])
+    #expect(single.status == 0, "\(single.stderr)")
+    let reference = try Self.summary(dir + "/single")
+    let variants: [(String, Int, [String])] = [
+      ("np3", 3, []), ("np2-coordinator-owns", 2, ["--coordinator-owns-sources"]),
+      ("np3-gather", 3, ["--comm", "gather"]), ("np3-recompute", 3, ["--target-gradient", "recompute"]),
+    ]
+    for (name, n, extra) in variants {
+      let r = try Self.mpi(n, "gradmix", common + ["--out", dir + "/" + name] + extra)
+      #expect(r.status == 0, "\(name): \(r.stderr)")
+      let s = try Self.summary(dir + "/" + name)
+      #expect(s["world_size"] as? Int == n)
+      for key in ["params_l2", "target_test_loss"] {
+        let a = try #require(reference[key] as? Double), b = try #require(s[key] as? Double)
+        #expect(abs(a - b) <= 1e-4 * abs(a), "\(name): \(key) \(b) vs single process \(a)")
+      }
+    }
+  }
+
+  @Test("a rank that cannot read its data ends the whole job with one message before training")
+  func rankFailsToLoad() throws {
+    let dir = try Self.tempDir()
+    let broken = dir + "/data"
+    try FileManager.default.copyItem(atPath: Self.root, toPath: broken)
+    // Rank 2 owns syndigits[5-9]; truncate its images file.
+    let images = broken + "/syndigits/train-images-idx4-ubyte"
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: images))
+    try bytes.prefix(1000).write(to: URL(fileURLWithPath: images))
+    let cfg = dir + "/c.yaml"
+    try Data(Self.config.utf8).write(to: URL(fileURLWithPath: cfg))
+    let r = try Self.mpi(3, "gradmix", ["train", "--config", cfg, "--data-root", broken, "--quiet", "--out", dir + "/run"])
+    #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+    #expect(errors.count == 1, "\(r.stderr)")
+    #expect(errors.first?.contains("rank 2 of 3") == true && errors.first?.contains("train-images-idx4-ubyte") == true,
+            "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
+  }
+
+  @Test("more ranks than the sources can use is refused with one message")
+  func idleRanks() throws {
+    let dir = try Self.tempDir()
+    let cfg = dir + "/c.yaml"
+    try Data(Self.config.utf8).write(to: URL(fileURLWithPath: cfg))
+    let r = try Self.mpi(4, "gradmix", ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--out", dir + "/run"])
+    #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+    #expect(errors.count == 1 && errors[0].contains("cannot keep 4 ranks busy"), "\(r.stderr)")
+  }
+}
