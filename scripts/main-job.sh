@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The project's main job (run after scripts/setup.sh).
+# The project's main job (run after scripts/setup.sh): the digits benchmark with GradMix, as an MPI
+# job on this machine: rank 0 coordinates (target data, evaluation, logs), ranks 1 and 2 each
+# compute one source's gradients.
 #
-# Until the GradMix trainer lands this is the engine benchmark, `gradmix bench engine`, whose
-# table goes into the README. Usage: scripts/main-job.sh [extra gradmix bench engine options]
+# Usage: scripts/main-job.sh [--ranks N] [extra gradmix train options]
+# Output: runs/digits-gradmix/ (metrics.jsonl, summary.json, final.safetensors, ...).
 set -euo pipefail
-
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+ranks=3
+if [[ ${1:-} == --ranks ]]; then ranks=$2; shift 2; fi
 bin=.build/release/gradmix
 [[ -x $bin ]] || { echo "main-job: $bin is missing: run scripts/setup.sh first" >&2; exit 1; }
-mkdir -p bench-out
-"$bin" bench engine --json bench-out/engine.json "$@"
+exec cluster/launch.sh --ranks "$ranks" --bin "$bin" -- train --config experiments/digits/config.yaml \
+  --method gradmix --out runs/digits-gradmix "$@"

@@ -109,4 +109,26 @@ struct MPITests {
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
     #expect(errors.count == 1 && errors[0].contains("cannot keep 4 ranks busy"), "\(r.stderr)")
   }
+
+  /// cluster/launch.sh with a two-slot hostfile on localhost and TCP only
+  /// (traffic as between nodes) trains the same model as one process.
+  @Test("cluster/launch.sh: two-slot localhost hostfile over TCP gives the one-process model")
+  func launchScript() throws {
+    let dir = try Self.tempDir()
+    let cfg = dir + "/c.yaml"
+    try Data(Self.config.utf8).write(to: URL(fileURLWithPath: cfg))
+    try Data("localhost slots=2\n".utf8).write(to: URL(fileURLWithPath: dir + "/hosts"))
+    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--coordinator-owns-sources"]
+    let single = try runProduct(common + ["--out", dir + "/single"])
+    #expect(single.status == 0, "\(single.stderr)")
+    let script = productsDirectory().appendingPathComponent("../../../cluster/launch.sh").standardized.path
+    let r = try runProgram("/bin/bash", [script, "--ranks", "2", "--hostfile", dir + "/hosts", "--transport", "tcp",
+                                         "--threads", "1", "--bin", productsDirectory().appendingPathComponent("gradmix").path,
+                                         "--"] + common + ["--out", dir + "/tcp"], environment: Self.env)
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    let a = try Self.summary(dir + "/single"), b = try Self.summary(dir + "/tcp")
+    #expect(b["world_size"] as? Int == 2)
+    let x = try #require(a["params_l2"] as? Double), y = try #require(b["params_l2"] as? Double)
+    #expect(abs(x - y) <= 1e-4 * abs(x), "params_l2 \(y) over TCP vs \(x) in one process")
+  }
 }

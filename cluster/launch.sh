@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Launch `gradmix` on several ranks with mpirun and sensible flags.
+#
+# Usage: cluster/launch.sh [--ranks N] [--hostfile FILE] [--ranks-per-node P] [--transport T]
+#                          [--threads K] [--bin PATH] [--dry-run] -- GRADMIX-ARGS...
+#   --ranks N           total ranks (default: 1 coordinator + 1 per source is a good start)
+#   --hostfile FILE     Open MPI hostfile ("node slots=P" per line; see cluster/hostfile.example)
+#   --ranks-per-node P  ranks placed on each node (default: fill each node's slots)
+#   --transport T       shm: shared memory within a node (+ TCP between nodes), the default;
+#                       tcp: TCP only (what traffic between nodes looks like, also on one node);
+#                       ib:  InfiniBand/RoCE through UCX
+#   --threads K         BLAS threads per rank (default: cores per node / ranks per node)
+#   --bin PATH          the gradmix binary (default: .build/release/gradmix next to this folder)
+#   --dry-run           print the mpirun command instead of running it
+# Example: cluster/launch.sh --ranks 3 -- train --config experiments/digits/config.yaml --out runs/x
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ranks=3 hostfile="" per_node="" transport=shm threads="" bin="$root/.build/release/gradmix" dry=0
+while (($#)); do
+  case $1 in
+    --ranks) ranks=$2; shift 2 ;;
+    --hostfile) hostfile=$2; shift 2 ;;
+    --ranks-per-node) per_node=$2; shift 2 ;;
+    --transport) transport=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    --bin) bin=$2; shift 2 ;;
+    --dry-run) dry=1; shift ;;
+    --) shift; break ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) echo "launch: unknown option '$1' (put gradmix's own arguments after --)" >&2; exit 2 ;;
+  esac
+done
+(($#)) || { echo "launch: no gradmix arguments after -- (e.g. -- train --config FILE)" >&2; exit 2; }
+[[ -x $bin ]] || { echo "launch: $bin is not an executable (build with scripts/setup.sh or pass --bin)" >&2; exit 2; }
+command -v mpirun >/dev/null || { echo "launch: mpirun not found (install Open MPI; scripts/setup.sh does on Debian)" >&2; exit 2; }
+
+args=(-np "$ranks")
+[[ -n $hostfile ]] && { [[ -r $hostfile ]] || { echo "launch: cannot read hostfile $hostfile" >&2; exit 2; }; args+=(--hostfile "$hostfile"); }
+# Place ranks by node and bind each to its cores, so ranks sharing a node do not fight over cores.
+if [[ -n $per_node ]]; then
+  args+=(--map-by "ppr:$per_node:node" --bind-to none)
+else
+  args+=(--map-by slot --bind-to none)
+fi
+case $transport in
+  shm) args+=(--mca btl self,vader,tcp) ;;
+  tcp) args+=(--mca btl self,tcp --mca pml ob1) ;;
+  ib)  args+=(--mca pml ucx --mca btl ^vader,tcp,openib) ;;
+  *) echo "launch: --transport must be shm, tcp or ib, got '$transport'" >&2; exit 2 ;;
+esac
+# More ranks than cores on a node is allowed (slower, but useful on a laptop or in CI).
+args+=(--oversubscribe)
+# Running as root (containers, CI) needs Open MPI's explicit consent.
+if ((EUID == 0)); then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+extra=()
+[[ -n $threads ]] && extra=(--threads "$threads")
+# gradmix train derives BLAS threads per rank itself from the ranks sharing a node; OpenBLAS must
+# not start its own pool of one thread per core in every rank before that.
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+cmd=(mpirun "${args[@]}" -x OPENBLAS_NUM_THREADS "$bin" "$@")
+if [[ ${1:-} == train ]]; then cmd+=("${extra[@]}"); fi
+if ((dry)); then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
+exec "${cmd[@]}"
