@@ -15,6 +15,9 @@ struct PseudoLabeler {
   struct Selection {
     /// The pool with predicted labels, restricted to the kept samples.
     let set: ImageSet
+    /// Indices of the kept samples in the pool, and their pseudo-labels.
+    let indices: [Int]
+    let labels: [Int32]
     let perClass: [Int]
     /// Fraction of kept samples whose pseudo-label equals the hidden true label.
     let accuracy: Double
@@ -38,6 +41,16 @@ struct PseudoLabeler {
       if labels[i] == pool.labels[i] { correct += 1 }
       set.labels[j] = labels[i]
     }
-    return Selection(set: set, perClass: perClass, accuracy: kept.isEmpty ? 0 : Double(correct) / Double(kept.count))
+    return Selection(set: set, indices: kept, labels: set.labels, perClass: perClass,
+                     accuracy: kept.isEmpty ? 0 : Double(correct) / Double(kept.count))
+  }
+
+  /// A selection saved in a checkpoint, rebuilt from the pool.
+  func rebuild(pool: ImageSet, indices: [Int], labels: [Int32], accuracy: Double) -> Selection {
+    var set = pool.subset(indices)
+    set.labels = labels
+    var perClass = [Int](repeating: 0, count: classCount)
+    for l in labels where Int(l) < classCount { perClass[Int(l)] += 1 }
+    return Selection(set: set, indices: indices, labels: labels, perClass: perClass, accuracy: accuracy)
   }
 }

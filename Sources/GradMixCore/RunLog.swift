@@ -5,7 +5,7 @@ import GradMixEngine
 /// object per line), `summary.json`, the resolved config and checkpoints.
 final class RunLog {
   let directory: String
-  private let metrics: FileHandle?
+  private var metrics: FileHandle?
 
   /// Creates `directory` (and `checkpoints/`) and opens `metrics.jsonl` for appending.
   init(directory: String, enabled: Bool) throws {
@@ -27,6 +27,14 @@ final class RunLog {
   }
 
   deinit { try? metrics?.close() }
+
+  /// Re-opens metrics.jsonl after it was rewritten (resume).
+  func reopen() {
+    guard metrics != nil else { return }
+    try? metrics?.close()
+    metrics = FileHandle(forWritingAtPath: directory + "/metrics.jsonl")
+    metrics?.seekToEndOfFile()
+  }
 
   /// Appends one record to metrics.jsonl.
   func record(_ object: [String: Any]) {

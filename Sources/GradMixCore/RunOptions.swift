@@ -30,6 +30,9 @@ public struct RunOptions: Sendable {
   public var mixing: MixingProtocol = .allreduce
   /// Compare a checksum of the parameters across ranks every this many steps (0: never).
   public var checkEvery = 50
+  /// Test aid: stop after this many steps as if the process had been killed
+  /// (no final checkpoint, no summary).
+  public var stopAfter: Int?
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

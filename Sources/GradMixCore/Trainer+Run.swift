@@ -20,8 +20,11 @@ extension Trainer {
     let logEvery = config.logEvery ?? max(1, steps / 50)
     let evalEvery = config.evalEvery ?? max(1, steps / 10)
     try checkLayout()
-    if isCoordinator { try writeRunInfo() }
-    for t in 0..<steps {
+    if isCoordinator && startStep == 0 { try writeRunInfo() }
+    for t in startStep..<steps {
+      if let stop = options.stopAfter, t >= stop {
+        return RunSummary(testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
+      }
       if settings.pseudoLabels, let p = config.pseudoLabels, t >= p.warmup, (t - p.warmup) % p.every == 0 {
         timers.time(\.pseudoLabelling) { refreshPseudoLabels(step: t) }
       }
@@ -45,19 +48,17 @@ extension Trainer {
         log.record(metricsRecord(step: done, result: r, evaluated: evaluate))
         if options.progress { printProgress(step: done, result: r, elapsed: monotonicSeconds() - start) }
       }
-      if isCoordinator, let every = config.checkpointEvery, done % every == 0, done < steps {
+      if let every = config.checkpointEvery, done % every == 0, done < steps {
         try saveCheckpoint(step: done, name: String(format: "checkpoints/step-%06d.safetensors", done))
-        pruneCheckpoints(keep: config.keepCheckpoints ?? 3)
+        if isCoordinator { pruneCheckpoints(keep: config.keepCheckpoints ?? 3) }
       }
     }
     let wall = monotonicSeconds() - start
     let l2 = BLAS.dot(UnsafeBufferPointer(parameters.storage), UnsafeBufferPointer(parameters.storage)).squareRoot()
     let summary = RunSummary(testAccuracy: lastEval?.accuracy ?? .nan, testLoss: lastEval?.loss ?? .nan,
                              parametersL2: l2, wallSeconds: wall)
-    if isCoordinator {
-      try saveCheckpoint(step: steps, name: "final.safetensors")
-      try log.writeJSON(summaryRecord(summary), to: "summary.json")
-    }
+    try saveCheckpoint(step: steps, name: "final.safetensors")
+    if isCoordinator { try log.writeJSON(summaryRecord(summary), to: "summary.json") }
     return summary
   }
 
@@ -70,6 +71,7 @@ extension Trainer {
     let selection = labeler.select(pool: split.unlabelled, labels: labels, confidence: confidence)
     pseudoRefreshes += 1
     lastPseudo = (selection.set.count, selection.accuracy)
+    pseudoSelection = selection
     slot.sampler = selection.set.count == 0 ? nil : BatchSampler(
       selection.set, batchSize: slot.batchSize, seed: Seeds.derive(options.seed, "pseudo", pseudoRefreshes),
       augment: Augmentation(maxShift: config.augment?.maxShift ?? 0))
@@ -102,7 +104,7 @@ extension Trainer {
   func summaryRecord(_ s: RunSummary) -> [String: Any] {
     var meanWeights: [String: Any] = [:]
     for (k, info) in sources.enumerated() {
-      meanWeights[info.name] = weightSums[k].map { $0 / Double(max(weightSteps, 1)) }
+      meanWeights[info.name] = weightSums[k].map { $0 / Double(max(weightCounts[k], 1)) }
     }
     var rec: [String: Any] = [
       "method": options.method.rawValue, "seed": Int(truncatingIfNeeded: options.seed),
@@ -120,7 +122,7 @@ extension Trainer {
   }
 
   func printProgress(step: Int, result r: StepResult, elapsed: Double) {
-    let rate = Double(step) / max(elapsed, 1e-9)
+    let rate = Double(step - startStep) / max(elapsed, 1e-9)
     let eta = Double(options.steps - step) / max(rate, 1e-9)
     var parts = ["step \(step)/\(options.steps)"]
     let losses = sources.indices.compactMap { s in r.losses[s].map { "\(sources[s].name) \(String(format: "%.3f", $0))" } }
@@ -153,7 +155,10 @@ extension Trainer {
       lines.append("target:     \(config.target.domain): \(split.labelled.count) labelled, \(split.unlabelled.count) unlabelled, \(split.test.count) test")
     }
     if options.progress { printLine(lines.joined(separator: "\n")) }
-    try log.writeJSON(["config": options.configPath, "method": options.method.rawValue, "seed": Int(truncatingIfNeeded: options.seed),
+    try log.writeJSON(["config": options.configPath, "method": options.method.rawValue,
+                       "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
+                       "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
+                       "comm": options.mixing.rawValue, "coordinator_owns_sources": options.coordinatorOwnsSources,
                        "commit": Trainer.gitCommit(), "command": options.commandLine, "world_size": comm.worldSize,
                        "sources": sources.map { ["name": $0.name, "rank": $0.owner] as [String: Any] }], to: "run.json")
     if let text = try? String(contentsOfFile: options.configPath, encoding: .utf8) {
@@ -161,11 +166,15 @@ extension Trainer {
     }
   }
 
+  /// Writes a checkpoint: a collective (every rank sends its sources'
+  /// states), then the coordinator writes the files.
   func saveCheckpoint(step: Int, name: String) throws {
+    guard let state = try gatherState(step: step) else { return }
+    let stateJSON = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
     let meta = CheckpointMetadata(
       model: model, step: step, optimizer: sgd, baseLearningRate: config.optimizer.lr, schedule: schedule,
       extra: ["method": options.method.rawValue, "seed": String(options.seed), "data_seed": String(options.dataSeed),
-              "config": options.configPath])
+              "config": options.configPath, "trainer_state": stateJSON])
     try Checkpoint.save(to: options.outDir + "/" + name, model: model, parameters: parameters, velocity: velocity,
                         metadata: meta)
   }

@@ -186,8 +186,10 @@ extension Trainer {
     timers.time(\.update) {
       sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
     }
-    for s in 0..<k { for j in 0..<l { weightSums[s][j] += Double(weights.weights[s][j]) } }
-    weightSteps += 1
+    for s in 0..<k where active[s] {
+      for j in 0..<l { weightSums[s][j] += Double(weights.weights[s][j]) }
+      weightCounts[s] += 1
+    }
     return StepResult(weights: weights, losses: losses, metaLoss: metaLoss, learningRate: lr, scale: scale,
                       skipped: false, nonFinite: nonFinite)
   }

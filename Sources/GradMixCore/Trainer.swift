@@ -49,7 +49,11 @@ public final class Trainer {
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
   var weightSums: [[Double]]
-  var weightSteps = 0
+  /// Steps in which each source took part (for the mean weights in summary.json).
+  var weightCounts: [Int]
+  var pseudoSelection: PseudoLabeler.Selection?
+  /// The first step to run (non-zero after a resume).
+  var startStep = 0
   var stats: [Double]
   /// Buffers of the gather protocol (grown on first use).
   var gatherSend = FlatBuffer(count: 0)
@@ -96,6 +100,7 @@ public final class Trainer {
     sources = infos
     stats = [Double](repeating: 0, count: Trainer.statsCount(sources: infos.count, layers: model.layout.layerCount))
     weightSums = [[Double]](repeating: [Double](repeating: 0, count: model.layout.layerCount), count: infos.count)
+    weightCounts = [Int](repeating: 0, count: infos.count)
 
     var batches = [metaBatch]
     let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains)

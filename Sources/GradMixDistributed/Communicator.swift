@@ -27,6 +27,9 @@ public protocol Communicator: AnyObject {
   /// (needed on every rank). `receive` is ignored on other ranks.
   func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
               root: Int) throws
+  /// Gathers each rank's bytes (any length) on `root`, rank by rank; other
+  /// ranks get nil. For small state blobs (checkpoints), not for gradients.
+  func gather(bytes: [UInt8], root: Int) throws -> [[UInt8]]?
   /// Every rank gets every rank's `send` (equal lengths), rank by rank.
   func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws
   /// Starts an allreduce (sum) of `buffer` and returns at once; the buffer

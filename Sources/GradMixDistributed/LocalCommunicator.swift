@@ -24,6 +24,10 @@ public final class LocalCommunicator: Communicator {
     precondition(receive.count >= send.count, "The gather's receive buffer is too small.")
     dst.update(from: src, count: send.count)
   }
+  public func gather(bytes: [UInt8], root: Int) throws -> [[UInt8]]? {
+    precondition(root == 0, "A local world has only rank 0, not \(root).")
+    return [bytes]
+  }
   public func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {
     precondition(receive.count == send.count, "A local allgather's receive buffer must match the send buffer.")
     guard let src = send.baseAddress, let dst = receive.baseAddress, send.count > 0 else { return }

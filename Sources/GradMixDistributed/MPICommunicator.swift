@@ -126,6 +126,28 @@ public final class MPICommunicator: Communicator {
     }
   }
 
+  public func gather(bytes: [UInt8], root: Int) throws -> [[UInt8]]? {
+    var lengths = [Int64](repeating: 0, count: worldSize)
+    var mine = [Int64](repeating: 0, count: worldSize)
+    mine[rank] = Int64(bytes.count)
+    try mine.withUnsafeMutableBufferPointer { try allreduceMax(inPlace: $0) }
+    lengths = mine
+    let total = lengths.reduce(0, +)
+    precondition(total <= Int64(Int32.max), "gather(bytes:): \(total) bytes exceed MPI's int count.")
+    var counts = lengths.map { Int32($0) }
+    var displacements = [Int32](repeating: 0, count: worldSize)
+    for r in 1..<max(worldSize, 1) { displacements[r] = displacements[r - 1] + counts[r - 1] }
+    var receive = [UInt8](repeating: 0, count: rank == root ? Int(total) : 0)
+    try bytes.withUnsafeBufferPointer { send in
+      try receive.withUnsafeMutableBufferPointer { recv in
+        try mpiCheck(MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, &counts,
+                                 &displacements, gm_mpi_byte(), Int32(root), comm), "MPI_Gatherv(bytes)")
+      }
+    }
+    guard rank == root else { return nil }
+    return (0..<worldSize).map { r in Array(receive[Int(displacements[r])..<Int(displacements[r] + counts[r])]) }
+  }
+
   public func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {
     precondition(receive.count == send.count * worldSize, "allgather: receive needs \(send.count * worldSize) values.")
     try mpiCheck(MPI_Allgather(send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,

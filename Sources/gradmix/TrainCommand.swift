@@ -18,7 +18,13 @@ struct TrainCommand: ParsableCommand {
       """)
 
   @Option(help: "The run's YAML config (see docs/CONFIG.md).")
-  var config: String
+  var config: String?
+
+  @Option(help: "Continue the interrupted run in this output folder from its newest valid checkpoint (its config and options are reused).")
+  var resume: String?
+
+  @Option(help: .hidden)
+  var stopAfter: Int?
 
   @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")). Default: the config's, else gradmix.")
   var method: String?
@@ -60,6 +66,12 @@ struct TrainCommand: ParsableCommand {
   var quiet = false
 
   func validate() throws {
+    guard (config == nil) != (resume == nil) else {
+      throw ValidationError("give exactly one of --config FILE (a new run) or --resume DIR (continue a run)")
+    }
+    if resume != nil && (method != nil || seed != nil || dataSeed != nil || steps != nil || out != nil) {
+      throw ValidationError("--resume reuses the run's method, seeds, steps and folder; drop --method/--seed/--data-seed/--steps/--out")
+    }
     if let method, Method(rawValue: method) == nil {
       throw ValidationError("--method: unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
@@ -79,23 +91,39 @@ struct TrainCommand: ParsableCommand {
     var trainer: Trainer?
     var outDir = ""
     do {
-      let cfg = try TrainConfig.load(path: config)
-      let m = Method(rawValue: method ?? cfg.method ?? "gradmix") ?? .gradmix
-      let s = seed ?? cfg.seed ?? 1
-      let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
-      var options = RunOptions(
-        method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: steps ?? cfg.steps,
-        outDir: out ?? "runs/\(name == "config" ? URL(fileURLWithPath: config).deletingLastPathComponent().lastPathComponent : name)-\(m.rawValue)-s\(s)",
-        dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot), configPath: config)
-      options.targetGradient = TargetGradientMode(rawValue: targetGradient) ?? .broadcast
-      options.coordinatorOwnsSources = coordinatorOwnsSources
-      options.mixing = MixingProtocol(rawValue: comm) ?? .allreduce
+      var options: RunOptions
+      let cfg: TrainConfig
+      if let resume {
+        let run = try ResumeInfo.read(directory: resume)
+        cfg = try TrainConfig.load(path: resume + "/config.yaml")
+        options = RunOptions(method: run.method, seed: run.seed, dataSeed: run.dataSeed, steps: run.steps, outDir: resume,
+                             dataRoot: dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
+        options.targetGradient = run.targetGradient
+        options.coordinatorOwnsSources = run.coordinatorOwnsSources
+        options.mixing = run.mixing
+      } else {
+        let config = config ?? ""
+        cfg = try TrainConfig.load(path: config)
+        let m = Method(rawValue: method ?? cfg.method ?? "gradmix") ?? .gradmix
+        let s = seed ?? cfg.seed ?? 1
+        let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
+        options = RunOptions(
+          method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: steps ?? cfg.steps,
+          outDir: out ?? "runs/\(name == "config" ? URL(fileURLWithPath: config).deletingLastPathComponent().lastPathComponent : name)-\(m.rawValue)-s\(s)",
+          dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot), configPath: config)
+        options.targetGradient = TargetGradientMode(rawValue: targetGradient) ?? .broadcast
+        options.coordinatorOwnsSources = coordinatorOwnsSources
+        options.mixing = MixingProtocol(rawValue: comm) ?? .allreduce
+      }
+      options.stopAfter = stopAfter
       options.checkEvery = checkEvery
       options.progress = !quiet && world.rank == 0
       options.commandLine = CommandLine.arguments.joined(separator: " ")
       outDir = options.outDir
       Launch.setThreads(threads, comm: world)
-      trainer = try Trainer(config: cfg, options: options, communicator: world)
+      let t = try Trainer(config: cfg, options: options, communicator: world)
+      if resume != nil { try t.resumeFromNewestCheckpoint() }
+      trainer = t
       Launch.agreeToStart(nil, comm: world)
     } catch {
       Launch.agreeToStart(error, comm: world)

@@ -155,4 +155,40 @@ struct SequentialTests {
     #expect(t1 == t2)
     #expect(t1 != e1)
   }
+
+  /// Splitting the batch (convolutions) and the rows (dense layers) between
+  /// threads must not change the result beyond float summation order.
+  @Test("two engine threads give the one-thread logits and gradients", arguments: [2, 3])
+  func threads(_ threads: Int) throws {
+    let spec = "conv8k3p1-relu-pool2-conv6k3s2-relu-fc12-relu-fc5"
+    let one = try Sequential(spec: spec, inputShape: Shape([3, 12, 12]), threads: 1)
+    let many = try Sequential(spec: spec, inputShape: Shape([3, 12, 12]), threads: threads)
+    let batch = 7  // not a multiple of the thread count
+    let params = one.makeParameters(seed: 5)
+    var rng = RNG(seed: 6)
+    let x = (0..<(batch * 432)).map { _ in rng.normal() }
+    let labels: [Int32] = [0, 1, 2, 3, 4, 0, 1]
+    func run(_ m: Sequential) -> ([Float], [Float]) {
+      let ws = m.makeWorkspace(maxBatch: batch)
+      for i in 0..<x.count { ws.input[i] = x[i] }
+      var r = RNG(seed: 0)
+      let logits = m.forward(ws, batch: batch, parameters: params, mode: .train, rng: &r)
+      _ = SoftmaxCrossEntropy.loss(dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: labels,
+                                   weights: nil, mask: nil, batch: batch, classes: 5)
+      let g = m.makeBuffer()
+      m.backward(ws, batch: batch, parameters: params, gradients: g)
+      return (Array(logits), g.array)
+    }
+    let a = run(one), b = run(many)
+    expectClose(b.0, a.0, absolute: 1e-5, relative: 1e-5, "logits")
+    expectClose(b.1, a.1, absolute: 1e-5, relative: 1e-4, "gradients")
+  }
+
+  @Test("gradient check of a convolution split over two threads")
+  func convTwoThreads() throws {
+    let layer = Conv2D(inChannels: 2, outChannels: 3, kernelSize: 3, stride: 1, padding: 1, fusedReLU: true, workers: 2)
+    let r = try LayerGradientCheck(layer: layer, inputShape: Shape([2, 6, 5]), batch: 3, seed: 77).run()
+    #expect(r.input.maxRelativeError < 1e-2, "\(r.input)")
+    #expect(try #require(r.parameters).maxRelativeError < 1e-2)
+  }
 }

@@ -32,6 +32,10 @@ public struct EngineBenchmark {
   /// Runs one configuration. Sets `BLAS.threads` to `threads`.
   public func run(mode: RunMode, batch: Int, threads: Int, profile: LayerProfile? = nil) -> Result {
     BLAS.threads = threads
+    // The layers fix their thread count when built.
+    guard let model = try? Sequential(spec: self.model.spec, inputShape: self.model.inputShape, threads: threads) else {
+      preconditionFailure("The benchmark's model was built once already; rebuilding it cannot fail.")
+    }
     let ws = model.makeWorkspace(maxBatch: batch)
     let params = model.makeParameters(seed: 1)
     let grads = model.makeBuffer(), velocity = model.makeBuffer()

@@ -23,12 +23,13 @@ public struct Conv2D: Layer {
   public let token: String
 
   public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-              fusedReLU: Bool = false, token: String? = nil) {
+              fusedReLU: Bool = false, token: String? = nil, workers: Int? = nil) {
     precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
       "Conv2D needs positive channels, kernel and stride and a non-negative padding, got in \(inChannels), out \(outChannels), kernel \(kernelSize), stride \(stride), padding \(padding).")
     self.inChannels = inChannels; self.outChannels = outChannels; self.kernelSize = kernelSize
     self.stride = stride; self.padding = padding; self.fusedReLU = fusedReLU
     self.chunkFloats = Conv2D.defaultChunkFloats
+    self.workers = workers ?? BLAS.threads
     self.token = token ?? "conv\(outChannels)k\(kernelSize)" + (stride != 1 ? "s\(stride)" : "") + (padding != 0 ? "p\(padding)" : "")
   }
 
@@ -63,9 +64,10 @@ public struct Conv2D: Layer {
     return Shape([outChannels, g.outH, g.outW])
   }
 
-  /// Images per chunk: the batch is processed in chunks whose column matrix
-  /// is about `chunkFloats` floats, so im2col writes and the GEMM reads stay
-  /// in cache instead of streaming a [CKK, N*OHW] matrix through memory.
+  /// Images per chunk: each worker processes its share of the batch in
+  /// chunks whose column matrix is about `chunkFloats` floats, so im2col
+  /// writes and the GEMM reads stay in cache instead of streaming a
+  /// [CKK, N*OHW] matrix through memory.
   func imagesPerChunk(_ g: ConvGeometry, batch: Int) -> Int {
     max(1, min(batch, chunkFloats / (g.patch * g.outPlane)))
   }
@@ -74,42 +76,70 @@ public struct Conv2D: Layer {
   /// layer is made (so a workspace sized for it stays valid).
   public let chunkFloats: Int
 
+  /// Workers (threads) the layer splits a batch over, fixed when the layer
+  /// is made (default `BLAS.threads`), so a workspace sized for it stays valid.
+  public let workers: Int
+
   /// The default for new layers (tuned with `gradmix bench engine
   /// --conv-chunk-kib`; see README "Engine performance").
   nonisolated(unsafe) public static var defaultChunkFloats = 256 * 1024
 
-  /// Per chunk: columns [CKK, B*OHW], the product or dYᵀ [OC, B*OHW] and a
-  /// row of ones [B*OHW] (the bias gradient is one `sgemv` against it),
-  /// B = images per chunk.
+  /// Floats of one worker's scratch: columns [CKK, B*OHW], the product or
+  /// dYᵀ [OC, B*OHW], a row of ones [B*OHW] (the bias gradient is one
+  /// `sgemv` against it), and a private dW, db [OC*CKK + OC].
+  func workerScratch(_ g: ConvGeometry, batch: Int) -> Int {
+    (g.patch + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + outChannels * (g.patch + 1)
+  }
+
   public func scratchCount(input: Shape, batch: Int) -> Int {
     let g = checkedGeometry(input)
-    return (g.patch + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane
+    return workers * workerScratch(g, batch: batch)
+  }
+
+  /// The workers used for `batch` images and the images of worker w.
+  func partition(batch n: Int) -> (workers: Int, range: (Int) -> Range<Int>) {
+    let used = max(1, min(workers, n))
+    return (used, { w in (n * w / used)..<(n * (w + 1) / used) })
   }
 
   // MARK: - Forward
 
+  /// The batch is split between `workers` threads (contiguous image
+  /// ranges); each runs im2col, a single-threaded GEMM and the scatter on its
+  /// own chunks, so both cores work all the time and no GEMM is split.
   public func forward(
     output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
     let g = checkedGeometry(inputShape)
+    let (used, range) = partition(batch: n)
+    let perWorker = workerScratch(g, batch: n)
+    BLAS.parallelWorkers(used) { w in
+      forwardImages(range(w), y: y, x: x, parameters: parameters, scratch: scratch + w * perWorker, g: g, batch: n)
+    }
+  }
+
+  func forwardImages(
+    _ images: Range<Int>, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>, g: ConvGeometry, batch n: Int
+  ) {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters                    // [OC, CKK]
     let bias = parameters + oc * g.patch       // [OC]
-    for first in Swift.stride(from: 0, to: n, by: chunk) {
-      let b = min(chunk, n - first), ld = b * ohw
+    for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
+      let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch                       // [CKK, B*OHW]
       let product = scratch + g.patch * ld     // [OC, B*OHW]
       let xc = x + first * inCount
-      BLAS.parallelFor(b) { i in im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
+      for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
       BLAS.gemm(product, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
                 m: oc, n: ld, k: g.patch)
       // Scatter [OC, B*OHW] -> y [B, OC, OHW], adding the bias (and the fused ReLU).
       let yc = y + first * oc * ohw
-      BLAS.parallelFor(b) { i in
+      for i in 0..<b {
         for o in 0..<oc {
           let src = product + o * ld + i * ohw
           let dst = yc + (i * oc + o) * ohw
@@ -130,7 +160,10 @@ public struct Conv2D: Layer {
   /// dYᵀ·1, recompute the chunk's columns from x, dW += dYᵀ·colsᵀ, and for
   /// dX: dCols = Wᵀ·dYᵀ (over the columns) folded back by col2im.
   /// Recomputing im2col is cheaper than keeping [CKK, N*OHW] columns from
-  /// the forward pass in memory.
+  /// the forward pass in memory. With several workers, worker 0 adds into
+  /// the gradient buffer and the others into private dW, db that are added
+  /// in worker order afterwards (a fixed order: the result depends on the
+  /// thread count, not on timing).
   public func backward(
     dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
@@ -138,19 +171,39 @@ public struct Conv2D: Layer {
     inputShape: Shape, batch n: Int
   ) {
     let g = checkedGeometry(inputShape)
+    let (used, range) = partition(batch: n)
+    let perWorker = workerScratch(g, batch: n)
+    let gradCount = outChannels * (g.patch + 1)
+    BLAS.parallelWorkers(used) { w in
+      let s = scratch + w * perWorker
+      let dParams = w == 0 ? dParameters : s + perWorker - gradCount
+      if w > 0 { zeroFloats(dParams, gradCount) }
+      backwardImages(range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
+                     g: g, batch: n)
+    }
+    for w in 1..<used {
+      addFloats(dParameters, scratch + w * perWorker + perWorker - gradCount, gradCount)
+    }
+  }
+
+  func backwardImages(
+    _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>, g: ConvGeometry, batch n: Int
+  ) {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
     let dWeight = dParameters                  // [OC, CKK]
     let dBias = dParameters + oc * g.patch     // [OC]
-    for first in Swift.stride(from: 0, to: n, by: chunk) {
-      let b = min(chunk, n - first), ld = b * ohw
+    for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
+      let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch                       // [CKK, B*OHW]
       let dyT = scratch + g.patch * ld         // [OC, B*OHW]
       let ones = dyT + oc * ld                 // [B*OHW]
       let dyc = dy + first * oc * ohw, yc = y + first * oc * ohw
-      BLAS.parallelFor(b) { i in
+      for i in 0..<b {
         for o in 0..<oc {
           let src = dyc + (i * oc + o) * ohw
           let dst = dyT + o * ld + i * ohw
@@ -165,14 +218,14 @@ public struct Conv2D: Layer {
       ones.update(repeating: 1, count: ld)
       BLAS.gemv(dBias, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
       let xc = x + first * inCount
-      BLAS.parallelFor(b) { i in im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
+      for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
       BLAS.gemm(dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
                 m: oc, n: g.patch, k: ld, beta: 1)
       guard let dx else { continue }
       BLAS.gemm(cols, ldc: ld, weight, lda: g.patch, transposeA: true, dyT, ldb: ld, transposeB: false,
                 m: g.patch, n: ld, k: oc)
       let dxc = dx + first * inCount
-      BLAS.parallelFor(b) { i in
+      for i in 0..<b {
         zeroFloats(dxc + i * inCount, inCount)
         col2imAccumulate(dxc, cols, ldCols: ld, image: i, geometry: g)
       }

@@ -11,11 +11,15 @@ public struct Dense: Layer {
   public let fusedReLU: Bool
   public let token: String
 
-  public init(inputSize: Int, outputSize: Int, fusedReLU: Bool = false, token: String? = nil) {
+  /// Threads the layer splits its work over (default `BLAS.threads`).
+  public let workers: Int
+
+  public init(inputSize: Int, outputSize: Int, fusedReLU: Bool = false, token: String? = nil, workers: Int? = nil) {
     precondition(inputSize > 0 && outputSize > 0,
       "Dense needs positive sizes, got input \(inputSize), output \(outputSize).")
     self.inputSize = inputSize; self.outputSize = outputSize; self.fusedReLU = fusedReLU
     self.token = token ?? "fc\(outputSize)"
+    self.workers = workers ?? BLAS.threads
   }
 
   public var parameterShapes: [ParameterShape] {
@@ -31,49 +35,68 @@ public struct Dense: Layer {
 
   // MARK: - Forward
 
+  /// The batch rows are split between `workers` threads, each with a
+  /// single-threaded GEMM.
   public func forward(
     output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
-    let o = outputSize
-    let bias = parameters + o * inputSize
-    for i in 0..<n { (y + i * o).update(from: bias, count: o) }          // y [N, O] = b
-    BLAS.gemm(y, ldc: o, x, lda: inputSize, transposeA: false, parameters, ldb: inputSize, transposeB: true,
-              m: n, n: o, k: inputSize, beta: 1)                          // y += x · Wᵀ
-    if fusedReLU {
-      let total = n * o
-      for j in 0..<total { y[j] = max(y[j], 0) }
+    let o = outputSize, inSize = inputSize, relu = fusedReLU
+    let bias = parameters + o * inSize
+    let used = max(1, min(workers, n))
+    BLAS.parallelWorkers(used) { w in
+      let rows = (n * w / used)..<(n * (w + 1) / used)
+      guard !rows.isEmpty else { return }
+      let yw = y + rows.lowerBound * o
+      for i in 0..<rows.count { (yw + i * o).update(from: bias, count: o) }   // y [rows, O] = b
+      BLAS.gemm(yw, ldc: o, x + rows.lowerBound * inSize, lda: inSize, transposeA: false, parameters, ldb: inSize,
+                transposeB: true, m: rows.count, n: o, k: inSize, beta: 1)     // y += x · Wᵀ
+      if relu {
+        let total = rows.count * o
+        for j in 0..<total { yw[j] = max(yw[j], 0) }
+      }
     }
   }
 
   // MARK: - Backward
 
+  /// Workers split dW and db by output features and dX by batch rows, so no
+  /// two write the same memory and no partial sums are needed.
   public func backward(
     dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
-    let o = outputSize
+    let o = outputSize, inSize = inputSize
     var g = dy
     if fusedReLU {  // scratch [N, O] holds dY masked by the ReLU
       let total = n * o
       for j in 0..<total { scratch[j] = y[j] > 0 ? dy[j] : 0 }
       g = UnsafePointer(scratch)
     }
-    let dBias = dParameters + o * inputSize
-    for i in 0..<n {
-      let row = g + i * o
-      for j in 0..<o { dBias[j] += row[j] }
+    let grad = g
+    let dBias = dParameters + o * inSize
+    let used = max(1, min(workers, o, n))
+    BLAS.parallelWorkers(used) { w in
+      let outs = (o * w / used)..<(o * (w + 1) / used)
+      if !outs.isEmpty {
+        for i in 0..<n {
+          let row = grad + i * o
+          for j in outs { dBias[j] += row[j] }
+        }
+        // dW[outs, I] += dY[:, outs]ᵀ · x [N, I]
+        BLAS.gemm(dParameters + outs.lowerBound * inSize, ldc: inSize, grad + outs.lowerBound, lda: o, transposeA: true,
+                  x, ldb: inSize, transposeB: false, m: outs.count, n: inSize, k: n, beta: 1)
+      }
+      guard let dx else { return }
+      let rows = (n * w / used)..<(n * (w + 1) / used)
+      guard !rows.isEmpty else { return }
+      // dX [rows, I] = dY [rows, O] · W [O, I]
+      BLAS.gemm(dx + rows.lowerBound * inSize, ldc: inSize, grad + rows.lowerBound * o, lda: o, transposeA: false,
+                parameters, ldb: inSize, transposeB: false, m: rows.count, n: inSize, k: o)
     }
-    // dW [O, I] += dYᵀ [O, N] · x [N, I]
-    BLAS.gemm(dParameters, ldc: inputSize, g, lda: o, transposeA: true, x, ldb: inputSize, transposeB: false,
-              m: o, n: inputSize, k: n, beta: 1)
-    guard let dx else { return }
-    // dX [N, I] = dY [N, O] · W [O, I]
-    BLAS.gemm(dx, ldc: inputSize, g, lda: o, transposeA: false, parameters, ldb: inputSize, transposeB: false,
-              m: n, n: inputSize, k: o)
   }
 
   public func scratchCount(input: Shape, batch: Int) -> Int { fusedReLU ? batch * outputSize : 0 }

@@ -22,7 +22,11 @@ public struct Sequential: Sendable {
   /// Builds the model.
   /// - Throws: ``ModelSpecError`` if the spec does not parse or a layer does
   ///   not fit the shape it receives.
-  public init(spec: String, inputShape: Shape, fuseReLU: Bool = true) throws {
+  /// `threads` is the number of threads the layers split their work over
+  /// (default `BLAS.threads`).
+  public init(spec: String, inputShape: Shape, fuseReLU: Bool = true, threads: Int? = nil) throws {
+    BLAS.configure()
+    let workers = threads ?? BLAS.threads
     let tokens = try LayerToken.parse(spec)
     var layers: [any Layer] = []
     var shapes: [Shape] = [inputShape]
@@ -53,13 +57,13 @@ public struct Sequential: Sendable {
         }
         convCount += 1
         try append(Conv2D(inChannels: current.dims[0], outChannels: c, kernelSize: k, stride: s, padding: p,
-                          fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text),
+                          fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers),
                    groupName: "conv\(convCount)")
       case .dense(let n):
         if current.rank != 1 { try append(Flatten()) }
         fcCount += 1
         try append(Dense(inputSize: current.count, outputSize: n, fusedReLU: reluNext,
-                         token: reluNext ? "\(text)+relu" : text),
+                         token: reluNext ? "\(text)+relu" : text, workers: workers),
                    groupName: "fc\(fcCount)")
       case .pool(let k, let s): try append(MaxPool2D(kernelSize: k, stride: s, token: text))
       case .relu: try append(ReLU())

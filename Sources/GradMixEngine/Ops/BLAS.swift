@@ -7,18 +7,27 @@ import Dispatch
 public enum BLAS {
   nonisolated(unsafe) private static var _threads = 1
 
-  /// Number of threads for BLAS calls and the engine's parallel loops.
+  /// Number of threads the engine computes with.
   ///
-  /// Set it once at start-up (the MPI runtime sets it per rank so ranks that
-  /// share a node do not oversubscribe its cores). Not thread-safe.
+  /// The engine splits work between its own threads (a convolution splits
+  /// the batch, a dense layer its rows), and every BLAS call runs
+  /// single-threaded inside one of them, so OpenBLAS is kept at one thread.
+  /// Set this once at start-up, before building models (layers size their
+  /// scratch for it); the MPI runtime sets it per rank so ranks that share
+  /// a node do not oversubscribe its cores. Not thread-safe.
   public static var threads: Int {
     get { _threads }
     set {
       precondition(newValue >= 1, "The thread count must be at least 1, got \(newValue).")
       _threads = newValue
-      openblas_set_num_threads(Int32(newValue))
+      openblas_set_num_threads(1)
     }
   }
+
+  /// Keeps OpenBLAS single-threaded (called once when the first model is
+  /// built; the engine's own workers provide the parallelism).
+  public static func configure() { _ = configured }
+  private static let configured: Void = { openblas_set_num_threads(1) }()
 
   /// OpenBLAS's own description of its build (kernel, threading).
   public static var configuration: String {
@@ -80,6 +89,20 @@ public enum BLAS {
   public static func scale(_ x: UnsafeMutableBufferPointer<Float>, by alpha: Float) {
     guard x.count > 0 else { return }
     cblas_sscal(Int32(x.count), alpha, x.baseAddress, 1)
+  }
+
+  /// Runs `body(w)` for each worker w in `0..<workers` at the same time
+  /// (the calling thread is one of them).
+  @inlinable
+  public static func parallelWorkers(_ workers: Int, _ body: (Int) -> Void) {
+    if workers <= 1 {
+      body(0)
+      return
+    }
+    withoutActuallyEscaping(body) { escapable in
+      nonisolated(unsafe) let work = escapable
+      DispatchQueue.concurrentPerform(iterations: workers) { w in work(w) }
+    }
   }
 
   /// Runs `body(i)` for `i` in `0..<count`, split across `threads` workers
