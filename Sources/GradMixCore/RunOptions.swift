@@ -33,6 +33,9 @@ public struct RunOptions: Sendable {
   /// Test aid: stop after this many steps as if the process had been killed
   /// (no final checkpoint, no summary).
   public var stopAfter: Int?
+  /// Test aid (fault injection): the gradient of the named source is set to
+  /// NaN in these steps, to exercise the non-finite handling.
+  public var injectNaN: (source: String, steps: Range<Int>)?
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

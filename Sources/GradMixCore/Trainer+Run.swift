@@ -5,6 +5,8 @@ import GradMixEngine
 
 /// The outcome of a run (the coordinator's view; summary.json holds the same).
 public struct RunSummary: Sendable {
+  /// Set when the run stopped early on SIGINT/SIGTERM (after writing a checkpoint at this step).
+  public var interruptedAt: Int? = nil
   public let testAccuracy: Double
   public let testLoss: Double
   public let parametersL2: Double
@@ -47,6 +49,16 @@ extension Trainer {
       if isCoordinator && (done % logEvery == 0 || evaluate || t == 0) {
         log.record(metricsRecord(step: done, result: r, evaluated: evaluate))
         if options.progress { printProgress(step: done, result: r, elapsed: monotonicSeconds() - start) }
+      }
+      if r.stopRequested && done < steps {
+        try saveCheckpoint(step: done, name: String(format: "checkpoints/step-%06d.safetensors", done))
+        if isCoordinator {
+          printLine("interrupted: stopped after step \(done) of \(steps) and wrote a checkpoint; continue with: gradmix train --resume \(options.outDir)")
+        }
+        var s = RunSummary(testAccuracy: lastEval?.accuracy ?? .nan, testLoss: lastEval?.loss ?? .nan, parametersL2: .nan,
+                           wallSeconds: monotonicSeconds() - start)
+        s.interruptedAt = done
+        return s
       }
       if let every = config.checkpointEvery, done % every == 0, done < steps {
         try saveCheckpoint(step: done, name: String(format: "checkpoints/step-%06d.safetensors", done))

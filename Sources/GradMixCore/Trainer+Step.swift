@@ -11,6 +11,8 @@ extension Trainer {
     var scale: Float
     var skipped: Bool
     var nonFinite: [Int]
+    /// Some rank received SIGINT/SIGTERM: stop after this step.
+    var stopRequested = false
   }
 
   /// Whether source k takes part in step t (finetune switches halfway).
@@ -132,6 +134,9 @@ extension Trainer {
         computeGradient(sampler, labels: &slot.labels, batch: slot.batchSize, mask: slot.mask, mode: .train,
                         rng: &slot.dropout, into: slot.gradient)
       }
+      if let fault = options.injectNaN, fault.source == slot.info.name, fault.steps.contains(t) {
+        slot.gradient.fill(.nan)
+      }
       let s = slot.index
       stats[present + s] = 1
       stats[lossAt + s] = loss
@@ -144,7 +149,9 @@ extension Trainer {
       }
     }
 
-    // 3. Every rank gets every rank's numbers (K×L + 3K + 2 doubles).
+    if StopSignal.shared.isRequested { stats[meta + 2] = 1 }
+
+    // 3. Every rank gets every rank's numbers (K×L + 3K + 3 doubles).
     if comm.worldSize > 1 {
       try timers.time(\.communication) { try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) } }
     }
@@ -154,6 +161,7 @@ extension Trainer {
     let nonFinite = (0..<k).filter { isPresent[$0] && !isFinite[$0] }
     let active = (0..<k).map { isPresent[$0] && isFinite[$0] }
     let metaLoss: Double? = stats[meta + 1] > 0 ? stats[meta] : nil
+    let stop = stats[meta + 2] > 0
     let losses: [Double?] = (0..<k).map { isPresent[$0] ? stats[lossAt + $0] : nil }
 
     // 4. Weights and learning-rate scale (identical on every rank).
@@ -163,7 +171,7 @@ extension Trainer {
     let lr = schedule.rate(base: config.optimizer.lr, at: t) * scale
     if skip {
       return StepResult(weights: weights, losses: losses, metaLoss: metaLoss, learningRate: 0, scale: scale,
-                        skipped: true, nonFinite: nonFinite)
+                        skipped: true, nonFinite: nonFinite, stopRequested: stop)
     }
 
     // 5. Local weighted sum, then one allreduce of the whole flat buffer
@@ -191,6 +199,6 @@ extension Trainer {
       weightCounts[s] += 1
     }
     return StepResult(weights: weights, losses: losses, metaLoss: metaLoss, learningRate: lr, scale: scale,
-                      skipped: false, nonFinite: nonFinite)
+                      skipped: false, nonFinite: nonFinite, stopRequested: stop)
   }
 }

@@ -143,8 +143,9 @@ public final class Trainer {
   }
 
   /// Stats vector layout: K×L dot products, K "present" flags, K "finite"
-  /// flags, K losses, then the meta loss and the meta-loss-present flag.
-  static func statsCount(sources k: Int, layers l: Int) -> Int { k * l + 3 * k + 2 }
+  /// flags, K losses, then the meta loss, the meta-loss-present flag and the
+  /// number of ranks asked to stop (SIGINT/SIGTERM).
+  static func statsCount(sources k: Int, layers l: Int) -> Int { k * l + 3 * k + 3 }
 }
 
 /// A failure of the distributed run itself.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// `gradmix`: multi-source transfer training with layer-wise gradient mixing.
 @main
@@ -12,4 +13,21 @@ struct GradMixCommand: ParsableCommand {
       """,
     version: "0.1.0",
     subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
+
+  /// Runs the command; usage and input errors exit with status 2 (as other
+  /// Unix tools do), after one `error:` line and the usage; other failures with 1.
+  static func main() {
+    do {
+      var command = try parseAsRoot()
+      try command.run()
+    } catch {
+      let code = exitCode(for: error)
+      if code == .validationFailure {
+        let message = fullMessage(for: error)
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+        Foundation.exit(2)
+      }
+      exit(withError: error)
+    }
+  }
 }

@@ -57,7 +57,7 @@ enum Launch {
 
   static func exitCode(for error: Error) -> Int32 {
     switch error {
-    case is ConfigError, is DataError, is CheckpointError, is ModelSpecError: return 2
+    case is ConfigError, is DataError, is CheckpointError, is ModelSpecError, is ValidationError: return 2
     default: return 1
     }
   }
@@ -70,6 +70,7 @@ enum Launch {
     case let e as ModelSpecError: return e.description
     case let e as MPIError: return e.description
     case let e as TrainingError: return e.description
+    case let e as ValidationError: return e.message
     default: return "\(error)"
     }
   }

@@ -26,6 +26,9 @@ struct TrainCommand: ParsableCommand {
   @Option(help: .hidden)
   var stopAfter: Int?
 
+  @Option(help: ArgumentHelp("Test aid (fault injection): make SOURCE's gradient NaN in steps FROM..<TO, written SOURCE@FROM-TO.", visibility: .hidden))
+  var injectNan: String?
+
   @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")). Default: the config's, else gradmix.")
   var method: String?
 
@@ -116,6 +119,14 @@ struct TrainCommand: ParsableCommand {
         options.mixing = MixingProtocol(rawValue: comm) ?? .allreduce
       }
       options.stopAfter = stopAfter
+      if let spec = injectNan {
+        let parts = spec.split(separator: "@")
+        let range = parts.count == 2 ? parts[1].split(separator: "-").compactMap { Int($0) } : []
+        guard parts.count == 2, range.count == 2, range[0] < range[1] else {
+          throw ValidationError("--inject-nan must look like SOURCE@FROM-TO, got '\(spec)'")
+        }
+        options.injectNaN = (String(parts[0]), range[0]..<range[1])
+      }
       options.checkEvery = checkEvery
       options.progress = !quiet && world.rank == 0
       options.commandLine = CommandLine.arguments.joined(separator: " ")
@@ -130,7 +141,12 @@ struct TrainCommand: ParsableCommand {
     }
     do {
       guard let trainer else { return }
+      StopSignal.shared.install()
       let summary = try trainer.run()
+      if summary.interruptedAt != nil {
+        Launch.finish(world)
+        return
+      }
       if world.rank == 0 {
         printLine(String(format: "done: target test accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
                          summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,

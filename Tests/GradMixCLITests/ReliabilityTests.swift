@@ -1,0 +1,90 @@
+import Foundation
+import GradMixData
+import GradMixEngine
+import GradMixTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Numeric faults and interruption, through the command line.
+@Suite("Reliability", .serialized)
+struct ReliabilityTests {
+  static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
+
+  static func config(steps: Int) -> String {
+    """
+    model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
+    classes: 10
+    steps: \(steps)
+    batch_size: 10
+    sources:
+      - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
+      - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
+    target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
+    optimizer: {lr: 0.05, momentum: 0.9}
+    eval_every: 10
+    log_every: 2
+    """
+  }
+
+  static func tempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-rel-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+  }
+
+  @Test("a source with a NaN gradient gets weight 0 for those steps, with a warning, and training goes on")
+  func nanSource() throws {
+    let dir = try Self.tempDir()
+    try Data(Self.config(steps: 12).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let r = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run",
+                            "--method", "gradmix", "--inject-nan", "syndigits[5-9]@3-6"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let warnings = r.stderr.split(separator: "\n").filter { $0.contains("non-finite") && $0.contains("syndigits[5-9]") }
+    #expect(warnings.count == 3, "\(r.stderr)")
+    let s = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))) as? [String: Any])
+    #expect(s["nonfinite_source_steps"] as? Int == 3)
+    #expect((s["params_l2"] as? Double)?.isFinite == true)
+    let lines = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    for line in lines {
+      let rec = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+      guard let step = rec["step"] as? Int, [4, 6].contains(step), let w = rec["weights"] as? [String: [Double]] else { continue }
+      #expect(w["syndigits[5-9]"] == [0, 0, 0], "step \(step): \(w)")
+    }
+  }
+
+  @Test("SIGTERM: the step finishes, a checkpoint is written, exit 0; --resume continues from it")
+  func sigterm() throws {
+    let dir = try Self.tempDir()
+    try Data(Self.config(steps: 400).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let process = Process()
+    process.executableURL = productsDirectory().appendingPathComponent("gradmix")
+    process.arguments = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run", "--quiet"]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    // Wait until training is under way (a few metrics records), then ask it to stop.
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+      let text = (try? String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").count >= 3 { break }
+      usleep(50_000)
+    }
+    kill(process.processIdentifier, SIGTERM)
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "\(output)")
+    let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("interrupted: stopped after step") }, "\(output)")
+    let step = try #require(Int(line.split(separator: " ")[4]))
+    #expect(step > 0 && step < 400)
+    let ckpt = dir + "/run/checkpoints/" + String(format: "step-%06d.safetensors", step)
+    #expect(FileManager.default.fileExists(atPath: ckpt))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
+    let resumed = try runProduct(["train", "--resume", dir + "/run", "--stop-after", "\(step + 4)"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stdout.contains("(step \(step) of 400)"), "\(resumed.stdout)")
+  }
+}
