@@ -87,4 +87,57 @@ struct ReliabilityTests {
     #expect(resumed.status == 0, "\(resumed.stderr)")
     #expect(resumed.stdout.contains("(step \(step) of 400)"), "\(resumed.stdout)")
   }
+
+  /// kill -9 at a random step, then --resume from the newest periodic
+  /// checkpoint: the final model is bit-identical to an uninterrupted run.
+  @Test("SIGKILL mid-run and --resume: the same final parameters, bit for bit")
+  func sigkill() throws {
+    let dir = try Self.tempDir()
+    try Data((Self.config(steps: 60) + "\ncheckpoint_every: 5\nkeep_checkpoints: 2\n").utf8)
+      .write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let common = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1"]
+    let straight = try runProduct(common + ["--out", dir + "/straight"])
+    #expect(straight.status == 0, "\(straight.stderr)")
+    let process = Process()
+    process.executableURL = productsDirectory().appendingPathComponent("gradmix")
+    process.arguments = common + ["--out", dir + "/killed"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    var rng = RNG(seed: UInt64(Date().timeIntervalSince1970))
+    let target = 4 + rng.int(below: 20)  // metrics records (2 steps each) before the kill
+    print("SIGKILL after \(target) metrics records")
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && process.isRunning {
+      let text = (try? String(contentsOfFile: dir + "/killed/metrics.jsonl", encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").count >= target { break }
+      usleep(20_000)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    let resumed = try runProduct(["train", "--resume", dir + "/killed", "--threads", "1"])
+    #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+    let a = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/straight/summary.json"))) as? [String: Any])
+    let b = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/killed/summary.json"))) as? [String: Any])
+    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
+    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+  }
+
+  @Test("--resume skips a corrupt newest checkpoint with a warning")
+  func corruptNewest() throws {
+    let dir = try Self.tempDir()
+    try Data((Self.config(steps: 20) + "\ncheckpoint_every: 5\n").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let r = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--out",
+                            dir + "/run", "--stop-after", "12"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let newest = dir + "/run/checkpoints/step-000010.safetensors"
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
+    bytes[bytes.count - 3] ^= 0xFF
+    try bytes.write(to: URL(fileURLWithPath: newest))
+    let resumed = try runProduct(["train", "--resume", dir + "/run"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect(resumed.stderr.contains("warning: skipping checkpoint") && resumed.stderr.contains("checksum mismatch"),
+            "\(resumed.stderr)")
+    #expect(resumed.stdout.contains("(step 5 of 20)"), "\(resumed.stdout)")
+  }
 }
