@@ -160,4 +160,42 @@ struct MPITests {
     let logged = steps.filter { $0 % 6 == 0 }
     #expect(logged == Array(Set(logged)).sorted(), "duplicate or unordered steps: \(steps)")
   }
+
+  /// kill -9 of every process of a 3-rank job at a random step, then
+  /// `mpirun -np 3 gradmix train --resume`: bit-identical to the uninterrupted job.
+  @Test("SIGKILL of a 3-rank job and --resume under mpirun: the same final parameters")
+  func sigkillUnderMPI() throws {
+    let dir = try Self.tempDir()
+    let cfg = dir + "/c.yaml"
+    try Data((Self.config.replacingOccurrences(of: "steps: 24", with: "steps: 48") + "\ncheckpoint_every: 4\n").utf8)
+      .write(to: URL(fileURLWithPath: cfg))
+    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1"]
+    let straight = try Self.mpi(3, "gradmix", common + ["--out", dir + "/straight"])
+    #expect(straight.status == 0, "\(straight.stderr)")
+    let job = Process()
+    job.executableURL = URL(fileURLWithPath: Self.mpirun!)
+    job.arguments = ["-np", "3", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path]
+      + common + ["--out", dir + "/killed"]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in Self.env { env[k] = v }
+    job.environment = env
+    job.standardOutput = FileHandle.nullDevice
+    job.standardError = FileHandle.nullDevice
+    try job.run()
+    let records = 3 + Int.random(in: 0..<5)
+    let deadline = Date().addingTimeInterval(90)
+    while Date() < deadline && job.isRunning {
+      let text = (try? String(contentsOfFile: dir + "/killed/metrics.jsonl", encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").count >= records { break }
+      usleep(20_000)
+    }
+    _ = try runProgram("/usr/bin/pkill", ["-9", "-f", "--", "--out \(dir)/killed"])
+    job.waitUntilExit()
+    #expect(!FileManager.default.fileExists(atPath: dir + "/killed/summary.json"), "the job finished before the kill")
+    let resumed = try Self.mpi(3, "gradmix", ["train", "--resume", dir + "/killed", "--threads", "1"])
+    #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+    let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/killed")
+    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
+    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+  }
 }
