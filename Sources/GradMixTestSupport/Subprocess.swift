@@ -50,3 +50,10 @@ public func runProgram(_ path: String, _ arguments: [String], environment: [Stri
   return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                        stderr: String(decoding: errData, as: UTF8.self))
 }
+
+/// A new empty folder under the temporary directory, named `<prefix>-<uuid>`.
+public func makeTemporaryDirectory(_ prefix: String = "gradmix-test") throws -> String {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+  try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+  return dir
+}

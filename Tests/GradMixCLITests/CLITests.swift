@@ -5,11 +5,7 @@ import Testing
 
 @Suite("gradmix command line")
 struct CLITests {
-  func tempDir() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-cli-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-  }
+  func tempDir() throws -> String { try makeTemporaryDirectory("gradmix-cli") }
 
   /// The MPI smoke test: started without mpirun, the binary is a singleton.
   @Test("gradmix info initialises MPI as rank 0 of 1")

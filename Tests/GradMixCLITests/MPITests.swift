@@ -30,11 +30,7 @@ struct MPITests {
     log_every: 6
     """
 
-  static func tempDir() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-mpi-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-  }
+  static func tempDir() throws -> String { try makeTemporaryDirectory("gradmix-mpi") }
 
   static func mpi(_ ranks: Int, _ product: String, _ args: [String]) throws -> ProcessResult {
     let exe = productsDirectory().appendingPathComponent(product).path

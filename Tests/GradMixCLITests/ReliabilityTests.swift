@@ -29,11 +29,7 @@ struct ReliabilityTests {
     """
   }
 
-  static func tempDir() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-rel-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-  }
+  static func tempDir() throws -> String { try makeTemporaryDirectory("gradmix-rel") }
 
   @Test("a source with a NaN gradient gets weight 0 for those steps, with a warning, and training goes on")
   func nanSource() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import GradMixEngine
+import GradMixTestSupport
 import Testing
 
 @Suite("Checkpoints")
@@ -7,11 +8,7 @@ struct CheckpointTests {
   static let spec = "conv4k3-relu-pool2-fc6-relu-fc3"
   static let shape = Shape([2, 8, 8])
 
-  func tempDir() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-ckpt-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-  }
+  func tempDir() throws -> String { try makeTemporaryDirectory("gradmix-ckpt") }
 
   func saved() throws -> (dir: String, path: String, model: Sequential, params: FlatBuffer, velocity: FlatBuffer) {
     let dir = try tempDir()
