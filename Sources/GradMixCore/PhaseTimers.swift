@@ -1,7 +1,7 @@
 import GradMixEngine
 
 /// Seconds spent per phase of the training step on this rank.
-struct PhaseTimers {
+struct PhaseTimers: Equatable {
   var targetGradient = 0.0
   var sourceGradients = 0.0
   var mixing = 0.0
@@ -9,7 +9,6 @@ struct PhaseTimers {
   var update = 0.0
   var evaluation = 0.0
   var pseudoLabelling = 0.0
-  var stepSeconds: [Double] = []
 
   /// Runs `body`, adding its wall time to `keyPath`.
   @inline(__always)
@@ -19,12 +18,36 @@ struct PhaseTimers {
     return try body()
   }
 
-  var record: [String: Any] {
-    [
-      "target_gradient": targetGradient, "source_gradients": sourceGradients, "mixing": mixing,
-      "communication": communication, "update": update, "evaluation": evaluation,
-      "pseudo_labelling": pseudoLabelling,
-      "median_step": stepSeconds.isEmpty ? 0 : median(stepSeconds),
-    ]
+  static let names = ["target_gradient", "source_gradients", "mixing", "communication", "update", "evaluation",
+                      "pseudo_labelling"]
+  var values: [Double] { [targetGradient, sourceGradients, mixing, communication, update, evaluation, pseudoLabelling] }
+
+  /// `self − earlier`, phase by phase (one step's share).
+  func since(_ earlier: PhaseTimers) -> [Double] { zip(values, earlier.values).map { $0 - $1 } }
+
+  var record: [String: Any] { Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, values)) }
+}
+
+/// Per-step timings of this rank, for medians in summary.json and the trace.
+struct StepTimeline {
+  /// Wall seconds of each step, of its collectives, and of each phase.
+  var stepSeconds: [Double] = []
+  var communicationSeconds: [Double] = []
+  var phaseSeconds: [[Double]] = []
+
+  mutating func append(step: Double, communication: Double, phases: [Double]) {
+    stepSeconds.append(step)
+    communicationSeconds.append(communication)
+    phaseSeconds.append(phases)
+  }
+
+  /// Median seconds per step, overall and per phase.
+  var medians: [String: Any] {
+    guard !stepSeconds.isEmpty else { return [:] }
+    var out: [String: Any] = ["step": median(stepSeconds)]
+    guard !phaseSeconds.isEmpty else { return out }  // instrumentation off: step times only
+    out["collectives"] = median(communicationSeconds)
+    for (i, name) in PhaseTimers.names.enumerated() { out[name] = median(phaseSeconds.map { $0[i] }) }
+    return out
   }
 }

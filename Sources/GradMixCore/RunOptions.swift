@@ -36,6 +36,12 @@ public struct RunOptions: Sendable {
   /// Test aid (fault injection): the gradient of the named source is set to
   /// NaN in these steps, to exercise the non-finite handling.
   public var injectNaN: (source: String, steps: Range<Int>)?
+  /// Write a per-step JSONL trace here (each rank of an MPI job writes
+  /// `<name>.rank-<r><ext>`).
+  public var tracePath: String?
+  /// Count and time collectives and keep per-step timings (on by default;
+  /// off only to measure the instrumentation's own overhead).
+  public var instrument = true
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

@@ -23,6 +23,7 @@ extension Trainer {
     let evalEvery = config.evalEvery ?? max(1, steps / 10)
     try checkLayout()
     if isCoordinator && startStep == 0 { try writeRunInfo() }
+    try openTrace()
     for t in startStep..<steps {
       if let stop = options.stopAfter, t >= stop {
         return RunSummary(testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
@@ -31,8 +32,15 @@ extension Trainer {
         timers.time(\.pseudoLabelling) { refreshPseudoLabels(step: t) }
       }
       let stepStart = monotonicSeconds()
-      let r = try step(t)
-      timers.stepSeconds.append(monotonicSeconds() - stepStart)
+      let r: StepResult
+      if options.instrument {
+        let before = timers, commBefore = instruments.totals
+        r = try step(t)
+        recordStep(t + 1, seconds: monotonicSeconds() - stepStart, phasesBefore: before, collectivesBefore: commBefore)
+      } else {
+        r = try step(t)
+        timeline.stepSeconds.append(monotonicSeconds() - stepStart)
+      }
       if r.skipped { skippedSteps += 1 }
       if !r.nonFinite.isEmpty {
         nonFiniteSourceSteps += r.nonFinite.count
@@ -70,8 +78,75 @@ extension Trainer {
     let summary = RunSummary(testAccuracy: lastEval?.accuracy ?? .nan, testLoss: lastEval?.loss ?? .nan,
                              parametersL2: l2, wallSeconds: wall)
     try saveCheckpoint(step: steps, name: "final.safetensors")
-    if isCoordinator { try log.writeJSON(summaryRecord(summary), to: "summary.json") }
+    let perRank = try gatherRankTimings()
+    if isCoordinator {
+      var record = summaryRecord(summary)
+      record["per_rank"] = perRank
+      try log.writeJSON(record, to: "summary.json")
+    }
     return summary
+  }
+
+  // MARK: - Timing
+
+  func recordStep(_ step: Int, seconds: Double, phasesBefore: PhaseTimers,
+                  collectivesBefore: [String: InstrumentedCommunicator.Totals]) {
+    let phases = timers.since(phasesBefore)
+    var commSeconds = 0.0
+    var ops: [String: Any] = [:]
+    for (op, t) in instruments.totals {
+      let b = collectivesBefore[op] ?? InstrumentedCommunicator.Totals()
+      guard t.calls > b.calls else { continue }
+      commSeconds += t.seconds - b.seconds
+      ops[op] = ["calls": t.calls - b.calls, "bytes_sent": t.bytesSent - b.bytesSent,
+                 "bytes_received": t.bytesReceived - b.bytesReceived, "seconds": t.seconds - b.seconds] as [String: Any]
+    }
+    timeline.append(step: seconds, communication: commSeconds, phases: phases)
+    if let trace {
+      var line = RunLog.encode([
+        "step": step, "rank": comm.rank, "seconds": seconds,
+        "phases": Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, phases)), "collectives": ops,
+      ])
+      line.append(0x0A)
+      trace.write(line)
+    }
+  }
+
+  static func collectivesRecord(_ totals: [String: InstrumentedCommunicator.Totals]) -> [String: Any] {
+    totals.mapValues { ["calls": $0.calls, "bytes_sent": $0.bytesSent, "bytes_received": $0.bytesReceived,
+                        "seconds": $0.seconds] as [String: Any] }
+  }
+
+  func openTrace() throws {
+    guard let path = options.tracePath else { return }
+    var file = path
+    if comm.worldSize > 1 {
+      let url = URL(fileURLWithPath: path)
+      let ext = url.pathExtension
+      file = url.deletingPathExtension().path + ".rank-\(comm.rank)" + (ext.isEmpty ? "" : "." + ext)
+    }
+    FileManager.default.createFile(atPath: file, contents: nil)
+    guard let h = FileHandle(forWritingAtPath: file) else {
+      throw ConfigError(file: file, field: "--trace", "cannot open for writing")
+    }
+    trace = h
+  }
+
+  /// Every rank's phase totals, median step and collective bytes, gathered on the coordinator.
+  func gatherRankTimings() throws -> [[String: Any]] {
+    let sent = instruments.totals.values.reduce(0) { $0 + $1.bytesSent }
+    let received = instruments.totals.values.reduce(0) { $0 + $1.bytesReceived }
+    let mine = timers.values + [timeline.stepSeconds.isEmpty ? 0 : median(timeline.stepSeconds),
+                                timeline.communicationSeconds.isEmpty ? 0 : median(timeline.communicationSeconds),
+                                Double(sent), Double(received)]
+    var all = [Double](repeating: 0, count: mine.count * comm.worldSize)
+    try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) } }
+    let names = PhaseTimers.names + ["median_step", "median_collectives", "bytes_sent", "bytes_received"]
+    return (0..<comm.worldSize).map { r in
+      var rec: [String: Any] = ["rank": r]
+      for (i, n) in names.enumerated() { rec[n] = all[r * mine.count + i] }
+      return rec
+    }
   }
 
   // MARK: - Pseudo-labels
@@ -127,6 +202,8 @@ extension Trainer {
       "sources": sources.map { ["name": $0.name, "rank": $0.owner] as [String: Any] },
       "mean_weights": meanWeights, "nonfinite_source_steps": nonFiniteSourceSteps, "skipped_steps": skippedSteps,
       "pseudo_refreshes": pseudoRefreshes, "seconds": timers.record, "command": options.commandLine,
+      "median_seconds": timeline.medians, "collectives": Trainer.collectivesRecord(instruments.totals),
+      "comm": options.mixing.rawValue,
       "target_gradient": options.targetGradient.rawValue,
     ]
     if let p = lastPseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }

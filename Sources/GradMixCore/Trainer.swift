@@ -20,6 +20,10 @@ public final class Trainer {
   let config: TrainConfig
   let options: RunOptions
   let comm: Communicator
+  /// The same communicator, counting and timing every collective.
+  let instruments: InstrumentedCommunicator
+  var timeline = StepTimeline()
+  var trace: FileHandle?
   let settings: Method.Settings
   let model: Sequential
   let parameters: FlatBuffer
@@ -67,7 +71,8 @@ public final class Trainer {
   public init(config: TrainConfig, options: RunOptions, communicator: Communicator) throws {
     self.config = config
     self.options = options
-    comm = communicator
+    instruments = InstrumentedCommunicator(wrapping: communicator)
+    comm = options.instrument ? instruments : communicator
     settings = options.method.settings(
       steps: options.steps, targetAsSource: config.target.asSource ?? true,
       hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? 0.5)

@@ -59,6 +59,12 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Compare a parameter checksum across ranks every N steps (0: never).")
   var checkEvery = 50
 
+  @Option(help: "Write a per-step JSONL trace (phase seconds, collectives with calls, bytes and seconds) to this file; under MPI each rank writes FILE with .rank-R before the extension.")
+  var trace: String?
+
+  @Flag(help: "Do not count and time collectives or keep per-step timings (to measure their overhead).")
+  var noInstrumentation = false
+
   @Flag(help: "Let the coordinator (rank 0) also own configured sources.")
   var coordinatorOwnsSources = false
 
@@ -119,6 +125,8 @@ struct TrainCommand: ParsableCommand {
         options.mixing = MixingProtocol(rawValue: comm) ?? .allreduce
       }
       options.stopAfter = stopAfter
+      options.tracePath = trace
+      options.instrument = !noInstrumentation
       if let spec = injectNan {
         let parts = spec.split(separator: "@")
         let range = parts.count == 2 ? parts[1].split(separator: "-").compactMap { Int($0) } : []
