@@ -5,7 +5,7 @@ import GradMixEngine
 /// `gradmix bench ...`: throughput benchmarks whose numbers go into the README.
 struct BenchCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "bench", abstract: "Benchmarks.", subcommands: [EngineBenchCommand.self])
+    commandName: "bench", abstract: "Benchmarks.", subcommands: [EngineBenchCommand.self, CommBenchCommand.self])
 }
 
 /// `gradmix bench engine`: training and inference images/s of a model.
