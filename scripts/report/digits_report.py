@@ -49,6 +49,20 @@ def table(results, exp, methods, extra=None):
     return "\n".join(rows)
 
 
+def paired(results, exp, base, others):
+    """Per-seed differences base - other (the seeds share data splits and initialisation)."""
+    rows = ["| `gradmix` minus | per seed (points) | mean |", "|---|---|---|"]
+    b = {r["seed"]: r["target_test_accuracy"] for r in results.get((exp, base), [])}
+    for m in others:
+        o = {r["seed"]: r["target_test_accuracy"] for r in results.get((exp, m), [])}
+        seeds = sorted(set(b) & set(o))
+        if not seeds:
+            continue
+        d = [100 * (b[s] - o[s]) for s in seeds]
+        rows.append(f"| `{m}` | " + ", ".join(f"{x:+.1f}" for x in d) + f" | {statistics.mean(d):+.2f} |")
+    return "\n".join(rows)
+
+
 def noise_weight(runs):
     vals = []
     for r in runs:
@@ -77,14 +91,17 @@ def plot(run_dir, path):
         for s in sources:
             steps = [r["step"] for r in recs if s in r["weights"]]
             w = [r["weights"][s][li] for r in recs if s in r["weights"]]
-            ax.plot(steps, w, label=s, linewidth=1.2)
+            line, = ax.plot(steps, w, linewidth=0.8, alpha=0.3)
+            k = 5  # running mean over 5 logged steps (100 training steps at log_every 20)
+            smooth = [statistics.mean(w[max(0, i - k + 1):i + 1]) for i in range(len(w))]
+            ax.plot(steps, smooth, color=line.get_color(), label=s, linewidth=1.8)
         ax.set_title(layer)
         ax.set_xlabel("step")
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("weight (normalised per layer)")
     axes[-1].legend(fontsize=8, loc="upper right")
-    fig.suptitle(f"GradMix layer-wise weights over training ({os.path.basename(run_dir)})")
+    fig.suptitle(f"GradMix layer-wise weights over training ({os.path.basename(run_dir)}; faint: logged steps, bold: running mean)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -114,6 +131,10 @@ def main():
         "## experiments/digits",
         "",
         table(res, "digits", METHODS),
+        "",
+        "Paired by seed (same data split and initialisation), `gradmix` minus each other method:",
+        "",
+        paired(res, "digits", "gradmix", [m for m in METHODS if m != "gradmix"]),
         "",
         "## experiments/digits-uci (source `uci[0-4]` instead of `mnist[0-4]`)",
         "",
