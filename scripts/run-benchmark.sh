@@ -39,6 +39,7 @@ start=$(date +%s)
 run_one() {
   local exp=$1 method=$2 seed=$3 dir="$out/$1-$2-s$3"
   [[ -f $dir/summary.json ]] && { echo "  skip $exp $method seed $seed (done)"; return 0; }
+  rm -rf "$dir"  # an unfinished run of an earlier call starts again
   "$bin" train --config "experiments/$exp/config.yaml" --method "$method" --seed "$seed" --steps "$steps" \
     --threads "$threads" --out "$dir" --quiet >"$dir.log" 2>&1 || { echo "  FAILED $exp $method seed $seed (see $dir.log)" >&2; return 1; }
   echo "  done $exp $method seed $seed: $(tail -1 "$dir.log")"

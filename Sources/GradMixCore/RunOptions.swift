@@ -42,6 +42,8 @@ public struct RunOptions: Sendable {
   /// Count and time collectives and keep per-step timings (on by default;
   /// off only to measure the instrumentation's own overhead).
   public var instrument = true
+  /// This run continues an earlier one in `outDir` (`--resume`).
+  public var resuming = false
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

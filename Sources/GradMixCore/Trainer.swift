@@ -116,6 +116,10 @@ public final class Trainer {
       metaSampler = BatchSampler(split.labelled, batchSize: metaBatch, seed: Seeds.derive(options.seed, "meta"))
       metaLabels = [Int32](repeating: 0, count: metaBatch)
     }
+    if isCoordinatorRank(comm) && !options.resuming && FileManager.default.fileExists(atPath: options.outDir + "/run.json") {
+      throw ConfigError(file: options.outDir, field: "--out",
+                        "already holds a run (run.json); continue it with --resume \(options.outDir) or choose another --out")
+    }
     log = try RunLog(directory: options.outDir, enabled: isCoordinatorRank(comm))
     let augment = Augmentation(maxShift: config.augment?.maxShift ?? 0)
     for (k, info) in infos.enumerated() where info.owner == comm.rank {

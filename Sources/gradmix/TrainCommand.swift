@@ -110,6 +110,7 @@ struct TrainCommand: ParsableCommand {
         options.targetGradient = run.targetGradient
         options.coordinatorOwnsSources = run.coordinatorOwnsSources
         options.mixing = run.mixing
+        options.resuming = true
       } else {
         let config = config ?? ""
         cfg = try TrainConfig.load(path: config)

@@ -136,4 +136,17 @@ struct ReliabilityTests {
             "\(resumed.stderr)")
     #expect(resumed.stdout.contains("(step 5 of 20)"), "\(resumed.stdout)")
   }
+
+  @Test("training into a folder that already holds a run is refused, and nothing in it changes")
+  func existingRun() throws {
+    let dir = try Self.tempDir()
+    try Data(Self.config(steps: 4).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let args = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--out", dir + "/run"]
+    #expect(try runProduct(args).status == 0)
+    let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))
+    let again = try runProduct(args)
+    #expect(again.status == 2)
+    #expect(again.stderr.contains("already holds a run") && again.stderr.contains("--resume"), "\(again.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json")) == before)
+  }
 }
