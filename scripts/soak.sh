@@ -47,15 +47,17 @@ by = collections.defaultdict(list)
 for line in open(path):
     t, pid, rss, fds = map(int, line.split())
     by[pid].append((t, rss, fds))
-rows = ["| rank (pid) | samples | RSS first → last (MiB) | RSS max (MiB) | open fds first → last |", "|---|---|---|---|---|"]
+rows = ["| rank | samples | RSS (MiB) at 0%, 25%, 50%, 75%, 100% of the run | RSS max (MiB) | open fds first → last |",
+        "|---|---|---|---|---|"]
 for i, (pid, s) in enumerate(sorted(by.items())):
-    first, last = s[min(2, len(s) - 1)], s[-1]
-    rows.append(f"| {i} ({pid}) | {len(s)} | {first[1] / 1024:.0f} → {last[1] / 1024:.0f} | {max(x[1] for x in s) / 1024:.0f} | {first[2]} → {last[2]} |")
+    s = s[min(2, len(s) - 1):]  # from the first sample after start-up and data loading
+    quart = [s[min(len(s) - 1, round(q * (len(s) - 1)))][1] / 1024 for q in (0, 0.25, 0.5, 0.75, 1)]
+    rows.append(f"| {i} | {len(s)} | " + ", ".join(f"{x:.0f}" for x in quart) + f" | {max(x[1] for x in s) / 1024:.0f} | {s[0][2]} → {s[-1][2]} |")
 md = ["# Soak run", "", f"`scripts/soak.sh --steps {steps} --ranks {ranks}`: the digits benchmark with GradMix and pseudo-labelling,",
       f"{steps} steps on {ranks} MPI ranks, finished with exit status {status} in {elapsed} s. Memory and file descriptors",
       "of each rank, sampled every few seconds (first = after start-up and data loading):", ""] + rows + [""]
 open("results/soak.md", "w").write("\n".join(md))
 print("\n".join(md))
 PY
-rm -f "$samples"
+mv "$samples" "$out/memory.tsv"  # seconds, pid, VmRSS kB, open fds
 exit "$status"

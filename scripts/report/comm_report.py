@@ -4,7 +4,8 @@ extrapolate the per-step communication of each mixing protocol to N ranks and K 
 measured points with the model lines. See docs/DESIGN.md, "Communication cost model".
 
 Models (n = message bytes, N = ranks; Thakur, Rabenseifner & Gropp 2005):
-  allreduce (ring / reduce-scatter + allgather):  T = 2(N-1) a + 2 (N-1)/N n b
+  allreduce (Rabenseifner: recursive-halving reduce-scatter + recursive-doubling allgather):
+                                                  T = 2 ceil(log2 N) a + 2 (N-1)/N n b
   broadcast (binomial tree):                      T = ceil(log2 N) (a + n b)
   gather to the root (linear, m bytes per rank):  T = (N-1) a + (N-1) m b
 """
@@ -15,7 +16,7 @@ import math
 import numpy as np
 
 FEATURES = {
-    "allreduce": lambda N, n: (2 * (N - 1), 2 * (N - 1) / N * n),
+    "allreduce": lambda N, n: (2 * math.ceil(math.log2(N)), 2 * (N - 1) / N * n),
     "broadcast": lambda N, n: (math.ceil(math.log2(N)), math.ceil(math.log2(N)) * n),
     "gather": lambda N, m: (N - 1, (N - 1) * m),
 }
