@@ -33,7 +33,7 @@ indirect enum KeySchema: Sendable {
     "adaptive_lr": .map(["beta": .value, "min_scale": .value, "max_scale": .value]),
     "pseudo_labels": .map(["warmup": .value, "every": .value, "threshold": .value, "per_class_cap": .value,
                            "batch_size": .value]),
-    "finetune_source_fraction": .value,
+    "finetune_source_fraction": .value, "weight_score": .value,
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,
   ])

@@ -114,6 +114,9 @@ extension TrainConfig {
       if let b = p.batchSize, b <= 0 { throw fail("pseudo_labels.batch_size", "must be positive, got \(b)") }
       guard target.unlabelled > 0 else { throw fail("pseudo_labels", "needs target.unlabelled > 0") }
     }
+    if let w = weightScore, !["dot", "source-norm"].contains(w) {
+      throw fail("weight_score", "must be dot or source-norm, got '\(w)'")
+    }
     if let f = finetuneSourceFraction, !(f > 0 && f < 1) {
       throw fail("finetune_source_fraction", "must be in (0, 1), got \(f)")
     }

@@ -145,7 +145,8 @@ extension Trainer {
       stats[finite + s] = isFinite ? 1 : 0
       if isFinite && settings.needsTargetGradient {
         let dots = timers.time(\.mixing) { mixer.layerDots(targetGradient, slot.gradient) }
-        for j in 0..<l { stats[s * l + j] = dots[j] }
+        let byNorm = config.weightScore == "source-norm"
+        for j in 0..<l { stats[s * l + j] = byNorm ? dots[j] / max(norms[j].squareRoot(), 1e-30) : dots[j] }
       }
     }
 
