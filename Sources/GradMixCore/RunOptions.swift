@@ -44,6 +44,9 @@ public struct RunOptions: Sendable {
   public var instrument = true
   /// This run continues an earlier one in `outDir` (`--resume`).
   public var resuming = false
+  /// Layer-wise pipelined mixing (see `Trainer.stepOverlapped`); used with
+  /// the allreduce protocol and layer-wise or uniform weights.
+  public var overlap = false
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

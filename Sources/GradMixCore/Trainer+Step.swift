@@ -108,6 +108,7 @@ extension Trainer {
 
   /// One training step; every rank runs the same collectives in the same order.
   func step(_ t: Int) throws -> StepResult {
+    if options.overlap && settings.rule != .sourceWise && options.mixing == .allreduce { return try stepOverlapped(t) }
     let k = sources.count, l = layerCount
     for i in stats.indices { stats[i] = 0 }
     let present = k * l, finite = present + k, lossAt = finite + k, meta = lossAt + k
@@ -159,14 +160,40 @@ extension Trainer {
     let dots = (0..<k).map { s in Array(stats[(s * l)..<((s + 1) * l)]) }
     let isPresent = (0..<k).map { stats[present + $0] > 0 }
     let isFinite = (0..<k).map { stats[finite + $0] > 0 }
+    let active = (0..<k).map { isPresent[$0] && isFinite[$0] }
+
+    // 4. Weights (identical on every rank), then 5. the mixed gradient.
+    let weights = timers.time(\.mixing) { LayerWeighting.solve(dots: dots, active: active, rule: settings.rule) }
+    return try finishStep(t, weights: weights, present: isPresent, finite: isFinite, lossAt: lossAt, meta: meta) {
+      // Local weighted sum, then one allreduce of the whole flat buffer
+      // (or, with the gather protocol, the coordinator mixes everything).
+      if options.mixing == .gather && comm.worldSize > 1 {
+        try gatherAndMix(weights: weights, active: active)
+      } else {
+        timers.time(\.mixing) {
+          mixed.zero()
+          for slot in slots where active[slot.index] {
+            mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
+          }
+        }
+        if comm.worldSize > 1 {
+          try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
+        }
+      }
+    }
+  }
+
+  /// The end of a step, after the stats exchange: the learning-rate scale,
+  /// `mix()` (unless the step is skipped), the same SGD step on every rank,
+  /// and the record.
+  func finishStep(_ t: Int, weights: MixingWeights, present isPresent: [Bool], finite isFinite: [Bool], lossAt: Int,
+                  meta: Int, mix: () throws -> Void) throws -> StepResult {
+    let k = sources.count, l = layerCount
     let nonFinite = (0..<k).filter { isPresent[$0] && !isFinite[$0] }
     let active = (0..<k).map { isPresent[$0] && isFinite[$0] }
     let metaLoss: Double? = stats[meta + 1] > 0 ? stats[meta] : nil
     let stop = stats[meta + 2] > 0
     let losses: [Double?] = (0..<k).map { isPresent[$0] ? stats[lossAt + $0] : nil }
-
-    // 4. Weights and learning-rate scale (identical on every rank).
-    let weights = timers.time(\.mixing) { LayerWeighting.solve(dots: dots, active: active, rule: settings.rule) }
     let skip = settings.needsTargetGradient && !(metaLoss?.isFinite ?? false)
     let scale: Float = settings.adaptiveLearningRate && !skip ? alr.scale(usefulness: weights.usefulness) : 1
     let lr = schedule.rate(base: config.optimizer.lr, at: t) * scale
@@ -174,23 +201,7 @@ extension Trainer {
       return StepResult(weights: weights, losses: losses, metaLoss: metaLoss, learningRate: 0, scale: scale,
                         skipped: true, nonFinite: nonFinite, stopRequested: stop)
     }
-
-    // 5. Local weighted sum, then one allreduce of the whole flat buffer
-    //    (or, with the gather protocol, the coordinator mixes everything).
-    if options.mixing == .gather && comm.worldSize > 1 {
-      try gatherAndMix(weights: weights, active: active)
-    } else {
-      timers.time(\.mixing) {
-        mixed.zero()
-        for slot in slots where active[slot.index] {
-          mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
-        }
-      }
-      if comm.worldSize > 1 {
-        try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
-      }
-    }
-
+    try mix()
     // 6. The same SGD step on every rank.
     timers.time(\.update) {
       sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)

@@ -62,6 +62,9 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Write a per-step JSONL trace (phase seconds, collectives with calls, bytes and seconds) to this file; under MPI each rank writes FILE with .rank-R before the extension.")
   var trace: String?
 
+  @Flag(help: "Pipeline the mixing: allreduce each layer's slice while earlier layers are still being differentiated (allreduce protocol, layer-wise or uniform weights; same result).")
+  var overlap = false
+
   @Flag(help: "Do not count and time collectives or keep per-step timings (to measure their overhead).")
   var noInstrumentation = false
 
@@ -128,6 +131,7 @@ struct TrainCommand: ParsableCommand {
       options.stopAfter = stopAfter
       options.tracePath = trace
       options.instrument = !noInstrumentation
+      options.overlap = overlap
       if let spec = injectNan {
         let parts = spec.split(separator: "@")
         let range = parts.count == 2 ? parts[1].split(separator: "-").compactMap { Int($0) } : []

@@ -18,6 +18,8 @@ public struct Sequential: Sendable {
   public let layout: ParameterLayout
   /// Offset of layer i's parameters in the flat buffers (0 when it has none).
   let parameterOffsets: [Int]
+  /// The parameterised-layer index (`layout.layerRanges`) of layer i, or nil.
+  let parameterLayer: [Int?]
 
   /// Builds the model.
   /// - Throws: ``ModelSpecError`` if the spec does not parse or a layer does
@@ -32,6 +34,7 @@ public struct Sequential: Sendable {
     var shapes: [Shape] = [inputShape]
     var groups: [(name: String, tensors: [ParameterShape])] = []
     var offsets: [Int] = []
+    var groupOf: [Int?] = []
     var offset = 0
     var convCount = 0, fcCount = 0
     var current = inputShape
@@ -40,6 +43,7 @@ public struct Sequential: Sendable {
       let out = try layer.outputShape(for: current)
       layers.append(layer)
       offsets.append(offset)
+      groupOf.append(groupName == nil ? nil : groups.count)
       if let groupName {
         groups.append((groupName, layer.parameterShapes))
         offset += layer.parameterCount
@@ -79,6 +83,7 @@ public struct Sequential: Sendable {
     self.shapes = shapes
     self.layout = ParameterLayout(layers: groups)
     self.parameterOffsets = offsets
+    self.parameterLayer = groupOf
   }
 
   /// The per-sample output shape (e.g. `[10]` logits).
@@ -125,8 +130,13 @@ public struct Sequential: Sendable {
   /// Back-propagates `workspace.dOutput` (dL/dlogits, [batch, classes]) from
   /// the last ``forward(_:batch:parameters:mode:rng:profile:)`` and *adds* dL/dθ into
   /// `gradients` (zero it first for a fresh gradient).
+  ///
+  /// `layerDone(l)` is called as soon as parameterised layer l's gradient is
+  /// complete (last layer first), so a caller can start communicating it
+  /// while the earlier layers are still being differentiated.
   public func backward(
-    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, gradients: FlatBuffer, profile: LayerProfile? = nil
+    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, gradients: FlatBuffer, profile: LayerProfile? = nil,
+    layerDone: ((Int) -> Void)? = nil
   ) {
     check(workspace, batch: batch, parameters)
     precondition(gradients.count == layout.count,
@@ -150,6 +160,7 @@ public struct Sequential: Sendable {
         dy = dx
         spare = (spare.1, spare.0)
       }
+      if let l = parameterLayer[i] { layerDone?(l) }
     }
   }
 
