@@ -52,9 +52,10 @@ extension Trainer {
         let ok = lossFinite[s] && norm.isFinite
         v[2 * k + s] = ok ? 1 : 0
         if ok {
-          v[s] = timers.time(\.mixing) {
+          let dot = timers.time(\.mixing) {
             BLAS.dot(UnsafeBufferPointer(targetGradient.slice(r)), UnsafeBufferPointer(slot.gradient.slice(r)))
           }
+          v[s] = weightScore(dot: dot, squaredNorm: norm)
         }
       }
       if comm.worldSize > 1 {
@@ -120,33 +121,18 @@ extension Trainer {
       stats[finite + s] = ok ? 1 : 0
       if ok {
         let dots = timers.time(\.mixing) { mixer.layerDots(targetGradient, slot.gradient) }
-        for j in 0..<l { stats[s * l + j] = dots[j] }
+        let norms = timers.time(\.mixing) { mixer.layerSquaredNorms(slot.gradient) }
+        for j in 0..<l { stats[s * l + j] = weightScore(dot: dots[j], squaredNorm: norms[j]) }
       }
     }
     if hasMeta { stats[meta] = metaLoss; stats[meta + 1] = 1 }
-    if StopSignal.shared.isRequested { stats[meta + 2] = 1 }
-    if comm.worldSize > 1 {
-      try timers.time(\.communication) { try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) } }
-    }
-    let dots = (0..<k).map { s in Array(stats[(s * l)..<((s + 1) * l)]) }
-    let isPresent = (0..<k).map { stats[present + $0] > 0 }
-    let isFinite = (0..<k).map { stats[finite + $0] > 0 }
-    let active = (0..<k).map { isPresent[$0] && isFinite[$0] }
-    let weights = timers.time(\.mixing) { LayerWeighting.solve(dots: dots, active: active, rule: settings.rule) }
+    let (weights, isPresent, isFinite, active) = try exchangeStatsAndSolve()
     // A source found non-finite only in a later layer was mixed into earlier ones: mix again without it.
     let pipelinedWeights = (0..<k).map { s in layerWeights[s] }
     let localMatches = local.allSatisfy { pipelinedWeights[$0.index] == weights.weights[$0.index] }
     var agree: [Int64] = [localMatches ? 1 : 0]
     if comm.worldSize > 1 { try agree.withUnsafeMutableBufferPointer { try comm.allreduceMin(inPlace: $0) } }
-    if agree[0] == 0 {
-      timers.time(\.mixing) {
-        mixed.zero()
-        for slot in local where active[slot.index] {
-          mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
-        }
-      }
-      if comm.worldSize > 1 { try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) } }
-    }
+    if agree[0] == 0 { try mixAndAllreduce(local, weights: weights, active: active) }
     return try finishStep(t, weights: weights, present: isPresent, finite: isFinite, lossAt: lossAt, meta: meta) {}
   }
 

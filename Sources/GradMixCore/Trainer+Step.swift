@@ -146,14 +146,36 @@ extension Trainer {
       stats[finite + s] = isFinite ? 1 : 0
       if isFinite && settings.needsTargetGradient {
         let dots = timers.time(\.mixing) { mixer.layerDots(targetGradient, slot.gradient) }
-        let byNorm = config.weightScore == "source-norm"
-        for j in 0..<l { stats[s * l + j] = byNorm ? dots[j] / max(norms[j].squareRoot(), 1e-30) : dots[j] }
+        for j in 0..<l { stats[s * l + j] = weightScore(dot: dots[j], squaredNorm: norms[j]) }
       }
     }
 
-    if StopSignal.shared.isRequested { stats[meta + 2] = 1 }
+    // 3. Every rank gets every rank's numbers; 4. weights identical on every rank.
+    let (weights, isPresent, isFinite, active) = try exchangeStatsAndSolve()
+    return try finishStep(t, weights: weights, present: isPresent, finite: isFinite, lossAt: lossAt, meta: meta) {
+      // 5. Local weighted sum, then one allreduce of the whole flat buffer
+      //    (or, with the gather protocol, the coordinator mixes everything).
+      if options.mixing == .gather && comm.worldSize > 1 {
+        try gatherAndMix(weights: weights, active: active)
+      } else {
+        try mixAndAllreduce(slots, weights: weights, active: active)
+      }
+    }
+  }
 
-    // 3. Every rank gets every rank's numbers (K×L + 3K + 3 doubles).
+  /// What a (source, layer) weight is proportional to before rectification:
+  /// the dot product with the target gradient, or (`weight_score:
+  /// source-norm`) that divided by the source gradient's norm.
+  func weightScore(dot: Double, squaredNorm: Double) -> Double {
+    config.weightScore == "source-norm" ? dot / max(squaredNorm.squareRoot(), 1e-30) : dot
+  }
+
+  /// Adds the stop request, allreduces the stats vector (K×L + 3K + 3
+  /// doubles; each rank filled its own rows) and solves the weights.
+  func exchangeStatsAndSolve() throws -> (MixingWeights, present: [Bool], finite: [Bool], active: [Bool]) {
+    let k = sources.count, l = layerCount
+    let present = k * l, finite = present + k, meta = finite + 2 * k
+    if StopSignal.shared.isRequested { stats[meta + 2] = 1 }
     if comm.worldSize > 1 {
       try timers.time(\.communication) { try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) } }
     }
@@ -161,25 +183,20 @@ extension Trainer {
     let isPresent = (0..<k).map { stats[present + $0] > 0 }
     let isFinite = (0..<k).map { stats[finite + $0] > 0 }
     let active = (0..<k).map { isPresent[$0] && isFinite[$0] }
-
-    // 4. Weights (identical on every rank), then 5. the mixed gradient.
     let weights = timers.time(\.mixing) { LayerWeighting.solve(dots: dots, active: active, rule: settings.rule) }
-    return try finishStep(t, weights: weights, present: isPresent, finite: isFinite, lossAt: lossAt, meta: meta) {
-      // Local weighted sum, then one allreduce of the whole flat buffer
-      // (or, with the gather protocol, the coordinator mixes everything).
-      if options.mixing == .gather && comm.worldSize > 1 {
-        try gatherAndMix(weights: weights, active: active)
-      } else {
-        timers.time(\.mixing) {
-          mixed.zero()
-          for slot in slots where active[slot.index] {
-            mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
-          }
-        }
-        if comm.worldSize > 1 {
-          try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
-        }
+    return (weights, isPresent, isFinite, active)
+  }
+
+  /// `mixed = Σ` of the active local sources' weighted gradients, then one allreduce of the flat buffer.
+  func mixAndAllreduce(_ local: [SourceSlot], weights: MixingWeights, active: [Bool]) throws {
+    timers.time(\.mixing) {
+      mixed.zero()
+      for slot in local where active[slot.index] {
+        mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
       }
+    }
+    if comm.worldSize > 1 {
+      try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
     }
   }
 
