@@ -2,7 +2,7 @@
 # Set up a fresh Debian/Ubuntu machine for GradMix, idempotently and quietly when done.
 #
 # Usage: scripts/setup.sh [--no-data] [--no-build] [--debug]
-#   1. installs the system packages (OpenBLAS, Open MPI, zlib, pkg-config) with apt;
+#   1. installs the system packages (OpenBLAS, Open MPI, zlib, pkg-config, procps for pkill) with apt;
 #   2. fetches and verifies the data sets (scripts/fetch-data.sh; skipped with --no-data);
 #   3. builds the release binary .build/release/gradmix (debug with --debug; none with --no-build).
 # The Swift toolchain (6.x) must already be installed (it is not a Debian package); the script
@@ -22,7 +22,7 @@ for arg in "$@"; do
   esac
 done
 
-SYSTEM_PACKAGES=(libopenblas-dev libopenmpi-dev openmpi-bin zlib1g-dev pkg-config)
+SYSTEM_PACKAGES=(libopenblas-dev libopenmpi-dev openmpi-bin zlib1g-dev pkg-config procps)
 scripts/apt-ensure.sh "${SYSTEM_PACKAGES[@]}"
 
 if ! command -v swift >/dev/null; then
