@@ -34,7 +34,7 @@ extension Trainer {
     let local = slots.filter { $0.sampler != nil && participates($0.info, step: t) }
     var losses = [Double](repeating: 0, count: k)
     var lossFinite = [Bool](repeating: true, count: k)
-    var layerFinite = [[Bool]](repeating: [Bool](repeating: true, count: l), count: k)
+    var layerNorms = [[Double]](repeating: [Double](repeating: 0, count: l), count: k)  // ‖g_k,l‖², from mixLayer
     var requests: [CommunicationRequest] = []
     var layerWeights = [[Float]](repeating: [Float](repeating: 0, count: l), count: k)
     mixed.zero()
@@ -47,7 +47,7 @@ extension Trainer {
         let norm = timers.time(\.mixing) {
           BLAS.dot(UnsafeBufferPointer(slot.gradient.slice(r)), UnsafeBufferPointer(slot.gradient.slice(r)))
         }
-        layerFinite[s][j] = norm.isFinite
+        layerNorms[s][j] = norm
         v[k + s] = 1
         let ok = lossFinite[s] && norm.isFinite
         v[2 * k + s] = ok ? 1 : 0
@@ -80,8 +80,9 @@ extension Trainer {
     for (n, slot) in local.enumerated() {
       guard let sampler = slot.sampler else { continue }
       let last = n == local.count - 1
-      let loss = timers.time(\.sourceGradients) { () -> Double in
-        labelsForward(slot, sampler: sampler)
+      let loss = timers.time(\.sourceGradients) {
+        forwardAndLoss(sampler, labels: &slot.labels, batch: slot.batchSize, mask: slot.mask, mode: .train,
+                       rng: &slot.dropout)
       }
       losses[slot.index] = loss
       lossFinite[slot.index] = loss.isFinite
@@ -117,12 +118,11 @@ extension Trainer {
       let s = slot.index
       stats[present + s] = 1
       stats[lossAt + s] = losses[s]
-      let ok = lossFinite[s] && layerFinite[s].allSatisfy { $0 }
+      let ok = lossFinite[s] && layerNorms[s].allSatisfy { $0.isFinite }
       stats[finite + s] = ok ? 1 : 0
       if ok {
         let dots = timers.time(\.mixing) { mixer.layerDots(targetGradient, slot.gradient) }
-        let norms = timers.time(\.mixing) { mixer.layerSquaredNorms(slot.gradient) }
-        for j in 0..<l { stats[s * l + j] = weightScore(dot: dots[j], squaredNorm: norms[j]) }
+        for j in 0..<l { stats[s * l + j] = weightScore(dot: dots[j], squaredNorm: layerNorms[s][j]) }
       }
     }
     if hasMeta { stats[meta] = metaLoss; stats[meta + 1] = 1 }
@@ -134,15 +134,5 @@ extension Trainer {
     if comm.worldSize > 1 { try agree.withUnsafeMutableBufferPointer { try comm.allreduceMin(inPlace: $0) } }
     if agree[0] == 0 { try mixAndAllreduce(local, weights: weights, active: active) }
     return try finishStep(t, weights: weights, present: isPresent, finite: isFinite, lossAt: lossAt, meta: meta) {}
-  }
-
-  /// Draws a batch and runs the forward pass and the loss (dL/dlogits left in the workspace).
-  func labelsForward(_ slot: SourceSlot, sampler: BatchSampler) -> Double {
-    slot.labels.withUnsafeMutableBufferPointer { sampler.next(input: workspace.input.baseAddress!, labels: $0.baseAddress!) }
-    let logits = model.forward(workspace, batch: slot.batchSize, parameters: parameters, mode: .train, rng: &slot.dropout)
-    return Double(slot.labels.withUnsafeBufferPointer {
-      SoftmaxCrossEntropy.loss(dLogits: workspace.dOutput.pointer, logits: logits.baseAddress!, labels: $0.baseAddress!,
-                               weights: nil, mask: slot.mask, batch: slot.batchSize, classes: model.classCount)
-    })
   }
 }

@@ -28,15 +28,22 @@ extension Trainer {
   /// `mask`, and leaves the gradient in `gradient`. Returns the loss.
   func computeGradient(_ sampler: BatchSampler, labels: inout [Int32], batch: Int, mask: ClassMask?, mode: Mode,
                        rng: inout RNG, into gradient: FlatBuffer) -> Double {
-    labels.withUnsafeMutableBufferPointer { sampler.next(input: workspace.input.baseAddress!, labels: $0.baseAddress!) }
-    let logits = model.forward(workspace, batch: batch, parameters: parameters, mode: mode, rng: &rng)
-    let loss = labels.withUnsafeBufferPointer {
-      SoftmaxCrossEntropy.loss(dLogits: workspace.dOutput.pointer, logits: logits.baseAddress!, labels: $0.baseAddress!,
-                               weights: nil, mask: mask, batch: batch, classes: model.classCount)
-    }
+    let loss = forwardAndLoss(sampler, labels: &labels, batch: batch, mask: mask, mode: mode, rng: &rng)
     gradient.zero()
     model.backward(workspace, batch: batch, parameters: parameters, gradients: gradient)
-    return Double(loss)
+    return loss
+  }
+
+  /// Fills the workspace with a batch from `sampler`, runs the forward pass
+  /// and leaves dL/dlogits in the workspace. Returns the loss.
+  func forwardAndLoss(_ sampler: BatchSampler, labels: inout [Int32], batch: Int, mask: ClassMask?, mode: Mode,
+                      rng: inout RNG) -> Double {
+    labels.withUnsafeMutableBufferPointer { sampler.next(input: workspace.input.baseAddress!, labels: $0.baseAddress!) }
+    let logits = model.forward(workspace, batch: batch, parameters: parameters, mode: mode, rng: &rng)
+    return Double(labels.withUnsafeBufferPointer {
+      SoftmaxCrossEntropy.loss(dLogits: workspace.dOutput.pointer, logits: logits.baseAddress!, labels: $0.baseAddress!,
+                               weights: nil, mask: mask, batch: batch, classes: model.classCount)
+    })
   }
 
   /// The gather protocol: every rank sends the gradients of its active
