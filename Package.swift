@@ -49,6 +49,9 @@ let package = Package(
       name: "GradMixCore",
       dependencies: ["GradMixEngine", "GradMixData", "GradMixDistributed", .product(name: "Yams", package: "Yams")]),
     .target(
+      name: "GradMixBenchmarks",
+      dependencies: ["GradMixEngine", "GradMixDistributed", "GradMixCore"]),
+    .target(
       name: "GradMixTestSupport",
       dependencies: ["GradMixEngine"]),
 
@@ -61,6 +64,7 @@ let package = Package(
         "GradMixData",
         "GradMixDistributed",
         "GradMixCore",
+        "GradMixBenchmarks",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 

@@ -1,6 +1,7 @@
-/// How the per-(source, layer) weights of a step are formed from the
-/// layer-wise dot products of source and target gradients.
-public enum WeightingRule: String, Codable, Sendable, CaseIterable {
+/// The built-in ways of forming the per-(source, layer) weights of a step
+/// from the layer-wise dot products of source and target gradients
+/// (``DotProductWeighting`` implements them behind ``WeightingRule``).
+public enum WeightingScheme: String, Codable, Sendable, CaseIterable {
   /// GradMix: one weight per (source, layer), rectified and normalised over
   /// sources within each layer.
   case layerWise = "layer-wise"
@@ -22,6 +23,15 @@ public struct MixingWeights: Equatable, Sendable {
   public var usefulness: Double
   /// Layers that get no update this step (every source points away from the target).
   public var emptyLayers: [Int]
+  /// Optional c_l: the mix adds c_l · g_T,l once (the coordinator adds it),
+  /// e.g. a projection of the sources onto the target gradient's normal
+  /// plane written as Σ_k w_k,l g_k,l + c_l g_T,l. nil: no target term.
+  public var targetCoefficients: [Float]? = nil
+
+  public init(weights: [[Float]], usefulness: Double, emptyLayers: [Int], targetCoefficients: [Float]? = nil) {
+    self.weights = weights; self.usefulness = usefulness; self.emptyLayers = emptyLayers
+    self.targetCoefficients = targetCoefficients
+  }
 }
 
 /// The GradMix weight rule (Li et al., "GradMix: Multi-source Transfer across
@@ -47,7 +57,7 @@ public enum LayerWeighting {
   ///     not yet started, or with a non-finite gradient — gets weight 0).
   ///   - rule: the weighting rule.
   /// - Returns: the weights, the usefulness Σ max(·, 0) and the empty layers.
-  public static func solve(dots: [[Double]], active: [Bool], rule: WeightingRule) -> MixingWeights {
+  public static func solve(dots: [[Double]], active: [Bool], rule: WeightingScheme) -> MixingWeights {
     let k = dots.count
     precondition(active.count == k, "\(active.count) activity flags for \(k) sources.")
     let layers = dots.first?.count ?? 0

@@ -22,7 +22,7 @@ public enum Method: String, CaseIterable, Codable, Sendable {
 
   /// What a method turns on.
   public struct Settings: Equatable, Sendable {
-    public var rule: WeightingRule
+    public var rule: WeightingScheme
     public var useSources: Bool
     public var useTargetSource: Bool
     public var adaptiveLearningRate: Bool

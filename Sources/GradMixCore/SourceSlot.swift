@@ -13,27 +13,37 @@ public struct SourceInfo: Equatable, Sendable {
   }
   public let name: String
   public let kind: Kind
-  /// The rank that computes this source's gradient.
-  public let owner: Int
+  /// The ranks that compute this source's gradient and their rows of its batch.
+  public let shards: [SourcePlacement.Shard]
+  /// The rank of the first shard (the only one unless the batch is split).
+  public var owner: Int { shards[0].rank }
 }
 
-/// A source whose gradient this rank computes: its batches, its class mask,
-/// its gradient buffer and its dropout stream.
+/// A source (or a shard of one) whose gradient this rank computes: its
+/// batches, its rows of each batch, its class mask, its gradient buffer and
+/// its dropout stream.
 final class SourceSlot {
   let index: Int
   let info: SourceInfo
   var sampler: BatchSampler?
   let mask: ClassMask?
+  /// The source's whole batch size (every shard draws the whole batch).
   let batchSize: Int
+  /// The rows of each batch this rank computes.
+  let rows: Range<Int>
   let gradient: FlatBuffer
   var labels: [Int32]
   var dropout: RNG
 
-  init(index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, model: Sequential,
-       seed: UInt64) {
+  init(index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, rows: Range<Int>,
+       model: Sequential, seed: UInt64) {
     self.index = index; self.info = info; self.sampler = sampler; self.mask = mask; self.batchSize = batchSize
+    self.rows = rows
     gradient = model.makeBuffer()
     labels = [Int32](repeating: 0, count: batchSize)
     dropout = RNG(seed: Seeds.derive(seed, "dropout", index))
   }
+
+  /// This shard's share of the source's batch (1 when not split).
+  var fraction: Double { Double(rows.count) / Double(batchSize) }
 }

@@ -4,50 +4,79 @@ import GradMixDistributed
 import GradMixEngine
 
 extension Trainer {
+  /// Writes a checkpoint: a collective (every rank sends its sources'
+  /// states), then the coordinator writes the files.
+  func saveCheckpoint(step: Int, name: String) throws {
+    guard let state = try gatherState(step: step) else { return }
+    try checkpointer.save(state, name: name, parameters: parameters, velocity: velocity, optimizer: sgd,
+                          baseLearningRate: config.optimizer.lr, schedule: schedule)
+  }
+
+  /// Gathers every rank's source states on the coordinator (a collective:
+  /// every rank calls it) and returns the full state there, nil elsewhere.
+  /// The shards of a source hold the same sampler state; the first is kept.
+  func gatherState(step: Int) throws -> TrainerState? {
+    var local: [Int: TrainerState.Slot] = [:]
+    for slot in slots { local[slot.index] = TrainerState.Slot(sampler: slot.sampler?.state, dropout: slot.dropout) }
+    guard let all = try comm.gather(bytes: Array(try JSONEncoder().encode(local)), root: 0) else { return nil }
+    var merged: [Int: TrainerState.Slot] = [:]
+    for bytes in all {
+      let part = try JSONDecoder().decode([Int: TrainerState.Slot].self, from: Data(bytes))
+      merged.merge(part) { a, _ in a }
+    }
+    return TrainerState(
+      step: step, alr: alr, meta: target.metaSampler?.state, slots: merged,
+      pseudo: target.pseudoSelection.map {
+        TrainerState.Pseudo(refreshes: target.pseudoRefreshes, indices: $0.indices, labels: $0.labels, accuracy: $0.accuracy)
+      },
+      weightSums: recorder.weightSums, weightCounts: recorder.weightCounts,
+      nonFiniteSourceSteps: recorder.nonFiniteSourceSteps, skippedSteps: recorder.skippedSteps,
+      lastEval: target.lastEval.map { [$0.loss, $0.accuracy] }, rule: rule.state)
+  }
+
   /// Continues the run in `options.outDir` from its newest valid checkpoint
   /// (every rank reads it; a corrupt newest one is skipped with a warning).
   /// Returns the step it resumes from.
   @discardableResult
   public func resumeFromNewestCheckpoint() throws -> Int {
-    let dir = options.outDir + "/checkpoints"
-    let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-      .filter { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }.sorted(by: >)
-    for file in files {
-      let path = dir + "/" + file
-      do {
-        let checkpoint = try Checkpoint.load(from: path, for: model)
-        guard let json = checkpoint.metadata.extra["trainer_state"] else {
-          throw CheckpointError.malformed(path: path, detail: "the sidecar has no trainer state")
-        }
-        let state = try JSONDecoder().decode(TrainerState.self, from: Data(json.utf8))
-        guard state.slots.count == sources.count || !state.slots.isEmpty else {
-          throw CheckpointError.malformed(path: path, detail: "the trainer state lists no sources")
-        }
-        try restore(from: checkpoint, state: state)
-        if isCoordinator {
-          try truncateMetrics(after: state.step)
-          if options.progress { printLine("resuming \(options.outDir) from \(path) (step \(state.step) of \(options.steps))") }
-        }
-        return state.step
-      } catch let e as CheckpointError {
-        if isCoordinator { printError("warning: skipping checkpoint: \(e.description)") }
-      } catch let e as DecodingError {
-        if isCoordinator { printError("warning: skipping checkpoint \(path): bad trainer state (\(e))") }
-      }
+    let (checkpoint, state, path) = try checkpointer.loadNewest { if isCoordinator { printError($0) } }
+    try restore(from: checkpoint, state: state)
+    if isCoordinator {
+      try recorder.truncateMetrics(after: state.step)
+      if options.progress { printLine("resuming \(options.outDir) from \(path) (step \(state.step) of \(options.steps))") }
     }
-    throw CheckpointError.fileNotFound(path: dir + "/step-*.safetensors (no valid checkpoint to resume from)")
+    return state.step
   }
 
-  /// Drops metrics.jsonl records written after `step` by the interrupted run.
-  func truncateMetrics(after step: Int) throws {
-    let path = options.outDir + "/metrics.jsonl"
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
-    let kept = text.split(separator: "\n").filter { line in
-      guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-            let s = obj["step"] as? Int else { return false }
-      return s <= step
+  /// Restores parameters, velocity and state from a checkpoint (every rank).
+  func restore(from checkpoint: LoadedCheckpoint, state: TrainerState) throws {
+    parameters.copy(from: checkpoint.parameters)
+    if let v = checkpoint.velocity { velocity.copy(from: v) }
+    alr = state.alr
+    if let r = state.rule { rule.state = r }
+    if let m = state.meta, let sampler = target.metaSampler { try sampler.restore(m) }
+    if let p = state.pseudo {
+      target.pseudoRefreshes = p.refreshes
+      if let split = target.split, let labeler = target.pseudoLabeler {
+        target.pseudoSelection = labeler.rebuild(pool: split.unlabelled, indices: p.indices, labels: p.labels,
+                                                 accuracy: p.accuracy)
+      }
     }
-    try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
-    log.reopen()
+    for slot in slots {
+      guard let s = state.slots[slot.index] else {
+        throw ConfigError(file: options.configPath, field: "", "the checkpoint has no state for source '\(slot.info.name)'")
+      }
+      slot.dropout = s.dropout
+      if slot.info.kind == .pseudo, let p = state.pseudo, let selection = target.pseudoSelection {
+        slot.sampler = pseudoSampler(selection, batchSize: slot.batchSize, refreshes: p.refreshes)
+      }
+      if let saved = s.sampler, let sampler = slot.sampler { try sampler.restore(saved) }
+    }
+    recorder.weightSums = state.weightSums
+    recorder.weightCounts = state.weightCounts
+    recorder.nonFiniteSourceSteps = state.nonFiniteSourceSteps
+    recorder.skippedSteps = state.skippedSteps
+    if let e = state.lastEval, e.count == 2 { target.lastEval = (e[0], e[1]) }
+    startStep = state.step
   }
 }

@@ -2,18 +2,88 @@ import GradMixData
 import GradMixEngine
 
 extension Trainer {
-  /// What one step did (every rank computes the same record).
-  struct StepResult {
-    var weights: MixingWeights
-    var losses: [Double?]
-    var metaLoss: Double?
-    var learningRate: Float
-    var scale: Float
-    var skipped: Bool
-    var nonFinite: [Int]
-    /// Some rank received SIGINT/SIGTERM: stop after this step.
-    var stopRequested = false
+  /// One training step; every rank runs the same collectives in the same order.
+  ///
+  /// - Parameter stopRequested: this rank was asked to stop (SIGINT/SIGTERM);
+  ///   the request travels in the step statistics, so every rank stops after
+  ///   the same step.
+  func step(_ t: Int, stopRequested: Bool) throws -> StepResult {
+    var stats = StepStatistics(sources: sources.count, layers: layerCount)
+    stats.stopRequests = stopRequested ? 1 : 0
+    let local = slots.filter { $0.sampler != nil && participates($0.info, step: t) }
+
+    // 1. The target (meta) gradient, where this rank computes it.
+    if settings.needsTargetGradient, let sampler = target.metaSampler {
+      var unused = RNG(seed: 0)
+      let loss = timers.time(\.targetGradient) {
+        forwardAndLoss(sampler, labels: &target.metaLabels, batch: target.metaBatch, rows: 0..<target.metaBatch,
+                       mask: nil, mode: .eval, rng: &unused)
+      }
+      timers.time(\.targetGradient) { backward(target.metaBatch, into: targetGradient) }
+      if isCoordinator { stats.metaLoss = loss; stats.metaCount = 1 }
+    }
+
+    // 2. This rank's source gradients (they do not need g_T), then g_T shared
+    //    and each (source, layer) measured against it. A pipelining strategy
+    //    gets g_T before the last backward pass and each layer as it finishes.
+    let pipelined = strategy.pipelinesLayers ? local.last : nil
+    for slot in local {
+      let loss = timers.time(\.sourceGradients) {
+        forwardAndLoss(slot.sampler!, labels: &slot.labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
+                       mode: .train, rng: &slot.dropout)
+      }
+      stats.present[slot.index] = 1
+      stats.losses[slot.index] = loss * slot.fraction
+      if slot === pipelined {
+        try shareTargetGradient()
+        for earlier in local where earlier !== slot { measure(earlier, into: &stats) }
+        try backwardPipelined(slot, step: t, local: local, statistics: &stats)
+      } else {
+        timers.time(\.sourceGradients) { backward(slot.rows.count, into: slot.gradient) }
+        if slot.fraction != 1 { BLAS.scale(slot.gradient.storage, by: Float(slot.fraction)) }
+        if injectsNaN(slot, step: t) { slot.gradient.fill(.nan) }
+      }
+    }
+    if pipelined == nil {
+      try shareTargetGradient()
+      for slot in local { measure(slot, into: &stats) }
+      if strategy.pipelinesLayers {  // no local source: take part in the per-layer exchanges
+        for l in stride(from: layerCount - 1, through: 0, by: -1) {
+          try strategy.layerReady(l, statistics: stats, local: [], timers: &timers)
+        }
+      }
+    }
+    for slot in local { finishMeasuring(slot, in: &stats) }
+    if isCoordinator && settings.needsTargetGradient {
+      stats.targetSquaredNorms = timers.time(\.mixing) { mixer.layerSquaredNorms(targetGradient) }
+    }
+
+    // 3. One exchange: every rank gets every rank's statistics.
+    try timers.time(\.communication) { try stats.allreduce(comm) }
+
+    // 4. The weights, identical on every rank.
+    let active = stats.active
+    let weights = timers.time(\.mixing) { rule.solve(stats, active: active) }
+
+    // 5. The learning-rate scale (no step without a finite meta loss).
+    let skip = settings.needsTargetGradient && !(stats.meta?.isFinite ?? false)
+    let scale: Float = settings.adaptiveLearningRate && !skip ? alr.scale(usefulness: weights.usefulness) : 1
+    let lr = skip ? 0 : schedule.rate(base: config.optimizer.lr, at: t) * scale
+
+    // 6. The mix, and 7. the same SGD step on every rank.
+    if !skip {
+      try strategy.mix(weights, active: active, local: local, timers: &timers)
+      timers.time(\.update) {
+        sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
+      }
+    }
+    return StepResult(weights: weights, active: active,
+                      losses: (0..<sources.count).map { stats.present[$0] > 0 ? stats.losses[$0] : nil },
+                      metaLoss: stats.meta, learningRate: lr, scale: scale, skipped: skip,
+                      nonFinite: stats.nonFinite, stopRequested: stats.stopRequests > 0)
   }
+
+  // MARK: - Parts of the step
 
   /// Whether source k takes part in step t (finetune switches halfway).
   func participates(_ info: SourceInfo, step t: Int) -> Bool {
@@ -24,217 +94,98 @@ extension Trainer {
     }
   }
 
-  /// Fills the workspace from `sampler`, runs forward and backward with
-  /// `mask`, and leaves the gradient in `gradient`. Returns the loss.
-  func computeGradient(_ sampler: BatchSampler, labels: inout [Int32], batch: Int, mask: ClassMask?, mode: Mode,
-                       rng: inout RNG, into gradient: FlatBuffer) -> Double {
-    let loss = forwardAndLoss(sampler, labels: &labels, batch: batch, mask: mask, mode: mode, rng: &rng)
-    gradient.zero()
-    model.backward(workspace, batch: batch, parameters: parameters, gradients: gradient)
-    return loss
-  }
-
-  /// Fills the workspace with a batch from `sampler`, runs the forward pass
-  /// and leaves dL/dlogits in the workspace. Returns the loss.
-  func forwardAndLoss(_ sampler: BatchSampler, labels: inout [Int32], batch: Int, mask: ClassMask?, mode: Mode,
-                      rng: inout RNG) -> Double {
+  /// Fills the workspace with the next batch from `sampler`, keeps its
+  /// `rows` (a shard computes part of the batch; every shard draws the whole
+  /// batch, so the shards of a source see the batch one process would),
+  /// runs the forward pass and leaves dL/dlogits in the workspace.
+  /// Returns the mean loss over `rows`.
+  func forwardAndLoss(_ sampler: BatchSampler, labels: inout [Int32], batch: Int, rows: Range<Int>, mask: ClassMask?,
+                      mode: Mode, rng: inout RNG) -> Double {
     labels.withUnsafeMutableBufferPointer { sampler.next(input: workspace.input.baseAddress!, labels: $0.baseAddress!) }
-    let logits = model.forward(workspace, batch: batch, parameters: parameters, mode: mode, rng: &rng)
+    if rows.lowerBound > 0 {
+      let size = model.inputShape.count
+      let input = workspace.input.baseAddress!
+      input.update(from: input + rows.lowerBound * size, count: rows.count * size)
+      labels.withUnsafeMutableBufferPointer { l in
+        for i in 0..<rows.count { l[i] = l[rows.lowerBound + i] }
+      }
+    }
+    let n = rows.count
+    let logits = model.forward(workspace, batch: n, parameters: parameters, mode: mode, rng: &rng)
     return Double(labels.withUnsafeBufferPointer {
       SoftmaxCrossEntropy.loss(dLogits: workspace.dOutput.pointer, logits: logits.baseAddress!, labels: $0.baseAddress!,
-                               weights: nil, mask: mask, batch: batch, classes: model.classCount)
+                               weights: nil, mask: mask, batch: n, classes: model.classCount)
     })
   }
 
-  /// The gather protocol: every rank sends the gradients of its active
-  /// sources (in source order) to the coordinator, which forms the mixed
-  /// gradient over all sources in source order and broadcasts it.
-  func gatherAndMix(weights: MixingWeights, active: [Bool]) throws {
-    let p = model.layout.count
-    let mine = slots.filter { active[$0.index] }
-    // Every rank knows which sources are active and who owns them, so the counts agree.
-    var counts = [Int](repeating: 0, count: comm.worldSize)
-    for (k, info) in sources.enumerated() where active[k] { counts[info.owner] += p }
-    if gatherSend.count < mine.count * p { gatherSend = FlatBuffer(count: mine.count * p) }
-    for (j, slot) in mine.enumerated() {
-      gatherSend.pointer.advanced(by: j * p).update(from: slot.gradient.pointer, count: p)
-    }
-    let total = counts.reduce(0, +)
-    if isCoordinator && gatherReceive.count < total { gatherReceive = FlatBuffer(count: total) }
-    try timers.time(\.communication) {
-      try comm.gather(UnsafeBufferPointer(start: gatherSend.pointer, count: mine.count * p), counts: counts,
-                      into: isCoordinator ? gatherReceive.storage : nil, root: 0)
-    }
-    if isCoordinator {
-      timers.time(\.mixing) {
-        mixed.zero()
-        // Received rank by rank, each rank's sources in source order.
-        var offset = [Int](repeating: 0, count: comm.worldSize)
-        for r in 1..<comm.worldSize { offset[r] = offset[r - 1] + counts[r - 1] }
-        for (k, info) in sources.enumerated() where active[k] {
-          let g = gatherReceive.pointer + offset[info.owner]
-          offset[info.owner] += p
-          for (l, range) in model.layout.layerRanges.enumerated() where weights.weights[k][l] != 0 {
-            BLAS.axpy(weights.weights[k][l], UnsafeBufferPointer(start: g + range.lowerBound, count: range.count),
-                      mixed.slice(range))
-          }
-        }
-      }
-    }
-    try timers.time(\.communication) { try comm.broadcast(mixed.storage, root: 0) }
+  /// The backward pass of the last forward pass into a fresh `gradient`.
+  func backward(_ batch: Int, into gradient: FlatBuffer, layerDone: ((Int) -> Void)? = nil) {
+    gradient.zero()
+    model.backward(workspace, batch: batch, parameters: parameters, gradients: gradient, layerDone: layerDone)
   }
 
-  /// Checks that every rank holds the same parameters (sum and sum of
-  /// squares, compared bit for bit); throws if they have diverged.
-  func checkAgreement(step t: Int) throws {
-    guard comm.worldSize > 1 else { return }
-    var sum = 0.0
-    for i in 0..<parameters.count { sum += Double(parameters.storage[i]) }
-    let mine = [sum, BLAS.dot(UnsafeBufferPointer(parameters.storage), UnsafeBufferPointer(parameters.storage))]
-    var all = [Double](repeating: 0, count: 2 * comm.worldSize)
-    try timers.time(\.communication) {
-      try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) } }
+  /// The last local source's backward pass, each layer measured and handed
+  /// to the strategy as soon as it is complete.
+  func backwardPipelined(_ slot: SourceSlot, step t: Int, local: [SourceSlot],
+                         statistics stats: inout StepStatistics) throws {
+    // Timed by hand: the strategy's work inside the callback keeps its own timers.
+    let start = monotonicSeconds()
+    var inCallbacks = 0.0
+    var failure: Error?
+    var shared = stats
+    backward(slot.rows.count, into: slot.gradient) { l in
+      guard failure == nil else { return }
+      let callbackStart = monotonicSeconds()
+      defer { inCallbacks += monotonicSeconds() - callbackStart }
+      let range = self.model.layout.layerRanges[l]
+      if slot.fraction != 1 { BLAS.scale(slot.gradient.slice(range), by: Float(slot.fraction)) }
+      if self.injectsNaN(slot, step: t) { slot.gradient.slice(range).update(repeating: .nan) }
+      self.measure(slot, layer: l, into: &shared)
+      do { try self.strategy.layerReady(l, statistics: shared, local: local, timers: &self.timers) } catch { failure = error }
     }
-    for r in 1..<comm.worldSize where all[2 * r] != all[0] || all[2 * r + 1] != all[1] {
-      throw TrainingError.diverged(step: t, rank: r, detail: "checksum \(all[2 * r]), \(all[2 * r + 1]) vs rank 0's \(all[0]), \(all[1])")
-    }
+    timers.sourceGradients += monotonicSeconds() - start - inCallbacks
+    stats = shared
+    if let failure { throw failure }
   }
 
-  /// Checks at start-up that every rank built the same model layout and the
-  /// same list of sources (a very small version of Horovod's agreement).
-  func checkLayout() throws {
-    guard comm.worldSize > 1 else { return }
-    let mine: [Int64] = [Int64(model.layout.count), Int64(bitPattern: model.layout.hash), Int64(sources.count)]
-    var lo = mine, hi = mine
-    try lo.withUnsafeMutableBufferPointer { try comm.allreduceMin(inPlace: $0) }
-    try hi.withUnsafeMutableBufferPointer { try comm.allreduceMax(inPlace: $0) }
-    guard lo == hi else {
-      throw TrainingError.layoutMismatch(detail: "parameter count, layout hash and source count range over \(lo) ... \(hi)")
-    }
+  /// Shares g_T: the coordinator broadcasts it (unless every rank recomputes it).
+  func shareTargetGradient() throws {
+    guard settings.needsTargetGradient && comm.worldSize > 1 && options.targetGradient == .broadcast else { return }
+    try timers.time(\.communication) { try comm.broadcast(targetGradient.storage, root: 0) }
   }
 
-  /// One training step; every rank runs the same collectives in the same order.
-  func step(_ t: Int) throws -> StepResult {
-    if options.overlap && settings.rule != .sourceWise && options.mixing == .allreduce { return try stepOverlapped(t) }
-    let k = sources.count, l = layerCount
-    for i in stats.indices { stats[i] = 0 }
-    let present = k * l, finite = present + k, lossAt = finite + k, meta = lossAt + k
-
-    // 1. The target (meta) gradient.
-    if settings.needsTargetGradient {
-      if let sampler = metaSampler {
-        var unused = RNG(seed: 0)
-        let loss = timers.time(\.targetGradient) {
-          computeGradient(sampler, labels: &metaLabels, batch: metaBatch, mask: nil, mode: .eval, rng: &unused,
-                          into: targetGradient)
-        }
-        if isCoordinator { stats[meta] = loss; stats[meta + 1] = 1 }
-      }
-      if comm.worldSize > 1 && options.targetGradient == .broadcast {
-        try timers.time(\.communication) { try comm.broadcast(targetGradient.storage, root: 0) }
-      }
-    }
-
-    // 2. This rank's sources: gradients, layer dot products with g_T, finiteness.
-    for slot in slots {
-      guard let sampler = slot.sampler, participates(slot.info, step: t) else { continue }
-      let loss = timers.time(\.sourceGradients) {
-        computeGradient(sampler, labels: &slot.labels, batch: slot.batchSize, mask: slot.mask, mode: .train,
-                        rng: &slot.dropout, into: slot.gradient)
-      }
-      if let fault = options.injectNaN, fault.source == slot.info.name, fault.steps.contains(t) {
-        slot.gradient.fill(.nan)
-      }
-      let s = slot.index
-      stats[present + s] = 1
-      stats[lossAt + s] = loss
-      let norms = timers.time(\.mixing) { mixer.layerSquaredNorms(slot.gradient) }
-      let isFinite = loss.isFinite && norms.allSatisfy { $0.isFinite }
-      stats[finite + s] = isFinite ? 1 : 0
-      if isFinite && settings.needsTargetGradient {
-        let dots = timers.time(\.mixing) { mixer.layerDots(targetGradient, slot.gradient) }
-        for j in 0..<l { stats[s * l + j] = weightScore(dot: dots[j], squaredNorm: norms[j]) }
-      }
-    }
-
-    // 3. Every rank gets every rank's numbers; 4. weights identical on every rank.
-    let (weights, isPresent, isFinite, active) = try exchangeStatsAndSolve()
-    return try finishStep(t, weights: weights, present: isPresent, finite: isFinite, lossAt: lossAt, meta: meta) {
-      // 5. Local weighted sum, then one allreduce of the whole flat buffer
-      //    (or, with the gather protocol, the coordinator mixes everything).
-      if options.mixing == .gather && comm.worldSize > 1 {
-        try gatherAndMix(weights: weights, active: active)
-      } else {
-        try mixAndAllreduce(slots, weights: weights, active: active)
-      }
-    }
+  /// ‖g_k,l‖² and ⟨g_T,l, g_k,l⟩ of every layer of `slot`.
+  func measure(_ slot: SourceSlot, into stats: inout StepStatistics) {
+    for l in 0..<layerCount { measure(slot, layer: l, into: &stats) }
   }
 
-  /// What a (source, layer) weight is proportional to before rectification:
-  /// the dot product with the target gradient, or (`weight_score:
-  /// source-norm`) that divided by the source gradient's norm.
-  func weightScore(dot: Double, squaredNorm: Double) -> Double {
-    config.weightScore == "source-norm" ? dot / max(squaredNorm.squareRoot(), 1e-30) : dot
-  }
-
-  /// Adds the stop request, allreduces the stats vector (K×L + 3K + 3
-  /// doubles; each rank filled its own rows) and solves the weights.
-  func exchangeStatsAndSolve() throws -> (MixingWeights, present: [Bool], finite: [Bool], active: [Bool]) {
-    let k = sources.count, l = layerCount
-    let present = k * l, finite = present + k, meta = finite + 2 * k
-    if StopSignal.shared.isRequested { stats[meta + 2] = 1 }
-    if comm.worldSize > 1 {
-      try timers.time(\.communication) { try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) } }
-    }
-    let dots = (0..<k).map { s in Array(stats[(s * l)..<((s + 1) * l)]) }
-    let isPresent = (0..<k).map { stats[present + $0] > 0 }
-    let isFinite = (0..<k).map { stats[finite + $0] > 0 }
-    let active = (0..<k).map { isPresent[$0] && isFinite[$0] }
-    let weights = timers.time(\.mixing) { LayerWeighting.solve(dots: dots, active: active, rule: settings.rule) }
-    return (weights, isPresent, isFinite, active)
-  }
-
-  /// `mixed = Σ` of the active local sources' weighted gradients, then one allreduce of the flat buffer.
-  func mixAndAllreduce(_ local: [SourceSlot], weights: MixingWeights, active: [Bool]) throws {
+  /// ‖g_k,l‖² and, if finite and the rule uses g_T, ⟨g_T,l, g_k,l⟩ (each once per step).
+  func measure(_ slot: SourceSlot, layer l: Int, into stats: inout StepStatistics) {
+    let g = UnsafeBufferPointer(slot.gradient.slice(model.layout.layerRanges[l]))
+    let s = slot.index
     timers.time(\.mixing) {
-      mixed.zero()
-      for slot in local where active[slot.index] {
-        mixer.accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)
+      let norm = BLAS.dot(g, g)
+      stats.sourceSquaredNorms[s][l] = norm
+      if settings.needsTargetGradient && norm.isFinite && stats.losses[s].isFinite {
+        stats.dots[s][l] = BLAS.dot(UnsafeBufferPointer(targetGradient.slice(model.layout.layerRanges[l])), g)
       }
-    }
-    if comm.worldSize > 1 {
-      try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
     }
   }
 
-  /// The end of a step, after the stats exchange: the learning-rate scale,
-  /// `mix()` (unless the step is skipped), the same SGD step on every rank,
-  /// and the record.
-  func finishStep(_ t: Int, weights: MixingWeights, present isPresent: [Bool], finite isFinite: [Bool], lossAt: Int,
-                  meta: Int, mix: () throws -> Void) throws -> StepResult {
-    let k = sources.count, l = layerCount
-    let nonFinite = (0..<k).filter { isPresent[$0] && !isFinite[$0] }
-    let active = (0..<k).map { isPresent[$0] && isFinite[$0] }
-    let metaLoss: Double? = stats[meta + 1] > 0 ? stats[meta] : nil
-    let stop = stats[meta + 2] > 0
-    let losses: [Double?] = (0..<k).map { isPresent[$0] ? stats[lossAt + $0] : nil }
-    let skip = settings.needsTargetGradient && !(metaLoss?.isFinite ?? false)
-    let scale: Float = settings.adaptiveLearningRate && !skip ? alr.scale(usefulness: weights.usefulness) : 1
-    let lr = schedule.rate(base: config.optimizer.lr, at: t) * scale
-    if skip {
-      return StepResult(weights: weights, losses: losses, metaLoss: metaLoss, learningRate: 0, scale: scale,
-                        skipped: true, nonFinite: nonFinite, stopRequested: stop)
+  /// Marks `slot` finite (loss and every layer) or clears its measurements.
+  func finishMeasuring(_ slot: SourceSlot, in stats: inout StepStatistics) {
+    let s = slot.index
+    if stats.losses[s].isFinite && stats.sourceSquaredNorms[s].allSatisfy({ $0.isFinite }) {
+      stats.finite[s] = 1
+    } else {
+      stats.dots[s] = [Double](repeating: 0, count: layerCount)
+      stats.sourceSquaredNorms[s] = stats.dots[s]
     }
-    try mix()
-    // 6. The same SGD step on every rank.
-    timers.time(\.update) {
-      sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
-    }
-    for s in 0..<k where active[s] {
-      for j in 0..<l { weightSums[s][j] += Double(weights.weights[s][j]) }
-      weightCounts[s] += 1
-    }
-    return StepResult(weights: weights, losses: losses, metaLoss: metaLoss, learningRate: lr, scale: scale,
-                      skipped: false, nonFinite: nonFinite, stopRequested: stop)
+  }
+
+  /// Test aid (`--inject-nan`): whether `slot`'s gradient is made NaN in step t.
+  func injectsNaN(_ slot: SourceSlot, step t: Int) -> Bool {
+    guard let fault = options.injectNaN else { return false }
+    return fault.source == slot.info.name && fault.steps.contains(t)
   }
 }

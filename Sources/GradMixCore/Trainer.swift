@@ -5,25 +5,17 @@ import GradMixEngine
 
 /// Runs GradMix (or a baseline) on every rank of a job.
 ///
-/// One step, on every rank (docs/DESIGN.md has the diagram):
-/// 1. the target gradient g_T of a labelled target batch: computed by the
-///    coordinator and broadcast, or computed by every rank (``TargetGradientMode``);
-/// 2. for each source this rank owns: a batch, forward/backward with the
-///    source's class mask into its own gradient buffer, and one dot product
-///    per layer with g_T;
-/// 3. one allreduce of the K×L dot products (each rank fills its rows), so
-///    every rank solves the same weights and learning-rate scale;
-/// 4. each rank sums its sources' weighted layer slices; one allreduce of the
-///    flat buffer gives every rank the mixed gradient;
-/// 5. every rank applies the same SGD step to its replica of θ.
+/// One step, on every rank (``step(_:stopRequested:)``, docs/DESIGN.md has the
+/// diagram): the target gradient g_T where this rank computes it; this rank's
+/// source gradients; g_T shared; each (source, layer) measured against it;
+/// one allreduce of the ``StepStatistics``; the weights from the
+/// ``WeightingRule``; the learning-rate scale; the mix through the
+/// ``MixingStrategy`` chosen at start-up; the same SGD step on every rank.
+/// Bookkeeping lives in ``RunRecorder``, checkpoint files in ``Checkpointer``.
 public final class Trainer {
   let config: TrainConfig
   let options: RunOptions
   let comm: Communicator
-  /// The same communicator, counting and timing every collective.
-  let instruments: InstrumentedCommunicator
-  var timeline = StepTimeline()
-  var trace: FileHandle?
   let settings: Method.Settings
   let model: Sequential
   let parameters: FlatBuffer
@@ -34,34 +26,17 @@ public final class Trainer {
   let sgd: SGD
   let schedule: LearningRateSchedule
   var alr: AdaptiveLearningRate
+  var rule: any WeightingRule
+  let strategy: MixingStrategy
   let workspace: Workspace
   public let sources: [SourceInfo]
   var slots: [SourceSlot] = []
-  let log: RunLog
+  let target: TargetData
+  let recorder: RunRecorder
+  let checkpointer: Checkpointer
   var timers = PhaseTimers()
-
-  // Coordinator (and, with `recompute`, every rank): the target data.
-  var targetSplit: TargetSplit?
-  var metaSampler: BatchSampler?
-  var metaLabels: [Int32] = []
-  let metaBatch: Int
-  var evaluator: Evaluator?
-  var pseudoLabeler: PseudoLabeler?
-  var pseudoRefreshes = 0
-  var lastPseudo: (count: Int, accuracy: Double)?
-  var lastEval: (loss: Double, accuracy: Double)?
-  var nonFiniteSourceSteps = 0
-  var skippedSteps = 0
-  var weightSums: [[Double]]
-  /// Steps in which each source took part (for the mean weights in summary.json).
-  var weightCounts: [Int]
-  var pseudoSelection: PseudoLabeler.Selection?
   /// The first step to run (non-zero after a resume).
   var startStep = 0
-  var stats: [Double]
-  /// Buffers of the gather protocol (grown on first use).
-  var gatherSend = FlatBuffer(count: 0)
-  var gatherReceive = FlatBuffer(count: 0)
 
   var isCoordinator: Bool { comm.rank == 0 }
   var layerCount: Int { model.layout.layerCount }
@@ -71,7 +46,7 @@ public final class Trainer {
   public init(config: TrainConfig, options: RunOptions, communicator: Communicator) throws {
     self.config = config
     self.options = options
-    instruments = InstrumentedCommunicator(wrapping: communicator)
+    let instruments = InstrumentedCommunicator(wrapping: communicator)
     comm = options.instrument ? instruments : communicator
     settings = options.method.settings(
       steps: options.steps, targetAsSource: config.target.asSource ?? true,
@@ -87,74 +62,121 @@ public final class Trainer {
     schedule = try config.learningRateSchedule(file: options.configPath, steps: options.steps)
     alr = AdaptiveLearningRate(beta: config.adaptiveLR?.beta ?? 0.9, minScale: config.adaptiveLR?.minScale ?? 0.5,
                                maxScale: config.adaptiveLR?.maxScale ?? 2)
+    rule = DotProductWeighting(scheme: settings.rule, score: WeightScore(rawValue: config.weightScore ?? "dot") ?? .dot)
     let defaultBatch = config.batchSize ?? 32
-    metaBatch = config.target.batchSize ?? defaultBatch
+    let metaBatch = config.target.batchSize ?? defaultBatch
 
-    // Every rank agrees on the list of sources and their owners.
-    let placement = SourcePlacement(sourceCount: settings.useSources ? config.sources.count : 0,
-                                    worldSize: comm.worldSize, coordinatorOwnsSources: options.coordinatorOwnsSources)
+    // Every rank agrees on the list of sources and their shards.
+    var kinds: [SourceInfo.Kind] = settings.useSources ? config.sources.indices.map { .configured($0) } : []
+    if settings.useTargetSource { kinds.append(.target) }
+    if settings.pseudoLabels { kinds.append(.pseudo) }
+    func batchSize(_ kind: SourceInfo.Kind) -> Int {
+      switch kind {
+      case .configured(let i): return config.sources[i].batchSize ?? defaultBatch
+      case .target: return config.target.sourceBatchSize ?? defaultBatch
+      case .pseudo: return config.pseudoLabels?.batchSize ?? defaultBatch
+      }
+    }
+    let placement = SourcePlacement(
+      sources: kinds.map { SourcePlacement.Demand(batchSize: batchSize($0), targetDerived: !$0.isConfigured) },
+      worldSize: comm.worldSize, coordinatorOwnsSources: options.coordinatorOwnsSources)
     if !placement.idleRanks.isEmpty {
       let busy = comm.worldSize - placement.idleRanks.count
       throw ConfigError(
         file: options.configPath, field: "sources",
-        "\(placement.owner.count) source(s) cannot keep \(comm.worldSize) ranks busy: rank(s) \(placement.idleRanks.map(String.init).joined(separator: ", ")) would own none; run with at most \(busy) ranks\(options.coordinatorOwnsSources ? "" : " or add --coordinator-owns-sources")")
+        "\(kinds.filter(\.isConfigured).count) source(s) cannot keep \(comm.worldSize) ranks busy: rank(s) \(placement.idleRanks.map(String.init).joined(separator: ", ")) would own none; run with at most \(busy) ranks\(options.coordinatorOwnsSources ? "" : " or add --coordinator-owns-sources")")
     }
-    var infos = placement.owner.enumerated().map { SourceInfo(name: config.sourceName($0.offset), kind: .configured($0.offset), owner: $0.element) }
-    if settings.useTargetSource { infos.append(SourceInfo(name: "target", kind: .target, owner: 0)) }
-    if settings.pseudoLabels { infos.append(SourceInfo(name: "pseudo", kind: .pseudo, owner: 0)) }
+    let infos = kinds.enumerated().map { k, kind -> SourceInfo in
+      let name: String
+      switch kind {
+      case .configured(let i): name = config.sourceName(i)
+      case .target: name = "target"
+      case .pseudo: name = "pseudo"
+      }
+      return SourceInfo(name: name, kind: kind, shards: placement.shards[k])
+    }
     sources = infos
-    stats = [Double](repeating: 0, count: Trainer.statsCount(sources: infos.count, layers: model.layout.layerCount))
-    weightSums = [[Double]](repeating: [Double](repeating: 0, count: model.layout.layerCount), count: infos.count)
-    weightCounts = [Int](repeating: 0, count: infos.count)
-
-    var batches = [metaBatch]
-    let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains)
-    let needsTarget = isCoordinatorRank(comm) || (options.targetGradient == .recompute && settings.needsTargetGradient)
-    if needsTarget {
-      let split = try RunData.target(config: config, catalog: catalog, dataSeed: options.dataSeed)
-      targetSplit = split
-      metaSampler = BatchSampler(split.labelled, batchSize: metaBatch, seed: Seeds.derive(options.seed, "meta"))
-      metaLabels = [Int32](repeating: 0, count: metaBatch)
+    if rule.needsWholeSourceNorms, let split = infos.first(where: { $0.shards.count > 1 }) {
+      throw ConfigError(file: options.configPath, field: "weight_score",
+                        "source-norm needs the norm of whole source gradients, but source '\(split.name)' is split over \(split.shards.count) ranks; run with fewer ranks or weight_score: dot")
     }
-    if isCoordinatorRank(comm) && !options.resuming && FileManager.default.fileExists(atPath: options.outDir + "/run.json") {
+
+    // The target data, where this rank needs it.
+    let rank = communicator.rank
+    let mine = infos.indices.filter { k in infos[k].shards.contains { $0.rank == rank } }
+    let computesTarget = comm.rank == 0 || (options.targetGradient == .recompute && settings.needsTargetGradient)
+    let needsSplit = computesTarget || mine.contains { !infos[$0].kind.isConfigured }
+    let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains)
+    let split = needsSplit ? try RunData.target(config: config, catalog: catalog, dataSeed: options.dataSeed) : nil
+    let ownsPseudo = mine.contains { infos[$0].kind == .pseudo }
+    target = TargetData(
+      split: split,
+      metaSampler: computesTarget ? split.map { BatchSampler($0.labelled, batchSize: metaBatch, seed: Seeds.derive(options.seed, "meta")) } : nil,
+      metaBatch: metaBatch, evaluator: comm.rank == 0 || ownsPseudo ? Evaluator(model: model) : nil,
+      pseudoLabeler: ownsPseudo ? config.pseudoLabels.map {
+        PseudoLabeler(threshold: $0.threshold, perClassCap: $0.perClassCap, classCount: config.classes)
+      } : nil)
+    if comm.rank == 0 && !options.resuming && FileManager.default.fileExists(atPath: options.outDir + "/run.json") {
       throw ConfigError(file: options.outDir, field: "--out",
                         "already holds a run (run.json); continue it with --resume \(options.outDir) or choose another --out")
     }
-    log = try RunLog(directory: options.outDir, enabled: isCoordinatorRank(comm))
+    let log = try RunLog(directory: options.outDir, enabled: comm.rank == 0)
+    recorder = RunRecorder(options: options, comm: comm, instruments: instruments, log: log, sources: infos,
+                           layerNames: model.layout.layerNames)
+    checkpointer = Checkpointer(
+      directory: options.outDir, model: model,
+      extra: ["method": options.method.rawValue, "seed": String(options.seed), "data_seed": String(options.dataSeed),
+              "config": options.configPath],
+      keep: config.keepCheckpoints ?? 3)
+
+    // This rank's sources (or shards).
     let augment = Augmentation(maxShift: config.augment?.maxShift ?? 0)
-    for (k, info) in infos.enumerated() where info.owner == comm.rank {
+    var batches = [metaBatch]
+    for k in mine {
+      let info = infos[k]
+      guard let shard = info.shards.first(where: { $0.rank == rank }) else { continue }
+      let b = batchSize(info.kind)
+      let sampler: BatchSampler?
+      var mask: ClassMask? = nil
       switch info.kind {
       case .configured(let i):
         let data = try RunData.source(i, config: config, catalog: catalog, dataSeed: options.dataSeed, file: options.configPath)
-        let b = config.sources[i].batchSize ?? defaultBatch
-        slots.append(SourceSlot(index: k, info: info, sampler: BatchSampler(data.set, batchSize: b,
-                                seed: Seeds.derive(options.seed, "source", k), augment: augment),
-                                mask: data.mask, batchSize: b, model: model, seed: options.seed))
-        batches.append(b)
+        sampler = BatchSampler(data.set, batchSize: b, seed: Seeds.derive(options.seed, "source", k), augment: augment)
+        mask = data.mask
       case .target:
-        guard let split = targetSplit else { preconditionFailure("The target source lives on the coordinator.") }
-        let b = config.target.sourceBatchSize ?? defaultBatch
-        slots.append(SourceSlot(index: k, info: info, sampler: BatchSampler(split.labelled, batchSize: b,
-                                seed: Seeds.derive(options.seed, "target-source"), augment: augment),
-                                mask: nil, batchSize: b, model: model, seed: options.seed))
-        batches.append(b)
+        guard let split else { preconditionFailure("A rank with the target source holds the target data.") }
+        sampler = BatchSampler(split.labelled, batchSize: b, seed: Seeds.derive(options.seed, "target-source"), augment: augment)
       case .pseudo:
-        let b = config.pseudoLabels?.batchSize ?? defaultBatch
-        slots.append(SourceSlot(index: k, info: info, sampler: nil, mask: nil, batchSize: b, model: model, seed: options.seed))
-        batches.append(b)
-        if let p = config.pseudoLabels {
-          pseudoLabeler = PseudoLabeler(threshold: p.threshold, perClassCap: p.perClassCap, classCount: config.classes)
-        }
+        sampler = nil  // until the first pseudo-labelling
       }
+      slots.append(SourceSlot(index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
+                              model: model, seed: options.seed))
+      batches.append(b)
     }
     workspace = model.makeWorkspace(maxBatch: batches.max() ?? metaBatch)
-    if isCoordinator { evaluator = Evaluator(model: model) }
+
+    // The mixing strategy, once.
+    if options.overlap && options.mixing == .allreduce && rule.isLayerSeparable {
+      strategy = PipelinedMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient, rule: rule)
+    } else if options.mixing == .gather && comm.worldSize > 1 {
+      strategy = GatherMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient, sources: infos)
+    } else {
+      strategy = AllreduceMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient)
+    }
   }
 
-  /// Stats vector layout: K×L dot products, K "present" flags, K "finite"
-  /// flags, K losses, then the meta loss, the meta-loss-present flag and the
-  /// number of ranks asked to stop (SIGINT/SIGTERM).
-  static func statsCount(sources k: Int, layers l: Int) -> Int { k * l + 3 * k + 3 }
+  /// The strategy's name for the start-up table.
+  var strategyName: String {
+    switch strategy {
+    case is PipelinedMixing: return "allreduce, pipelined by layer (--overlap)"
+    case is GatherMixing: return "gather"
+    default: return options.overlap ? "allreduce (--overlap needs the allreduce protocol and a layer-wise or uniform rule)" : "allreduce"
+    }
+  }
+}
+
+extension SourceInfo.Kind {
+  var isConfigured: Bool { if case .configured = self { return true } else { return false } }
 }
 
 /// A failure of the distributed run itself.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixBenchmarks
 import GradMixEngine
 
 /// `gradmix bench ...`: throughput benchmarks whose numbers go into the README.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixBenchmarks
 import GradMixCore
 import GradMixDistributed
 import GradMixEngine

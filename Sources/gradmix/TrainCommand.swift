@@ -29,8 +29,8 @@ struct TrainCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Test aid (fault injection): make SOURCE's gradient NaN in steps FROM..<TO, written SOURCE@FROM-TO.", visibility: .hidden))
   var injectNan: String?
 
-  @Option(help: "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")). Default: the config's, else gradmix.")
-  var method: String?
+  @Option(help: "Method. Default: the config's, else gradmix.")
+  var method: Method?
 
   @Option(help: "Random seed (model init, sampling). Default: the config's, else 1.")
   var seed: UInt64?
@@ -51,10 +51,10 @@ struct TrainCommand: ParsableCommand {
   var threads: Int?
 
   @Option(help: "How ranks get the target gradient: broadcast (from rank 0) or recompute (on every rank).")
-  var targetGradient: String = TargetGradientMode.broadcast.rawValue
+  var targetGradient: TargetGradientMode = .broadcast
 
   @Option(help: "How weighted gradients are combined: allreduce (each rank mixes its own, one allreduce) or gather (the coordinator mixes all and broadcasts).")
-  var comm: String = MixingProtocol.allreduce.rawValue
+  var comm: MixingProtocol = .allreduce
 
   @Option(help: "Compare a parameter checksum across ranks every N steps (0: never).")
   var checkEvery = 50
@@ -84,18 +84,9 @@ struct TrainCommand: ParsableCommand {
     if resume != nil && (method != nil || seed != nil || dataSeed != nil || steps != nil || out != nil) {
       throw ValidationError("--resume reuses the run's method, seeds, steps and folder; drop --method/--seed/--data-seed/--steps/--out")
     }
-    if let method, Method(rawValue: method) == nil {
-      throw ValidationError("--method: unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
-    }
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
-    guard MixingProtocol(rawValue: comm) != nil else {
-      throw ValidationError("--comm must be allreduce or gather, got '\(comm)'")
-    }
     guard checkEvery >= 0 else { throw ValidationError("--check-every must not be negative, got \(checkEvery)") }
-    guard TargetGradientMode(rawValue: targetGradient) != nil else {
-      throw ValidationError("--target-gradient must be broadcast or recompute, got '\(targetGradient)'")
-    }
   }
 
   func run() throws {
@@ -117,16 +108,16 @@ struct TrainCommand: ParsableCommand {
       } else {
         let config = config ?? ""
         cfg = try TrainConfig.load(path: config)
-        let m = Method(rawValue: method ?? cfg.method ?? "gradmix") ?? .gradmix
+        let m = method ?? cfg.method.flatMap(Method.init(rawValue:)) ?? .gradmix
         let s = seed ?? cfg.seed ?? 1
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         options = RunOptions(
           method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: steps ?? cfg.steps,
           outDir: out ?? "runs/\(name == "config" ? URL(fileURLWithPath: config).deletingLastPathComponent().lastPathComponent : name)-\(m.rawValue)-s\(s)",
           dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot), configPath: config)
-        options.targetGradient = TargetGradientMode(rawValue: targetGradient) ?? .broadcast
+        options.targetGradient = targetGradient
         options.coordinatorOwnsSources = coordinatorOwnsSources
-        options.mixing = MixingProtocol(rawValue: comm) ?? .allreduce
+        options.mixing = comm
       }
       options.stopAfter = stopAfter
       options.tracePath = trace
@@ -155,7 +146,7 @@ struct TrainCommand: ParsableCommand {
     do {
       guard let trainer else { return }
       StopSignal.shared.install()
-      let summary = try trainer.run()
+      let summary = try trainer.run(stopRequested: { StopSignal.shared.isRequested })
       if summary.interruptedAt != nil {
         Launch.finish(world)
         return

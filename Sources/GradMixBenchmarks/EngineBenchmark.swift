@@ -1,3 +1,5 @@
+import GradMixEngine
+
 /// Measures training and inference throughput of a model on random data.
 ///
 /// Method (shared with `scripts/bench_torch.py`): inputs and labels are

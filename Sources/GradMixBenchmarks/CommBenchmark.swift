@@ -1,3 +1,4 @@
+import GradMixCore
 import GradMixDistributed
 import GradMixEngine
 
@@ -7,7 +8,7 @@ import GradMixEngine
 /// With P parameters, K sources (`sourcesPerWorker` on each worker rank) and
 /// L layers, one step sends:
 /// - `data-parallel`: allreduce(P floats) — what every data-parallel trainer pays;
-/// - `allreduce-recompute`: allreduce(stats: K×L + 3K + 3 doubles) + allreduce(P);
+/// - `allreduce-recompute`: allreduce(stats: ``StepStatistics``, 2KL + L + 3K + 3 doubles) + allreduce(P);
 /// - `allreduce-bcast`: broadcast(g_T, P) + allreduce(stats) + allreduce(P);
 /// - `gather`: allreduce(stats) + gather(each worker's sources, K×P at rank 0) + broadcast(P).
 public struct CommBenchmark {
@@ -50,7 +51,7 @@ public struct CommBenchmark {
   /// Runs `repeats` steps of `protocol` with `params` floats; every rank calls it.
   public func run(_ p: Step, params: Int) throws -> Record {
     let mixed = FlatBuffer(count: params), target = FlatBuffer(count: params)
-    var stats = [Double](repeating: 1, count: sources * layers + 3 * sources + 3)
+    var stats = [Double](repeating: 1, count: StepStatistics.packedCount(sources: sources, layers: layers))
     let send = FlatBuffer(count: localSources * params)
     let receive = FlatBuffer(count: comm.rank == 0 ? sources * params : 0)
     var counts = [Int](repeating: sourcesPerWorker * params, count: comm.worldSize)

@@ -1,0 +1,59 @@
+import GradMixDistributed
+import GradMixEngine
+
+/// Every rank sends the gradients of its active sources (or shards) to the
+/// coordinator, which forms the mixed gradient in source order and
+/// broadcasts it: the mixed gradient is bit-identical to one process's.
+final class GatherMixing: MixingStrategy {
+  let comm: Communicator
+  let mixer: GradientMixer
+  let mixed: FlatBuffer
+  let targetGradient: FlatBuffer
+  let sources: [SourceInfo]
+  /// Buffers grown on first use.
+  var send = FlatBuffer(count: 0)
+  var receive = FlatBuffer(count: 0)
+
+  init(comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer, sources: [SourceInfo]) {
+    self.comm = comm; self.mixer = mixer; self.mixed = mixed; self.targetGradient = targetGradient
+    self.sources = sources
+  }
+
+  func mix(_ weights: MixingWeights, active: [Bool], local: [SourceSlot], timers: inout PhaseTimers) throws {
+    let p = mixer.layout.count
+    // Every rank knows every source's shards and which sources are active, so the counts agree.
+    var counts = [Int](repeating: 0, count: comm.worldSize)
+    for (k, info) in sources.enumerated() where active[k] { for shard in info.shards { counts[shard.rank] += p } }
+    // A rank's shards go in source order (its slots are in source order).
+    let mine = local.filter { active[$0.index] }
+    if send.count < mine.count * p { send = FlatBuffer(count: mine.count * p) }
+    for (j, slot) in mine.enumerated() { send.pointer.advanced(by: j * p).update(from: slot.gradient.pointer, count: p) }
+    let total = counts.reduce(0, +)
+    let isCoordinator = comm.rank == 0
+    if isCoordinator && receive.count < total { receive = FlatBuffer(count: total) }
+    try timers.time(\.communication) {
+      try comm.gather(UnsafeBufferPointer(start: send.pointer, count: mine.count * p), counts: counts,
+                      into: isCoordinator ? receive.storage : nil, root: 0)
+    }
+    if isCoordinator {
+      timers.time(\.mixing) {
+        mixed.zero()
+        // Received rank by rank; within a rank, in source order.
+        var offset = [Int](repeating: 0, count: comm.worldSize)
+        for r in 1..<comm.worldSize { offset[r] = offset[r - 1] + counts[r - 1] }
+        for (k, info) in sources.enumerated() where active[k] {
+          for shard in info.shards {
+            let g = receive.pointer + offset[shard.rank]
+            offset[shard.rank] += p
+            for (l, range) in mixer.layout.layerRanges.enumerated() where weights.weights[k][l] != 0 {
+              BLAS.axpy(weights.weights[k][l], UnsafeBufferPointer(start: g + range.lowerBound, count: range.count),
+                        mixed.slice(range))
+            }
+          }
+        }
+        if let c = weights.targetCoefficients { mixer.accumulate(targetGradient, weights: c, into: mixed) }
+      }
+    }
+    try timers.time(\.communication) { try comm.broadcast(mixed.storage, root: 0) }
+  }
+}

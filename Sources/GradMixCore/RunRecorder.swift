@@ -1,0 +1,249 @@
+import Foundation
+import GradMixData
+import GradMixDistributed
+import GradMixEngine
+
+/// The bookkeeping of a run beside the step: per-step timings and the trace,
+/// metrics records, progress lines, run.json and summary.json, and the
+/// running totals they report (mean weights, non-finite and skipped steps).
+///
+/// Every rank keeps its own timings; only the coordinator writes files
+/// (``RunLog`` is disabled elsewhere).
+final class RunRecorder {
+  let options: RunOptions
+  let comm: Communicator
+  /// The communicator the trainer uses, counting and timing every collective.
+  let instruments: InstrumentedCommunicator
+  let log: RunLog
+  let sources: [SourceInfo]
+  let layerNames: [String]
+  var timeline = StepTimeline()
+  var trace: FileHandle?
+  var weightSums: [[Double]]
+  /// Steps in which each source took part (for the mean weights in summary.json).
+  var weightCounts: [Int]
+  var nonFiniteSourceSteps = 0
+  var skippedSteps = 0
+
+  init(options: RunOptions, comm: Communicator, instruments: InstrumentedCommunicator, log: RunLog,
+       sources: [SourceInfo], layerNames: [String]) {
+    self.options = options; self.comm = comm; self.instruments = instruments; self.log = log
+    self.sources = sources; self.layerNames = layerNames
+    weightSums = [[Double]](repeating: [Double](repeating: 0, count: layerNames.count), count: sources.count)
+    weightCounts = [Int](repeating: 0, count: sources.count)
+  }
+
+  var isCoordinator: Bool { comm.rank == 0 }
+
+  // MARK: - Steps
+
+  /// Folds one step's outcome into the totals (every rank, identically).
+  func count(_ r: StepResult) {
+    nonFiniteSourceSteps += r.nonFinite.count
+    if r.skipped { skippedSteps += 1; return }
+    for s in sources.indices where r.active[s] {
+      for j in layerNames.indices { weightSums[s][j] += Double(r.weights.weights[s][j]) }
+      weightCounts[s] += 1
+    }
+  }
+
+  /// Records one step's wall time and, when instrumented, its phases and collectives.
+  func recordTiming(step: Int, seconds: Double, phases: [Double]?,
+                    collectivesBefore: [String: InstrumentedCommunicator.Totals]) {
+    guard let phases else {
+      timeline.stepSeconds.append(seconds)
+      return
+    }
+    var commSeconds = 0.0
+    var ops: [String: Any] = [:]
+    for (op, t) in instruments.totals {
+      let b = collectivesBefore[op] ?? InstrumentedCommunicator.Totals()
+      guard t.calls > b.calls else { continue }
+      commSeconds += t.seconds - b.seconds
+      ops[op] = ["calls": t.calls - b.calls, "bytes_sent": t.bytesSent - b.bytesSent,
+                 "bytes_received": t.bytesReceived - b.bytesReceived, "seconds": t.seconds - b.seconds] as [String: Any]
+    }
+    timeline.append(step: seconds, communication: commSeconds, phases: phases)
+    if let trace {
+      var line = RunLog.encode([
+        "step": step, "rank": comm.rank, "seconds": seconds,
+        "phases": Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, phases)), "collectives": ops,
+      ])
+      line.append(0x0A)
+      trace.write(line)
+    }
+  }
+
+  static func collectivesRecord(_ totals: [String: InstrumentedCommunicator.Totals]) -> [String: Any] {
+    totals.mapValues { ["calls": $0.calls, "bytes_sent": $0.bytesSent, "bytes_received": $0.bytesReceived,
+                        "seconds": $0.seconds] as [String: Any] }
+  }
+
+  /// Opens `--trace` (each rank of an MPI job writes its own file).
+  func openTrace() throws {
+    guard let path = options.tracePath else { return }
+    var file = path
+    if comm.worldSize > 1 {
+      let url = URL(fileURLWithPath: path)
+      let ext = url.pathExtension
+      file = url.deletingPathExtension().path + ".rank-\(comm.rank)" + (ext.isEmpty ? "" : "." + ext)
+    }
+    FileManager.default.createFile(atPath: file, contents: nil)
+    guard let h = FileHandle(forWritingAtPath: file) else {
+      throw ConfigError(file: file, field: "--trace", "cannot open for writing")
+    }
+    trace = h
+  }
+
+  /// Every rank's phase totals, median step and collective bytes, gathered
+  /// on the coordinator (a collective: every rank calls it).
+  func gatherRankTimings(_ timers: PhaseTimers) throws -> [[String: Any]] {
+    let sent = instruments.totals.values.reduce(0) { $0 + $1.bytesSent }
+    let received = instruments.totals.values.reduce(0) { $0 + $1.bytesReceived }
+    let mine = timers.values + [timeline.stepSeconds.isEmpty ? 0 : median(timeline.stepSeconds),
+                                timeline.communicationSeconds.isEmpty ? 0 : median(timeline.communicationSeconds),
+                                Double(sent), Double(received)]
+    var all = [Double](repeating: 0, count: mine.count * comm.worldSize)
+    try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) } }
+    let names = PhaseTimers.names + ["median_step", "median_collectives", "bytes_sent", "bytes_received"]
+    return (0..<comm.worldSize).map { r in
+      var rec: [String: Any] = ["rank": r]
+      for (i, n) in names.enumerated() { rec[n] = all[r * mine.count + i] }
+      return rec
+    }
+  }
+
+  // MARK: - Records
+
+  func metricsRecord(step: Int, result r: StepResult, evaluation: (loss: Double, accuracy: Double)?,
+                     pseudo: (count: Int, accuracy: Double)?) -> [String: Any] {
+    var losses: [String: Any] = [:]
+    var weights: [String: Any] = [:]
+    for (s, info) in sources.enumerated() {
+      if let l = r.losses[s] { losses[info.name] = l }
+      weights[info.name] = r.weights.weights[s].map(Double.init)
+    }
+    var rec: [String: Any] = [
+      "step": step, "lr": Double(r.learningRate), "lr_scale": Double(r.scale), "losses": losses,
+      "weights": weights, "layers": layerNames, "usefulness": r.weights.usefulness,
+      "empty_layers": r.weights.emptyLayers, "skipped": r.skipped,
+    ]
+    if let c = r.weights.targetCoefficients { rec["target_coefficients"] = c.map(Double.init) }
+    if let m = r.metaLoss { rec["target_meta_loss"] = m }
+    if let e = evaluation { rec["target_test_accuracy"] = e.accuracy; rec["target_test_loss"] = e.loss }
+    if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
+    return rec
+  }
+
+  /// The placement of every source as the records list it.
+  var sourcesRecord: [[String: Any]] {
+    sources.map { s in
+      var rec: [String: Any] = ["name": s.name, "rank": s.owner]
+      if s.shards.count > 1 {
+        rec["shards"] = s.shards.map { ["rank": $0.rank, "rows": [$0.rows.lowerBound, $0.rows.upperBound]] }
+      }
+      return rec
+    }
+  }
+
+  func summaryRecord(_ s: RunSummary, model: Sequential, timers: PhaseTimers, pseudoRefreshes: Int,
+                     pseudo: (count: Int, accuracy: Double)?) -> [String: Any] {
+    var meanWeights: [String: Any] = [:]
+    for (k, info) in sources.enumerated() {
+      meanWeights[info.name] = weightSums[k].map { $0 / Double(max(weightCounts[k], 1)) }
+    }
+    var rec: [String: Any] = [
+      "method": options.method.rawValue, "seed": Int(truncatingIfNeeded: options.seed),
+      "data_seed": Int(truncatingIfNeeded: options.dataSeed), "steps": options.steps,
+      "target_test_accuracy": s.testAccuracy, "target_test_loss": s.testLoss, "params_l2": s.parametersL2,
+      "wall_seconds": s.wallSeconds, "world_size": comm.worldSize, "config": options.configPath,
+      "model": model.spec, "parameters": model.parameterCount, "layers": layerNames,
+      "sources": sourcesRecord, "mean_weights": meanWeights, "nonfinite_source_steps": nonFiniteSourceSteps,
+      "skipped_steps": skippedSteps, "pseudo_refreshes": pseudoRefreshes, "seconds": timers.record,
+      "command": options.commandLine, "median_seconds": timeline.medians,
+      "collectives": RunRecorder.collectivesRecord(instruments.totals),
+      "comm": options.mixing.rawValue, "target_gradient": options.targetGradient.rawValue,
+    ]
+    if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
+    return rec
+  }
+
+  func printProgress(step: Int, startStep: Int, result r: StepResult, evaluation: (loss: Double, accuracy: Double)?,
+                     elapsed: Double) {
+    let rate = Double(step - startStep) / max(elapsed, 1e-9)
+    let eta = Double(options.steps - step) / max(rate, 1e-9)
+    var parts = ["step \(step)/\(options.steps)"]
+    let losses = sources.indices.compactMap { s in r.losses[s].map { "\(sources[s].name) \(String(format: "%.3f", $0))" } }
+    if !losses.isEmpty { parts.append("loss " + losses.joined(separator: ", ")) }
+    if let m = r.metaLoss { parts.append(String(format: "meta %.3f", m)) }
+    if let e = evaluation { parts.append(String(format: "test acc %.1f%%", e.accuracy * 100)) }
+    parts.append(String(format: "lr %.4g", r.learningRate))
+    parts.append(String(format: "%.1f steps/s, ETA %@", rate, RunRecorder.duration(eta)))
+    printLine(parts.joined(separator: " | "))
+  }
+
+  static func duration(_ s: Double) -> String {
+    guard s.isFinite else { return "?" }
+    let t = Int(s.rounded())
+    return t >= 3600 ? "\(t / 3600)h\(t % 3600 / 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+  }
+
+  // MARK: - Files
+
+  /// Prints the start-up table and writes run.json and config.yaml (coordinator).
+  func writeRunInfo(config: TrainConfig, model: Sequential, target: TargetSplit?, strategy: String) throws {
+    var lines = [
+      "run:        \(options.method.rawValue), seed \(options.seed), data seed \(options.dataSeed), \(options.steps) steps",
+      "config:     \(options.configPath)", "output:     \(options.outDir)",
+      "commit:     \(RunRecorder.gitCommit())",
+      "model:      \(model.spec) on \(model.inputShape), \(model.parameterCount) parameters, layers \(layerNames.joined(separator: " "))",
+      "world:      \(comm.worldSize) rank(s), target gradient: \(options.targetGradient.rawValue), mixing: \(strategy), BLAS threads \(BLAS.threads)",
+    ]
+    for (k, s) in sources.enumerated() {
+      let ranks = s.shards.count == 1 ? "rank \(s.owner)"
+        : "ranks " + s.shards.map { "\($0.rank) (rows \($0.rows.lowerBound)..<\($0.rows.upperBound))" }.joined(separator: ", ")
+      lines.append("source \(k):   \(s.name) on \(ranks)")
+    }
+    if let split = target {
+      lines.append("target:     \(config.target.domain): \(split.labelled.count) labelled, \(split.unlabelled.count) unlabelled, \(split.test.count) test")
+    }
+    if options.progress { printLine(lines.joined(separator: "\n")) }
+    try log.writeJSON(["config": options.configPath, "method": options.method.rawValue,
+                       "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
+                       "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
+                       "comm": options.mixing.rawValue, "coordinator_owns_sources": options.coordinatorOwnsSources,
+                       "commit": RunRecorder.gitCommit(), "command": options.commandLine, "world_size": comm.worldSize,
+                       "sources": sourcesRecord], to: "run.json")
+    if let text = try? String(contentsOfFile: options.configPath, encoding: .utf8) {
+      try AtomicFile.write(Data(text.utf8), to: options.outDir + "/config.yaml")
+    }
+  }
+
+  /// Drops metrics.jsonl records written after `step` by an interrupted run.
+  func truncateMetrics(after step: Int) throws {
+    let path = options.outDir + "/metrics.jsonl"
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+    let kept = text.split(separator: "\n").filter { line in
+      guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let s = obj["step"] as? Int else { return false }
+      return s <= step
+    }
+    try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
+    log.reopen()
+  }
+
+  /// The git commit of the working directory, if it is a checkout.
+  static func gitCommit() -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = ["git", "rev-parse", "--short", "HEAD"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    guard (try? p.run()) != nil else { return "unknown" }
+    p.waitUntilExit()
+    let s = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    return p.terminationStatus == 0 && !s.isEmpty ? s : "unknown"
+  }
+}

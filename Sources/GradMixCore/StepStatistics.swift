@@ -1,0 +1,135 @@
+import GradMixDistributed
+
+/// What every rank needs from every other rank to solve one step's weights:
+/// the one small value the step exchanges (one allreduce of its packed form).
+///
+/// Each rank fills the entries of the sources (or shards of sources) it
+/// computed and zeros elsewhere; the coordinator adds the target's entries.
+/// Every field is a sum over ranks, so the allreduce of the packed buffer is
+/// the exchange. Fields that are sums over shards of a source's batch:
+/// `dots` (the dot product is linear in the source gradient, and each shard
+/// contributes its batch fraction), `losses`, `present` and `finite`.
+/// `sourceSquaredNorms` is a sum over shards of the shards' norms, which is
+/// the whole source gradient's norm only when the source is not sharded (see
+/// ``WeightingRule/needsWholeSourceNorms``).
+///
+/// Packed layout (Choice), K sources and L layers, 2KL + L + 3K + 3 doubles:
+/// `dots` (K×L, row k = source k), `sourceSquaredNorms` (K×L),
+/// `targetSquaredNorms` (L), `present` (K), `finite` (K), `losses` (K),
+/// `metaLoss`, `metaCount`, `stopRequests`. Only ``pack(into:)`` and
+/// ``init(sources:layers:unpacking:)`` know it (Horovod's `message.h` does the
+/// same for its requests).
+public struct StepStatistics: Equatable, Sendable {
+  public let sourceCount: Int
+  public let layerCount: Int
+  /// `dots[k][l] = ⟨g_T,l, g_k,l⟩` (0 for a source that is absent or non-finite).
+  public var dots: [[Double]]
+  /// `sourceSquaredNorms[k][l] = ‖g_k,l‖²` (0 for a source that is absent or non-finite).
+  public var sourceSquaredNorms: [[Double]]
+  /// `targetSquaredNorms[l] = ‖g_T,l‖²` (filled by the coordinator only).
+  public var targetSquaredNorms: [Double]
+  /// How many shards of source k computed a gradient this step (0: absent).
+  public var present: [Double]
+  /// How many of those had a finite loss and a finite gradient.
+  public var finite: [Double]
+  /// Source k's mini-batch loss (its shards' batch-weighted parts, summed).
+  public var losses: [Double]
+  /// The target (meta) batch's loss, and 1 if it was computed (coordinator only).
+  public var metaLoss: Double
+  public var metaCount: Double
+  /// Ranks that received SIGINT/SIGTERM: stop after this step.
+  public var stopRequests: Double
+
+  /// All zero.
+  public init(sources k: Int, layers l: Int) {
+    sourceCount = k
+    layerCount = l
+    dots = [[Double]](repeating: [Double](repeating: 0, count: l), count: k)
+    sourceSquaredNorms = dots
+    targetSquaredNorms = [Double](repeating: 0, count: l)
+    present = [Double](repeating: 0, count: k)
+    finite = present
+    losses = present
+    metaLoss = 0
+    metaCount = 0
+    stopRequests = 0
+  }
+
+  /// Length of the packed form.
+  public static func packedCount(sources k: Int, layers l: Int) -> Int { 2 * k * l + l + 3 * k + 3 }
+  public var packedCount: Int { Self.packedCount(sources: sourceCount, layers: layerCount) }
+
+  // MARK: - Pack and unpack
+
+  /// Writes the packed form into `buffer` (exactly ``packedCount`` doubles).
+  public func pack(into buffer: UnsafeMutableBufferPointer<Double>) {
+    precondition(buffer.count == packedCount, "The buffer holds \(buffer.count) doubles, the statistics \(packedCount).")
+    var i = 0
+    func put(_ v: Double) { buffer[i] = v; i += 1 }
+    for row in dots { row.forEach(put) }
+    for row in sourceSquaredNorms { row.forEach(put) }
+    targetSquaredNorms.forEach(put)
+    present.forEach(put)
+    finite.forEach(put)
+    losses.forEach(put)
+    put(metaLoss)
+    put(metaCount)
+    put(stopRequests)
+  }
+
+  /// Reads the packed form written by ``pack(into:)``.
+  public init(sources k: Int, layers l: Int, unpacking buffer: UnsafeBufferPointer<Double>) {
+    self.init(sources: k, layers: l)
+    precondition(buffer.count == packedCount, "The buffer holds \(buffer.count) doubles, the statistics \(packedCount).")
+    var i = 0
+    func take() -> Double { defer { i += 1 }; return buffer[i] }
+    func takeRow(_ n: Int) -> [Double] { (0..<n).map { _ in take() } }
+    dots = (0..<k).map { _ in takeRow(l) }
+    sourceSquaredNorms = (0..<k).map { _ in takeRow(l) }
+    targetSquaredNorms = takeRow(l)
+    present = takeRow(k)
+    finite = takeRow(k)
+    losses = takeRow(k)
+    metaLoss = take()
+    metaCount = take()
+    stopRequests = take()
+  }
+
+  /// Sums these statistics over the ranks of `communicator` (one allreduce).
+  mutating func allreduce(_ communicator: Communicator) throws {
+    guard communicator.worldSize > 1 else { return }
+    var buffer = [Double](repeating: 0, count: packedCount)
+    buffer.withUnsafeMutableBufferPointer { pack(into: $0) }
+    try buffer.withUnsafeMutableBufferPointer { try communicator.allreduceSum(inPlace: $0) }
+    self = buffer.withUnsafeBufferPointer { StepStatistics(sources: sourceCount, layers: layerCount, unpacking: $0) }
+  }
+
+  // MARK: - Views
+
+  /// Source k took part (every shard computed) and every part was finite.
+  public var active: [Bool] { (0..<sourceCount).map { present[$0] > 0 && finite[$0] == present[$0] } }
+
+  /// Sources that computed a gradient but a non-finite one.
+  public var nonFinite: [Int] { (0..<sourceCount).filter { present[$0] > 0 && finite[$0] != present[$0] } }
+
+  /// The meta loss, if the coordinator computed one.
+  public var meta: Double? { metaCount > 0 ? metaLoss : nil }
+
+  /// The statistics of layer `l` alone (L = 1), as a layer-separable rule
+  /// sees them; a source counts as finite here when its loss and layer `l`
+  /// are finite (the pipelined mixing decides each layer before the earlier
+  /// layers exist).
+  public func layer(_ l: Int) -> StepStatistics {
+    var v = StepStatistics(sources: sourceCount, layers: 1)
+    for k in 0..<sourceCount {
+      v.dots[k][0] = dots[k][l]
+      v.sourceSquaredNorms[k][0] = sourceSquaredNorms[k][l]
+      v.present[k] = present[k]
+      v.finite[k] = losses[k].isFinite && sourceSquaredNorms[k][l].isFinite ? present[k] : 0
+    }
+    v.targetSquaredNorms[0] = targetSquaredNorms[l]
+    v.metaLoss = metaLoss
+    v.metaCount = metaCount
+    return v
+  }
+}

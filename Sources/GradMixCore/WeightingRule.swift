@@ -1,0 +1,77 @@
+/// A rule that turns one step's exchanged statistics into mixing weights.
+///
+/// Every rank calls ``solve(_:active:)`` with the same statistics in the
+/// same order, so a rule may keep state across steps (e.g. weights updated
+/// by mirror descent): the state stays identical on every rank without any
+/// communication. ``state`` goes into the checkpoint (`TrainerState`), so a
+/// resumed run continues it exactly. Choice: the state is a dictionary of
+/// named `[Double]` arrays, which every rule can write and JSON stores exactly.
+///
+/// A rule sees, per (source, layer), the dot product with the target
+/// gradient and the source gradient's squared norm, and per layer the target
+/// gradient's squared norm (``StepStatistics``). Besides `weights[k][l]` it
+/// may return a per-layer coefficient c_l on the target gradient
+/// (``MixingWeights/targetCoefficients``), which the mix adds once; that is
+/// how a projection onto the target gradient's normal plane (PCGrad-style)
+/// still needs only the one model-size collective.
+public protocol WeightingRule: Sendable {
+  /// Whether the rule reads ‖g_k,l‖² of whole source gradients. Those are
+  /// not sums over the shards of a split source batch, so such a rule
+  /// cannot run with sharded sources (the trainer refuses at start-up).
+  var needsWholeSourceNorms: Bool { get }
+  /// Whether layer l's weights depend only on layer l's statistics and the
+  /// rule keeps no state: then the pipelined mixing can solve each layer as
+  /// soon as its gradients exist (`--overlap`).
+  var isLayerSeparable: Bool { get }
+  /// The state carried from step to step (empty for a stateless rule).
+  var state: [String: [Double]] { get set }
+  /// This step's weights; `active[k]` is false for a source that is absent
+  /// or non-finite this step (it must get weight 0).
+  mutating func solve(_ statistics: StepStatistics, active: [Bool]) -> MixingWeights
+}
+
+extension WeightingRule {
+  public var needsWholeSourceNorms: Bool { false }
+  public var isLayerSeparable: Bool { false }
+  public var state: [String: [Double]] {
+    get { [:] }
+    set {}
+  }
+}
+
+/// What a built-in rule's weight is proportional to before rectification.
+public enum WeightScore: String, Codable, Sendable, CaseIterable {
+  /// The paper's dot product d_k,l = ⟨g_T,l, g_k,l⟩.
+  case dot
+  /// d_k,l / ‖g_k,l‖: the target gradient's projection on the source's
+  /// direction (Choice, an experiment: config `weight_score: source-norm`).
+  case sourceNorm = "source-norm"
+}
+
+/// The built-in rules (layer-wise GradMix, source-wise, uniform) on the dot
+/// products, or on the source-norm scores (``WeightScore``); stateless.
+public struct DotProductWeighting: WeightingRule {
+  public let scheme: WeightingScheme
+  public let score: WeightScore
+
+  public init(scheme: WeightingScheme, score: WeightScore = .dot) {
+    self.scheme = scheme
+    self.score = score
+  }
+
+  public var needsWholeSourceNorms: Bool { score == .sourceNorm }
+  public var isLayerSeparable: Bool { scheme != .sourceWise }
+
+  public mutating func solve(_ statistics: StepStatistics, active: [Bool]) -> MixingWeights {
+    let scores: [[Double]]
+    switch score {
+    case .dot:
+      scores = statistics.dots
+    case .sourceNorm:
+      scores = zip(statistics.dots, statistics.sourceSquaredNorms).map { d, n in
+        zip(d, n).map { $0 / max($1.squareRoot(), 1e-30) }
+      }
+    }
+    return LayerWeighting.solve(dots: scores, active: active, rule: scheme)
+  }
+}

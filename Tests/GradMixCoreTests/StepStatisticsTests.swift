@@ -1,0 +1,144 @@
+import GradMixDistributed
+import GradMixEngine
+import Testing
+
+@testable import GradMixCore
+
+@Suite("Step statistics, weighting rules and mixing strategies")
+struct StepStatisticsTests {
+  /// Statistics whose every field holds a distinct value.
+  static func distinct(sources k: Int, layers l: Int) -> StepStatistics {
+    var s = StepStatistics(sources: k, layers: l)
+    var v = 1.0
+    func next() -> Double { defer { v += 1 }; return v }
+    for a in 0..<k { for b in 0..<l { s.dots[a][b] = next() } }
+    for a in 0..<k { for b in 0..<l { s.sourceSquaredNorms[a][b] = next() } }
+    for b in 0..<l { s.targetSquaredNorms[b] = next() }
+    for a in 0..<k { s.present[a] = next(); s.finite[a] = next(); s.losses[a] = next() }
+    s.metaLoss = next(); s.metaCount = next(); s.stopRequests = next()
+    return s
+  }
+
+  @Test("pack and unpack round-trip every field; the packed size is 2KL + L + 3K + 3")
+  func roundTrip() {
+    let s = Self.distinct(sources: 3, layers: 4)
+    #expect(s.packedCount == 2 * 3 * 4 + 4 + 3 * 3 + 3)
+    var buffer = [Double](repeating: 0, count: s.packedCount)
+    buffer.withUnsafeMutableBufferPointer { s.pack(into: $0) }
+    #expect(Set(buffer).count == buffer.count, "every field must land in its own slot")
+    let back = buffer.withUnsafeBufferPointer { StepStatistics(sources: 3, layers: 4, unpacking: $0) }
+    #expect(back == s)
+  }
+
+  @Test("a source is active when every shard computed a finite gradient")
+  func activity() {
+    var s = StepStatistics(sources: 4, layers: 1)
+    s.present = [2, 2, 0, 1]
+    s.finite = [2, 1, 0, 1]
+    #expect(s.active == [true, false, false, true])
+    #expect(s.nonFinite == [1])
+    #expect(s.meta == nil)
+    s.metaCount = 1; s.metaLoss = 0.5
+    #expect(s.meta == 0.5)
+  }
+
+  @Test("the layer view holds one layer's values and that layer's finiteness")
+  func layerView() {
+    var s = Self.distinct(sources: 2, layers: 3)
+    s.present = [1, 1]; s.finite = [1, 1]
+    s.sourceSquaredNorms[1][0] = .nan
+    let v0 = s.layer(0), v2 = s.layer(2)
+    #expect(v2.dots.map { $0[0] } == [s.dots[0][2], s.dots[1][2]])
+    #expect(v2.targetSquaredNorms == [s.targetSquaredNorms[2]])
+    #expect(v2.active == [true, true])
+    #expect(v0.active == [true, false])
+  }
+
+  @Test("the built-in rules equal LayerWeighting on the dot products", arguments: WeightingScheme.allCases)
+  func builtInRules(_ scheme: WeightingScheme) {
+    var s = StepStatistics(sources: 3, layers: 2)
+    s.dots = [[4, -1], [2, 3], [-1, 2]]
+    var rule = DotProductWeighting(scheme: scheme)
+    let active = [true, true, false]
+    #expect(rule.solve(s, active: active) == LayerWeighting.solve(dots: s.dots, active: active, rule: scheme))
+    #expect(rule.isLayerSeparable == (scheme != .sourceWise))
+    #expect(!rule.needsWholeSourceNorms && rule.state.isEmpty)
+  }
+
+  @Test("source-norm divides each dot product by the source gradient's layer norm")
+  func sourceNorm() {
+    var s = StepStatistics(sources: 2, layers: 1)
+    s.dots = [[4], [3]]
+    s.sourceSquaredNorms = [[16], [1]]  // scores 1 and 3
+    var rule = DotProductWeighting(scheme: .layerWise, score: .sourceNorm)
+    #expect(rule.needsWholeSourceNorms)
+    let w = rule.solve(s, active: [true, true])
+    #expect(w.weights == [[0.25], [0.75]])
+  }
+
+  // MARK: - Strategies
+
+  /// A two-layer model and two local sources with known gradients.
+  static func fixture() throws -> (Sequential, [SourceSlot], FlatBuffer) {
+    let model = try Sequential(spec: "fc3-fc2", inputShape: Shape([2]))  // layer 0: 9 floats, layer 1: 8
+    let slots = (0..<2).map { k in
+      SourceSlot(index: k, info: SourceInfo(name: "s\(k)", kind: .configured(k), shards: [.init(rank: 0, rows: 0..<4)]),
+                 sampler: nil, mask: nil, batchSize: 4, rows: 0..<4, model: model, seed: 1)
+    }
+    for i in 0..<17 {
+      slots[0].gradient.storage[i] = Float(i % 5) - 1
+      slots[1].gradient.storage[i] = Float(i % 3) * 0.5
+    }
+    let target = FlatBuffer((0..<17).map { Float($0 % 4) - 1.5 })
+    return (model, slots, target)
+  }
+
+  static func measure(_ slots: [SourceSlot], target: FlatBuffer, mixer: GradientMixer) -> StepStatistics {
+    var s = StepStatistics(sources: slots.count, layers: 2)
+    for slot in slots {
+      s.present[slot.index] = 1
+      s.finite[slot.index] = 1
+      s.dots[slot.index] = mixer.layerDots(target, slot.gradient)
+      s.sourceSquaredNorms[slot.index] = mixer.layerSquaredNorms(slot.gradient)
+    }
+    s.targetSquaredNorms = mixer.layerSquaredNorms(target)
+    return s
+  }
+
+  @Test("the target coefficient adds c_l · g_T,l once to the mix")
+  func targetCoefficients() throws {
+    let (model, slots, target) = try Self.fixture()
+    let mixer = GradientMixer(layout: model.layout)
+    let mixed = model.makeBuffer()
+    let w = MixingWeights(weights: [[1, 0], [0, 0]], usefulness: 0, emptyLayers: [], targetCoefficients: [0, -2])
+    var timers = PhaseTimers()
+    try AllreduceMixing(comm: LocalCommunicator(), mixer: mixer, mixed: mixed, targetGradient: target)
+      .mix(w, active: [true, true], local: slots, timers: &timers)
+    let expected = (0..<17).map { i in i < 9 ? slots[0].gradient.storage[i] : -2 * target.storage[i] }
+    #expect(mixed.array == expected)
+  }
+
+  @Test("pipelined mixing equals the plain allreduce bit for bit, also when a source is non-finite in one layer")
+  func pipelinedEqualsPlain() throws {
+    for poison in [false, true] {
+      let (model, slots, target) = try Self.fixture()
+      if poison { slots[1].gradient.storage[0] = .nan }  // layer 0 is differentiated last
+      let mixer = GradientMixer(layout: model.layout)
+      var stats = Self.measure(slots, target: target, mixer: mixer)
+      let rule = DotProductWeighting(scheme: .layerWise)
+      let pipelinedOut = model.makeBuffer(), plainOut = model.makeBuffer()
+      let pipelined = PipelinedMixing(comm: LocalCommunicator(), mixer: mixer, mixed: pipelinedOut, targetGradient: target,
+                                      rule: rule)
+      var timers = PhaseTimers()
+      for l in [1, 0] { try pipelined.layerReady(l, statistics: stats, local: slots, timers: &timers) }
+      if poison { stats.finite[1] = 0 }
+      var solver = rule
+      let weights = solver.solve(stats, active: stats.active)
+      try pipelined.mix(weights, active: stats.active, local: slots, timers: &timers)
+      try AllreduceMixing(comm: LocalCommunicator(), mixer: mixer, mixed: plainOut, targetGradient: target)
+        .mix(weights, active: stats.active, local: slots, timers: &timers)
+      #expect(pipelinedOut.array == plainOut.array, "poisoned: \(poison)")
+      #expect(plainOut.array.allSatisfy { $0.isFinite })
+    }
+  }
+}
