@@ -47,13 +47,18 @@ let package = Package(
       dependencies: ["CMPI"]),
     .target(
       name: "GradMixCore",
-      dependencies: ["GradMixEngine", "GradMixData", "GradMixDistributed", .product(name: "Yams", package: "Yams")]),
+      dependencies: ["GradMixEngine", "GradMixData", "GradMixDistributed", .product(name: "Yams", package: "Yams")],
+      plugins: ["BuildInfoPlugin"]),
     .target(
       name: "GradMixBenchmarks",
       dependencies: ["GradMixEngine", "GradMixDistributed", "GradMixCore"]),
     .target(
       name: "GradMixTestSupport",
       dependencies: ["GradMixEngine"]),
+
+    // MARK: Build tools
+
+    .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
 
     // MARK: Tool
 

@@ -51,6 +51,14 @@ public struct RunOptions: Sendable {
   public var progress = true
   /// The command that started the run (recorded in summary.json).
   public var commandLine = ""
+  /// The `key=value` overrides given after the config (recorded in run.json).
+  public var overrides: [String] = []
+  /// The step-based keys scaled to `steps` (see ``TrainConfig/scaled(toSteps:)``), for the start-up table.
+  public var scaledKeys: [String] = []
+  /// The config text the run uses (overrides applied); written to config.yaml. Nil: the file at `configPath`.
+  public var configText: String?
+  /// Build, host and data provenance (coordinator); merged into run.json, summary.json and checkpoints.
+  public var provenance: Provenance?
 
   public init(method: Method, seed: UInt64, dataSeed: UInt64, steps: Int, outDir: String, dataRoot: String,
               configPath: String) {

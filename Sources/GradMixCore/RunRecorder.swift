@@ -132,6 +132,7 @@ final class RunRecorder {
     if let m = r.metaLoss { rec["target_meta_loss"] = m }
     if let e = evaluation { rec["target_test_accuracy"] = e.accuracy; rec["target_test_loss"] = e.loss }
     if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
+    if let p = options.provenance { rec["provenance"] = p.record }
     return rec
   }
 
@@ -165,6 +166,7 @@ final class RunRecorder {
       "comm": options.mixing.rawValue, "target_gradient": options.targetGradient.rawValue,
     ]
     if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
+    if let p = options.provenance { rec["provenance"] = p.record }
     return rec
   }
 
@@ -195,10 +197,14 @@ final class RunRecorder {
     var lines = [
       "run:        \(options.method.rawValue), seed \(options.seed), data seed \(options.dataSeed), \(options.steps) steps",
       "config:     \(options.configPath)", "output:     \(options.outDir)",
-      "commit:     \(RunRecorder.gitCommit())",
+      "build:      gradmix \(Provenance.versionLine)",
       "model:      \(model.spec) on \(model.inputShape), \(model.parameterCount) parameters, layers \(layerNames.joined(separator: " "))",
       "world:      \(comm.worldSize) rank(s), target gradient: \(options.targetGradient.rawValue), mixing: \(strategy), BLAS threads \(BLAS.threads)",
     ]
+    if !options.overrides.isEmpty { lines.append("overrides:  \(options.overrides.joined(separator: " "))") }
+    if !options.scaledKeys.isEmpty {
+      lines.append("scaled:     to \(options.steps) steps: \(options.scaledKeys.joined(separator: ", "))")
+    }
     for (k, s) in sources.enumerated() {
       let ranks = s.shards.count == 1 ? "rank \(s.owner)"
         : "ranks " + s.shards.map { "\($0.rank) (rows \($0.rows.lowerBound)..<\($0.rows.upperBound))" }.joined(separator: ", ")
@@ -208,15 +214,19 @@ final class RunRecorder {
       lines.append("target:     \(config.target.domain): \(split.labelled.count) labelled, \(split.unlabelled.count) unlabelled, \(split.test.count) test")
     }
     if options.progress { printLine(lines.joined(separator: "\n")) }
-    try log.writeJSON(["config": options.configPath, "method": options.method.rawValue,
+    var run: [String: Any] = ["config": options.configPath, "method": options.method.rawValue,
                        "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
                        "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
                        "comm": options.mixing.rawValue, "coordinator_owns_sources": options.coordinatorOwnsSources,
-                       "commit": RunRecorder.gitCommit(), "command": options.commandLine, "world_size": comm.worldSize,
-                       "sources": sourcesRecord], to: "run.json")
-    if let text = try? String(contentsOfFile: options.configPath, encoding: .utf8) {
+                       "command": options.commandLine, "world_size": comm.worldSize,
+                       "overrides": options.overrides, "sources": sourcesRecord]
+    if let p = options.provenance { run.merge(p.record) { _, new in new } }
+    try log.writeJSON(run, to: "run.json")
+    if let text = options.configText ?? (try? String(contentsOfFile: options.configPath, encoding: .utf8)) {
       try AtomicFile.write(Data(text.utf8), to: options.outDir + "/config.yaml")
     }
+    try AtomicFile.write(Data(try config.resolved(options: options).yaml().utf8),
+                         to: options.outDir + "/config.resolved.yaml")
   }
 
   /// Drops metrics.jsonl records written after `step` by an interrupted run.
@@ -230,20 +240,5 @@ final class RunRecorder {
     }
     try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
     log.reopen()
-  }
-
-  /// The git commit of the working directory, if it is a checkout.
-  static func gitCommit() -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["git", "rev-parse", "--short", "HEAD"]
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = FileHandle.nullDevice
-    guard (try? p.run()) != nil else { return "unknown" }
-    p.waitUntilExit()
-    let s = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-      .trimmingCharacters(in: .whitespacesAndNewlines)
-    return p.terminationStatus == 0 && !s.isEmpty ? s : "unknown"
   }
 }

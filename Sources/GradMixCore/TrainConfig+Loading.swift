@@ -7,6 +7,12 @@ extension TrainConfig {
   /// Reads, checks and validates a YAML configuration.
   /// - Throws: ``ConfigError`` naming the file, the field and the fault.
   public static func load(path: String) throws -> TrainConfig {
+    try parse(yaml: readText(path: path), file: path)
+  }
+
+  /// The text of a config file.
+  /// - Throws: ``ConfigError`` if it is missing, a folder, unreadable or not UTF-8.
+  public static func readText(path: String) throws -> String {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
       throw ConfigError(file: path, field: "", "file not found")
@@ -15,7 +21,7 @@ extension TrainConfig {
     guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
       throw ConfigError(file: path, field: "", "cannot be read (permissions?) or is not UTF-8 text")
     }
-    return try parse(yaml: text, file: path)
+    return text
   }
 
   /// Parses a configuration from YAML text; `file` names it in errors.

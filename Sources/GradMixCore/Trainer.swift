@@ -126,7 +126,7 @@ public final class Trainer {
     checkpointer = Checkpointer(
       directory: options.outDir, model: model,
       extra: ["method": options.method.rawValue, "seed": String(options.seed), "data_seed": String(options.dataSeed),
-              "config": options.configPath],
+              "config": options.configPath].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
       keep: config.keepCheckpoints ?? 3)
 
     // This rank's sources (or shards).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixCore
 
 /// `gradmix`: multi-source transfer training with layer-wise gradient mixing.
 @main
@@ -11,7 +12,7 @@ struct GradMixCommand: ParsableCommand {
       Run without mpirun, every command runs in one process. See README.md for the \
       digits benchmark and docs/DESIGN.md for the method.
       """,
-    version: "0.1.0",
+    version: Provenance.versionLine,
     subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
 
   /// Runs the command; usage and input errors exit with status 2 (as other

@@ -20,6 +20,11 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "The run's YAML config (see docs/CONFIG.md).")
   var config: String?
 
+  @Argument(help: ArgumentHelp(
+    "Config overrides, KEY=VALUE (e.g. optimizer.lr=0.05 sources[1].limit=500), checked like the file.",
+    valueName: "key=value"))
+  var overrides: [String] = []
+
   @Option(help: "Continue the interrupted run in this output folder from its newest valid checkpoint (its config and options are reused).")
   var resume: String?
 
@@ -84,6 +89,9 @@ struct TrainCommand: ParsableCommand {
     if resume != nil && (method != nil || seed != nil || dataSeed != nil || steps != nil || out != nil) {
       throw ValidationError("--resume reuses the run's method, seeds, steps and folder; drop --method/--seed/--data-seed/--steps/--out")
     }
+    if resume != nil && !overrides.isEmpty {
+      throw ValidationError("--resume reuses the run's config (config.yaml in its folder); drop the KEY=VALUE overrides")
+    }
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
     guard checkEvery >= 0 else { throw ValidationError("--check-every must not be negative, got \(checkEvery)") }
@@ -95,7 +103,7 @@ struct TrainCommand: ParsableCommand {
     var outDir = ""
     do {
       var options: RunOptions
-      let cfg: TrainConfig
+      var cfg: TrainConfig
       if let resume {
         let run = try ResumeInfo.read(directory: resume)
         cfg = try TrainConfig.load(path: resume + "/config.yaml")
@@ -107,7 +115,8 @@ struct TrainCommand: ParsableCommand {
         options.resuming = true
       } else {
         let config = config ?? ""
-        cfg = try TrainConfig.load(path: config)
+        let parsed = try overrides.map(ConfigOverride.init(parsing:))
+        cfg = try TrainConfig.load(path: config, overrides: parsed)
         let m = method ?? cfg.method.flatMap(Method.init(rawValue:)) ?? .gradmix
         let s = seed ?? cfg.seed ?? 1
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
@@ -118,7 +127,14 @@ struct TrainCommand: ParsableCommand {
         options.targetGradient = targetGradient
         options.coordinatorOwnsSources = coordinatorOwnsSources
         options.mixing = comm
+        options.overrides = parsed.map(\.description)
+        if !parsed.isEmpty {
+          options.configText = try TrainConfig.applying(parsed, to: TrainConfig.readText(path: config), file: config)
+        }
       }
+      let scaled = cfg.scaled(toSteps: options.steps)
+      cfg = scaled.config
+      options.scaledKeys = scaled.changed.map(\.description)
       options.stopAfter = stopAfter
       options.tracePath = trace
       options.instrument = !noInstrumentation
@@ -136,6 +152,10 @@ struct TrainCommand: ParsableCommand {
       options.commandLine = CommandLine.arguments.joined(separator: " ")
       outDir = options.outDir
       Launch.setThreads(threads, comm: world)
+      if world.rank == 0 {
+        options.provenance = Provenance.capture(config: cfg, dataRoot: options.dataRoot, worldSize: world.worldSize,
+                                                threads: BLAS.threads)
+      }
       let t = try Trainer(config: cfg, options: options, communicator: world)
       if resume != nil { try t.resumeFromNewestCheckpoint() }
       trainer = t
