@@ -32,6 +32,14 @@ let package = Package(
       name: "CZlib",
       pkgConfig: "zlib",
       providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(
+      name: "CPNG",
+      pkgConfig: "libpng",
+      providers: [.apt(["libpng-dev"])]),
+    .systemLibrary(
+      name: "CTurboJPEG",
+      pkgConfig: "libturbojpeg",
+      providers: [.apt(["libturbojpeg0-dev"])]),
 
     // MARK: Library
 
@@ -41,7 +49,7 @@ let package = Package(
       swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(
       name: "GradMixData",
-      dependencies: ["GradMixEngine", "CZlib", .product(name: "Yams", package: "Yams")]),
+      dependencies: ["GradMixEngine", "CZlib", "CPNG", "CTurboJPEG", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "GradMixDistributed",
       dependencies: ["CMPI"]),
@@ -85,7 +93,7 @@ let package = Package(
       resources: [.copy("Fixtures")]),
     .testTarget(
       name: "GradMixDataTests",
-      dependencies: ["GradMixData", "GradMixEngine", "GradMixTestSupport"]),
+      dependencies: ["GradMixData", "GradMixEngine", "GradMixTestSupport", "CZlib"]),
     .testTarget(
       name: "GradMixCoreTests",
       dependencies: ["GradMixCore", "GradMixEngine", "GradMixData", "GradMixDistributed", "GradMixTestSupport"]),

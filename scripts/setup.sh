@@ -2,7 +2,8 @@
 # Set up a fresh Debian/Ubuntu machine for GradMix, idempotently and quietly when done.
 #
 # Usage: scripts/setup.sh [--no-data] [--no-build] [--debug]
-#   1. installs the system packages (OpenBLAS, Open MPI, zlib, pkg-config, procps for pkill) with apt;
+#   1. installs the system packages (OpenBLAS, Open MPI, zlib, libpng, libjpeg-turbo, pkg-config, procps
+#      for pkill) with apt;
 #   2. fetches and verifies the data sets (scripts/fetch-data.sh; skipped with --no-data);
 #   3. builds the release binary .build/release/gradmix (debug with --debug; none with --no-build).
 # The Swift toolchain (6.x) must already be installed (it is not a Debian package); the script
@@ -22,7 +23,7 @@ for arg in "$@"; do
   esac
 done
 
-SYSTEM_PACKAGES=(libopenblas-dev libopenmpi-dev openmpi-bin zlib1g-dev pkg-config procps)
+SYSTEM_PACKAGES=(libopenblas-dev libopenmpi-dev openmpi-bin zlib1g-dev libpng-dev libturbojpeg0-dev pkg-config procps)
 scripts/apt-ensure.sh "${SYSTEM_PACKAGES[@]}"
 
 if ! command -v swift >/dev/null; then
@@ -33,7 +34,7 @@ if ! command -v swift >/dev/null; then
     exit 1
   fi
 fi
-for pc in openblas ompi-c zlib; do
+for pc in openblas ompi-c zlib libpng libturbojpeg; do
   pkg-config --exists "$pc" || { echo "setup: pkg-config cannot find '$pc' after installing ${SYSTEM_PACKAGES[*]}" >&2; exit 1; }
 done
 

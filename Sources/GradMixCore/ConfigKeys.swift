@@ -23,7 +23,7 @@ indirect enum KeySchema: Sendable {
       "limit": .value, "batch_size": .value,
     ])),
     "target": .map([
-      "domain": .value, "split": .value, "labelled_per_class": .value, "unlabelled": .value, "test": .value,
+      "domain": .value, "split": .value, "test_split": .value, "labelled_per_class": .value, "unlabelled": .value, "test": .value,
       "batch_size": .value, "as_source": .value, "source_batch_size": .value,
     ]),
     "optimizer": .map([

@@ -6,7 +6,7 @@ public enum Evaluation {
   /// Accuracy and loss on the target test split the config and data seed define.
   public static func testAccuracy(config: TrainConfig, parameters: FlatBuffer, model: Sequential, dataRoot: String,
                                   dataSeed: UInt64) throws -> (accuracy: Double, loss: Double, count: Int) {
-    let catalog = try DomainCatalog(dataRoot: dataRoot, custom: config.domains)
+    let catalog = try DomainCatalog(dataRoot: dataRoot, custom: config.domains, sampleShape: config.sampleShape)
     let split = try RunData.target(config: config, catalog: catalog, dataSeed: dataSeed)
     let r = Evaluator(model: model).evaluate(split.test, parameters: parameters)
     return (r.accuracy, r.loss, split.test.count)

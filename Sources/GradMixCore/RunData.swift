@@ -35,12 +35,32 @@ enum RunData {
   }
 
   /// The target's labelled, unlabelled and test splits.
+  ///
+  /// With `target.test_split`, the labelled and unlabelled sets come from
+  /// `target.split` and the test set (a stratified draw of `target.test`) from
+  /// the other split, e.g. an image folder's held-out `test` folder.
   static func target(config: TrainConfig, catalog: DomainCatalog, dataSeed: UInt64) throws -> TargetSplit {
     let t = config.target
-    let raw = try catalog.build(t.domain, split: t.split ?? .test, seed: Seeds.derive(dataSeed, "domain:\(t.domain)"))
-    let (set, _) = try applyTask(raw, TaskSpec(classes: Array(0..<config.classes), labelMap: nil),
-                                 targetClassCount: config.classes, field: "target")
-    return try splitTarget(set, classCount: config.classes, labelledPerClass: t.labelledPerClass,
-                           unlabelled: t.unlabelled, test: t.test, seed: Seeds.derive(dataSeed, "target-split"))
+    let seed = Seeds.derive(dataSeed, "domain:\(t.domain)")
+    let raw = try catalog.build(t.domain, split: t.split ?? .test, seed: seed)
+    let set = try allClasses(raw, config: config, split: t.split ?? .test)
+    let splitSeed = Seeds.derive(dataSeed, "target-split")
+    guard let testSplit = t.testSplit else {
+      return try splitTarget(set, classCount: config.classes, labelledPerClass: t.labelledPerClass,
+                             unlabelled: t.unlabelled, test: t.test, seed: splitSeed)
+    }
+    let heldOut = try allClasses(try catalog.build(t.domain, split: testSplit, seed: seed), config: config, split: testSplit)
+    return try splitTarget(set, heldOut: heldOut, classCount: config.classes, labelledPerClass: t.labelledPerClass,
+                           unlabelled: t.unlabelled, test: t.test, seed: splitSeed)
+  }
+
+  /// The target domain with every label checked to be one of the target's classes.
+  static func allClasses(_ raw: ImageSet, config: TrainConfig, split: Split) throws -> ImageSet {
+    if let bad = raw.labels.firstIndex(where: { $0 < 0 || Int($0) >= config.classes }) {
+      throw DataError.badConfig(
+        field: "classes",
+        detail: "target domain '\(config.target.domain)' (\(split.rawValue)) has label \(raw.labels[bad]) at sample \(bad), outside 0..<\(config.classes); raise classes to at least \(Int(raw.labels.max() ?? 0) + 1)")
+    }
+    return raw
   }
 }

@@ -193,7 +193,11 @@ final class RunRecorder {
   // MARK: - Files
 
   /// Prints the start-up table and writes run.json and config.yaml (coordinator).
-  func writeRunInfo(config: TrainConfig, model: Sequential, target: TargetSplit?, strategy: String) throws {
+  /// - Parameters:
+  ///   - data: the data-memory line of the start-up table.
+  ///   - classNames: the target's class names.
+  func writeRunInfo(config: TrainConfig, model: Sequential, target: TargetSplit?, strategy: String, data: String,
+                    classNames: [String]) throws {
     var lines = [
       "run:        \(options.method.rawValue), seed \(options.seed), data seed \(options.dataSeed), \(options.steps) steps",
       "config:     \(options.configPath)", "output:     \(options.outDir)",
@@ -213,13 +217,16 @@ final class RunRecorder {
     if let split = target {
       lines.append("target:     \(config.target.domain): \(split.labelled.count) labelled, \(split.unlabelled.count) unlabelled, \(split.test.count) test")
     }
+    lines.append("data:       \(data)")
+    lines.append("classes:    \(classNames.count): \(classNames.joined(separator: " "))")
     if options.progress { printLine(lines.joined(separator: "\n")) }
     var run: [String: Any] = ["config": options.configPath, "method": options.method.rawValue,
                        "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
                        "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
                        "comm": options.mixing.rawValue, "coordinator_owns_sources": options.coordinatorOwnsSources,
                        "command": options.commandLine, "world_size": comm.worldSize,
-                       "overrides": options.overrides, "sources": sourcesRecord]
+                       "overrides": options.overrides, "sources": sourcesRecord,
+                       "sample_shape": config.sampleShape, "class_names": classNames]
     if let p = options.provenance { run.merge(p.record) { _, new in new } }
     try log.writeJSON(run, to: "run.json")
     if let text = options.configText ?? (try? String(contentsOfFile: options.configPath, encoding: .utf8)) {

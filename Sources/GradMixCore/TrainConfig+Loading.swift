@@ -61,9 +61,11 @@ extension TrainConfig {
     if let method, Method(rawValue: method) == nil {
       throw fail("method", "unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
-    let input = model.input ?? [3, 28, 28]
-    guard input.count == 3, input.allSatisfy({ $0 > 0 }) else {
-      throw fail("model.input", "must be [C, H, W] with positive sizes, got \(input)")
+    let input = model.input ?? DomainCatalog.defaultSampleShape
+    do {
+      _ = try DomainCatalog(dataRoot: "", custom: domains, sampleShape: input)
+    } catch let e as DataError {
+      throw ConfigError(file: file, field: "", e.description)
     }
     do {
       let m = try Sequential(spec: model.spec, inputShape: Shape(input))
@@ -97,6 +99,9 @@ extension TrainConfig {
     }
     guard known.contains(target.domain) else {
       throw fail("target.domain", "unknown domain '\(target.domain)' (known: \(known.sorted().joined(separator: ", ")))")
+    }
+    if let ts = target.testSplit, ts == (target.split ?? .test) {
+      throw fail("target.test_split", "is the same split as target.split (\(ts.rawValue)); the test set would share images with the labelled and unlabelled sets")
     }
     guard target.labelledPerClass > 0 else { throw fail("target.labelled_per_class", "must be positive, got \(target.labelledPerClass)") }
     guard target.unlabelled >= 0 else { throw fail("target.unlabelled", "must not be negative, got \(target.unlabelled)") }
@@ -162,6 +167,9 @@ extension TrainConfig {
       throw fail("kind", "unknown schedule '\(s.kind)' (known: constant, step, cosine)")
     }
   }
+
+  /// One sample's shape: `model.input`, or the digits benchmark's `[3, 28, 28]`.
+  public var sampleShape: [Int] { model.input ?? DomainCatalog.defaultSampleShape }
 
   /// The name of source i (its `name`, or `<domain>[<classes>]`).
   public func sourceName(_ i: Int) -> String {

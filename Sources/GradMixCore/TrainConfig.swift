@@ -31,6 +31,9 @@ public struct TrainConfig: Codable, Equatable, Sendable {
   public struct Target: Codable, Equatable, Sendable {
     public var domain: String
     public var split: Split?
+    /// Take the test set from this split of the domain instead of from `split`
+    /// (e.g. an image folder's held-out `test` folder).
+    public var testSplit: Split?
     public var labelledPerClass: Int
     public var unlabelled: Int
     public var test: Int
@@ -41,6 +44,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var sourceBatchSize: Int?
     enum CodingKeys: String, CodingKey {
       case domain, split, unlabelled, test
+      case testSplit = "test_split"
       case labelledPerClass = "labelled_per_class", batchSize = "batch_size", asSource = "as_source"
       case sourceBatchSize = "source_batch_size"
     }

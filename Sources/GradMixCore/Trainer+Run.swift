@@ -27,7 +27,8 @@ extension Trainer {
     let evalEvery = config.evalEvery ?? max(1, steps / 10)
     try checkLayout()
     if isCoordinator && startStep == 0 {
-      try recorder.writeRunInfo(config: config, model: model, target: target.split, strategy: strategyName)
+      try recorder.writeRunInfo(config: config, model: model, target: target.split, strategy: strategyName,
+                                data: dataMemoryLine(), classNames: classNames)
     }
     try recorder.openTrace()
     for t in startStep..<steps {
@@ -113,5 +114,16 @@ extension Trainer {
     selection.set.count == 0 ? nil : BatchSampler(
       selection.set, batchSize: batchSize, seed: Seeds.derive(options.seed, "pseudo", refreshes),
       augment: Augmentation(maxShift: config.augment?.maxShift ?? 0))
+  }
+}
+
+extension Trainer {
+  /// "12.3 MiB on rank 0 (uint8 images [3, 28, 28])": the memory of this rank's data sets.
+  func dataMemoryLine() -> String {
+    var bytes = 0
+    for slot in slots { if case .configured = slot.info.kind { bytes += slot.sampler?.memoryBytes ?? 0 } }
+    if let s = target.split { bytes += s.labelled.memoryBytes + s.unlabelled.memoryBytes + s.test.memoryBytes }
+    let kind = config.sampleShape.count == 1 ? "float32 feature vectors" : "uint8 images"
+    return String(format: "%.1f MiB", Double(bytes) / 1_048_576) + " on rank \(comm.rank) (\(kind) \(config.sampleShape))"
   }
 }

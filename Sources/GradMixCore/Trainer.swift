@@ -35,6 +35,8 @@ public final class Trainer {
   let recorder: RunRecorder
   let checkpointer: Checkpointer
   var timers = PhaseTimers()
+  /// The target's class names (an image folder's class folders, else "0", "1", ...), in run.json and checkpoints.
+  let classNames: [String]
   /// The first step to run (non-zero after a resume).
   var startStep = 0
 
@@ -51,7 +53,7 @@ public final class Trainer {
     settings = options.method.settings(
       steps: options.steps, targetAsSource: config.target.asSource ?? true,
       hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? 0.5)
-    model = try Sequential(spec: config.model.spec, inputShape: Shape(config.model.input ?? [3, 28, 28]))
+    model = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
     parameters = model.makeParameters(seed: Seeds.derive(options.seed, "init"))
     velocity = model.makeBuffer()
     mixed = model.makeBuffer()
@@ -106,7 +108,11 @@ public final class Trainer {
     let mine = infos.indices.filter { k in infos[k].shards.contains { $0.rank == rank } }
     let computesTarget = comm.rank == 0 || (options.targetGradient == .recompute && settings.needsTargetGradient)
     let needsSplit = computesTarget || mine.contains { !infos[$0].kind.isConfigured }
-    let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains)
+    let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains, sampleShape: config.sampleShape)
+    guard catalog.sampleShape == model.inputShape.dims else {  // the batch buffers are sized by the model's input
+      throw DataError.shapeMismatch(what: "model.input", data: "\(catalog.sampleShape)", model: model.inputShape.dims)
+    }
+    classNames = try catalog.classNames(of: config.target.domain) ?? (0..<config.classes).map(String.init)
     let split = needsSplit ? try RunData.target(config: config, catalog: catalog, dataSeed: options.dataSeed) : nil
     let ownsPseudo = mine.contains { infos[$0].kind == .pseudo }
     target = TargetData(
@@ -126,7 +132,8 @@ public final class Trainer {
     checkpointer = Checkpointer(
       directory: options.outDir, model: model,
       extra: ["method": options.method.rawValue, "seed": String(options.seed), "data_seed": String(options.dataSeed),
-              "config": options.configPath].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
+              "config": options.configPath,
+              "class_names": String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self)].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
       keep: config.keepCheckpoints ?? 3)
 
     // This rank's sources (or shards).

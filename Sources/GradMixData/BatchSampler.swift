@@ -44,6 +44,8 @@ public final class BatchSampler {
   public var sampleShape: Shape { images.sampleShape }
   /// The number of images.
   public var count: Int { images.count }
+  /// The bytes its samples and labels take in memory.
+  public var memoryBytes: Int { images.memoryBytes }
 
   /// Fills the next batch.
   ///

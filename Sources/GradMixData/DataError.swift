@@ -1,3 +1,5 @@
+import Foundation
+
 /// Why input data or a data configuration was rejected.
 ///
 /// Every case names the file (or the config field) and the fault, and
@@ -32,6 +34,12 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
   case writeFailed(path: String, reason: String)
   /// A saved sampler state does not fit this sampler.
   case badState(detail: String)
+  /// The file's content breaks its format (zip, npy, PNG, JPEG); `path` may name a member, as `a.npz[x_train.npy]`.
+  case badFormat(path: String, detail: String)
+  /// The data's shape does not fit `model.input`; `what` names the domain or file.
+  case shapeMismatch(what: String, data: String, model: [Int])
+  /// Holding the data would need more memory than the machine has available.
+  case outOfMemory(what: String, needed: Int, available: Int)
 
   public var description: String {
     switch self {
@@ -61,6 +69,14 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case .notEnoughSamples(let w, let n, let a): return "\(w): needs \(n) samples but only \(a) are available"
     case .writeFailed(let p, let r): return "\(p): cannot write the file: \(r)"
     case .badState(let d): return "sampler state: \(d)"
+    case .badFormat(let p, let d): return "\(p): \(d)"
+    case .shapeMismatch(let w, let d, let m):
+      return "\(w): the data's samples are \(d) but model.input is \(m)"
+    case .outOfMemory(let w, let n, let a):
+      return "\(w): needs \(DataError.mebibytes(n)) of memory but only \(DataError.mebibytes(a)) are available"
     }
   }
+
+  /// `n` bytes as "12.3 MiB".
+  static func mebibytes(_ n: Int) -> String { String(format: "%.1f MiB", Double(n) / 1_048_576) }
 }

@@ -6,12 +6,21 @@ extension DomainCatalog {
   /// The data files the named domains read: every regular file in the
   /// folder of each one's raw dataset (both splits), plus `photos/` when a
   /// chain blends photos. Sorted paths under ``dataRoot``; unknown names and
-  /// missing folders are skipped (the build reports those).
+  /// missing folders are skipped (the build reports those). A dataset on disk
+  /// adds its `.npz` or IDX files; image folders add none (Choice: hashing
+  /// thousands of images at every start would cost more than the run's data
+  /// load, and the decoded cache already keys them by size and mtime).
   public func files(for names: [String]) -> [String] {
     var folders = Set<String>()
+    var extra = Set<String>()
     for name in names {
       guard let chain = chains[name] else { continue }
-      folders.insert(chain.base.rawValue)
+      switch chain.base {
+      case .raw(let raw): folders.insert(raw.rawValue)
+      case .disk(let d):
+        for p in [d.format == .npz ? d.path : nil, d.images, d.labels, d.testImages, d.testLabels].compactMap({ $0 })
+        where FileManager.default.fileExists(atPath: p) { extra.insert(p) }
+      }
       if chain.steps.contains(where: { $0.transform?.needsPhotos ?? false }) { folders.insert("photos") }
     }
     let fm = FileManager.default
@@ -25,6 +34,6 @@ extension DomainCatalog {
         if fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { paths.append(p) }
       }
     }
-    return paths
+    return paths + extra.sorted()
   }
 }

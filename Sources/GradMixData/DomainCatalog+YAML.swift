@@ -1,3 +1,4 @@
+import Foundation
 import Yams
 
 extension DomainCatalog {
@@ -16,8 +17,12 @@ extension DomainCatalog {
   ///           - {op: rotate, degrees: 30}
   ///           - invert
   ///
+  /// A `base` may also be a dataset on disk (``DiskDataset``), e.g.
+  /// `base: {format: imagefolder, path: shapes}`; its relative paths resolve
+  /// against the folder of `file`.
+  ///
   /// Only the structure is checked here; ops and parameters are checked by
-  /// ``init(dataRoot:custom:)``.
+  /// ``init(dataRoot:custom:sampleShape:)``.
   ///
   /// - Parameters:
   ///   - yaml: the config text.
@@ -61,8 +66,13 @@ extension DomainCatalog {
         }
       }
       guard let baseNode = m["base"] else { throw DataError.badConfig(field: "\(field).base", detail: "is required") }
-      guard let base = baseNode.scalar?.string, !base.isEmpty else {
-        throw DataError.badConfig(field: "\(field).base", detail: "must be a dataset or domain name\(at(baseNode))")
+      var dataset: DiskDataset?
+      if baseNode.mapping != nil {
+        dataset = try parseDataset(baseNode, field: "\(field).base", configFile: file)
+      }
+      guard let base = dataset?.summary ?? baseNode.scalar?.string, !base.isEmpty else {
+        throw DataError.badConfig(
+          field: "\(field).base", detail: "must be a dataset or domain name, or {format: ..., path: ...}\(at(baseNode))")
       }
       var steps = [TransformSpec]()
       if let list = m["transforms"], list.null == nil {
@@ -73,9 +83,69 @@ extension DomainCatalog {
           steps.append(try parseStep(item, field: "\(field).transforms[\(i)]"))
         }
       }
-      out[name] = DomainSpec(base: base, transforms: steps)
+      out[name] = dataset.map { DomainSpec(dataset: $0, transforms: steps) } ?? DomainSpec(base: base, transforms: steps)
     }
     return out
+  }
+
+  /// The `model.input` list of a config, if it has one (for commands that build domains without training).
+  ///
+  /// - Throws: ``DataError/badYAML(path:detail:)`` and ``DataError/badConfig(field:detail:)``
+  ///   for `model.input` that is not a list of integers.
+  public static func parseSampleShape(yaml: String, file: String) throws -> [Int]? {
+    let root: Node?
+    do {
+      root = try Yams.compose(yaml: yaml)
+    } catch {
+      throw DataError.badYAML(path: file, detail: "\(error)".split(separator: "\n").joined(separator: " "))
+    }
+    guard let node = root?.mapping?["model"]?.mapping?["input"] else { return nil }
+    guard let seq = node.sequence, let dims = Optional(seq.compactMap { $0.scalar.flatMap { Int($0.string) } }),
+      dims.count == seq.count
+    else { throw DataError.badConfig(field: "model.input", detail: "must be a list of integers\(at(node))") }
+    return dims
+  }
+
+  /// A `base:` mapping: a ``DiskDataset`` with its paths made absolute against the config's folder.
+  static func parseDataset(_ node: Node, field: String, configFile: String) throws -> DiskDataset {
+    guard let m = node.mapping else { preconditionFailure("parseDataset takes a mapping.") }
+    guard let f = m["format"]?.scalar?.string, let format = DiskDataset.Format(rawValue: f) else {
+      throw DataError.badConfig(
+        field: "\(field).format",
+        detail: "is required: \(DiskDataset.Format.allCases.map(\.rawValue).joined(separator: ", "))\(at(node))")
+    }
+    let allowed = DiskDataset.keys[format] ?? []
+    var values = [String: String]()
+    for (k, v) in m {
+      let key = k.scalar?.string ?? "?"
+      guard allowed.contains(key) else {
+        throw DataError.badConfig(
+          field: "\(field).\(key)", detail: "unknown key for format \(f); known: \(allowed.sorted().joined(separator: ", "))\(at(v))")
+      }
+      guard let s = v.scalar?.string, !s.isEmpty else {
+        throw DataError.badConfig(field: "\(field).\(key)", detail: "must be a non-empty string\(at(v))")
+      }
+      values[key] = s
+    }
+    let dir = (configFile as NSString).deletingLastPathComponent
+    func resolve(_ p: String?) -> String? {
+      guard let p else { return nil }
+      if p.hasPrefix("/") { return p }
+      return URL(fileURLWithPath: p, relativeTo: URL(fileURLWithPath: dir.isEmpty ? "." : dir, isDirectory: true))
+        .standardizedFileURL.path
+    }
+    var d = DiskDataset(format: format, path: resolve(values["path"]))
+    d.images = resolve(values["images"])
+    d.labels = resolve(values["labels"])
+    d.testImages = resolve(values["test_images"])
+    d.testLabels = resolve(values["test_labels"])
+    d.layout = values["layout"]
+    for k in ["x_train", "y_train", "x_test", "y_test"] { if let v = values[k] { d.arrays[k] = v } }
+    if format == .imagefolder {
+      for k in ["train", "test"] { if let v = values[k] { d.splitFolders[k] = v } }
+    }
+    try d.validate(field: field)
+    return d
   }
 
   /// One step: `NAME` or `{op: NAME, PARAM: NUMBER, ...}`.

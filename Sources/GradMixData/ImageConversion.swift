@@ -23,7 +23,13 @@ public enum ImageConversion {
 
   /// Writes image `index` as `[C, H, W]`, translated by (shiftX, shiftY) pixels;
   /// pixels shifted in from outside are 0 (−1 after conversion).
+  /// Feature vectors are copied as stored, and never shifted.
   static func writeImage(_ set: ImageSet, index: Int, shiftX: Int, shiftY: Int, into out: UnsafeMutablePointer<Float>) {
+    if set.isFeatures {
+      let d = set.channels
+      set.features.withUnsafeBufferPointer { f in out.update(from: f.baseAddress! + index * d, count: d) }
+      return
+    }
     let h = set.height, w = set.width, c = set.channels
     table.withUnsafeBufferPointer { t in
       set.pixels.withUnsafeBufferPointer { px in

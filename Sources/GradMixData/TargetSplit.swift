@@ -86,3 +86,29 @@ public func splitTarget(
     labelled: set.subset(labelled), unlabelled: set.subset(unlabelledIdx), test: set.subset(testIdx),
     labelledIndices: labelled, unlabelledIndices: unlabelledIdx, testIndices: testIdx)
 }
+
+/// Splits a target set into labelled and unlabelled parts and draws the test
+/// set from a separate held-out set (another split of the same domain).
+///
+/// The labelled and unlabelled parts are exactly those of
+/// ``splitTarget(_:classCount:labelledPerClass:unlabelled:test:seed:)`` with
+/// no test set; the test set is its stratified draw of `test` images from
+/// `heldOut`. `testIndices` index into `heldOut`.
+///
+/// - Throws: ``DataError/notEnoughSamples(what:needed:available:)`` as the other
+///   split, or if `heldOut` has fewer than `test` images.
+public func splitTarget(
+  _ set: ImageSet, heldOut: ImageSet, classCount: Int, labelledPerClass: Int, unlabelled: Int, test: Int, seed: UInt64
+) throws -> TargetSplit {
+  let train = try splitTarget(
+    set, classCount: classCount, labelledPerClass: labelledPerClass, unlabelled: unlabelled, test: 0, seed: seed)
+  guard heldOut.count >= test else {
+    throw DataError.notEnoughSamples(what: "target test split: \(test) test images", needed: test, available: heldOut.count)
+  }
+  let held = try splitTarget(
+    heldOut, classCount: classCount, labelledPerClass: 0, unlabelled: 0, test: test,
+    seed: SeedMix.combine(seed, SeedMix.hash("held-out")))
+  return TargetSplit(
+    labelled: train.labelled, unlabelled: train.unlabelled, test: held.test,
+    labelledIndices: train.labelledIndices, unlabelledIndices: train.unlabelledIndices, testIndices: held.testIndices)
+}

@@ -43,23 +43,34 @@ public struct TransformSpec: Codable, Equatable, Sendable {
 
 /// A domain: a base dataset plus a chain of transforms.
 ///
-/// `base` is a raw dataset name (`mnist`, `uci`, `syndigits`, `fashion`) or
-/// the name of another domain, whose output the transforms then start from.
+/// `base` is a raw dataset name (`mnist`, `uci`, `syndigits`, `fashion`),
+/// the name of another domain, whose output the transforms then start from,
+/// or (``dataset`` set, `base` its summary) a dataset on disk.
 public struct DomainSpec: Codable, Equatable, Sendable {
   public var base: String
   public var transforms: [TransformSpec]
+  /// A dataset on disk (`base: {format: ..., path: ...}` in YAML).
+  public var dataset: DiskDataset?
 
   public init(base: String, transforms: [TransformSpec] = []) {
     self.base = base
     self.transforms = transforms
   }
 
-  enum CodingKeys: String, CodingKey { case base, transforms }
+  /// A domain on a dataset on disk.
+  public init(dataset: DiskDataset, transforms: [TransformSpec] = []) {
+    self.base = dataset.summary
+    self.transforms = transforms
+    self.dataset = dataset
+  }
+
+  enum CodingKeys: String, CodingKey { case base, transforms, dataset }
 
   public init(from decoder: Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
     base = try c.decode(String.self, forKey: .base)
     transforms = try c.decodeIfPresent([TransformSpec].self, forKey: .transforms) ?? []
+    dataset = try c.decodeIfPresent(DiskDataset.self, forKey: .dataset)
   }
 }
 

@@ -30,6 +30,9 @@ struct DataCommand: ParsableCommand {
     @Option(help: "Pixel scale of the grid picture.")
     var scale = 2
 
+    @Option(help: "Sample shape C,H,W (C 1 or 3) or D (default: --config's model.input, else 3,28,28).")
+    var input: String?
+
     func validate() throws {
       guard Split(rawValue: split) != nil else {
         throw ValidationError("--split must be train or test, got '\(split)'")
@@ -38,15 +41,26 @@ struct DataCommand: ParsableCommand {
       guard (1...16).contains(scale) else { throw ValidationError("--scale must be in 1...16, got \(scale)") }
     }
 
-    /// The domain catalog with the config's domains.
+    /// The domain catalog with the config's domains, building samples of `--input` or the config's `model.input`.
     func catalog() throws -> DomainCatalog {
       var custom = [String: DomainSpec]()
+      var shape = DomainCatalog.defaultSampleShape
       if let config {
         let text = String(decoding: try readConfig(config), as: UTF8.self)
         custom = try withFile(config) { try DomainCatalog.parseDomains(yaml: text, file: config) }
+        if let s = try withFile(config, { try DomainCatalog.parseSampleShape(yaml: text, file: config) }) { shape = s }
+      }
+      if let input {
+        let dims = input.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !dims.isEmpty, dims.allSatisfy({ $0 != nil }) else {
+          throw DataError.badConfig(field: "--input", detail: "must be C,H,W or D, got '\(input)'")
+        }
+        shape = dims.compactMap { $0 }
       }
       let c = config
-      return try withFile(c) { try DomainCatalog(dataRoot: dataRoot ?? DomainCatalog.defaultDataRoot, custom: custom) }
+      return try withFile(c) {
+        try DomainCatalog(dataRoot: dataRoot ?? DomainCatalog.defaultDataRoot, custom: custom, sampleShape: shape)
+      }
     }
 
     /// Builds a domain, returning the set and the seconds it took.
@@ -73,7 +87,9 @@ struct DataCommand: ParsableCommand {
         PATH is an IDX images file (its labels are read from the file with the standard \
         -labels-idx1- name next to it, if there is one) or a digits CSV (pixels then label). \
         DOMAIN is a predefined domain (mnist, uci, syndigits, mnist-m, fashion) or one from \
-        --config. On bad input it prints `error: <file or field>: <fault>` and exits with 2.
+        --config (image folders, .npz and IDX files included), built at --input or the config's \
+        model.input; it prints the class names of an image folder. On bad input it prints \
+        `error: <file or field>: <fault>` and exits with 2.
         """)
 
     @Argument(help: "An IDX or CSV file, or a domain name.")
@@ -97,19 +113,27 @@ struct DataCommand: ParsableCommand {
       do {
         let set: ImageSet
         var notes = [String]()
+        var classes = classCount
+        var names: [String]?
         if Inspect.isPath(target) {
           (set, notes) = try Inspect.load(path: target, classCount: classCount)
         } else {
-          let (built, seconds) = try options.build(target, in: try options.catalog())
+          let catalog = try options.catalog()
+          let (built, seconds) = try options.build(target, in: catalog)
           set = built
+          names = try catalog.classNames(of: target)
+          classes = max(names?.count ?? 0, Int(set.labels.max() ?? 0) + 1, 1)
           notes.append(
             "domain \(target), \(options.split) split, seed \(options.seed), built in \(String(format: "%.2f", seconds)) s"
           )
         }
         for n in notes { print(n) }
-        Inspect.printSummary(set, classCount: classCount)
+        Inspect.printSummary(set, classCount: classes, names: names)
         if let grid {
-          let g = gridImage(set, perClass: options.perClass, classCount: classCount, scale: options.scale)
+          guard !set.isFeatures else {
+            throw DataError.badConfig(field: "--grid", detail: "\(target) holds feature vectors \(set.sampleShape), not images")
+          }
+          let g = gridImage(set, perClass: options.perClass, classCount: classes, scale: options.scale)
           try PNG.write(grid, width: g.width, height: g.height, rgb: g.rgb)
           print("grid:      \(grid) (\(g.width)x\(g.height))")
         }
@@ -152,11 +176,23 @@ struct DataCommand: ParsableCommand {
       return (set, ["file:      \(path)", "labels:    none found (all shown as class 0)"])
     }
 
-    static func printSummary(_ set: ImageSet, classCount: Int) {
+    static func printSummary(_ set: ImageSet, classCount: Int, names: [String]? = nil) {
       print("count:     \(set.count)")
-      print("shape:     [C, H, W] = \(set.sampleShape) (stored HWC)")
+      if set.isFeatures {
+        print("shape:     [D] = \(set.sampleShape) (float32 feature vectors)")
+      } else {
+        print("shape:     [C, H, W] = \(set.sampleShape) (stored HWC)")
+      }
+      print("memory:    " + String(format: "%.1f MiB", Double(set.memoryBytes) / 1_048_576))
       let counts = set.classCounts(classCount: classCount)
-      print("classes:   " + counts.enumerated().map { "\($0)=\($1)" }.joined(separator: " "))
+      print("classes:   \(classCount): " + counts.enumerated().map { "\($0)=\($1)" }.joined(separator: " "))
+      if let names { print("names:     " + names.enumerated().map { "\($0)=\($1)" }.joined(separator: " ")) }
+      if set.isFeatures {
+        let values = set.features
+        let mean = values.reduce(0, +) / Float(max(values.count, 1))
+        print(String(format: "values:    mean %.4f min %.4f max %.4f", mean, values.min() ?? 0, values.max() ?? 0))
+        return
+      }
       let s = set.channelStatistics()
       for c in 0..<set.channels where !s.mean.isEmpty {
         print(

@@ -141,7 +141,7 @@ struct DomainTests {
         "domains:\n  d: {base: svhn}",
         .badConfig(
           field: "domains.d.base",
-          detail: "unknown base 'svhn'; a base is a raw dataset (mnist, uci, syndigits, fashion) or a domain")
+          detail: "unknown base 'svhn'; a base is a raw dataset (mnist, uci, syndigits, fashion), a domain, or {format: imagefolder|npz|idx, ...}")
       ),
       (
         "domains:\n  a: {base: b}\n  b: {base: a}",

@@ -46,6 +46,39 @@ struct FuzzTests {
     }
   }
 
+  @Test("npz archives (stored and deflated), PNGs and JPEGs: 600 mutations load or throw a DataError")
+  func newReaders() throws {
+    let dir = try DataFixtures.tempDir()
+    setenv("GRADMIX_CACHE", "off", 1)
+    let inputs: [(String, [UInt8])] = [
+      ("npz", FormatFixtures.decode(FormatFixtures.numpySavez)),
+      ("npz", FormatFixtures.decode(FormatFixtures.numpySavezCompressed)),
+      ("png", FormatFixtures.png(width: 3, height: 2, colorType: 3, pixels: [0, 1, 0, 1, 1, 0], palette: [1, 2, 3, 4, 5, 6])),
+      ("jpg", FormatFixtures.decode(FormatFixtures.jpegRGB)),
+    ]
+    for (k, (kind, original)) in inputs.enumerated() {
+      var rejected = 0
+      for m in Self.mutations(of: original, count: 150, seed: UInt64(10 + k)) {
+        do {
+          if kind == "npz" {
+            let path = dir + "/f.npz"
+            try DataFixtures.writeBytes(m, to: path)
+            let shape = k == 0 ? [3, 3, 2] : [3]
+            if let set = try NPZDataset.load(path: path, part: "train", arrays: [:], layout: nil, shape: shape) {
+              #expect(set.count > 0)
+            }
+          } else {
+            let img = try ImageDecoder.decode(m, path: "f.\(kind)", maxBytes: 1 << 20)
+            #expect(img.px.count == img.height * img.width * img.channels)
+          }
+        } catch is DataError {
+          rejected += 1
+        }
+      }
+      #expect(rejected > 30, "\(kind) #\(k): only \(rejected) of 150 mutations rejected")
+    }
+  }
+
   @Test("checkpoints: 300 mutations of the tensors file and the sidecar load or throw a CheckpointError")
   func checkpoint() throws {
     let dir = try DataFixtures.tempDir()
