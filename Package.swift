@@ -61,6 +61,9 @@ let package = Package(
       name: "GradMixBenchmarks",
       dependencies: ["GradMixEngine", "GradMixDistributed", "GradMixCore"]),
     .target(
+      name: "GradMixReports",
+      dependencies: [.product(name: "Yams", package: "Yams")]),
+    .target(
       name: "GradMixTestSupport",
       dependencies: ["GradMixEngine"]),
 
@@ -78,6 +81,7 @@ let package = Package(
         "GradMixDistributed",
         "GradMixCore",
         "GradMixBenchmarks",
+        "GradMixReports",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -100,6 +104,9 @@ let package = Package(
     .testTarget(
       name: "GradMixDistributedTests",
       dependencies: ["GradMixDistributed"]),
+    .testTarget(
+      name: "GradMixReportsTests",
+      dependencies: ["GradMixReports", "GradMixTestSupport"]),
     .testTarget(
       name: "GradMixCLITests",
       dependencies: ["GradMixEngine", "GradMixData", "GradMixTestSupport"]),

@@ -13,7 +13,8 @@ struct GradMixCommand: ParsableCommand {
       digits benchmark and docs/DESIGN.md for the method.
       """,
     version: Provenance.versionLine,
-    subcommands: [TrainCommand.self, EvalCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
+    subcommands: [TrainCommand.self, EvalCommand.self, SweepCommand.self, TableCommand.self, ReportCommand.self,
+                  ExportCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
 
   /// Runs the command; usage and input errors exit with status 2 (as other
   /// Unix tools do), after one `error:` line and the usage; other failures with 1.

@@ -66,4 +66,56 @@ struct RunToolsTests {
     #expect(r.stderr == "error: command line: optimizer.lrr: unknown key (did you mean 'lr'?)\n", "\(r.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
   }
+
+  @Test("sweep runs the grid in parallel, skips finished cells, resumes unfinished ones; table, report and export read it")
+  func sweepTableReport() throws {
+    let dir = try Self.tempDir()
+    let config = try Self.writeConfig(dir, steps: 12)
+    let out = dir + "/sweep"
+    let common = ["sweep", "--config", config, "--methods", "uniform,gradmix", "--seeds", "1-2", "--jobs", "2",
+                  "--out", out, "--data-root", Self.root, "--baseline", "uniform"]
+    // An unfinished cell: stopped after 4 of 12 steps (a checkpoint at step 4, no summary.json).
+    let stopped = try runProduct(["train", "--config", config, "--method", "gradmix", "--seed", "2", "--out",
+                                  out + "/gradmix-s2", "--data-root", Self.root, "--stop-after", "4", "--quiet",
+                                  "checkpoint_every=2"])
+    #expect(stopped.status == 0, "\(stopped.stderr)")
+    let runJSON = try String(contentsOfFile: out + "/gradmix-s2/run.json", encoding: .utf8)
+    let refused = try runProduct(common)
+    #expect(refused.status == 2)
+    #expect(refused.stderr.contains("gradmix-s2") && refused.stderr.contains("--resume"), "\(refused.stderr)")
+    let r = try runProduct(common + ["--resume"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("4 run(s), 0 already done, 4 to run (1 resumed)"), "\(r.stdout)")
+    #expect(r.stdout.contains("| gradmix | 2 |") && r.stdout.contains("(2 pairs)"), "\(r.stdout)")
+    for cell in ["uniform-s1", "uniform-s2", "gradmix-s1", "gradmix-s2"] {
+      #expect(FileManager.default.fileExists(atPath: out + "/\(cell)/summary.json"), "\(cell) did not finish")
+    }
+    // Continued, not restarted: run.json (written only at step 0) is the stopped run's.
+    #expect(try String(contentsOfFile: out + "/gradmix-s2/run.json", encoding: .utf8) == runJSON)
+    let again = try runProduct(common)
+    #expect(again.status == 0 && again.stdout.contains("4 already done, 0 to run"), "\(again.stdout)")
+
+    // The table's mean is the mean of the runs' summary.json values.
+    let accuracies = try ["gradmix-s1", "gradmix-s2"].map {
+      try #require(Self.json(out + "/\($0)/summary.json")["target_test_accuracy"] as? Double)
+    }
+    let table = try runProduct(["table", out + "/gradmix-s1", out + "/gradmix-s2", "--format", "csv"])
+    #expect(table.status == 0, "\(table.stderr)")
+    let row = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix("gradmix,") })
+    let mean = try #require(Double(row.split(separator: ",")[2]))
+    #expect(abs(mean - (accuracies[0] + accuracies[1]) / 2) < 1e-9)
+
+    let report = try runProduct(["report", out, "--out", dir + "/report"])
+    #expect(report.status == 0, "\(report.stderr)")
+    let html = try String(contentsOfFile: dir + "/report/index.html", encoding: .utf8)
+    #expect(html.components(separatedBy: "<svg ").count - 1 >= 2)
+    #expect(html.contains("Target test accuracy") && html.contains("gradmix-s2"))
+
+    let export = try runProduct(["export", out + "/uniform-s1"])
+    #expect(export.status == 0, "\(export.stderr)")
+    let csv = try String(contentsOfFile: out + "/uniform-s1/metrics.csv", encoding: .utf8)
+    let records = try String(contentsOfFile: out + "/uniform-s1/metrics.jsonl", encoding: .utf8)
+      .split(separator: "\n").filter { !$0.contains("\"event\"") }
+    #expect(csv.split(separator: "\n").count == records.count + 1)
+  }
 }

@@ -1,0 +1,119 @@
+import Foundation
+import Yams
+
+/// A finished or unfinished run folder as written by `gradmix train`, read
+/// defensively: every file may be missing, partial (an interrupted run's last
+/// line) or from an older version, and what cannot be read is left out.
+public struct RunFolder {
+  /// One line of metrics.jsonl: a step record or an event (`"event": ...`).
+  public struct Record {
+    public let fields: [String: Any]
+    public var step: Int? { (fields["step"] as? NSNumber)?.intValue }
+    public var event: String? { fields["event"] as? String }
+    public func number(_ key: String) -> Double? { RunFolder.number(fields[key]) }
+  }
+
+  public let path: String
+  public let run: [String: Any]
+  public let summary: [String: Any]
+  /// Step records (no `event` field), in file order.
+  public let steps: [Record]
+  /// Event records (pseudo-labelling, ...), in file order.
+  public let events: [Record]
+  /// The resolved config (config.resolved.yaml, else config.yaml), if readable.
+  public let config: Node?
+
+  /// The folder's name, used to label the run.
+  public var name: String { URL(fileURLWithPath: path).lastPathComponent }
+  public var finished: Bool { !summary.isEmpty }
+  public var method: String? { string(for: "method") }
+  public var seed: String? { string(for: "seed") }
+
+  /// Reads `path`; throws only when it is not a folder holding a run.
+  /// - Throws: ``RunFolderError`` naming the folder.
+  public init(path: String) throws {
+    var isDir: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
+      throw RunFolderError(path: path, detail: "not a folder")
+    }
+    self.path = path
+    run = RunFolder.readJSON(path + "/run.json")
+    summary = RunFolder.readJSON(path + "/summary.json")
+    var steps: [Record] = [], events: [Record] = []
+    if let text = try? String(contentsOfFile: path + "/metrics.jsonl", encoding: .utf8) {
+      for line in text.split(separator: "\n") {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+        let r = Record(fields: obj)
+        if r.event != nil { events.append(r) } else if r.step != nil { steps.append(r) }
+      }
+    }
+    self.steps = steps
+    self.events = events
+    let text = (try? String(contentsOfFile: path + "/config.resolved.yaml", encoding: .utf8))
+      ?? (try? String(contentsOfFile: path + "/config.yaml", encoding: .utf8))
+    config = text.flatMap { try? Yams.compose(yaml: $0) }
+    guard !run.isEmpty || !summary.isEmpty || !steps.isEmpty else {
+      throw RunFolderError(path: path, detail: "holds no run (no run.json, summary.json or metrics.jsonl)")
+    }
+  }
+
+  /// A value by key: summary.json, then run.json, then the config by dotted path
+  /// (`optimizer.lr`, `sources[1].limit`).
+  public func value(for key: String) -> Any? {
+    if let v = summary[key] { return v }
+    if let v = run[key] { return v }
+    if let v = (run["provenance"] as? [String: Any])?[key] ?? (summary["provenance"] as? [String: Any])?[key] { return v }
+    var node = config
+    for part in key.split(separator: ".") {
+      var name = Substring(part)
+      var indices: [Int] = []
+      while let open = name.lastIndex(of: "["), name.last == "]",
+            let i = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+        indices.insert(i, at: 0)
+        name = name[..<open]
+      }
+      node = node?[String(name)]
+      for i in indices { node = node?.sequence.flatMap { i < $0.count ? $0[i] : nil } }
+    }
+    return node?.scalar?.string
+  }
+
+  /// ``value(for:)`` as text (numbers without a trailing `.0` when whole).
+  public func string(for key: String) -> String? {
+    guard let v = value(for: key) else { return nil }
+    if let n = v as? NSNumber {
+      if RunFolder.isBool(n) { return n.boolValue ? "true" : "false" }
+      let d = n.doubleValue
+      return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+    }
+    return "\(v)"
+  }
+
+  /// ``value(for:)`` as a number.
+  public func number(for key: String) -> Double? { RunFolder.number(value(for: key)) }
+
+  /// Whether a JSON number is a boolean (Foundation reads `true` as an
+  /// NSNumber that also casts to Int, and `1` as one that casts to Bool).
+  static func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
+  static func number(_ v: Any?) -> Double? {
+    switch v {
+    case let n as NSNumber: return n.doubleValue
+    case let s as String: return Double(s)
+    default: return nil
+    }
+  }
+
+  static func readJSON(_ path: String) -> [String: Any] {
+    guard let data = FileManager.default.contents(atPath: path),
+          let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+    return obj
+  }
+}
+
+/// A path given as a run that is not one.
+public struct RunFolderError: Error, CustomStringConvertible {
+  public let path: String
+  public let detail: String
+  public var description: String { "\(path): \(detail)" }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import GradMixReports
+
+/// `gradmix export RUN...`: metrics.csv and events.csv beside metrics.jsonl.
+struct ExportCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "export",
+    abstract: "Write metrics.csv (step records) and events.csv (events) beside each run's metrics.jsonl.",
+    discussion: """
+      metrics.csv has one row per step record: step, lr, lr_scale, the target losses and accuracy, \
+      pseudo-label counts, then loss:<source> and weight:<source>:<layer> columns. events.csv has one \
+      row per event (e.g. pseudo_labels), lists and maps as JSON.
+      """)
+
+  @Argument(help: "Run folders, or folders that hold run folders.")
+  var runs: [String]
+
+  func run() throws {
+    for run in try RunCollection.expand(runs) {
+      do {
+        let paths = try MetricsExport.write(run)
+        print("wrote \(paths.joined(separator: ", ")) (\(run.steps.count) steps, \(run.events.count) events)")
+      } catch {
+        throw ValidationError("\(run.path): cannot write the CSV files: \((error as NSError).localizedDescription)")
+      }
+    }
+  }
+}

@@ -1,0 +1,232 @@
+import ArgumentParser
+import Foundation
+import GradMixDistributed
+import GradMixReports
+
+/// `gradmix sweep`: a grid of training runs (methods × settings × seeds) as
+/// child processes of this binary, several at a time, ending with the table.
+struct SweepCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "sweep",
+    abstract: "Run a grid of trainings (methods × --set values × seeds) in parallel, then print the table.",
+    discussion: """
+      Each cell is `gradmix train` in its own process, writing OUT/<prefix><method>[-<key>=<value>...]-s<seed> \
+      and its log beside it (.log). A cell whose summary.json exists is skipped, so re-running a sweep \
+      only runs what is missing. A cell that was started but not finished (run.json without \
+      summary.json) is continued from its newest checkpoint with --resume; without --resume the sweep \
+      refuses to start and lists those cells (nothing is overwritten). Each run gets cores/--jobs BLAS \
+      threads unless --threads says otherwise. Exit status: 0 when every cell finished, 1 otherwise.
+      Example: gradmix sweep --config experiments/digits/config.yaml --methods uniform,gradmix \
+      --seeds 1-3 --set optimizer.lr=0.01,0.02 --steps 200 --jobs 2 --out runs/lr-sweep
+      """)
+
+  @Option(help: "The YAML config every cell trains.")
+  var config: String
+
+  @Argument(help: ArgumentHelp("Overrides for every cell, KEY=VALUE (as for train).", valueName: "key=value"))
+  var overrides: [String] = []
+
+  @Option(help: "Methods, comma-separated. Default: the config's method.")
+  var methods: String?
+
+  @Option(help: "Seeds: a list and/or ranges, e.g. 1-5 or 1,3,7-9.")
+  var seeds = "1"
+
+  @Option(name: .customLong("set"), help: "A config key and its values, KEY=V1,V2 (repeatable; the grid is the product).")
+  var sets: [String] = []
+
+  @Option(help: "Trainings at once.")
+  var jobs = 1
+
+  @Option(help: "Output folder of the grid.")
+  var out: String
+
+  @Option(help: "Prefix of every run folder's name (e.g. digits-).")
+  var prefix = ""
+
+  @Option(help: "Steps of every run (scales step-based keys, see docs/CONFIG.md). Default: the config's.")
+  var steps: Int?
+
+  @Option(help: "Data folder passed to every run.")
+  var dataRoot: String?
+
+  @Option(help: "BLAS threads per run. Default: the cores divided by --jobs.")
+  var threads: Int?
+
+  @Option(help: "The group the table compares every other group with (e.g. uniform).")
+  var baseline: String?
+
+  @Flag(help: "Continue cells that were started but not finished (from their newest checkpoint).")
+  var resume = false
+
+  @Flag(help: "Print the commands instead of running them.")
+  var dryRun = false
+
+  /// One cell of the grid.
+  struct Cell {
+    let name: String
+    let method: String?
+    let seed: Int
+    let overrides: [String]
+  }
+
+  static func parseSeeds(_ text: String) throws -> [Int] {
+    var out: [Int] = []
+    for part in text.split(separator: ",") {
+      let ends = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      if ends.count == 1, let a = ends[0] { out.append(a); continue }
+      guard ends.count == 2, let a = ends[0], let b = ends[1], a <= b else {
+        throw ValidationError("--seeds: '\(part)' is not a seed or a range A-B (e.g. 1-5 or 1,3,7-9)")
+      }
+      out += Array(a...b)
+    }
+    guard !out.isEmpty else { throw ValidationError("--seeds: no seeds in '\(text)'") }
+    return out
+  }
+
+  /// The grid: methods × the product of the --set values × seeds, in that nesting order.
+  func cells() throws -> [Cell] {
+    var combos: [[(String, String)]] = [[]]
+    for s in sets {
+      guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
+        throw ValidationError("--set: '\(s)' must be KEY=V1,V2,... (e.g. optimizer.lr=0.01,0.02)")
+      }
+      let key = String(s[..<eq])
+      let values = s[s.index(after: eq)...].split(separator: ",").map(String.init)
+      guard !values.isEmpty else { throw ValidationError("--set: '\(s)' gives no values") }
+      combos = combos.flatMap { c in values.map { c + [(key, $0)] } }
+    }
+    let methodList: [String?] = methods.map { $0.split(separator: ",").map { String($0) } } ?? [nil]
+    var out: [Cell] = []
+    for m in methodList {
+      for combo in combos {
+        for seed in try Self.parseSeeds(seeds) {
+          let tag = combo.map { "-\($0.0)=\($0.1)" }.joined()
+            .map { "[]/ ".contains($0) ? "_" : $0 }.map(String.init).joined()
+          out.append(Cell(name: "\(prefix)\(m ?? "default")\(tag)-s\(seed)", method: m, seed: seed,
+                          overrides: combo.map { "\($0.0)=\($0.1)" }))
+        }
+      }
+    }
+    return out
+  }
+
+  func validate() throws {
+    guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+    if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
+    if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+    guard FileManager.default.fileExists(atPath: config) else { throw ValidationError("\(config): file not found") }
+  }
+
+  func run() throws {
+    let grid = try cells()
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+    let runThreads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+    var todo: [(Cell, [String])] = []
+    var unfinished: [String] = []
+    var skipped = 0
+    for cell in grid {
+      let dir = out + "/" + cell.name
+      if fm.fileExists(atPath: dir + "/summary.json") { skipped += 1; continue }
+      var args: [String]
+      if fm.fileExists(atPath: dir + "/run.json") {
+        unfinished.append(cell.name)
+        args = ["train", "--resume", dir]
+      } else {
+        args = ["train", "--config", config, "--seed", String(cell.seed), "--out", dir]
+        if let m = cell.method { args += ["--method", m] }
+        if let steps { args += ["--steps", String(steps)] }
+        args += overrides + cell.overrides
+      }
+      if let dataRoot { args += ["--data-root", dataRoot] }
+      args += ["--threads", String(runThreads), "--quiet"]
+      todo.append((cell, args))
+    }
+    if !unfinished.isEmpty && !resume {
+      throw ValidationError("\(out): \(unfinished.count) run(s) were started but not finished (\(unfinished.prefix(5).joined(separator: ", "))\(unfinished.count > 5 ? ", ..." : "")); continue them with --resume")
+    }
+    let binary = Self.executablePath()
+    printLine("sweep: \(grid.count) run(s), \(skipped) already done, \(todo.count) to run (\(unfinished.count) resumed), \(jobs) at a time with \(runThreads) thread(s) each -> \(out)")
+    if dryRun {
+      for (_, args) in todo { print(([binary] + args).map(Self.shellQuoted).joined(separator: " ")) }
+      return
+    }
+    let failures = runAll(todo, binary: binary)
+    let table = try? ResultTable(runs: RunCollection.expand([out]).filter { r in grid.contains { $0.name == r.name } },
+                                 keys: ["method"] + sets.compactMap { $0.split(separator: "=").first.map(String.init) },
+                                 metric: "target_test_accuracy", baseline: baseline)
+    if let table { print("\n" + table.markdown(), terminator: "") }
+    if !failures.isEmpty {
+      printError("sweep: \(failures.count) run(s) failed: \(failures.joined(separator: ", ")) (see their .log files)")
+      throw ExitCode(1)
+    }
+  }
+
+  /// The sweep's progress, shared with the termination handlers.
+  final class Progress: @unchecked Sendable {
+    let lock = NSLock()
+    var failures: [String] = []
+    var done = 0
+    let total: Int
+    let start = Date()
+    init(total: Int) { self.total = total }
+
+    /// Records one finished cell and returns its progress line.
+    func finish(_ name: String, status: Int32?) -> String {
+      lock.lock()
+      defer { lock.unlock() }
+      done += 1
+      let ok = status == 0
+      if !ok { failures.append(name) }
+      let what = ok ? "done" : status.map { "FAILED (status \($0))" } ?? "FAILED (could not start)"
+      return "  [\(done)/\(total), \(Int(Date().timeIntervalSince(start)))s] \(what) \(name)"
+    }
+  }
+
+  /// Runs every cell, `jobs` at a time; returns the names of those that failed.
+  func runAll(_ todo: [(Cell, [String])], binary: String) -> [String] {
+    let progress = Progress(total: todo.count)
+    let slots = DispatchSemaphore(value: jobs)
+    let group = DispatchGroup()
+    for (cell, args) in todo {
+      slots.wait()
+      group.enter()
+      let logPath = out + "/" + cell.name + ".log"
+      FileManager.default.createFile(atPath: logPath, contents: nil)
+      let log = FileHandle(forWritingAtPath: logPath)
+      let p = Process()
+      p.executableURL = URL(fileURLWithPath: binary)
+      p.arguments = args
+      p.standardOutput = log
+      p.standardError = log
+      let name = cell.name
+      p.terminationHandler = { proc in
+        printLine(progress.finish(name, status: proc.terminationStatus))
+        try? log?.close()
+        slots.signal()
+        group.leave()
+      }
+      do {
+        try p.run()
+      } catch {
+        printLine(progress.finish(name, status: nil))
+        slots.signal()
+        group.leave()
+      }
+    }
+    group.wait()
+    return progress.failures
+  }
+
+  /// This binary's path (children run the same build).
+  static func executablePath() -> String {
+    if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
+    let arg0 = CommandLine.arguments[0]
+    return arg0.hasPrefix("/") ? arg0 : FileManager.default.currentDirectoryPath + "/" + arg0
+  }
+
+  static func shellQuoted(_ s: String) -> String {
+    s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=,:".contains($0) }) ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import GradMixDistributed
+import GradMixReports
+
+/// `gradmix table RUN...`: a metric's mean and 95% interval over seeds, per group.
+struct TableCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "table",
+    abstract: "Tabulate runs: a metric's mean ± 95% CI over seeds per group, and paired differences to a baseline.",
+    discussion: """
+      Each RUN is a run folder, or a folder of run folders (a sweep's or benchmark's --out). Runs are \
+      grouped by --by (keys of summary.json or run.json, or config keys such as optimizer.lr, read from \
+      config.resolved.yaml); within a group the seeds are the samples. The interval is the Student-t \
+      interval of the mean. With --baseline, each group's paired difference to that group (matched by \
+      seed) is shown with its own interval. Unfinished runs are listed on stderr and left out.
+      """)
+
+  @Argument(help: "Run folders, or folders that hold run folders.")
+  var runs: [String]
+
+  @Option(help: "Group by these keys, comma-separated (e.g. method or method,optimizer.lr).")
+  var by = "method"
+
+  @Option(help: "The metric (a number in summary.json).")
+  var metric = "target_test_accuracy"
+
+  @Option(help: "md (Markdown) or csv.")
+  var format: TableFormat = .md
+
+  @Option(help: "The group to compare every other group with (e.g. uniform); adds paired differences.")
+  var baseline: String?
+
+  func run() throws {
+    let folders = try RunCollection.expand(runs)
+    let table: ResultTable
+    do {
+      table = try ResultTable(runs: folders, keys: by.split(separator: ",").map(String.init), metric: metric,
+                              baseline: baseline)
+    } catch {
+      throw ValidationError("\(error)")
+    }
+    if !table.skipped.isEmpty {
+      printError("note: left out (no \(metric), unfinished?): \(table.skipped.joined(separator: ", "))")
+    }
+    print(format == .md ? table.markdown() : table.csv(), terminator: "")
+  }
+}
+
+/// The output format of `gradmix table`.
+enum TableFormat: String, ExpressibleByArgument, CaseIterable {
+  case md, csv
+}

@@ -1,0 +1,130 @@
+import Foundation
+import GradMixReports
+import GradMixTestSupport
+import Testing
+
+/// Table, report and export on hand-written run folders (as `gradmix train` writes them).
+@Suite("Tables, reports and exports")
+struct ReportTests {
+  /// Writes a run folder: summary.json with the accuracy, and a metrics.jsonl with two sources over 3 records.
+  static func makeRun(_ root: String, _ name: String, method: String, seed: Int, accuracy: Double,
+                      ranks: Int = 1) throws -> String {
+    let dir = root + "/" + name
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    var summary: [String: Any] = ["method": method, "seed": seed, "steps": 30, "target_test_accuracy": accuracy,
+                                  "wall_seconds": 1.5, "world_size": ranks]
+    if ranks > 1 {
+      summary["per_rank"] = (0..<ranks).map { ["rank": $0, "source_gradients": 1.0 + Double($0), "communication": 0.5] }
+    }
+    try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: dir + "/summary.json"))
+    try JSONSerialization.data(withJSONObject: ["method": method, "seed": String(seed), "commit": "abc123", "dirty": false])
+      .write(to: URL(fileURLWithPath: dir + "/run.json"))
+    var lines: [String] = []
+    for step in [10, 20, 30] {
+      let rec: [String: Any] = [
+        "step": step, "lr": 0.01, "lr_scale": 1.0 + Double(step) / 100, "layers": ["conv1", "fc2"],
+        "losses": ["mnist": 1.0 / Double(step), "printed": 2.0 / Double(step)],
+        "weights": ["mnist": [0.25, 0.5], "printed": [0.75, 0.5]],
+        "target_test_accuracy": accuracy * Double(step) / 30, "pseudo_count": step,
+      ]
+      lines.append(String(decoding: try JSONSerialization.data(withJSONObject: rec, options: .sortedKeys), as: UTF8.self))
+    }
+    lines.insert(#"{"step": 15, "event": "pseudo_labels", "count": 42, "per_class": [1, 2]}"#, at: 2)
+    lines.append(#"{"step": 31, "lr": 0.0"#)  // a torn last line of an interrupted write
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/metrics.jsonl"))
+    try Data("optimizer:\n  lr: 0.01\nsources:\n- {domain: mnist, limit: 5}\n".utf8)
+      .write(to: URL(fileURLWithPath: dir + "/config.resolved.yaml"))
+    return dir
+  }
+
+  @Test("the table gives each method's mean and interval over seeds, and paired differences to the baseline")
+  func table() throws {
+    let root = try makeTemporaryDirectory("gradmix-table")
+    var runs: [RunFolder] = []
+    for (seed, (u, g)) in [(0.80, 0.84), (0.70, 0.75), (0.90, 0.93)].enumerated() {
+      runs.append(try RunFolder(path: Self.makeRun(root, "u\(seed)", method: "uniform", seed: seed + 1, accuracy: u)))
+      runs.append(try RunFolder(path: Self.makeRun(root, "g\(seed)", method: "gradmix", seed: seed + 1, accuracy: g)))
+    }
+    let t = try ResultTable(runs: runs, keys: ["method"], metric: "target_test_accuracy", baseline: "uniform")
+    let g = try #require(t.rows.first { $0.group == "gradmix" })
+    #expect(g.estimate.count == 3 && abs(g.estimate.mean - (0.84 + 0.75 + 0.93) / 3) < 1e-12)
+    // Differences 0.04, 0.05, 0.03: mean 0.04, sd 0.01, half-width t(0.975, 2) · 0.01 / √3.
+    let d = try #require(g.difference)
+    #expect(abs(d.mean - 0.04) < 1e-12)
+    #expect(abs(try #require(d.halfWidth) - 4.302653 * 0.01 / 3.0.squareRoot()) < 1e-6)
+    #expect(t.rows.first { $0.group == "uniform" }?.difference == nil)
+    let md = t.markdown()
+    #expect(md.contains("| gradmix | 3 | 84.00 ± ") && md.contains("4.00 ± 2.48 (3 pairs)"), "\(md)")
+    #expect(t.csv().hasPrefix("group,n,mean,sd,ci95_half_width"))
+    // Config keys group too (read from config.resolved.yaml).
+    let byLR = try ResultTable(runs: runs, keys: ["optimizer.lr", "sources[0].limit"], metric: "target_test_accuracy",
+                               baseline: nil)
+    #expect(byLR.rows.map(\.group) == ["0.01, 5"])
+    #expect(throws: RunFolderError.self) {
+      try ResultTable(runs: runs, keys: ["method"], metric: "target_test_accuracy", baseline: "nosuch")
+    }
+  }
+
+  @Test("the report is one HTML page with inline SVG pictures, a colour per source and a dash per run")
+  func report() throws {
+    let root = try makeTemporaryDirectory("gradmix-report")
+    let a = try RunFolder(path: Self.makeRun(root, "a", method: "gradmix", seed: 1, accuracy: 0.8, ranks: 3))
+    let b = try RunFolder(path: Self.makeRun(root, "b", method: "uniform", seed: 1, accuracy: 0.7))
+    let html = RunReport(runs: [a, b], generator: "test").html()
+    #expect(html.hasPrefix("<!DOCTYPE html>"))
+    // Self-contained: no scripts, no linked files; the only URI is the SVG namespace.
+    #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
+    #expect(html.components(separatedBy: "http").count == html.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count)
+    let svgs = html.components(separatedBy: "<svg ").count - 1
+    // accuracy, losses, 2 layers of weights, lr scale, lr, pseudo-labels, ranks of run a
+    #expect(svgs == 8, "\(svgs) pictures")
+    for title in ["Target test accuracy", "Source weights, layer conv1", "Source weights, layer fc2",
+                  "Learning-rate scale", "Pseudo-labelled target images", "Seconds per phase and rank: a"] {
+      #expect(html.contains(title), "missing \(title)")
+    }
+    // The same source has the same colour in every picture; the runs differ by dash.
+    let mnistColour = try #require(Self.attribute("stroke", ofSeriesLabelled: "mnist (a)", in: html))
+    #expect(Self.attribute("stroke", ofSeriesLabelled: "mnist (b)", in: html) == mnistColour)
+    #expect(Self.attribute("stroke", ofSeriesLabelled: "printed (a)", in: html) != mnistColour)
+    // The weight polyline of layer conv1 for mnist sits at 0.25 throughout: 3 points.
+    #expect(html.contains("data-label=\"mnist (a)\""))
+    // The torn last line was skipped, not fatal; the event was read.
+    #expect(a.steps.count == 3 && a.events.count == 1)
+  }
+
+  @Test("an empty run still gets a page that says there is no data")
+  func emptyRun() throws {
+    let root = try makeTemporaryDirectory("gradmix-report")
+    try FileManager.default.createDirectory(atPath: root + "/r", withIntermediateDirectories: true)
+    try Data("{}".utf8).write(to: URL(fileURLWithPath: root + "/r/run.json"))
+    #expect(throws: RunFolderError.self) { try RunFolder(path: root + "/r") }
+    try Data(#"{"method": "gradmix"}"#.utf8).write(to: URL(fileURLWithPath: root + "/r/run.json"))
+    let html = RunReport(runs: [try RunFolder(path: root + "/r")], generator: "test").html()
+    #expect(html.contains("no data in these runs"))
+  }
+
+  @Test("export writes step records and events as CSV")
+  func export() throws {
+    let root = try makeTemporaryDirectory("gradmix-export")
+    let run = try RunFolder(path: Self.makeRun(root, "a", method: "gradmix", seed: 1, accuracy: 0.9))
+    let csv = MetricsExport.metricsCSV(run).split(separator: "\n")
+    #expect(csv.count == 4)
+    let header = csv[0].split(separator: ",").map(String.init)
+    #expect(header.prefix(3) == ["step", "lr", "lr_scale"])
+    #expect(header.contains("loss:mnist") && header.contains("weight:printed:fc2"))
+    let row = csv[1].split(separator: ",").map(String.init)
+    #expect(row[header.firstIndex(of: "step")!] == "10")
+    #expect(row[header.firstIndex(of: "weight:mnist:conv1")!] == "0.25")
+    #expect(row[header.firstIndex(of: "loss:printed")!] == "0.2")
+    let events = MetricsExport.eventsCSV(run)
+    #expect(events == "step,event,count,per_class\n15,pseudo_labels,42,\"[1,2]\"\n", "\(events)")
+  }
+
+  /// The value of `name` on the polyline whose data-label is `label`.
+  static func attribute(_ name: String, ofSeriesLabelled label: String, in html: String) -> String? {
+    guard let r = html.range(of: "data-label=\"\(label)\"") else { return nil }
+    let rest = html[r.upperBound...]
+    guard let a = rest.range(of: " \(name)=\"") else { return nil }
+    return String(rest[a.upperBound...].prefix { $0 != "\"" })
+  }
+}
