@@ -5,7 +5,12 @@ struct PhaseTimers: Equatable {
   var targetGradient = 0.0
   var sourceGradients = 0.0
   var mixing = 0.0
+  /// Seconds inside collectives moving and reducing bytes (with the
+  /// instrumentation on; without it, waiting is included here).
   var communication = 0.0
+  /// Seconds waiting for other ranks to arrive at a collective (the timed
+  /// barrier of ``InstrumentedCommunicator``).
+  var waiting = 0.0
   var update = 0.0
   var evaluation = 0.0
   var pseudoLabelling = 0.0
@@ -18,9 +23,11 @@ struct PhaseTimers: Equatable {
     return try body()
   }
 
-  static let names = ["target_gradient", "source_gradients", "mixing", "communication", "update", "evaluation",
-                      "pseudo_labelling"]
-  var values: [Double] { [targetGradient, sourceGradients, mixing, communication, update, evaluation, pseudoLabelling] }
+  static let names = ["target_gradient", "source_gradients", "mixing", "communication", "waiting", "update",
+                      "evaluation", "pseudo_labelling"]
+  var values: [Double] {
+    [targetGradient, sourceGradients, mixing, communication, waiting, update, evaluation, pseudoLabelling]
+  }
 
   /// `self − earlier`, phase by phase (one step's share).
   func since(_ earlier: PhaseTimers) -> [Double] { zip(values, earlier.values).map { $0 - $1 } }

@@ -61,7 +61,8 @@ final class RunRecorder {
       guard t.calls > b.calls else { continue }
       commSeconds += t.seconds - b.seconds
       ops[op] = ["calls": t.calls - b.calls, "bytes_sent": t.bytesSent - b.bytesSent,
-                 "bytes_received": t.bytesReceived - b.bytesReceived, "seconds": t.seconds - b.seconds] as [String: Any]
+                 "bytes_received": t.bytesReceived - b.bytesReceived, "seconds": t.seconds - b.seconds,
+                 "wait_seconds": t.waitSeconds - b.waitSeconds] as [String: Any]
     }
     timeline.append(step: seconds, communication: commSeconds, phases: phases)
     if let trace {
@@ -76,7 +77,7 @@ final class RunRecorder {
 
   static func collectivesRecord(_ totals: [String: InstrumentedCommunicator.Totals]) -> [String: Any] {
     totals.mapValues { ["calls": $0.calls, "bytes_sent": $0.bytesSent, "bytes_received": $0.bytesReceived,
-                        "seconds": $0.seconds] as [String: Any] }
+                        "seconds": $0.seconds, "wait_seconds": $0.waitSeconds] as [String: Any] }
   }
 
   /// Opens `--trace` (each rank of an MPI job writes its own file).
@@ -203,7 +204,8 @@ final class RunRecorder {
       "config:     \(options.configPath)", "output:     \(options.outDir)",
       "build:      gradmix \(Provenance.versionLine)",
       "model:      \(model.spec) on \(model.inputShape), \(model.parameterCount) parameters, layers \(layerNames.joined(separator: " "))",
-      "world:      \(comm.worldSize) rank(s), target gradient: \(options.targetGradient.rawValue), mixing: \(strategy), BLAS threads \(BLAS.threads)",
+      "world:      \(comm.worldSize) rank(s), target gradient: \(options.targetGradient.rawValue), mixing: \(strategy)",
+      "BLAS:       OpenBLAS core \(BLASCore.name), \(BLAS.threads) engine thread(s) per rank",
     ]
     if !options.overrides.isEmpty { lines.append("overrides:  \(options.overrides.joined(separator: " "))") }
     if !options.scaledKeys.isEmpty {
@@ -220,6 +222,7 @@ final class RunRecorder {
     lines.append("data:       \(data)")
     lines.append("classes:    \(classNames.count): \(classNames.joined(separator: " "))")
     if options.progress { printLine(lines.joined(separator: "\n")) }
+    if let warning = BLASCore.warning { printError(warning) }
     var run: [String: Any] = ["config": options.configPath, "method": options.method.rawValue,
                        "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
                        "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,

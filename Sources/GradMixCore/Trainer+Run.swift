@@ -40,7 +40,7 @@ extension Trainer {
       }
       let stepStart = monotonicSeconds()
       let before = timers, commBefore = recorder.instruments.totals
-      let r = try step(t, stopRequested: stopRequested())
+      let r = try separatingWait { try step(t, stopRequested: stopRequested()) }
       recorder.recordTiming(step: t + 1, seconds: monotonicSeconds() - stepStart,
                             phases: options.instrument ? timers.since(before) : nil, collectivesBefore: commBefore)
       recorder.count(r)
@@ -48,7 +48,9 @@ extension Trainer {
         printError("warning: step \(t): non-finite gradient or loss from \(r.nonFinite.map { sources[$0].name }.joined(separator: ", ")); weight 0 this step")
       }
       let done = t + 1
-      if options.checkEvery > 0 && (done % options.checkEvery == 0 || done == steps) { try checkAgreement(step: done) }
+      if options.checkEvery > 0 && (done % options.checkEvery == 0 || done == steps) {
+        try separatingWait { try checkAgreement(step: done) }
+      }
       let evaluate = done % evalEvery == 0 || done == steps
       if evaluate, isCoordinator, let ev = target.evaluator, let split = target.split {
         target.lastEval = timers.time(\.evaluation) { ev.evaluate(split.test, parameters: parameters) }
@@ -91,19 +93,32 @@ extension Trainer {
     return summary
   }
 
+  /// Runs `body`, whose collectives are all timed as communication, and
+  /// moves the time they spent waiting for other ranks to the waiting phase.
+  func separatingWait<T>(_ body: () throws -> T) rethrows -> T {
+    let before = recorder.instruments.totalWaitSeconds
+    defer {
+      let wait = recorder.instruments.totalWaitSeconds - before
+      timers.communication -= wait
+      timers.waiting += wait
+    }
+    return try body()
+  }
+
   // MARK: - Pseudo-labels
 
-  /// Labels the unlabelled pool with the current model, where the pseudo
-  /// source is computed (every rank holds the same parameters, so every
-  /// owner selects the same set).
+  /// Labels the unlabelled pool with the current model on the coordinator
+  /// (for the records and checkpoints) and where the pseudo source is
+  /// computed; every rank holds the same parameters, so all select the same set.
   func refreshPseudoLabels(step t: Int) {
-    guard let labeler = target.pseudoLabeler, let split = target.split, let ev = target.evaluator,
-          let slot = slots.first(where: { $0.info.kind == .pseudo }) else { return }
+    guard let labeler = target.pseudoLabeler, let split = target.split, let ev = target.evaluator else { return }
     let (labels, confidence) = ev.predict(split.unlabelled, parameters: parameters)
     let selection = labeler.select(pool: split.unlabelled, labels: labels, confidence: confidence)
     target.pseudoRefreshes += 1
     target.pseudoSelection = selection
-    slot.sampler = pseudoSampler(selection, batchSize: slot.batchSize, refreshes: target.pseudoRefreshes)
+    for slot in slots where slot.info.kind == .pseudo {
+      slot.sampler = pseudoSampler(selection, batchSize: slot.batchSize, refreshes: target.pseudoRefreshes)
+    }
     recorder.log.record([
       "step": t, "event": "pseudo_labels", "count": selection.set.count, "per_class": selection.perClass,
       "accuracy_diagnostic": selection.accuracy, "pool": split.unlabelled.count,

@@ -1,3 +1,4 @@
+import Foundation
 import GradMixData
 import GradMixEngine
 
@@ -105,7 +106,7 @@ extension Trainer {
     if rows.lowerBound > 0 {
       let size = model.inputShape.count
       let input = workspace.input.baseAddress!
-      input.update(from: input + rows.lowerBound * size, count: rows.count * size)
+      memmove(input, input + rows.lowerBound * size, rows.count * size * MemoryLayout<Float>.stride)
       labels.withUnsafeMutableBufferPointer { l in
         for i in 0..<rows.count { l[i] = l[rows.lowerBound + i] }
       }

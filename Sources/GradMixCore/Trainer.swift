@@ -48,7 +48,7 @@ public final class Trainer {
   public init(config: TrainConfig, options: RunOptions, communicator: Communicator) throws {
     self.config = config
     self.options = options
-    let instruments = InstrumentedCommunicator(wrapping: communicator)
+    let instruments = InstrumentedCommunicator(wrapping: communicator, separatingWait: true)
     comm = options.instrument ? instruments : communicator
     settings = options.method.settings(
       steps: options.steps, targetAsSource: config.target.asSource ?? true,
@@ -79,14 +79,16 @@ public final class Trainer {
       case .pseudo: return config.pseudoLabels?.batchSize ?? defaultBatch
       }
     }
+    let recomputes = options.targetGradient == .recompute && settings.needsTargetGradient
     let placement = SourcePlacement(
       sources: kinds.map { SourcePlacement.Demand(batchSize: batchSize($0), targetDerived: !$0.isConfigured) },
-      worldSize: comm.worldSize, coordinatorOwnsSources: options.coordinatorOwnsSources)
+      worldSize: comm.worldSize, coordinatorOwnsSources: options.coordinatorOwnsSources,
+      metaBatch: settings.needsTargetGradient ? metaBatch : 0, metaOnEveryRank: recomputes)
     if !placement.idleRanks.isEmpty {
       let busy = comm.worldSize - placement.idleRanks.count
       throw ConfigError(
         file: options.configPath, field: "sources",
-        "\(kinds.filter(\.isConfigured).count) source(s) cannot keep \(comm.worldSize) ranks busy: rank(s) \(placement.idleRanks.map(String.init).joined(separator: ", ")) would own none; run with at most \(busy) ranks\(options.coordinatorOwnsSources ? "" : " or add --coordinator-owns-sources")")
+        "\(kinds.count) source(s) cannot keep \(comm.worldSize) ranks busy, even with their batches split: rank(s) \(placement.idleRanks.map(String.init).joined(separator: ", ")) would compute nothing; run with at most \(busy) ranks\(options.coordinatorOwnsSources ? "" : " or add --coordinator-owns-sources")")
     }
     let infos = kinds.enumerated().map { k, kind -> SourceInfo in
       let name: String
@@ -99,14 +101,15 @@ public final class Trainer {
     }
     sources = infos
     if rule.needsWholeSourceNorms, let split = infos.first(where: { $0.shards.count > 1 }) {
+      // Choice: refuse rather than add a group collective; see docs/DESIGN.md, "More ranks than sources".
       throw ConfigError(file: options.configPath, field: "weight_score",
-                        "source-norm needs the norm of whole source gradients, but source '\(split.name)' is split over \(split.shards.count) ranks; run with fewer ranks or weight_score: dot")
+                        "source-norm needs the norm of whole source gradients, but the batch of source '\(split.name)' would be split over \(split.shards.count) ranks; run with at most \(kinds.count + 1) ranks or weight_score: dot")
     }
 
     // The target data, where this rank needs it.
     let rank = communicator.rank
     let mine = infos.indices.filter { k in infos[k].shards.contains { $0.rank == rank } }
-    let computesTarget = comm.rank == 0 || (options.targetGradient == .recompute && settings.needsTargetGradient)
+    let computesTarget = comm.rank == 0 || recomputes
     let needsSplit = computesTarget || mine.contains { !infos[$0].kind.isConfigured }
     let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains, sampleShape: config.sampleShape)
     guard catalog.sampleShape == model.inputShape.dims else {  // the batch buffers are sized by the model's input
@@ -119,7 +122,7 @@ public final class Trainer {
       split: split,
       metaSampler: computesTarget ? split.map { BatchSampler($0.labelled, batchSize: metaBatch, seed: Seeds.derive(options.seed, "meta")) } : nil,
       metaBatch: metaBatch, evaluator: comm.rank == 0 || ownsPseudo ? Evaluator(model: model) : nil,
-      pseudoLabeler: ownsPseudo ? config.pseudoLabels.map {
+      pseudoLabeler: (comm.rank == 0 || ownsPseudo) && settings.pseudoLabels ? config.pseudoLabels.map {
         PseudoLabeler(threshold: $0.threshold, perClassCap: $0.perClassCap, classCount: config.classes)
       } : nil)
     if comm.rank == 0 && !options.resuming && FileManager.default.fileExists(atPath: options.outDir + "/run.json") {

@@ -6,29 +6,55 @@ import Dispatch
 ///
 /// Bytes are payload, not wire traffic: an allreduce of n floats counts 4n
 /// sent and 4n received, whatever algorithm MPI uses (the wire traffic of
-/// each algorithm is in the cost model of docs/DESIGN.md). Time inside a
-/// collective includes waiting for the slowest rank to arrive.
+/// each algorithm is in the cost model of docs/DESIGN.md).
+///
+/// Wait versus transfer: with `separatingWait` (and more than one rank),
+/// every blocking collective is preceded by a barrier whose time is this
+/// rank's wait for the slowest rank to arrive (`waitSeconds`); the
+/// collective's own time (`seconds`) is then the time to move and reduce the
+/// bytes once everyone is there. Choice: a barrier rather than comparing
+/// clocks, because it needs no clock shared across nodes; its cost is one
+/// barrier latency per collective (README). A non-blocking collective gets
+/// no barrier: its time, start and wait, counts as transfer.
 public final class InstrumentedCommunicator: Communicator {
   public struct Totals: Equatable, Sendable {
     public var calls = 0
     public var bytesSent = 0
     public var bytesReceived = 0
+    /// Seconds inside the collective (after the barrier when separating wait).
     public var seconds = 0.0
+    /// Seconds in the barrier before it: waiting for the other ranks.
+    public var waitSeconds = 0.0
     public init() {}
   }
 
   public let base: Communicator
+  /// Whether a timed barrier precedes each blocking collective.
+  public let separatingWait: Bool
   /// Totals per collective ("allreduce", "broadcast", ...) since the start.
   public private(set) var totals: [String: Totals] = [:]
 
-  public init(wrapping base: Communicator) { self.base = base }
+  public init(wrapping base: Communicator, separatingWait: Bool = false) {
+    self.base = base
+    self.separatingWait = separatingWait && base.worldSize > 1
+  }
+
+  /// Wait seconds summed over every collective.
+  public var totalWaitSeconds: Double { totals.values.reduce(0) { $0 + $1.waitSeconds } }
 
   public var rank: Int { base.rank }
   public var worldSize: Int { base.worldSize }
   public var localSize: Int { base.localSize }
 
   @inline(__always)
-  private func record<T>(_ op: String, sent: Int, received: Int, _ body: () throws -> T) rethrows -> T {
+  private func record<T>(_ op: String, sent: Int, received: Int, blocking: Bool = true,
+                         _ body: () throws -> T) throws -> T {
+    var wait = 0.0
+    if separatingWait && blocking {
+      let arrived = DispatchTime.now().uptimeNanoseconds
+      try base.barrier()
+      wait = Double(DispatchTime.now().uptimeNanoseconds - arrived) * 1e-9
+    }
     let start = DispatchTime.now().uptimeNanoseconds
     defer {
       var t = totals[op, default: Totals()]
@@ -36,6 +62,7 @@ public final class InstrumentedCommunicator: Communicator {
       t.bytesSent += sent
       t.bytesReceived += received
       t.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+      t.waitSeconds += wait
       totals[op] = t
     }
     return try body()
@@ -85,8 +112,8 @@ public final class InstrumentedCommunicator: Communicator {
   }
   public func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest {
     let n = buffer.count * 4
-    return try record("iallreduce", sent: n, received: n) { try base.startAllreduceSum(inPlace: buffer) }
+    return try record("iallreduce", sent: n, received: n, blocking: false) { try base.startAllreduceSum(inPlace: buffer) }
   }
-  public func barrier() throws { try record("barrier", sent: 0, received: 0) { try base.barrier() } }
+  public func barrier() throws { try record("barrier", sent: 0, received: 0, blocking: false) { try base.barrier() } }
   public func abort(code: Int32, message: String) -> Never { base.abort(code: code, message: message) }
 }

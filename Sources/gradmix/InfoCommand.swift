@@ -14,6 +14,8 @@ struct InfoCommand: ParsableCommand {
   func run() throws {
     print("gradmix \(GradMixCommand.configuration.version)")
     print("BLAS:  \(BLAS.configuration), \(BLAS.openBLASThreads) thread(s)")
+    print("core:  \(BLASCore.name)")
+    if let warning = BLASCore.warning { printError(warning) }
     guard !noMPI else { return }
     let comm = try MPICommunicator.start()
     print("MPI:   \(MPICommunicator.libraryVersion.split(separator: ",").first ?? "")")

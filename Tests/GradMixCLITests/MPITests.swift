@@ -102,15 +102,68 @@ struct MPITests {
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
   }
 
-  @Test("more ranks than the sources can use is refused with one message")
+  /// The test config without the target as a source and without pseudo-labels: two sources only.
+  static let twoSources = config.replacingOccurrences(
+    of: "labelled_per_class: 3,", with: "labelled_per_class: 3, as_source: false,")
+
+  @Test("more ranks than even split batches can use is refused with one message")
   func idleRanks() throws {
     let dir = try Self.tempDir()
     let cfg = dir + "/c.yaml"
-    try Data(Self.config.utf8).write(to: URL(fileURLWithPath: cfg))
-    let r = try Self.mpi(4, "gradmix", ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--out", dir + "/run"])
+    // Two sources of 2 rows: at most 4 shards, so at most 5 ranks are busy.
+    try Data(Self.twoSources.replacingOccurrences(of: "batch_size: 10", with: "batch_size: 2").utf8)
+      .write(to: URL(fileURLWithPath: cfg))
+    let r = try Self.mpi(6, "gradmix", ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--method",
+                                        "gradmix-no-pl", "--out", dir + "/run"])
     #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
-    #expect(errors.count == 1 && errors[0].contains("cannot keep 4 ranks busy"), "\(r.stderr)")
+    #expect(errors.count == 1 && errors[0].contains("cannot keep 6 ranks busy"), "\(r.stderr)")
+  }
+
+  /// More ranks than sources: 4 and 5 ranks on two sources (with the target
+  /// as a source and pseudo-labels: 4 sources; without: 2 sources whose
+  /// batches are split over 3 and 4 workers) train the one-process model
+  /// (1 thread each) within 1e-5 in params_l2 and 1e-3 in test loss over 20 steps.
+  @Test("4 and 5 ranks on 2 sources, whole or split batches: the one-process model", arguments: [false, true])
+  func moreRanksThanSources(split: Bool) throws {
+    let dir = try Self.tempDir()
+    let cfg = dir + "/c.yaml"
+    try Data((split ? Self.twoSources : Self.config).utf8).write(to: URL(fileURLWithPath: cfg))
+    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
+                  "--check-every", "5"] + (split ? ["--method", "gradmix-no-pl"] : [])
+    let single = try runProduct(common + ["--out", dir + "/single"])
+    #expect(single.status == 0, "\(single.stderr)")
+    let reference = try Self.summary(dir + "/single")
+    for n in [4, 5] {
+      let r = try Self.mpi(n, "gradmix", common + ["--out", dir + "/np\(n)"])
+      #expect(r.status == 0, "np \(n): \(r.stderr)")
+      let s = try Self.summary(dir + "/np\(n)")
+      #expect(s["world_size"] as? Int == n)
+      let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
+      #expect(abs(a - b) <= 1e-5, "np \(n): params_l2 \(b) vs one process \(a)")
+      let x = try #require(reference["target_test_loss"] as? Double), y = try #require(s["target_test_loss"] as? Double)
+      #expect(abs(x - y) <= 1e-3, "np \(n): test loss \(y) vs one process \(x)")
+      // Every rank computes something; with two sources their batches are split.
+      let sources = try #require(s["sources"] as? [[String: Any]])
+      let ranks = Set(sources.flatMap { src in
+        ((src["shards"] as? [[String: Any]])?.compactMap { $0["rank"] as? Int }) ?? [src["rank"] as? Int ?? -1]
+      })
+      #expect(ranks.union([0]) == Set(0..<n), "np \(n): placement \(sources)")
+      #expect(sources.contains { $0["shards"] != nil } == split, "np \(n): placement \(sources)")
+    }
+  }
+
+  @Test("source-norm scores with split source batches are refused with one message")
+  func sourceNormWithShards() throws {
+    let dir = try Self.tempDir()
+    let cfg = dir + "/c.yaml"
+    try Data((Self.twoSources + "\nweight_score: source-norm\n").utf8).write(to: URL(fileURLWithPath: cfg))
+    let r = try Self.mpi(4, "gradmix", ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--method",
+                                        "gradmix-no-pl", "--out", dir + "/run"])
+    #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+    #expect(errors.count == 1 && errors[0].contains("weight_score") && errors[0].contains("split"), "\(r.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/run.json"))
   }
 
   /// cluster/launch.sh with a two-slot hostfile on localhost and TCP only

@@ -64,20 +64,4 @@ struct TrainConfigTests {
     #expect(throws: ConfigError.self) { try TrainConfig.load(path: "/tmp") }
     #expect(throws: ConfigError.self) { try TrainConfig.parse(yaml: "model: [", file: "c.yaml") }
   }
-
-  /// The rank of each of `n` configured sources of equal batch size.
-  static func owners(_ n: Int, worldSize: Int, coordinatorOwnsSources: Bool = false) -> [Int] {
-    SourcePlacement(sources: Array(repeating: .init(batchSize: 8, targetDerived: false), count: n), worldSize: worldSize,
-                    coordinatorOwnsSources: coordinatorOwnsSources).shards.map { $0[0].rank }
-  }
-
-  @Test("source placement: round-robin over workers, or over every rank")
-  func placement() {
-    #expect(Self.owners(3, worldSize: 1) == [0, 0, 0])
-    #expect(Self.owners(2, worldSize: 3) == [1, 2])
-    #expect(Self.owners(8, worldSize: 5) == [1, 2, 3, 4, 1, 2, 3, 4])
-    #expect(Self.owners(2, worldSize: 2, coordinatorOwnsSources: true) == [0, 1])
-    #expect(SourcePlacement(sources: [.init(batchSize: 8, targetDerived: false)], worldSize: 3,
-                            coordinatorOwnsSources: false).idleRanks == [2])
-  }
 }
