@@ -39,7 +39,7 @@ public struct EngineBenchmark {
       preconditionFailure("The benchmark's model was built once already; rebuilding it cannot fail.")
     }
     let ws = model.makeWorkspace(maxBatch: batch)
-    let params = model.makeParameters(seed: 1)
+    let params = model.makeParameters(seed: 1), state = model.makeState()
     let grads = model.makeBuffer(), velocity = model.makeBuffer()
     let sgd = SGD(momentum: 0.9, weightDecay: 5e-4)
     var rng = RNG(seed: 2)
@@ -48,7 +48,8 @@ public struct EngineBenchmark {
     let labels = (0..<batch).map { _ in Int32(rng.int(below: classes)) }
 
     func step() {
-      let logits = model.forward(ws, batch: batch, parameters: params, mode: mode == .train ? .train : .eval,
+      let logits = model.forward(ws, batch: batch, parameters: params, state: state,
+                                 mode: mode == .train ? .train : .eval,
                                  rng: &rng, profile: profile)
       guard mode == .train else { return }
       _ = labels.withUnsafeBufferPointer { y in

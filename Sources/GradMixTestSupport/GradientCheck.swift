@@ -35,6 +35,8 @@ public struct LayerGradientCheck {
   public var epsilon: Float = 1e-2
   /// At most this many coordinates of each of x and θ are checked (chosen at random).
   public var maxCoordinates = 400
+  /// The forward mode (`.eval` checks BatchNorm with its running statistics).
+  public var mode: Mode = .train
 
   public init(layer: any Layer, inputShape: Shape, batch: Int, seed: UInt64) {
     self.layer = layer; self.inputShape = inputShape; self.batch = batch; self.seed = seed
@@ -57,6 +59,18 @@ public struct LayerGradientCheck {
     let r = (0..<outCount).map { _ in rng.normal() }
     let scratchCount = max(1, layer.scratchCount(input: inputShape, batch: batch))
     let dropoutSeed = rng.next()
+    // Model state (BatchNorm running statistics): running means ~N(0, 0.5²)
+    // and running variances in [0.5, 1.5], the same before every forward.
+    var state0: [Float] = []
+    for t in layer.stateShapes {
+      for _ in 0..<t.count {
+        if t.name.hasSuffix("running_var") { state0.append(0.5 + rng.uniform()) }
+        else if t.name.hasSuffix("running_mean") { state0.append(rng.normal() * 0.5) }
+        else { state0.append(0) }
+      }
+    }
+    if state0.isEmpty { state0 = [0] }
+    let mode = self.mode
 
     func objective(_ x: [Float], _ theta: [Float]) -> Double {
       var y = [Float](repeating: 0, count: outCount)
@@ -73,8 +87,12 @@ public struct LayerGradientCheck {
         x.withUnsafeBufferPointer { xb in
           p.withUnsafeBufferPointer { pb in
             scratch.withUnsafeMutableBufferPointer { sb in
-              layer.forward(output: yb.baseAddress!, input: xb.baseAddress!, parameters: pb.baseAddress!,
-                            scratch: sb.baseAddress!, inputShape: inputShape, batch: batch, mode: .train, rng: &d)
+              var state = state0
+              state.withUnsafeMutableBufferPointer { stb in
+                layer.forward(output: yb.baseAddress!, input: xb.baseAddress!, parameters: pb.baseAddress!,
+                              state: stb.baseAddress!, scratch: sb.baseAddress!, inputShape: inputShape, batch: batch,
+                              mode: mode, rng: &d)
+              }
             }
           }
         }

@@ -15,9 +15,11 @@ import Testing
 struct LayerGradientTests {
   static let tolerance = 1e-2
 
-  func check(_ layer: any Layer, _ shape: [Int], batch: Int, seed: UInt64,
+  func check(_ layer: any Layer, _ shape: [Int], batch: Int, seed: UInt64, mode: Mode = .train,
              sourceLocation: SourceLocation = #_sourceLocation) throws {
-    let result = try LayerGradientCheck(layer: layer, inputShape: Shape(shape), batch: batch, seed: seed).run()
+    var checker = LayerGradientCheck(layer: layer, inputShape: Shape(shape), batch: batch, seed: seed)
+    checker.mode = mode
+    let result = try checker.run()
     for c in [result.input] + (result.parameters.map { [$0] } ?? []) {
       #expect(c.maxRelativeError < Self.tolerance, "seed \(seed): \(c)", sourceLocation: sourceLocation)
       #expect(c.checked > 0, sourceLocation: sourceLocation)
@@ -76,4 +78,48 @@ struct LayerGradientTests {
 
   @Test("Dropout (train mode, fixed mask)")
   func dropout() throws { try check(Dropout(rate: 0.3), [20], batch: 4, seed: 23) }
+
+  // MARK: - BatchNorm, pooling, residual blocks
+
+  @Test("BatchNorm over channels (train: batch statistics)", arguments: [false, true])
+  func batchNorm2D(relu: Bool) throws {
+    try check(BatchNorm(channels: 3, fusedReLU: relu), [3, 4, 5], batch: 2, seed: relu ? 31 : 32)
+  }
+
+  @Test("BatchNorm over features (train), including one value per channel and batch 2")
+  func batchNorm1D() throws {
+    try check(BatchNorm(channels: 6), [6], batch: 5, seed: 33)
+    try check(BatchNorm(channels: 4), [4], batch: 2, seed: 34)
+  }
+
+  @Test("BatchNorm in eval mode (running statistics)", arguments: [false, true])
+  func batchNormEval(relu: Bool) throws {
+    try check(BatchNorm(channels: 3, fusedReLU: relu), [3, 3, 3], batch: 2, seed: relu ? 35 : 36, mode: .eval)
+    try check(BatchNorm(channels: 5), [5], batch: 3, seed: 37, mode: .eval)
+  }
+
+  @Test("AvgPool2D", arguments: [(2, 2, 6, 6), (3, 2, 7, 7), (3, 1, 5, 6), (2, 3, 7, 8)])
+  func avgPool(_ t: (Int, Int, Int, Int)) throws {
+    try check(AvgPool2D(kernelSize: t.0, stride: t.1), [2, t.2, t.3], batch: 2, seed: UInt64(40 + t.0 * 10 + t.1))
+  }
+
+  @Test("Global average pooling")
+  func globalAvgPool() throws { try check(GlobalAvgPool(), [3, 4, 5], batch: 2, seed: 41) }
+
+  struct ResCase: CustomTestStringConvertible, Sendable {
+    let c: Int, oc: Int, s: Int, h: Int, w: Int, eval: Bool
+    var testDescription: String { "c\(c) \(h)x\(w) -> res\(oc)s\(s)\(eval ? " eval" : "")" }
+  }
+
+  @Test("ResidualBlock (identity and projection shortcuts, train and eval)", arguments: [
+    ResCase(c: 2, oc: 2, s: 1, h: 5, w: 4, eval: false),   // identity
+    ResCase(c: 2, oc: 3, s: 1, h: 4, w: 4, eval: false),   // projection (channels)
+    ResCase(c: 2, oc: 3, s: 2, h: 6, w: 5, eval: false),   // projection (stride and channels)
+    ResCase(c: 3, oc: 3, s: 2, h: 5, w: 5, eval: false),   // projection (stride)
+    ResCase(c: 2, oc: 3, s: 2, h: 6, w: 5, eval: true),
+  ])
+  func residual(_ t: ResCase) throws {
+    try check(ResidualBlock(inChannels: t.c, outChannels: t.oc, stride: t.s), [t.c, t.h, t.w], batch: 3,
+              seed: UInt64(50 + t.oc * 10 + t.s), mode: t.eval ? .eval : .train)
+  }
 }

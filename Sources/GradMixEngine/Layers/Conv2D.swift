@@ -3,7 +3,9 @@
 
 /// 2-D convolution by im2col + one `cblas_sgemm` over the whole batch.
 ///
-/// Parameters: `weight` [OC, C, KH, KW] (PyTorch's layout) and `bias` [OC].
+/// Parameters: `weight` [OC, C, KH, KW] (PyTorch's layout) and `bias` [OC]
+/// (none when `hasBias` is false, as for a convolution followed by
+/// BatchNorm inside a residual block, torchvision's `bias=False`).
 /// The batch is processed in chunks of B images sized to keep the chunk's
 /// columns in cache. Forward unfolds a chunk into columns [CKK, B*OHW],
 /// multiplies `weight` [OC, CKK] by them into a [OC, B*OHW] product, then
@@ -20,21 +22,25 @@ public struct Conv2D: Layer {
   /// When true the layer applies ReLU to its output as part of the scatter
   /// (set by `Sequential` when a `relu` follows; saves one pass over memory).
   public let fusedReLU: Bool
+  /// Whether the layer has a `bias` tensor.
+  public let hasBias: Bool
   public let token: String
 
   public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-              fusedReLU: Bool = false, token: String? = nil, workers: Int? = nil) {
+              fusedReLU: Bool = false, hasBias: Bool = true, token: String? = nil, workers: Int? = nil) {
     precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
       "Conv2D needs positive channels, kernel and stride and a non-negative padding, got in \(inChannels), out \(outChannels), kernel \(kernelSize), stride \(stride), padding \(padding).")
     self.inChannels = inChannels; self.outChannels = outChannels; self.kernelSize = kernelSize
     self.stride = stride; self.padding = padding; self.fusedReLU = fusedReLU
+    self.hasBias = hasBias
     self.chunkFloats = Conv2D.defaultChunkFloats
     self.workers = workers ?? BLAS.threads
     self.token = token ?? "conv\(outChannels)k\(kernelSize)" + (stride != 1 ? "s\(stride)" : "") + (padding != 0 ? "p\(padding)" : "")
   }
 
   public var parameterShapes: [ParameterShape] {
-    [ParameterShape("weight", [outChannels, inChannels, kernelSize, kernelSize]), ParameterShape("bias", [outChannels])]
+    let weight = ParameterShape("weight", [outChannels, inChannels, kernelSize, kernelSize])
+    return hasBias ? [weight, ParameterShape("bias", [outChannels])] : [weight]
   }
 
   func geometry(_ input: Shape) -> ConvGeometry? {
@@ -88,7 +94,12 @@ public struct Conv2D: Layer {
   /// dYᵀ [OC, B*OHW], a row of ones [B*OHW] (the bias gradient is one
   /// `sgemv` against it), and a private dW, db [OC*CKK + OC].
   func workerScratch(_ g: ConvGeometry, batch: Int) -> Int {
-    (g.patch + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + outChannels * (g.patch + 1)
+    (g.patch + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
+  }
+
+  /// Floats of dW and db.
+  func gradientCount(_ g: ConvGeometry) -> Int {
+    outChannels * (g.patch + (hasBias ? 1 : 0))
   }
 
   public func scratchCount(input: Shape, batch: Int) -> Int {
@@ -128,7 +139,7 @@ public struct Conv2D: Layer {
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters                    // [OC, CKK]
-    let bias = parameters + oc * g.patch       // [OC]
+    let bias: UnsafePointer<Float>? = hasBias ? parameters + oc * g.patch : nil  // [OC]
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch                       // [CKK, B*OHW]
@@ -143,7 +154,7 @@ public struct Conv2D: Layer {
         for o in 0..<oc {
           let src = product + o * ld + i * ohw
           let dst = yc + (i * oc + o) * ohw
-          let bo = bias[o]
+          let bo = bias?[o] ?? 0
           if relu {
             for j in 0..<ohw { dst[j] = max(src[j] + bo, 0) }
           } else {
@@ -173,7 +184,7 @@ public struct Conv2D: Layer {
     let g = checkedGeometry(inputShape)
     let (used, range) = partition(batch: n)
     let perWorker = workerScratch(g, batch: n)
-    let gradCount = outChannels * (g.patch + 1)
+    let gradCount = gradientCount(g)
     BLAS.parallelWorkers(used) { w in
       let s = scratch + w * perWorker
       let dParams = w == 0 ? dParameters : s + perWorker - gradCount
@@ -215,8 +226,10 @@ public struct Conv2D: Layer {
           }
         }
       }
-      ones.update(repeating: 1, count: ld)
-      BLAS.gemv(dBias, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
+      if hasBias {
+        ones.update(repeating: 1, count: ld)
+        BLAS.gemv(dBias, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
+      }
       let xc = x + first * inCount
       for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
       BLAS.gemm(dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,

@@ -1,11 +1,31 @@
-/// Whether a forward pass trains (dropout active) or evaluates.
+/// Whether a forward pass trains (dropout active; BatchNorm normalises by
+/// the batch statistics and updates its running statistics) or evaluates
+/// (BatchNorm normalises by the running statistics).
 public enum Mode: Sendable { case train, eval }
 
+/// How ``Sequential/initialize(_:seed:)`` fills a parameter tensor.
+public enum ParameterFill: Equatable, Sendable {
+  /// Normal with a standard deviation from the fan-in (He or LeCun).
+  case fanIn
+  /// All zeros (biases, BatchNorm shift).
+  case zero
+  /// All ones (BatchNorm scale).
+  case one
+}
+
 /// A named parameter tensor of a layer, e.g. `("weight", [32, 3, 5, 5])`.
+///
+/// Also used for model-state tensors (BatchNorm running statistics), where
+/// `fill` is the initial value. A shape `[]` is a scalar (one float).
 public struct ParameterShape: Equatable, Sendable {
   public let name: String
   public let shape: [Int]
-  public init(_ name: String, _ shape: [Int]) { self.name = name; self.shape = shape }
+  public let fill: ParameterFill
+  /// `fill` defaults to `.zero` for a tensor named `bias`, else `.fanIn`.
+  public init(_ name: String, _ shape: [Int], fill: ParameterFill? = nil) {
+    self.name = name; self.shape = shape
+    self.fill = fill ?? (name == "bias" ? .zero : .fanIn)
+  }
   public var count: Int { shape.reduce(1, *) }
 }
 
@@ -27,6 +47,12 @@ public protocol Layer: Sendable, CustomStringConvertible {
   /// The layer's parameter tensors, in storage order ([] if none).
   var parameterShapes: [ParameterShape] { get }
 
+  /// The layer's model-state tensors (BatchNorm running statistics), in
+  /// storage order ([] if none). State is not a parameter: it is not
+  /// differentiated, optimised or mixed; it lives in the model's separate
+  /// state buffer (``Sequential/stateLayout``).
+  var stateShapes: [ParameterShape] { get }
+
   /// The output shape for an input shape.
   /// - Throws: ``ModelSpecError/doesNotFit(layer:input:reason:)`` if the
   ///   layer cannot take that input.
@@ -45,6 +71,14 @@ public protocol Layer: Sendable, CustomStringConvertible {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG)
 
+  /// Computes `output` like the stateless `forward`, reading and (in
+  /// `.train` mode) updating the layer's slice of the model state. The
+  /// default calls the stateless `forward` (layers without state).
+  func forward(
+    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG)
+
   /// Writes dL/d(input) into `dInput` (if non-nil; it is nil for the first
   /// layer) and *adds* dL/d(parameters) into `dParameters`.
   func backward(
@@ -56,6 +90,18 @@ public protocol Layer: Sendable, CustomStringConvertible {
 
 extension Layer {
   public var parameterShapes: [ParameterShape] { [] }
+  public var stateShapes: [ParameterShape] { [] }
+  /// Total model-state count of the layer.
+  public var stateCount: Int { stateShapes.reduce(0) { $0 + $1.count } }
+
+  public func forward(
+    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG
+  ) {
+    forward(output: output, input: input, parameters: parameters, scratch: scratch, inputShape: inputShape,
+            batch: batch, mode: mode, rng: &rng)
+  }
   public var isView: Bool { false }
   public func scratchCount(input: Shape, batch: Int) -> Int { 0 }
   public var description: String { token }

@@ -10,10 +10,20 @@ import Foundation
 /// - `relu`, `flatten`;
 /// - `fc<N>`: dense layer to N features (a flatten is inserted before the
 ///   first `fc` that follows an image-shaped input);
-/// - `dropout<rate>`: e.g. `dropout0.5`.
+/// - `dropout<rate>`: e.g. `dropout0.5`;
+/// - `bn`: batch normalisation over the channels of an image-shaped input
+///   (after a conv) or the features of a vector (after an fc);
+/// - `avgpool<K>[s<S>]`: K x K average pooling, stride S (default K);
+/// - `gap`: global average pooling, [C, H, W] -> [C];
+/// - `res<C>[s<S>]`: a basic residual block to C channels, stride S
+///   (default 1), see ``ResidualBlock``.
 public enum LayerToken: Equatable, Sendable {
   case conv(channels: Int, kernel: Int, stride: Int, padding: Int)
   case pool(kernel: Int, stride: Int)
+  case avgPool(kernel: Int, stride: Int)
+  case globalAvgPool
+  case batchNorm
+  case residual(channels: Int, stride: Int)
   case relu
   case flatten
   case dense(Int)
@@ -30,6 +40,22 @@ public enum LayerToken: Equatable, Sendable {
   static func parseToken(_ t: String, position: Int) throws -> LayerToken {
     if t == "relu" { return .relu }
     if t == "flatten" { return .flatten }
+    if t == "bn" { return .batchNorm }
+    if t == "gap" { return .globalAvgPool }
+    if t.hasPrefix("avgpool") {
+      let fields = try numbers(String(t.dropFirst(7)), keys: ["", "s"], token: t, position: position)
+      guard let k = fields[""] else { throw ModelSpecError.unknownToken(t, position: position) }
+      let s = fields["s"] ?? k
+      guard k > 0, s > 0 else { throw ModelSpecError.badNumber(token: t, reason: "window and stride must be positive") }
+      return .avgPool(kernel: k, stride: s)
+    }
+    if t.hasPrefix("res") {
+      let fields = try numbers(String(t.dropFirst(3)), keys: ["", "s"], token: t, position: position)
+      guard let c = fields[""] else { throw ModelSpecError.unknownToken(t, position: position) }
+      let s = fields["s"] ?? 1
+      guard c > 0, s > 0 else { throw ModelSpecError.badNumber(token: t, reason: "channels and stride must be positive") }
+      return .residual(channels: c, stride: s)
+    }
     if t.hasPrefix("dropout") {
       guard let r = Float(t.dropFirst(7)) else { throw ModelSpecError.unknownToken(t, position: position) }
       guard r >= 0, r < 1 else { throw ModelSpecError.badNumber(token: t, reason: "the dropout rate must be in [0, 1)") }

@@ -2,10 +2,14 @@
 ///
 /// Built once from the layer list. Parameters, gradients and optimiser state
 /// are separate ``FlatBuffer``s that all share this one layout. A *layer* here
-/// means a parameterised layer (`conv1`, `conv2`, `fc1`, ...): parameterless
-/// layers (ReLU, pooling, flatten, dropout) have no range. `layerRanges[l]`
-/// covers all of layer l's tensors (weight then bias) and is the unit the
-/// GradMix layer-wise weights apply to.
+/// means a parameterised layer (`conv1`, `conv2`, `fc1`, `res1`, ...):
+/// parameterless layers (ReLU, pooling, flatten, dropout) have no range. A
+/// `bn` right after a conv or fc joins that layer (`conv1` covers
+/// `conv1.weight`, `conv1.bias`, `bn1.weight`, `bn1.bias`), and a residual
+/// block is one layer (see docs/DESIGN.md, "BatchNorm and residual blocks").
+/// `layerRanges[l]` covers all of layer l's tensors and is the unit the
+/// GradMix layer-wise weights apply to. The same type describes the model
+/// state buffer (BatchNorm running statistics), ``Sequential/stateLayout``.
 public struct ParameterLayout: Equatable, Sendable, CustomStringConvertible {
   public struct Entry: Equatable, Sendable {
     /// Index of the parameterised layer (0..<layerCount).
@@ -24,21 +28,32 @@ public struct ParameterLayout: Equatable, Sendable, CustomStringConvertible {
   /// Total number of floats.
   public let count: Int
 
-  /// Builds the layout from `(layerName, tensors)` pairs in storage order.
+  /// Builds the layout from `(layerName, tensors)` pairs in storage order;
+  /// tensor `t` of layer `name` is called `name.t`.
   public init(layers: [(name: String, tensors: [ParameterShape])]) {
+    self.init(groups: layers.map { layer in
+      (layer.name, layer.tensors.map { (name: "\(layer.name).\($0.name)", shape: $0.shape) })
+    })
+  }
+
+  /// Builds the layout from groups of fully named tensors in storage order
+  /// (a group is one GradMix layer; its tensors may come from several
+  /// modules, e.g. `conv1.weight`, `conv1.bias`, `bn1.weight`, `bn1.bias`).
+  public init(groups: [(name: String, tensors: [(name: String, shape: [Int])])]) {
     var entries: [Entry] = []
     var ranges: [Range<Int>] = []
     var offset = 0
-    for (l, layer) in layers.enumerated() {
+    for (l, group) in groups.enumerated() {
       let start = offset
-      for t in layer.tensors {
-        entries.append(Entry(layer: l, name: "\(layer.name).\(t.name)", shape: t.shape, range: offset..<(offset + t.count)))
-        offset += t.count
+      for t in group.tensors {
+        let count = t.shape.reduce(1, *)
+        entries.append(Entry(layer: l, name: t.name, shape: t.shape, range: offset..<(offset + count)))
+        offset += count
       }
       ranges.append(start..<offset)
     }
     self.entries = entries
-    self.layerNames = layers.map(\.name)
+    self.layerNames = groups.map(\.name)
     self.layerRanges = ranges
     self.count = offset
   }

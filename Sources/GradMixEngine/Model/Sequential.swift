@@ -6,9 +6,16 @@
 /// ``Workspace``), so several gradient buffers (one per GradMix source) can
 /// be filled from one model and one parameter buffer.
 ///
-/// A `relu` that follows a `conv` or `fc` is fused into that layer (it masks
-/// during the scatter the layer performs anyway); pass `fuseReLU: false` to
+/// A `relu` that follows a `conv`, `fc` or `bn` is fused into that layer (it
+/// masks during the pass the layer makes anyway); pass `fuseReLU: false` to
 /// keep every layer separate (the tests compare both).
+///
+/// Tensor names follow PyTorch modules, so a checkpoint is a state dict of
+/// the network `scripts/reference/spec_torch.py` builds from the same spec:
+/// `conv<i>`, `fc<i>`, `bn<i>` and `res<i>` count their own kind from 1.
+/// BatchNorm running statistics are *model state*, not parameters: they
+/// live in a separate buffer laid out by ``stateLayout`` (``makeState()``),
+/// which `forward` reads and, in `.train` mode, updates.
 public struct Sequential: Sendable {
   public let spec: String
   public let inputShape: Shape
@@ -16,10 +23,18 @@ public struct Sequential: Sendable {
   /// `shapes[i]` is the input shape of layer i; `shapes[layers.count]` the output.
   public let shapes: [Shape]
   public let layout: ParameterLayout
+  /// Where each BatchNorm running statistic lives in the state buffer (no
+  /// entries for a model without `bn` or `res`).
+  public let stateLayout: ParameterLayout
   /// Offset of layer i's parameters in the flat buffers (0 when it has none).
   let parameterOffsets: [Int]
+  /// Offset of layer i's state in the state buffer (0 when it has none).
+  let stateOffsets: [Int]
   /// The parameterised-layer index (`layout.layerRanges`) of layer i, or nil.
   let parameterLayer: [Int?]
+  /// True for the first layer of its parameterised layer (a `bn` joined to
+  /// the conv before it is not first): backward reports that layer done.
+  let firstOfGroup: [Bool]
 
   /// Builds the model.
   /// - Throws: ``ModelSpecError`` if the spec does not parse or a layer does
@@ -32,21 +47,40 @@ public struct Sequential: Sendable {
     let tokens = try LayerToken.parse(spec)
     var layers: [any Layer] = []
     var shapes: [Shape] = [inputShape]
-    var groups: [(name: String, tensors: [ParameterShape])] = []
-    var offsets: [Int] = []
-    var groupOf: [Int?] = []
-    var offset = 0
-    var convCount = 0, fcCount = 0
+    var groups: [(name: String, tensors: [(name: String, shape: [Int])])] = []
+    var stateGroups: [(name: String, tensors: [(name: String, shape: [Int])])] = []
+    var offsets: [Int] = [], stateOffsets: [Int] = []
+    var groupOf: [Int?] = [], first: [Bool] = []
+    var offset = 0, stateOffset = 0
+    var convCount = 0, fcCount = 0, bnCount = 0, resCount = 0
     var current = inputShape
     var i = 0
-    func append(_ layer: any Layer, groupName: String? = nil) throws {
+    /// Appends a layer; `module` names its tensors; `join` adds them to the
+    /// previous parameterised layer instead of starting a new one.
+    func append(_ layer: any Layer, module: String? = nil, join: Bool = false) throws {
       let out = try layer.outputShape(for: current)
       layers.append(layer)
       offsets.append(offset)
-      groupOf.append(groupName == nil ? nil : groups.count)
-      if let groupName {
-        groups.append((groupName, layer.parameterShapes))
+      stateOffsets.append(stateOffset)
+      if let module, layer.parameterCount > 0 {
+        let tensors = layer.parameterShapes.map { (name: "\(module).\($0.name)", shape: $0.shape) }
+        if join, !groups.isEmpty {
+          groups[groups.count - 1].tensors += tensors
+          groupOf.append(groups.count - 1)
+          first.append(false)
+        } else {
+          groups.append((module, tensors))
+          groupOf.append(groups.count - 1)
+          first.append(true)
+        }
         offset += layer.parameterCount
+      } else {
+        groupOf.append(nil)
+        first.append(false)
+      }
+      if let module, layer.stateCount > 0 {
+        stateGroups.append((module, layer.stateShapes.map { (name: "\(module).\($0.name)", shape: $0.shape) }))
+        stateOffset += layer.stateCount
       }
       shapes.append(out)
       current = out
@@ -62,14 +96,36 @@ public struct Sequential: Sendable {
         convCount += 1
         try append(Conv2D(inChannels: current.dims[0], outChannels: c, kernelSize: k, stride: s, padding: p,
                           fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers),
-                   groupName: "conv\(convCount)")
+                   module: "conv\(convCount)")
       case .dense(let n):
         if current.rank != 1 { try append(Flatten()) }
         fcCount += 1
         try append(Dense(inputSize: current.count, outputSize: n, fusedReLU: reluNext,
                          token: reluNext ? "\(text)+relu" : text, workers: workers),
-                   groupName: "fc\(fcCount)")
+                   module: "fc\(fcCount)")
       case .pool(let k, let s): try append(MaxPool2D(kernelSize: k, stride: s, token: text))
+      case .avgPool(let k, let s): try append(AvgPool2D(kernelSize: k, stride: s, token: text))
+      case .globalAvgPool: try append(GlobalAvgPool())
+      case .batchNorm:
+        guard current.rank == 3 || current.rank == 1 else {
+          throw ModelSpecError.doesNotFit(layer: text, input: current, reason: "batch norm needs a [C, H, W] or [F] input")
+        }
+        bnCount += 1
+        // Choice: a bn right after a conv or fc joins that layer's group (docs/DESIGN.md).
+        let afterWeights: Bool
+        switch i > 0 ? tokens[i - 1].layer : .relu {
+        case .conv, .dense: afterWeights = true
+        default: afterWeights = false
+        }
+        try append(BatchNorm(channels: current.dims[0], fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text),
+                   module: "bn\(bnCount)", join: afterWeights)
+      case .residual(let c, let s):
+        guard current.rank == 3 else {
+          throw ModelSpecError.doesNotFit(layer: text, input: current, reason: "a residual block needs a [C, H, W] input")
+        }
+        resCount += 1
+        try append(ResidualBlock(inChannels: current.dims[0], outChannels: c, stride: s, token: text, workers: workers),
+                   module: "res\(resCount)")
       case .relu: try append(ReLU())
       case .flatten: try append(Flatten())
       case .dropout(let r): try append(Dropout(rate: r, token: text))
@@ -81,9 +137,12 @@ public struct Sequential: Sendable {
     self.inputShape = inputShape
     self.layers = layers
     self.shapes = shapes
-    self.layout = ParameterLayout(layers: groups)
+    self.layout = ParameterLayout(groups: groups)
+    self.stateLayout = ParameterLayout(groups: stateGroups)
     self.parameterOffsets = offsets
+    self.stateOffsets = stateOffsets
     self.parameterLayer = groupOf
+    self.firstOfGroup = first
   }
 
   /// The per-sample output shape (e.g. `[10]` logits).
@@ -102,6 +161,32 @@ public struct Sequential: Sendable {
     return p
   }
 
+  /// A new model-state buffer (BatchNorm running statistics) at PyTorch's
+  /// initial values: running means 0, running variances 1, counts 0.
+  /// Its layout is ``stateLayout``; for a model without BatchNorm it holds
+  /// no entries.
+  public func makeState() -> FlatBuffer {
+    let state = FlatBuffer(count: stateLayout.count)
+    resetState(state)
+    return state
+  }
+
+  /// Sets `state` to the initial values of ``makeState()``.
+  public func resetState(_ state: FlatBuffer) {
+    precondition(state.count == stateLayout.count,
+      "The state buffer has \(state.count) floats, the model \(stateLayout.count).")
+    var at = 0
+    for layer in layers {
+      for t in layer.stateShapes {
+        state.slice(at..<(at + t.count)).update(repeating: t.fill == .one ? 1 : 0)
+        at += t.count
+      }
+    }
+  }
+
+  /// True when the model keeps BatchNorm running statistics.
+  public var hasState: Bool { stateLayout.count > 0 }
+
   /// Activations and caches for batches of up to `maxBatch` samples.
   public func makeWorkspace(maxBatch: Int) -> Workspace { Workspace(model: self, maxBatch: maxBatch) }
 
@@ -109,26 +194,33 @@ public struct Sequential: Sendable {
 
   /// Runs the layers on the `batch` samples in `workspace.input` and returns
   /// the logits [batch, classes] (a view into the workspace).
+  ///
+  /// `state` is the model-state buffer (``makeState()``); a model with
+  /// BatchNorm needs it: `.train` normalises by batch statistics and updates
+  /// the running statistics in `state`, `.eval` normalises by them.
   @discardableResult
   public func forward(
-    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, mode: Mode, rng: inout RNG,
-    profile: LayerProfile? = nil
+    _ workspace: Workspace, batch: Int, parameters: FlatBuffer, state: FlatBuffer? = nil, mode: Mode,
+    rng: inout RNG, profile: LayerProfile? = nil
   ) -> UnsafeMutableBufferPointer<Float> {
     check(workspace, batch: batch, parameters)
+    precondition(!hasState || state?.count == stateLayout.count,
+      "Model '\(spec)' keeps BatchNorm running statistics: forward needs its state buffer of \(stateLayout.count) floats (makeState()), got \(state.map { "\($0.count)" } ?? "none").")
+    let statePointer = state?.pointer ?? workspace.dOutput.pointer  // never touched by stateless layers
     for (i, layer) in layers.enumerated() where !layer.isView {
       let start = profile == nil ? 0 : monotonicSeconds()
       defer { profile?.addForward(i, monotonicSeconds() - start) }
       layer.forward(
         output: workspace.activations[i + 1].pointer, input: workspace.activations[i].pointer,
-        parameters: parameters.pointer + parameterOffsets[i], scratch: workspace.scratch[i].pointer,
-        inputShape: shapes[i], batch: batch, mode: mode, rng: &rng)
+        parameters: parameters.pointer + parameterOffsets[i], state: statePointer + stateOffsets[i],
+        scratch: workspace.scratch[i].pointer, inputShape: shapes[i], batch: batch, mode: mode, rng: &rng)
     }
     workspace.lastBatch = batch
     return UnsafeMutableBufferPointer(start: workspace.activations[layers.count].pointer, count: batch * classCount)
   }
 
   /// Back-propagates `workspace.dOutput` (dL/dlogits, [batch, classes]) from
-  /// the last ``forward(_:batch:parameters:mode:rng:profile:)`` and *adds* dL/dθ into
+  /// the last ``forward(_:batch:parameters:state:mode:rng:profile:)`` and *adds* dL/dθ into
   /// `gradients` (zero it first for a fresh gradient).
   ///
   /// `layerDone(l)` is called as soon as parameterised layer l's gradient is
@@ -160,7 +252,7 @@ public struct Sequential: Sendable {
         dy = dx
         spare = (spare.1, spare.0)
       }
-      if let l = parameterLayer[i] { layerDone?(l) }
+      if let l = parameterLayer[i], firstOfGroup[i] { layerDone?(l) }
     }
   }
 

@@ -1,0 +1,87 @@
+// Legend: N = batch, C = channels, H, W = input size, OH, OW = output size.
+
+/// Average pooling over `kernelSize` x `kernelSize` windows with `stride`
+/// and no padding (PyTorch's `AvgPool2d(K, S)`): each output is the mean
+/// of its K² inputs; backward spreads dY/K² over the window.
+public struct AvgPool2D: Layer {
+  public let kernelSize: Int
+  public let stride: Int
+  public let token: String
+
+  public init(kernelSize: Int, stride: Int? = nil, token: String? = nil) {
+    precondition(kernelSize > 0 && (stride ?? 1) > 0,
+      "The pooling window size and stride must be greater than 0, got \(kernelSize) and \(stride ?? kernelSize).")
+    self.kernelSize = kernelSize
+    self.stride = stride ?? kernelSize
+    self.token = token ?? "avgpool\(kernelSize)" + (self.stride != kernelSize ? "s\(self.stride)" : "")
+  }
+
+  func geometry(_ input: Shape) -> ConvGeometry? {
+    guard input.rank == 3 else { return nil }
+    return ConvGeometry(channels: input.dims[0], height: input.dims[1], width: input.dims[2],
+                        kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: 0)
+  }
+
+  func checkedGeometry(_ input: Shape) -> ConvGeometry {
+    guard let g = geometry(input) else { preconditionFailure("\(token) cannot take input \(input).") }
+    return g
+  }
+
+  public func outputShape(for input: Shape) throws -> Shape {
+    guard let g = geometry(input) else {
+      throw ModelSpecError.doesNotFit(layer: token, input: input,
+        reason: input.rank == 3 ? "the window is larger than the input" : "pooling needs a [C, H, W] input")
+    }
+    return Shape([g.channels, g.outH, g.outW])
+  }
+
+  // MARK: - Forward
+
+  public func forward(
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
+  ) {
+    let g = checkedGeometry(inputShape)
+    let k = kernelSize, s = stride, scale = 1 / Float(k * k)
+    BLAS.parallelFor(n * g.channels) { p in
+      let src = x + p * g.inPlane, dst = y + p * g.outPlane
+      for oh in 0..<g.outH {
+        for ow in 0..<g.outW {
+          var sum: Float = 0
+          for kh in 0..<k {
+            let row = src + (oh * s + kh) * g.width + ow * s
+            for kw in 0..<k { sum += row[kw] }
+          }
+          dst[oh * g.outW + ow] = sum * scale
+        }
+      }
+    }
+  }
+
+  // MARK: - Backward
+
+  public func backward(
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int
+  ) {
+    guard let dx else { return }
+    let g = checkedGeometry(inputShape)
+    let k = kernelSize, s = stride, scale = 1 / Float(k * k)
+    BLAS.parallelFor(n * g.channels) { p in
+      let d = dx + p * g.inPlane, src = dy + p * g.outPlane
+      zeroFloats(d, g.inPlane)
+      for oh in 0..<g.outH {
+        for ow in 0..<g.outW {
+          let v = src[oh * g.outW + ow] * scale
+          for kh in 0..<k {
+            let row = d + (oh * s + kh) * g.width + ow * s
+            for kw in 0..<k { row[kw] += v }
+          }
+        }
+      }
+    }
+  }
+}
