@@ -140,4 +140,26 @@ struct CheckpointTests {
     #expect(loaded.velocity == nil)
     #expect(loaded.metadata.step == 43)
   }
+
+  @Test("BatchNorm running statistics are saved under PyTorch's buffer names and restored bit-exactly")
+  func modelState() throws {
+    let dir = try tempDir()
+    let model = try Sequential(spec: "conv4k3p1-bn-relu-res6s2-gap-fc3", inputShape: Self.shape)
+    let params = model.makeParameters(seed: 1), state = model.makeState()
+    for i in 0..<state.count { state.storage[i] = Float(i % 13) * 0.25 + 0.5 }
+    let path = dir + "/bn.safetensors"
+    try Checkpoint.save(to: path, model: model, parameters: params, state: state,
+                        metadata: CheckpointMetadata(model: model, step: 1))
+    let loaded = try Checkpoint.load(from: path, for: model)
+    #expect(loaded.state.array.map(\.bitPattern) == state.array.map(\.bitPattern))
+    #expect(loaded.parameters.array.map(\.bitPattern) == params.array.map(\.bitPattern))
+    let file = try Data(contentsOf: URL(fileURLWithPath: path))
+    let header = try SafeTensors.decode(file, path: path)
+    #expect(header["bn1.running_var"]?.shape == [4])
+    #expect(header["res1.downsample.1.num_batches_tracked"]?.shape == [])
+    #expect(header.count == model.layout.entries.count + model.stateLayout.entries.count)
+    // A model without BatchNorm has an empty state and no state tensors.
+    let plain = try saved()
+    #expect(try Checkpoint.load(from: plain.path, for: plain.model).state.count == 0)
+  }
 }

@@ -35,17 +35,23 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
   }
 }
 
-/// Parameters (and optimiser velocity) restored from a checkpoint.
+/// Parameters (and optimiser velocity, model state) restored from a checkpoint.
 public struct LoadedCheckpoint {
   public let metadata: CheckpointMetadata
   public let parameters: FlatBuffer
   public let velocity: FlatBuffer?
+  /// The model state (BatchNorm running statistics), laid out by
+  /// `model.stateLayout`; empty for a model without BatchNorm.
+  public let state: FlatBuffer
 }
 
 /// Checkpoints: a `.safetensors` file with one F32 tensor per parameter,
 /// named by layer (`conv1.weight`, `fc2.bias`, ...; PyTorch's layouts, so
-/// `safetensors.torch.load_file` gives a state dict) and, when saved, the
-/// SGD velocity as `optimizer.velocity.<name>`; plus a JSON sidecar
+/// `safetensors.torch.load_file` gives a state dict), the model state
+/// (BatchNorm running statistics) under PyTorch's buffer names
+/// (`bn1.running_mean`, `res1.bn2.num_batches_tracked`, ...; F32, the
+/// count too) and, when saved, the SGD velocity as
+/// `optimizer.velocity.<name>`; plus a JSON sidecar
 /// (same name, `.json`) with ``CheckpointMetadata``.
 ///
 /// Both files are written atomically (tensors first, sidecar last, so a
@@ -59,17 +65,23 @@ public enum Checkpoint {
     path.hasSuffix(".safetensors") ? String(path.dropLast(".safetensors".count)) + ".json" : path + ".json"
   }
 
-  /// Saves `parameters` (and `velocity` if given) with `metadata`.
+  /// Saves `parameters`, `state` (required for a model with BatchNorm) and
+  /// `velocity` if given, with `metadata`.
   /// - Throws: ``CheckpointError/writeFailed(path:reason:)``.
   public static func save(
-    to path: String, model: Sequential, parameters: FlatBuffer, velocity: FlatBuffer? = nil,
+    to path: String, model: Sequential, parameters: FlatBuffer, state: FlatBuffer? = nil, velocity: FlatBuffer? = nil,
     metadata: CheckpointMetadata
   ) throws {
+    precondition(!model.hasState || state?.count == model.stateLayout.count,
+      "Model '\(model.spec)' keeps BatchNorm running statistics: save needs its state buffer of \(model.stateLayout.count) floats.")
     precondition(parameters.count == model.layout.count,
       "The parameter buffer has \(parameters.count) floats, the model \(model.layout.count).")
     if let velocity { precondition(velocity.count == model.layout.count, "The velocity buffer has \(velocity.count) floats.") }
     var tensors: [(String, [Int], UnsafeMutableBufferPointer<Float>)] = model.layout.entries.map {
       ($0.name, $0.shape, parameters.slice($0.range))
+    }
+    if let state, model.hasState {
+      tensors += model.stateLayout.entries.map { ($0.name, $0.shape, state.slice($0.range)) }
     }
     if let velocity {
       tensors += model.layout.entries.map { ("optimizer.velocity.\($0.name)", $0.shape, velocity.slice($0.range)) }
@@ -115,21 +127,23 @@ public enum Checkpoint {
       throw CheckpointError.checksumMismatch(path: path, stored: meta.tensorsCRC32, computed: computed)
     }
     let parameters = model.makeBuffer()
-    try fill(parameters, prefix: "", from: tensors, file: file, model: model, path: path)
+    try fill(parameters, prefix: "", from: tensors, file: file, layout: model.layout, path: path)
+    let state = model.makeState()
+    try fill(state, prefix: "", from: tensors, file: file, layout: model.stateLayout, path: path)
     var velocity: FlatBuffer?
     if meta.hasVelocity {
       let v = model.makeBuffer()
-      try fill(v, prefix: "optimizer.velocity.", from: tensors, file: file, model: model, path: path)
+      try fill(v, prefix: "optimizer.velocity.", from: tensors, file: file, layout: model.layout, path: path)
       velocity = v
     }
-    return LoadedCheckpoint(metadata: meta, parameters: parameters, velocity: velocity)
+    return LoadedCheckpoint(metadata: meta, parameters: parameters, velocity: velocity, state: state)
   }
 
   private static func fill(
     _ buffer: FlatBuffer, prefix: String, from tensors: [String: SafeTensors.TensorInfo], file: Data,
-    model: Sequential, path: String
+    layout: ParameterLayout, path: String
   ) throws {
-    for entry in model.layout.entries {
+    for entry in layout.entries {
       let name = prefix + entry.name
       guard let info = tensors[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
       guard info.shape == entry.shape else {
