@@ -18,13 +18,15 @@ struct Checkpointer {
   static func stepName(_ step: Int) -> String { String(format: "checkpoints/step-%06d.safetensors", step) }
 
   /// Writes `name` (relative to the run folder) with the trainer state in its sidecar.
-  func save(_ state: TrainerState, name: String, parameters: FlatBuffer, velocity: FlatBuffer, optimizer: SGD,
+  func save(_ state: TrainerState, name: String, parameters: FlatBuffer, modelState: FlatBuffer, velocity: FlatBuffer,
+            optimizer: SGD,
             baseLearningRate: Float, schedule: LearningRateSchedule) throws {
     var extra = self.extra
     extra["trainer_state"] = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
     let meta = CheckpointMetadata(model: model, step: state.step, optimizer: optimizer,
                                   baseLearningRate: baseLearningRate, schedule: schedule, extra: extra)
-    try Checkpoint.save(to: directory + "/" + name, model: model, parameters: parameters, velocity: velocity,
+    try Checkpoint.save(to: directory + "/" + name, model: model, parameters: parameters, state: modelState,
+                        velocity: velocity,
                         metadata: meta)
   }
 

@@ -15,9 +15,9 @@ final class Evaluator {
   }
 
   /// Mean loss and accuracy of `parameters` on `set`.
-  func evaluate(_ set: ImageSet, parameters: FlatBuffer) -> (loss: Double, accuracy: Double) {
+  func evaluate(_ set: ImageSet, parameters: FlatBuffer, state: FlatBuffer? = nil) -> (loss: Double, accuracy: Double) {
     var lossSum = 0.0, correct = 0
-    forEachBatch(set, parameters: parameters) { start, n, logits in
+    forEachBatch(set, parameters: parameters, state: state) { start, n, logits in
       let labels = Array(set.labels[start..<(start + n)])
       let l = SoftmaxCrossEntropy.loss(dLogits: nil, logits: logits, labels: labels, weights: nil, mask: nil,
                                        batch: n, classes: model.classCount)
@@ -29,11 +29,11 @@ final class Evaluator {
   }
 
   /// The predicted class and its softmax probability for every image.
-  func predict(_ set: ImageSet, parameters: FlatBuffer) -> (labels: [Int32], confidence: [Float]) {
+  func predict(_ set: ImageSet, parameters: FlatBuffer, state: FlatBuffer? = nil) -> (labels: [Int32], confidence: [Float]) {
     var labels = [Int32](repeating: 0, count: set.count), confidence = [Float](repeating: 0, count: set.count)
     let k = model.classCount
     var probabilities = [Float](repeating: 0, count: k)
-    forEachBatch(set, parameters: parameters) { start, n, logits in
+    forEachBatch(set, parameters: parameters, state: state) { start, n, logits in
       for j in 0..<n {
         SoftmaxCrossEntropy.softmax(&probabilities, logits: logits + j * k, classes: k)
         var best = 0
@@ -45,12 +45,12 @@ final class Evaluator {
     return (labels, confidence)
   }
 
-  private func forEachBatch(_ set: ImageSet, parameters: FlatBuffer, _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
+  private func forEachBatch(_ set: ImageSet, parameters: FlatBuffer, state: FlatBuffer?, _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
     var start = 0
     while start < set.count {
       let n = min(batch, set.count - start)
       ImageConversion.toFloatNCHW(set, indices: start..<(start + n), into: workspace.input.baseAddress!)
-      let logits = model.forward(workspace, batch: n, parameters: parameters, mode: .eval, rng: &rng)
+      let logits = model.forward(workspace, batch: n, parameters: parameters, state: state, mode: .eval, rng: &rng)
       body(start, n, UnsafePointer(logits.baseAddress!))
       start += n
     }

@@ -8,7 +8,8 @@ extension Trainer {
   /// states), then the coordinator writes the files.
   func saveCheckpoint(step: Int, name: String) throws {
     guard let state = try gatherState(step: step) else { return }
-    try checkpointer.save(state, name: name, parameters: parameters, velocity: velocity, optimizer: sgd,
+    try checkpointer.save(state, name: name, parameters: parameters, modelState: runningStatistics.state,
+                          velocity: velocity, optimizer: sgd,
                           baseLearningRate: config.optimizer.lr, schedule: schedule)
   }
 
@@ -52,6 +53,7 @@ extension Trainer {
   func restore(from checkpoint: LoadedCheckpoint, state: TrainerState) throws {
     parameters.copy(from: checkpoint.parameters)
     if let v = checkpoint.velocity { velocity.copy(from: v) }
+    runningStatistics.restore(from: checkpoint.state)
     alr = state.alr
     if let r = state.rule { rule.state = r }
     if let m = state.meta, let sampler = target.metaSampler { try sampler.restore(m) }

@@ -53,7 +53,7 @@ extension Trainer {
       }
       let evaluate = done % evalEvery == 0 || done == steps
       if evaluate, isCoordinator, let ev = target.evaluator, let split = target.split {
-        target.lastEval = timers.time(\.evaluation) { ev.evaluate(split.test, parameters: parameters) }
+        target.lastEval = timers.time(\.evaluation) { ev.evaluate(split.test, parameters: parameters, state: runningStatistics.state) }
       }
       if isCoordinator && (done % logEvery == 0 || evaluate || t == 0) {
         recorder.log.record(recorder.metricsRecord(step: done, result: r, evaluation: evaluate ? target.lastEval : nil,
@@ -112,7 +112,7 @@ extension Trainer {
   /// computed; every rank holds the same parameters, so all select the same set.
   func refreshPseudoLabels(step t: Int) {
     guard let labeler = target.pseudoLabeler, let split = target.split, let ev = target.evaluator else { return }
-    let (labels, confidence) = ev.predict(split.unlabelled, parameters: parameters)
+    let (labels, confidence) = ev.predict(split.unlabelled, parameters: parameters, state: runningStatistics.state)
     let selection = labeler.select(pool: split.unlabelled, labels: labels, confidence: confidence)
     target.pseudoRefreshes += 1
     target.pseudoSelection = selection

@@ -33,6 +33,7 @@ extension Trainer {
         forwardAndLoss(slot.sampler!, labels: &slot.labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
                        mode: .train, rng: &slot.dropout)
       }
+      runningStatistics.collect(weight: Float(slot.fraction))
       stats.present[slot.index] = 1
       stats.losses[slot.index] = loss * slot.fraction
       if slot === pipelined {
@@ -55,6 +56,7 @@ extension Trainer {
       }
     }
     for slot in local { finishMeasuring(slot, in: &stats) }
+    try timers.time(\.communication) { try runningStatistics.update(comm) }
     if isCoordinator && settings.needsTargetGradient {
       stats.targetSquaredNorms = timers.time(\.mixing) { mixer.layerSquaredNorms(targetGradient) }
     }
@@ -112,7 +114,8 @@ extension Trainer {
       }
     }
     let n = rows.count
-    let logits = model.forward(workspace, batch: n, parameters: parameters, mode: mode, rng: &rng)
+    let logits = model.forward(workspace, batch: n, parameters: parameters, state: runningStatistics.state, mode: mode,
+                               rng: &rng)
     return Double(labels.withUnsafeBufferPointer {
       SoftmaxCrossEntropy.loss(dLogits: workspace.dOutput.pointer, logits: logits.baseAddress!, labels: $0.baseAddress!,
                                weights: nil, mask: mask, batch: n, classes: model.classCount)

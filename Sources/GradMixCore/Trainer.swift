@@ -20,6 +20,9 @@ public final class Trainer {
   let model: Sequential
   let parameters: FlatBuffer
   let velocity: FlatBuffer
+  /// The model state (BatchNorm running statistics) and its per-step
+  /// bookkeeping; see ``RunningStatistics``.
+  let runningStatistics: RunningStatistics
   let mixed: FlatBuffer
   let targetGradient: FlatBuffer
   let mixer: GradientMixer
@@ -56,6 +59,7 @@ public final class Trainer {
     model = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
     parameters = model.makeParameters(seed: Seeds.derive(options.seed, "init"))
     velocity = model.makeBuffer()
+    runningStatistics = RunningStatistics(model: model)
     mixed = model.makeBuffer()
     targetGradient = model.makeBuffer()
     mixer = GradientMixer(layout: model.layout)

@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
       let model = try Sequential(spec: cfg.model.spec, inputShape: Shape(cfg.model.input ?? [3, 28, 28]))
       let loaded = try Checkpoint.load(from: checkpoint, for: model)
       let seed = dataSeed ?? meta.extra["data_seed"].flatMap { UInt64($0) } ?? cfg.dataSeed ?? cfg.seed ?? 1
-      let result = try Evaluation.testAccuracy(config: cfg, parameters: loaded.parameters, model: model,
+      let result = try Evaluation.testAccuracy(config: cfg, parameters: loaded.parameters, state: loaded.state, model: model,
                                                dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot),
                                                dataSeed: seed)
       print(String(format: "target test accuracy %.2f%% (loss %.4f) on %d images of %@ (data seed %llu), step %d",
