@@ -6,10 +6,11 @@ cross-check in scripts/reference/make_golden.py). It is never a dependency of
 GradMix: nothing in the Swift package, its tests or its CI needs it.
 Install it with `scripts/install-torch.sh` (a pinned CPU-only build).
 
-Network (identical to the Swift engine benchmark, spec string
-`conv32k5-relu-pool2-conv64k5-relu-pool2-fc512-relu-fc10`):
+Network: built from the same spec string as `gradmix bench engine --spec S --input C,H,W`
+by scripts/reference/spec_model.py (build_torch; e.g. `bn` is BatchNorm2d/1d, `res<C>[s<S>]`
+torchvision's BasicBlock). The default is the digit CNN
+`conv32k5-relu-pool2-conv64k5-relu-pool2-fc512-relu-fc10` on 3x28x28:
 
-    input  N x 3 x 28 x 28 float32
     Conv2d(3, 32, 5)  (stride 1, no padding)  -> ReLU -> MaxPool2d(2)
     Conv2d(32, 64, 5)                          -> ReLU -> MaxPool2d(2)
     Flatten (64*4*4 = 1024) -> Linear(1024, 512) -> ReLU -> Linear(512, 10)
@@ -32,6 +33,7 @@ Examples:
     python3 scripts/bench_torch.py
     python3 scripts/bench_torch.py --repeats 3 --steps 10 --json torch.json
     python3 scripts/bench_torch.py --modes infer --batches 64 --threads 1
+    python3 scripts/bench_torch.py --spec conv16k3p1-bn-relu-res32-res64s2-res64-gap-fc10 --input 3,32,32 --batches 64
 """
 
 from __future__ import annotations
@@ -41,13 +43,16 @@ import json
 import platform
 import statistics
 import sys
+import os
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+from spec_model import build_torch, plan  # noqa: E402
 
 SPEC = "conv32k5-relu-pool2-conv64k5-relu-pool2-fc512-relu-fc10"
 WARMUP_STEPS = 5
 LR, MOMENTUM, WEIGHT_DECAY = 0.01, 0.9, 5e-4
 IMAGE_SHAPE = (3, 28, 28)
-NUM_CLASSES = 10
 
 
 def int_list(text: str) -> list[int]:
@@ -71,9 +76,11 @@ def mode_list(text: str) -> list[str]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="PyTorch CPU reference benchmark for `gradmix bench engine` "
-        f"(network {SPEC}). PyTorch is only used for this comparison.",
+        "(network from --spec). PyTorch is only used for this comparison.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    p.add_argument("--spec", default=SPEC, help="model spec (the engine's grammar)")
+    p.add_argument("--input", type=int_list, default=list(IMAGE_SHAPE), help="input shape C,H,W (or D)")
     p.add_argument("--modes", type=mode_list, default=["train", "infer"],
                    help="comma-separated modes: train,infer")
     p.add_argument("--batches", type=int_list, default=[64, 128],
@@ -92,25 +99,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def build_model(torch):
-    nn = torch.nn
-    return nn.Sequential(
-        nn.Conv2d(3, 32, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(64 * 4 * 4, 512), nn.ReLU(),
-        nn.Linear(512, NUM_CLASSES),
-    )
+def build_model(torch, args):
+    return build_torch(args.spec, tuple(args.input))
 
 
 def run_config(torch, mode: str, batch: int, threads: int, args) -> list[float]:
     """Returns images/s of each timed repeat."""
     torch.set_num_threads(threads)
     torch.manual_seed(args.seed)
-    model = build_model(torch)
+    model = build_model(torch, args)
+    classes = plan(args.spec, tuple(args.input))[-1][4][0]
     gen = torch.Generator().manual_seed(args.seed + 1000 * batch)
-    x = torch.randn((batch, *IMAGE_SHAPE), generator=gen, dtype=torch.float32)
-    y = torch.randint(0, NUM_CLASSES, (batch,), generator=gen, dtype=torch.int64)
+    x = torch.randn((batch, *args.input), generator=gen, dtype=torch.float32)
+    y = torch.randint(0, classes, (batch,), generator=gen, dtype=torch.int64)
 
     if mode == "train":
         model.train()
@@ -155,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     info = {
         "engine": "pytorch",
         "version": torch.__version__,
-        "spec": SPEC,
+        "spec": args.spec,
+        "input": args.input,
         "mkldnn": bool(torch.backends.mkldnn.is_available()),
         "cuda_build": torch.version.cuda,
         "python": platform.python_version(),
@@ -163,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.quiet:
         print(f"# torch {torch.__version__} (mkldnn={info['mkldnn']}, cuda build={info['cuda_build']}), "
-              f"spec {SPEC}, warmup {args.warmup}, repeats {args.repeats} x {args.steps} steps",
+              f"spec {args.spec} on {args.input}, warmup {args.warmup}, repeats {args.repeats} x {args.steps} steps",
               file=sys.stderr)
 
     records = []
