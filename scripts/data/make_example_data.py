@@ -10,6 +10,10 @@ Writes, under OUT (default data/examples/):
     uci.npz        source: UCI handwritten digits, the 8x8 originals (np.savez, stored)
     mnist8.npz     source: MNIST reduced to 8x8 by area averaging (np.savez_compressed, deflated)
     syn8.npz       target: syndigits reduced to 8x8 grey (np.savez_compressed)
+  motions/                               a small activity-recognition task (BasicMotions, from the aeon wheel)
+    gyro.npz, accel.npz                  the smart watch's gyroscope / accelerometer, 3 axes x 100 samples
+                                         flattened to [N, 300], each axis standardised with the train
+                                         recordings' mean and std; 40 train + 40 test recordings each
 
 Every image and vector is a pure function of the packaged files and --seed, so a rerun writes the
 same bytes. Usage (with the project's venv, see scripts/setup-python.sh):
@@ -95,6 +99,27 @@ def reduce8(x):
     return (out.reshape(len(x), 64) / 255).astype(np.float32)
 
 
+MOTIONS = ["Standing", "Running", "Walking", "Badminton"]
+
+
+def read_ts(path):
+    """A .ts file of BasicMotions: [N, 6, 100] float32 and the labels (index in MOTIONS)."""
+    xs, ys, in_data = [], [], False
+    for line in open(path):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.lower() == "@data":
+            in_data = True
+            continue
+        if not in_data:
+            continue
+        *dims, label = line.split(":")
+        xs.append([[float(v) for v in d.split(",")] for d in dims])
+        ys.append(MOTIONS.index(label))
+    return np.asarray(xs, np.float32), np.asarray(ys, np.int64)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-root", default=os.environ.get("GRADMIX_DATA", "data/raw"))
@@ -133,6 +158,23 @@ def main():
     np.savez_compressed(f"{feats}/syn8.npz", x_train=reduce8(sx[i]), y_train=sy[i].astype(np.int32),
                         x_test=reduce8(vx[j]), y_test=vy[j].astype(np.int32))
     print(f"{feats}: uci.npz, mnist8.npz, syn8.npz ([N, 64] float32, values 0-1)")
+
+    if not os.path.exists(f"{root}/motions/BasicMotions_TRAIN.ts"):
+        print(f"skipped motions: no {root}/motions (scripts/fetch-data.sh fetches it)")
+        return
+    motions = f"{out}/motions"
+    os.makedirs(motions, exist_ok=True)
+    (tx, ty), (vx, vy) = (read_ts(f"{root}/motions/BasicMotions_{p}.ts") for p in ["TRAIN", "TEST"])
+    # Channels 0-2 are the accelerometer's x, y, z and 3-5 the gyroscope's (the UEA archive's order).
+    # Each axis is standardised with the mean and std of that sensor's train recordings only.
+    for name, axes in [("accel", slice(0, 3)), ("gyro", slice(3, 6))]:
+        mean = tx[:, axes].mean(axis=(0, 2), keepdims=True)
+        std = tx[:, axes].std(axis=(0, 2), keepdims=True)
+        a, b = (tx[:, axes] - mean) / std, (vx[:, axes] - mean) / std
+        np.savez(f"{motions}/{name}.npz", x_train=a.reshape(len(tx), 300).astype(np.float32), y_train=ty,
+                 x_test=b.reshape(len(vx), 300).astype(np.float32), y_test=vy)
+    print(f"{motions}: accel.npz, gyro.npz ([N, 300] float32; {len(ty)} train + {len(vy)} test recordings, "
+          f"classes {', '.join(MOTIONS)})")
 
 
 if __name__ == "__main__":
