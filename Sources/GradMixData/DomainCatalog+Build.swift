@@ -37,6 +37,14 @@ extension DomainCatalog {
       throw DataError.shapeMismatch(
         what: "domain \(name)", data: "images [\(base.channels), \(base.height), \(base.width)]", model: sampleShape)
     }
+    if chain.steps.isEmpty && base.sampleShape.dims == sampleShape {  // already fitted (an image folder, or 28x28x3 data)
+      guard let indices else { return base }
+      if let bad = indices.first(where: { $0 < 0 || $0 >= base.count }) {
+        throw DataError.notEnoughSamples(
+          what: "domain \(name) (\(split.rawValue)): image index \(bad)", needed: bad + 1, available: base.count)
+      }
+      return base.subset(indices)
+    }
     let photos = chain.steps.contains { $0.transform?.needsPhotos ?? false } ? try PhotoBank(root: dataRoot) : nil
     let order = indices ?? Array(0..<base.count)
     if let bad = order.first(where: { $0 < 0 || $0 >= base.count }) {

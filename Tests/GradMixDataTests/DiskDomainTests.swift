@@ -56,6 +56,24 @@ struct DiskDomainTests {
     }
   }
 
+  @Test("an IDX pair with labels up to 255 is a domain; without a test pair it is partitioned 80/20")
+  func idxPair() throws {
+    let dir = try DataFixtures.tempDir()
+    let set = DataFixtures.randomSet(count: 100, height: 4, width: 4, classCount: 20)
+    var many = set
+    many.labels = set.labels.map { $0 * 13 }  // 0, 13, ..., 247: far more than 10 classes
+    try DataFixtures.writePair(many, images: dir + "/i", labels: dir + "/l")
+    var d = DiskDataset(format: .idx)
+    (d.images, d.labels) = (dir + "/i", dir + "/l")
+    let catalog = try DomainCatalog(dataRoot: "", custom: ["d": DomainSpec(dataset: d)], sampleShape: [1, 4, 4])
+    let train = try catalog.build("d", split: .train, seed: 0), test = try catalog.build("d", split: .test, seed: 0)
+    #expect(train.count == 80 && test.count == 20 && Set(train.labels).count == 20 && train.labels.max() == 247)
+    #expect(train == RawDataset.fixedPartition(many, split: .train))
+    (d.testImages, d.testLabels) = (dir + "/i", dir + "/l")
+    let both = try DomainCatalog(dataRoot: "", custom: ["d": DomainSpec(dataset: d)], sampleShape: [1, 4, 4])
+    #expect(try both.build("d", split: .test, seed: 0) == many)
+  }
+
   @Test("base mappings with a wrong format, key or missing path name the field")
   func badBase() throws {
     let cases: [(String, String)] = [
