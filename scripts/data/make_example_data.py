@@ -8,8 +8,8 @@ Writes, under OUT (default data/examples/):
     street/{train,test}/<class>/*.jpg    target: 36x36 JPEGs (quality 90), items blended over photo crops
   digit-features/                        a feature-vector MS-DTT task: 64-D vectors of 8x8 digits (0-1)
     uci.npz        source: UCI handwritten digits, the 8x8 originals (np.savez, stored)
-    mnist8.npz     source: MNIST reduced to 8x8 by area averaging (np.savez_compressed, deflated)
-    syn8.npz       target: syndigits reduced to 8x8 grey (np.savez_compressed)
+    mnist8.npz     target: MNIST reduced to 8x8 by area averaging (np.savez_compressed, deflated)
+    syn8.npz       source: syndigits reduced to 8x8 grey (np.savez_compressed)
   motions/                               a small activity-recognition task (BasicMotions, from the aeon wheel)
     gyro.npz, accel.npz                  the smart watch's gyroscope / accelerometer, 3 axes x 100 samples
                                          flattened to [N, 300], each axis standardised with the train
