@@ -2,7 +2,7 @@
 # Launch `gradmix` on several ranks with mpirun and sensible flags.
 #
 # Usage: cluster/launch.sh [--ranks N] [--hostfile FILE] [--ranks-per-node P] [--transport T]
-#                          [--threads K] [--bin PATH] [--dry-run] -- GRADMIX-ARGS...
+#                          [--threads K] [--bin PATH] [--oversubscribe] [--dry-run] -- GRADMIX-ARGS...
 #   --ranks N           total ranks (default: 1 coordinator + 1 per source is a good start)
 #   --hostfile FILE     Open MPI hostfile ("node slots=P" per line; see cluster/hostfile.example)
 #   --ranks-per-node P  ranks placed on each node (default: fill each node's slots)
@@ -11,11 +11,13 @@
 #                       ib:  InfiniBand/RoCE through UCX
 #   --threads K         BLAS threads per rank (default: cores per node / ranks per node)
 #   --bin PATH          the gradmix binary (default: .build/release/gradmix next to this folder)
+#   --oversubscribe     allow more ranks than cores on a node (slower; for a laptop or CI)
 #   --dry-run           print the mpirun command instead of running it
+# The shared-memory transport is `vader` in Open MPI 4 and `sm` in Open MPI 5; the version is detected.
 # Example: cluster/launch.sh --ranks 3 -- train --config experiments/digits/config.yaml --out runs/x
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ranks=3 hostfile="" per_node="" transport=shm threads="" bin="$root/.build/release/gradmix" dry=0
+ranks=3 hostfile="" per_node="" transport=shm threads="" bin="$root/.build/release/gradmix" dry=0 oversubscribe=0
 while (($#)); do
   case $1 in
     --ranks) ranks=$2; shift 2 ;;
@@ -25,8 +27,9 @@ while (($#)); do
     --threads) threads=$2; shift 2 ;;
     --bin) bin=$2; shift 2 ;;
     --dry-run) dry=1; shift ;;
+    --oversubscribe) oversubscribe=1; shift ;;
     --) shift; break ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "launch: unknown option '$1' (put gradmix's own arguments after --)" >&2; exit 2 ;;
   esac
 done
@@ -42,14 +45,17 @@ if [[ -n $per_node ]]; then
 else
   args+=(--map-by slot --bind-to none)
 fi
+# Open MPI 5 renamed the shared-memory BTL from vader to sm.
+shm_btl=vader
+if [[ $(mpirun --version 2>/dev/null | head -1) =~ \)\ ([0-9]+)\. ]] && ((BASH_REMATCH[1] >= 5)); then shm_btl=sm; fi
 case $transport in
-  shm) args+=(--mca btl self,vader,tcp) ;;
+  shm) args+=(--mca btl "self,$shm_btl,tcp") ;;
   tcp) args+=(--mca btl self,tcp --mca pml ob1) ;;
-  ib)  args+=(--mca pml ucx --mca btl ^vader,tcp,openib) ;;
+  ib)  args+=(--mca pml ucx --mca btl "^$shm_btl,tcp,openib") ;;
   *) echo "launch: --transport must be shm, tcp or ib, got '$transport'" >&2; exit 2 ;;
 esac
-# More ranks than cores on a node is allowed (slower, but useful on a laptop or in CI).
-args+=(--oversubscribe)
+# More ranks than cores on a node only when asked (slower, but useful on a laptop or in CI).
+((oversubscribe)) && args+=(--oversubscribe)
 # Running as root (containers, CI) needs Open MPI's explicit consent.
 if ((EUID == 0)); then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 extra=()

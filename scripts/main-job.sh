@@ -13,5 +13,5 @@ if [[ ${1:-} == --ranks ]]; then ranks=$2; shift 2; fi
 bin=.build/release/gradmix
 [[ -x $bin ]] || { echo "main-job: $bin is missing: run scripts/setup.sh first" >&2; exit 1; }
 rm -rf runs/digits-gradmix  # the main job starts afresh each time
-exec cluster/launch.sh --ranks "$ranks" --bin "$bin" -- train --config experiments/digits/config.yaml \
+exec cluster/launch.sh --ranks "$ranks" --oversubscribe --bin "$bin" -- train --config experiments/digits/config.yaml \
   --method gradmix --out runs/digits-gradmix "$@"

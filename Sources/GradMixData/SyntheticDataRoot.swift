@@ -4,8 +4,9 @@ import GradMixEngine
 /// Writes a small data root laid out like `data/raw` (see data/README.md)
 /// whose images are learnable: class c is a bright bar at a class-specific
 /// position and angle plus noise, so a few hundred steps of a small CNN
-/// learn it. MNIST-like sets are grey 28x28, syndigits colour 28x28, plus two
-/// tiny photos for `blend-photo`. Used by the trainer and MPI tests and by
+/// learn it. MNIST-like sets (mnist, fashion) are grey 28x28, syndigits colour
+/// 28x28, uci 8x8 (values 0-16) in one CSV, plus two tiny photos for
+/// `blend-photo`, so every shipped config that reads `data/raw` can start. Used by the trainer and MPI tests and by
 /// `gradmix data synthesize` (CI and a cluster smoke test need no fetched data).
 public enum SyntheticDataRoot {
   /// Creates the data root in `directory` (default: a new temporary folder) and returns its path.
@@ -35,6 +36,27 @@ public enum SyntheticDataRoot {
       manifest += "\(name)\t\(name).idx3-ubyte\t\(w)\t\(h)\tCC0\t-\n"
     }
     try Data(manifest.utf8).write(to: URL(fileURLWithPath: root + "/photos/MANIFEST.tsv"))
+    // fashion: grey 28x28 like mnist; uci: one CSV of 8x8 images (values 0-16, the bars averaged down),
+    // stored uncompressed under its usual .gz name (the readers detect gzip by content).
+    for (split, n) in [("train", perClassTrain), ("t10k", perClassTest)] {
+      let (px, labels) = images(perClass: n, channels: 1, rng: &rng)
+      try writeIDX(root + "/fashion/\(split)-images-idx3-ubyte", dims: [labels.count, 28, 28], bytes: px)
+      try writeIDX(root + "/fashion/\(split)-labels-idx1-ubyte", dims: [labels.count], bytes: labels)
+    }
+    let (px, labels) = images(perClass: perClassTrain + perClassTest, channels: 1, rng: &rng)
+    var csv = ""
+    for (i, label) in labels.enumerated() {
+      var row: [String] = []
+      for y in 0..<8 { for x in 0..<8 {
+        var sum = 0, count = 0
+        for yy in (y * 28 / 8)..<((y + 1) * 28 / 8) { for xx in (x * 28 / 8)..<((x + 1) * 28 / 8) {
+          sum += Int(px[i * 784 + yy * 28 + xx]); count += 1
+        } }
+        row.append(String(sum * 16 / (count * 255)))
+      } }
+      csv += row.joined(separator: ",") + ",\(label)\n"
+    }
+    try Data(csv.utf8).write(to: URL(fileURLWithPath: root + "/uci/digits.csv.gz"))
     return root
   }
 

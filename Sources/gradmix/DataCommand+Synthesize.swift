@@ -8,9 +8,11 @@ extension DataCommand {
     static let configuration = CommandConfiguration(
       abstract: "Write a small synthetic data root (bars instead of digits) for smoke tests.",
       discussion: """
-        Lays out mnist, syndigits and photos like data/raw, with class c drawn as a bar at a \
-        class-specific angle, so a short run learns something. Used by the MPI tests and to check \
-        a cluster launch without staging the real data.
+        Lays out mnist, fashion, syndigits, uci and photos like data/raw, with class c drawn as a \
+        bar at a class-specific angle, so a short run learns something. Used by the MPI tests and \
+        to check a cluster launch without staging the real data: every shipped config that reads \
+        data/raw starts on it, given enough images per class for its target split (e.g. \
+        --per-class-test 850 for experiments/digits, whose target takes 8,100 test images).
         """)
 
     @Argument(help: "The folder to create (must not exist yet).")

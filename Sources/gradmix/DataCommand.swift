@@ -15,11 +15,29 @@ struct DataCommand: ParsableCommand {
     @Option(help: "Which split of a domain: train or test.")
     var split = "train"
 
-    @Option(help: "Seed of the domain's random transforms.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the domain's random transforms (default: as train: --config's data_seed, else its seed, else 1).")
+    var seed: UInt64?
 
-    @Option(help: "Raw data folder (default: $GRADMIX_DATA, or data/raw).")
+    @Option(help: "Raw data folder (default: as train: $GRADMIX_DATA, else --config's data_root, else data/raw).")
     var dataRoot: String?
+
+    /// The data seed `gradmix train` would use with this config.
+    var dataSeed: UInt64 {
+      if let seed { return seed }
+      guard let config, let data = try? readConfig(config) else { return 1 }
+      return DomainCatalog.parseRunDefaults(yaml: String(decoding: data, as: UTF8.self)).dataSeed
+    }
+
+    /// The data root `gradmix train` would use with this config.
+    var resolvedDataRoot: String {
+      if let dataRoot { return dataRoot }
+      if let env = ProcessInfo.processInfo.environment["GRADMIX_DATA"], !env.isEmpty { return env }
+      if let config, let data = try? readConfig(config),
+         let root = DomainCatalog.parseRunDefaults(yaml: String(decoding: data, as: UTF8.self)).dataRoot {
+        return root
+      }
+      return "data/raw"
+    }
 
     @Option(help: "A YAML config whose `domains:` defines more domains.")
     var config: String?
@@ -59,14 +77,14 @@ struct DataCommand: ParsableCommand {
       }
       let c = config
       return try withFile(c) {
-        try DomainCatalog(dataRoot: dataRoot ?? DomainCatalog.defaultDataRoot, custom: custom, sampleShape: shape)
+        try DomainCatalog(dataRoot: resolvedDataRoot, custom: custom, sampleShape: shape)
       }
     }
 
     /// Builds a domain, returning the set and the seconds it took.
     func build(_ name: String, in catalog: DomainCatalog) throws -> (ImageSet, Double) {
       let start = Date()
-      let set = try catalog.build(name, split: Split(rawValue: split) ?? .train, seed: seed)
+      let set = try catalog.build(name, split: Split(rawValue: split) ?? .train, seed: dataSeed)
       return (set, Date().timeIntervalSince(start))
     }
   }
@@ -124,7 +142,7 @@ struct DataCommand: ParsableCommand {
           names = try catalog.classNames(of: target)
           classes = max(names?.count ?? 0, Int(set.labels.max() ?? 0) + 1, 1)
           notes.append(
-            "domain \(target), \(options.split) split, seed \(options.seed), built in \(String(format: "%.2f", seconds)) s"
+            "domain \(target), \(options.split) split, seed \(options.dataSeed), built in \(String(format: "%.2f", seconds)) s"
           )
         }
         for n in notes { print(n) }

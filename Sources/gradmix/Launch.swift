@@ -26,6 +26,12 @@ enum Launch {
     BLAS.threads = option ?? max(1, cores / max(comm.localSize, 1))
   }
 
+  /// The exit status of a run stopped by SIGTERM/SIGINT after writing a
+  /// checkpoint: 75, `EX_TEMPFAIL` of sysexits.h ("try again later"), so a
+  /// scheduler records the job as not completed and a requeued job resumes
+  /// (README, "Reliability"; cluster/slurm/gradmix.sbatch).
+  static let interruptedStatus: Int32 = 75
+
   static func finish(_ comm: Communicator) {
     if let mpi = comm as? MPICommunicator { mpi.finalize() }
   }

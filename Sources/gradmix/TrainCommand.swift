@@ -169,7 +169,7 @@ struct TrainCommand: ParsableCommand {
       let summary = try trainer.run(stopRequested: { StopSignal.shared.isRequested })
       if summary.interruptedAt != nil {
         Launch.finish(world)
-        return
+        Foundation.exit(Launch.interruptedStatus)
       }
       if world.rank == 0 {
         printLine(String(format: "done: target test accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",

@@ -52,7 +52,7 @@ struct ReliabilityTests {
     }
   }
 
-  @Test("SIGTERM: the step finishes, a checkpoint is written, exit 0; --resume continues from it")
+  @Test("SIGTERM: the step finishes, a checkpoint is written, exit 75; --resume continues from it")
   func sigterm() throws {
     let dir = try Self.tempDir()
     try Data(Self.config(steps: 400).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
@@ -73,7 +73,7 @@ struct ReliabilityTests {
     kill(process.processIdentifier, SIGTERM)
     let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "\(output)")
+    #expect(process.terminationStatus == 75, "\(output)")
     let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("interrupted: stopped after step") }, "\(output)")
     let step = try #require(Int(line.split(separator: " ")[4]))
     #expect(step > 0 && step < 400)

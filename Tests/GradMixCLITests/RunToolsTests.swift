@@ -118,4 +118,36 @@ struct RunToolsTests {
       .split(separator: "\n").filter { !$0.contains("\"event\"") }
     #expect(csv.split(separator: "\n").count == records.count + 1)
   }
+
+  /// The repository root (for scripts and experiments).
+  static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().path
+
+  @Test("the sbatch script's time-limit path: SIGTERM, checkpoint, requeue (exit 75), resume, finish; failed module load stops")
+  func slurmRequeue() throws {
+    let r = try runProgram("/bin/bash", [Self.repo + "/cluster/test-requeue.sh",
+                                         productsDirectory().appendingPathComponent("gradmix").path])
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(r.stdout.contains("test-requeue: all passed"), "\(r.stdout)")
+  }
+
+  @Test("gradmix data synthesize covers every shipped config that reads data/raw")
+  func synthesizeCoversConfigs() throws {
+    let dir = try Self.tempDir()
+    let s = try runProduct(["data", "synthesize", dir + "/data", "--per-class-train", "20"])
+    #expect(s.status == 0, "\(s.stderr)")
+    let experiments = try FileManager.default.contentsOfDirectory(atPath: Self.repo + "/experiments").sorted()
+    var tried = 0
+    for e in experiments {
+      let config = Self.repo + "/experiments/\(e)/config.yaml"
+      guard let text = try? String(contentsOfFile: config, encoding: .utf8), !text.contains("format:") else { continue }
+      tried += 1
+      // One step of a small model: the data of every source and the target is built.
+      let r = try runProduct(["train", "--config", config, "--data-root", dir + "/data", "--out", dir + "/\(e)",
+                              "--steps", "1", "--quiet", "--threads", "1", "model.spec=conv4k5s2-relu-pool2-fc10",
+                              "target.unlabelled=50", "target.test=50"])
+      #expect(r.status == 0, "\(e): \(r.stderr)")
+    }
+    #expect(tried >= 4)
+  }
 }
