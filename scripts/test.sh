@@ -11,4 +11,6 @@ command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 
 # Each rank and each test process uses one BLAS thread unless a test says otherwise.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+# The NumPy reference of scripts/reference/load_checkpoint.py is tested against the engine (skipped without NumPy).
+export GRADMIX_PYTHON=${GRADMIX_PYTHON:-$(scripts/setup-python.sh)}
 swift test "$@"
