@@ -22,7 +22,7 @@ struct Checkpointer {
             optimizer: SGD,
             baseLearningRate: Float, schedule: LearningRateSchedule) throws {
     var extra = self.extra
-    extra["trainer_state"] = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+    extra["trainer_state"] = String(decoding: try CheckpointJSON.encoder().encode(state), as: UTF8.self)
     let meta = CheckpointMetadata(model: model, step: state.step, optimizer: optimizer,
                                   baseLearningRate: baseLearningRate, schedule: schedule, extra: extra)
     try Checkpoint.save(to: directory + "/" + name, model: model, parameters: parameters, state: modelState,
@@ -55,7 +55,7 @@ struct Checkpointer {
         guard let json = checkpoint.metadata.extra["trainer_state"] else {
           throw CheckpointError.malformed(path: path, detail: "the sidecar has no trainer state")
         }
-        let state = try JSONDecoder().decode(TrainerState.self, from: Data(json.utf8))
+        let state = try CheckpointJSON.decoder().decode(TrainerState.self, from: Data(json.utf8))
         guard !state.slots.isEmpty else {
           throw CheckpointError.malformed(path: path, detail: "the trainer state lists no sources")
         }

@@ -10,6 +10,21 @@ public struct ResumeInfo {
   public let targetGradient: TargetGradientMode
   public let mixing: MixingProtocol
   public let coordinatorOwnsSources: Bool
+  /// The engine threads the run used (nil in runs recorded before it was kept).
+  public var threads: Int? = nil
+  public var overlap: Bool? = nil
+  /// The config's fingerprint when the run started (nil in older runs).
+  public var fingerprint: ConfigFingerprint? = nil
+
+  /// Throws a ``ConfigError`` naming the changed keys if `config` differs from the one the run started with.
+  public func checkUnchanged(_ config: TrainConfig, file: String) throws {
+    guard let recorded = fingerprint else { return }
+    let changed = ConfigFingerprint(config: config).changedKeys(from: recorded)
+    guard changed.isEmpty else {
+      throw ConfigError(file: file, field: changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", ..." : ""),
+                        "changed since the run started (run.json records the original); restore it, or start a new run")
+    }
+  }
 
   /// Reads `directory/run.json`.
   /// - Throws: ``ConfigError`` naming the file and the missing or bad field.
@@ -25,7 +40,7 @@ public struct ResumeInfo {
       guard let v = o[key], let t = parse(v) else { throw ConfigError(file: path, field: key, "missing or invalid") }
       return t
     }
-    return ResumeInfo(
+    var info = ResumeInfo(
       method: try field("method") { ($0 as? String).flatMap(Method.init(rawValue:)) },
       seed: try field("seed") { ($0 as? String).flatMap { UInt64($0) } },
       dataSeed: try field("data_seed") { ($0 as? String).flatMap { UInt64($0) } },
@@ -34,5 +49,9 @@ public struct ResumeInfo {
       targetGradient: try field("target_gradient") { ($0 as? String).flatMap(TargetGradientMode.init(rawValue:)) },
       mixing: try field("comm") { ($0 as? String).flatMap(MixingProtocol.init(rawValue:)) },
       coordinatorOwnsSources: try field("coordinator_owns_sources") { $0 as? Bool })
+    info.threads = o["threads"] as? Int
+    info.overlap = o["overlap"] as? Bool
+    info.fingerprint = (o["config_values"] as? [String: String]).map(ConfigFingerprint.init(values:))
+    return info
   }
 }

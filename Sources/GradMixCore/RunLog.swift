@@ -37,11 +37,33 @@ final class RunLog {
   }
 
   /// Appends one record to metrics.jsonl.
-  func record(_ object: [String: Any]) {
+  /// - Throws: ``OutputError`` if the line cannot be written whole (a full disk).
+  func record(_ object: [String: Any]) throws {
     guard let metrics else { return }
     var line = RunLog.encode(object)
     line.append(0x0A)
-    metrics.write(line)
+    try RunLog.write(line, to: metrics, path: directory + "/metrics.jsonl")
+  }
+
+  /// Writes `data` to `handle`, reporting a failure as ``OutputError``.
+  ///
+  /// Foundation's `write(_:)` traps on an I/O error (a `try!` inside), which
+  /// turned a full disk into a crash; `write(contentsOf:)` throws instead.
+  static func write(_ data: Data, to handle: FileHandle, path: String) throws {
+    do {
+      try handle.write(contentsOf: data)
+    } catch {
+      throw OutputError(path: path, reason: errnoDescription(error))
+    }
+  }
+
+  static func errnoDescription(_ error: Error) -> String {
+    let e = error as NSError
+    if let posix = e.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+      return String(cString: strerror(Int32(posix.code)))
+    }
+    if e.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(e.code))) }
+    return e.localizedDescription
   }
 
   /// Writes `object` as pretty JSON to `name` in the output folder, atomically.

@@ -19,6 +19,8 @@ final class RunRecorder {
   let layerNames: [String]
   var timeline = StepTimeline()
   var trace: FileHandle?
+  /// The file `trace` writes (this rank's name for `--trace`).
+  var tracePath: String?
   var weightSums: [[Double]]
   /// Steps in which each source took part (for the mean weights in summary.json).
   var weightCounts: [Int]
@@ -49,7 +51,7 @@ final class RunRecorder {
 
   /// Records one step's wall time and, when instrumented, its phases and collectives.
   func recordTiming(step: Int, seconds: Double, phases: [Double]?,
-                    collectivesBefore: [String: InstrumentedCommunicator.Totals]) {
+                    collectivesBefore: [String: InstrumentedCommunicator.Totals]) throws {
     guard let phases else {
       timeline.stepSeconds.append(seconds)
       return
@@ -71,7 +73,7 @@ final class RunRecorder {
         "phases": Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, phases)), "collectives": ops,
       ])
       line.append(0x0A)
-      trace.write(line)
+      try RunLog.write(line, to: trace, path: tracePath ?? "trace")
     }
   }
 
@@ -89,11 +91,14 @@ final class RunRecorder {
       let ext = url.pathExtension
       file = url.deletingPathExtension().path + ".rank-\(comm.rank)" + (ext.isEmpty ? "" : "." + ext)
     }
-    FileManager.default.createFile(atPath: file, contents: nil)
-    guard let h = FileHandle(forWritingAtPath: file) else {
-      throw ConfigError(file: file, field: "--trace", "cannot open for writing")
+    // open(2), not FileManager.createFile: that writes atomically (a rename), which would
+    // replace a device such as /dev/full (as root) or a link instead of writing through it.
+    let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      throw ConfigError(file: file, field: "--trace", "cannot open for writing: \(String(cString: strerror(errno)))")
     }
-    trace = h
+    trace = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    tracePath = file
   }
 
   /// Every rank's phase totals, median step and collective bytes, gathered
@@ -164,7 +169,7 @@ final class RunRecorder {
       "skipped_steps": skippedSteps, "pseudo_refreshes": pseudoRefreshes, "seconds": timers.record,
       "command": options.commandLine, "median_seconds": timeline.medians,
       "collectives": RunRecorder.collectivesRecord(instruments.totals),
-      "comm": options.mixing.rawValue, "target_gradient": options.targetGradient.rawValue,
+      "comm": options.mixing.rawValue, "target_gradient": options.targetGradient.rawValue, "status": "completed",
     ]
     if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
     if let p = options.provenance { rec["provenance"] = p.record }
@@ -223,6 +228,13 @@ final class RunRecorder {
     lines.append("classes:    \(classNames.count): \(classNames.joined(separator: " "))")
     if options.progress { printLine(lines.joined(separator: "\n")) }
     if let warning = BLASCore.warning { printError(warning) }
+    let fingerprint = ConfigFingerprint(config: config)
+    // config.yaml first, run.json last: a folder with run.json is a complete start.
+    if let text = options.configText ?? (try? String(contentsOfFile: options.configPath, encoding: .utf8)) {
+      try AtomicFile.write(Data(text.utf8), to: options.outDir + "/config.yaml")
+    }
+    try AtomicFile.write(Data(try config.resolved(options: options).yaml().utf8),
+                         to: options.outDir + "/config.resolved.yaml")
     var run: [String: Any] = ["config": options.configPath, "method": options.method.rawValue,
                        "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
                        "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
@@ -231,12 +243,12 @@ final class RunRecorder {
                        "overrides": options.overrides, "sources": sourcesRecord,
                        "sample_shape": config.sampleShape, "class_names": classNames]
     if let p = options.provenance { run.merge(p.record) { _, new in new } }
+    // What --resume checks and reuses (README, "Reliability").
+    run["threads"] = BLAS.threads
+    run["overlap"] = options.overlap
+    run["config_hash"] = fingerprint.hash
+    run["config_values"] = fingerprint.values
     try log.writeJSON(run, to: "run.json")
-    if let text = options.configText ?? (try? String(contentsOfFile: options.configPath, encoding: .utf8)) {
-      try AtomicFile.write(Data(text.utf8), to: options.outDir + "/config.yaml")
-    }
-    try AtomicFile.write(Data(try config.resolved(options: options).yaml().utf8),
-                         to: options.outDir + "/config.resolved.yaml")
   }
 
   /// Drops metrics.jsonl records written after `step` by an interrupted run.

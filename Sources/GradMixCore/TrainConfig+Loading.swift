@@ -18,6 +18,9 @@ extension TrainConfig {
       throw ConfigError(file: path, field: "", "file not found")
     }
     guard !isDir.boolValue else { throw ConfigError(file: path, field: "", "is a directory, not a config file") }
+    guard (try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)[.type] as? FileAttributeType) == .typeRegular else {
+      throw ConfigError(file: path, field: "", "is not a regular file (a device, pipe or socket?)")
+    }
     guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
       throw ConfigError(file: path, field: "", "cannot be read (permissions?) or is not UTF-8 text")
     }
@@ -203,7 +206,16 @@ extension DecodingError {
     case .typeMismatch(let t, _): return "expected a value of type \(t)"
     case .valueNotFound(let t, _): return "missing value of type \(t)"
     case .keyNotFound: return "this key is required"
-    case .dataCorrupted(let c): return c.debugDescription
+    case .dataCorrupted(let c):
+      // Foundation's "Cannot initialize Split from invalid String value x": say which values are known.
+      let d = c.debugDescription
+      if d.hasPrefix("Cannot initialize Split from invalid String value") {
+        return "unknown split '\(d.split(separator: " ").last ?? "")' (known: \(Split.allCases.map(\.rawValue).joined(separator: ", ")))"
+      }
+      if d.hasPrefix("Cannot initialize"), let v = d.split(separator: " ").last {
+        return "invalid value '\(v)'"
+      }
+      return d
     @unknown default: return "\(self)"
     }
   }

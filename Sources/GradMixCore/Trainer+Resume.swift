@@ -19,10 +19,10 @@ extension Trainer {
   func gatherState(step: Int) throws -> TrainerState? {
     var local: [Int: TrainerState.Slot] = [:]
     for slot in slots { local[slot.index] = TrainerState.Slot(sampler: slot.sampler?.state, dropout: slot.dropout) }
-    guard let all = try comm.gather(bytes: Array(try JSONEncoder().encode(local)), root: 0) else { return nil }
+    guard let all = try comm.gather(bytes: Array(try CheckpointJSON.encoder().encode(local)), root: 0) else { return nil }
     var merged: [Int: TrainerState.Slot] = [:]
     for bytes in all {
-      let part = try JSONDecoder().decode([Int: TrainerState.Slot].self, from: Data(bytes))
+      let part = try CheckpointJSON.decoder().decode([Int: TrainerState.Slot].self, from: Data(bytes))
       merged.merge(part) { a, _ in a }
     }
     return TrainerState(

@@ -7,6 +7,10 @@ import GradMixEngine
 public struct RunSummary: Sendable {
   /// Set when the run stopped early on SIGINT/SIGTERM (after writing a checkpoint at this step).
   public var interruptedAt: Int? = nil
+  /// Set when the run diverged: the first bad step (1-based), the reason, and the newest checkpoint kept.
+  public var divergedSince: Int? = nil
+  public var divergence: String? = nil
+  public var lastCheckpoint: String? = nil
   public let testAccuracy: Double
   public let testLoss: Double
   public let parametersL2: Double
@@ -26,23 +30,28 @@ extension Trainer {
     let logEvery = config.logEvery ?? max(1, steps / 50)
     let evalEvery = config.evalEvery ?? max(1, steps / 10)
     try checkLayout()
+    var divergence = DivergenceMonitor()
+    try recorder.openTrace()  // before run.json, so a bad --trace leaves no run behind (README, "Reliability")
     if isCoordinator && startStep == 0 {
       try recorder.writeRunInfo(config: config, model: model, target: target.split, strategy: strategyName,
                                 data: dataMemoryLine(), classNames: classNames)
     }
-    try recorder.openTrace()
     for t in startStep..<steps {
       if let stop = options.stopAfter, t >= stop {
         return RunSummary(testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
       }
       if settings.pseudoLabels, let p = config.pseudoLabels, t >= p.warmup, (t - p.warmup) % p.every == 0 {
-        timers.time(\.pseudoLabelling) { refreshPseudoLabels(step: t) }
+        try timers.time(\.pseudoLabelling) { try refreshPseudoLabels(step: t) }
       }
       let stepStart = monotonicSeconds()
       let before = timers, commBefore = recorder.instruments.totals
       let r = try separatingWait { try step(t, stopRequested: stopRequested()) }
-      recorder.recordTiming(step: t + 1, seconds: monotonicSeconds() - stepStart,
+      try recorder.recordTiming(step: t + 1, seconds: monotonicSeconds() - stepStart,
                             phases: options.instrument ? timers.since(before) : nil, collectivesBefore: commBefore)
+      if let verdict = divergence.observe(step: t + 1, losses: divergenceLosses(r),
+                                          parametersFinite: parameters.firstNonFiniteIndex() == nil) {
+        return try stopDiverged(verdict, step: t + 1, wallSeconds: monotonicSeconds() - start)
+      }
       recorder.count(r)
       if !r.nonFinite.isEmpty && isCoordinator {
         printError("warning: step \(t): non-finite gradient or loss from \(r.nonFinite.map { sources[$0].name }.joined(separator: ", ")); weight 0 this step")
@@ -56,7 +65,7 @@ extension Trainer {
         target.lastEval = timers.time(\.evaluation) { ev.evaluate(split.test, parameters: parameters, state: runningStatistics.state) }
       }
       if isCoordinator && (done % logEvery == 0 || evaluate || t == 0) {
-        recorder.log.record(recorder.metricsRecord(step: done, result: r, evaluation: evaluate ? target.lastEval : nil,
+        try recorder.log.record(recorder.metricsRecord(step: done, result: r, evaluation: evaluate ? target.lastEval : nil,
                                                    pseudo: target.lastPseudo))
         if options.progress {
           recorder.printProgress(step: done, startStep: startStep, result: r, evaluation: target.lastEval,
@@ -110,7 +119,7 @@ extension Trainer {
   /// Labels the unlabelled pool with the current model on the coordinator
   /// (for the records and checkpoints) and where the pseudo source is
   /// computed; every rank holds the same parameters, so all select the same set.
-  func refreshPseudoLabels(step t: Int) {
+  func refreshPseudoLabels(step t: Int) throws {
     guard let labeler = target.pseudoLabeler, let split = target.split, let ev = target.evaluator else { return }
     let (labels, confidence) = ev.predict(split.unlabelled, parameters: parameters, state: runningStatistics.state)
     let selection = labeler.select(pool: split.unlabelled, labels: labels, confidence: confidence)
@@ -119,7 +128,7 @@ extension Trainer {
     for slot in slots where slot.info.kind == .pseudo {
       slot.sampler = pseudoSampler(selection, batchSize: slot.batchSize, refreshes: target.pseudoRefreshes)
     }
-    recorder.log.record([
+    try recorder.log.record([
       "step": t, "event": "pseudo_labels", "count": selection.set.count, "per_class": selection.perClass,
       "accuracy_diagnostic": selection.accuracy, "pool": split.unlabelled.count,
     ])

@@ -121,6 +121,7 @@ public final class Trainer {
     }
     classNames = try catalog.classNames(of: config.target.domain) ?? (0..<config.classes).map(String.init)
     let split = needsSplit ? try RunData.target(config: config, catalog: catalog, dataSeed: options.dataSeed) : nil
+    if let split { try InputShapeCheck.check(split.test, input: model.inputShape.dims, what: "the target", file: options.configPath) }
     let ownsPseudo = mine.contains { infos[$0].kind == .pseudo }
     target = TargetData(
       split: split,
@@ -155,6 +156,7 @@ public final class Trainer {
       switch info.kind {
       case .configured(let i):
         let data = try RunData.source(i, config: config, catalog: catalog, dataSeed: options.dataSeed, file: options.configPath)
+        try InputShapeCheck.check(data.set, input: model.inputShape.dims, what: "source \(info.name)", file: options.configPath)
         sampler = BatchSampler(data.set, batchSize: b, seed: Seeds.derive(options.seed, "source", k), augment: augment)
         mask = data.mask
       case .target:

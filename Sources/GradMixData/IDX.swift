@@ -21,31 +21,44 @@ public enum IDX {
   /// - Throws: ``DataError`` for a missing, unreadable, empty, non-regular,
   ///   badly compressed, truncated or over-long file or a wrong magic number.
   public static func read(_ path: String) throws -> (dims: [Int], bytes: [UInt8]) {
-    let data = try FileBytes.read(path)
-    guard data.count >= 4 else { throw DataError.truncated(path: path, expected: 4, actual: data.count) }
-    let magic = UInt32(data[0]) << 24 | UInt32(data[1]) << 16 | UInt32(data[2]) << 8 | UInt32(data[3])
-    let ndim = Int(data[3])
-    guard data[0] == 0, data[1] == 0, data[2] == ubyte, (1...4).contains(ndim) else {
+    // Streamed: the header is checked before the body is read, and the body
+    // is read only up to the size the header promises (issue #12, item 7).
+    let file = try FileStream(path)
+    let head = try file.read(4)
+    guard head.count >= 4 else { throw DataError.truncated(path: path, expected: 4, actual: head.count) }
+    let magic = UInt32(head[0]) << 24 | UInt32(head[1]) << 16 | UInt32(head[2]) << 8 | UInt32(head[3])
+    let ndim = Int(head[3])
+    guard head[0] == 0, head[1] == 0, head[2] == ubyte, (1...4).contains(ndim) else {
       throw DataError.badMagic(path: path, found: magic)
     }
     let headerSize = 4 + 4 * ndim
-    guard data.count >= headerSize else {
-      throw DataError.truncated(path: path, expected: headerSize, actual: data.count)
+    let dimBytes = try file.read(4 * ndim)
+    guard dimBytes.count == 4 * ndim else {
+      throw DataError.truncated(path: path, expected: headerSize, actual: 4 + dimBytes.count)
     }
     var dims = [Int]()
     var product = 1
     for d in 0..<ndim {
-      let o = 4 + 4 * d
-      let v = Int(data[o]) << 24 | Int(data[o + 1]) << 16 | Int(data[o + 2]) << 8 | Int(data[o + 3])
+      let o = 4 * d
+      let v = Int(dimBytes[o]) << 24 | Int(dimBytes[o + 1]) << 16 | Int(dimBytes[o + 2]) << 8 | Int(dimBytes[o + 3])
       dims.append(v)
       let (p, overflow) = product.multipliedReportingOverflow(by: v)
       guard !overflow else { throw DataError.dimensionMismatch(path: path, detail: "dimensions \(dims) are too large") }
       product = p
     }
     let expected = headerSize + product
-    if data.count < expected { throw DataError.truncated(path: path, expected: expected, actual: data.count) }
-    if data.count > expected { throw DataError.trailingBytes(path: path, count: data.count - expected) }
-    return (dims, Array(data[headerSize...]))
+    if expected > file.maxContentSize {  // more than the file can hold, even inflated at deflate's best ratio
+      throw DataError.truncated(path: path, expected: expected, actual: min(file.maxContentSize, file.storedSize))
+    }
+    let body = try file.read(product)
+    if body.count < product { throw DataError.truncated(path: path, expected: expected, actual: headerSize + body.count) }
+    let limit = 1 << 26
+    guard let extra = try file.remainingCount(limit: limit) else {
+      throw DataError.dimensionMismatch(
+        path: path, detail: "more than \(limit) bytes follow the \(expected) its header \(dims) describes")
+    }
+    if extra > 0 { throw DataError.trailingBytes(path: path, count: extra) }
+    return (dims, body)
   }
 
   /// Reads an image array: `[N, H, W]` (grey, one channel) or `[N, H, W, C]` (interleaved).

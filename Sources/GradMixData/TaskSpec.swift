@@ -34,7 +34,7 @@ public struct TaskSpec: Codable, Equatable, Sendable {
 ///   - field: the config path of the task (e.g. `sources[1].task`), for error messages.
 /// - Returns: the kept, relabelled images and the ``ClassMask`` over `targetClassCount` classes.
 /// - Throws: ``DataError/badConfig(field:detail:)`` naming `<field>.classes` or
-///   `<field>.labelMap` for an empty or repeated class list, a class the map does not
+///   `<field>.label_map` for an empty or repeated class list, a class the map does not
 ///   cover, or a mapped class outside `0..<targetClassCount`; and
 ///   ``DataError/classNotInDomain(field:label:imageCount:)`` for a class with no sample.
 public func applyTask(_ set: ImageSet, _ task: TaskSpec, targetClassCount: Int, field: String) throws
@@ -51,14 +51,14 @@ public func applyTask(_ set: ImageSet, _ task: TaskSpec, targetClassCount: Int, 
     let mapped: Int
     if let labelMap = task.labelMap {
       guard let m = labelMap[c] else {
-        throw DataError.badConfig(field: "\(field).labelMap", detail: "has no entry for class \(c) of \(field).classes")
+        throw DataError.badConfig(field: "\(field).label_map", detail: "has no entry for class \(c) of \(field).classes")
       }
       mapped = m
     } else {
       mapped = c
     }
     guard mapped >= 0 && mapped < targetClassCount else {
-      let source = task.labelMap == nil ? "\(field).classes" : "\(field).labelMap"
+      let source = task.labelMap == nil ? "\(field).classes" : "\(field).label_map"
       throw DataError.badConfig(
         field: source,
         detail: "class \(c) maps to \(mapped), outside the target's classes 0..<\(targetClassCount)")

@@ -205,6 +205,10 @@ struct DataCommand: ParsableCommand {
       let counts = set.classCounts(classCount: classCount)
       print("classes:   \(classCount): " + counts.enumerated().map { "\($0)=\($1)" }.joined(separator: " "))
       if let names { print("names:     " + names.enumerated().map { "\($0)=\($1)" }.joined(separator: " ")) }
+      guard set.count > 0 else {
+        print("pixels:    none (the file holds 0 images)")
+        return
+      }
       if set.isFeatures {
         let values = set.features
         let mean = values.reduce(0, +) / Float(max(values.count, 1))
@@ -212,7 +216,7 @@ struct DataCommand: ParsableCommand {
         return
       }
       let s = set.channelStatistics()
-      for c in 0..<set.channels where !s.mean.isEmpty {
+      for c in 0..<set.channels where c < s.min.count && c < s.max.count {
         print(
           String(
             format: "channel %d: mean %.2f std %.2f min %d max %d", c, s.mean[c], s.std[c], Int(s.min[c]), Int(s.max[c])

@@ -28,6 +28,10 @@ struct EvalCommand: ParsableCommand {
       let meta = try Checkpoint.readMetadata(at: checkpoint)
       let model = try Sequential(spec: cfg.model.spec, inputShape: Shape(cfg.model.input ?? [3, 28, 28]))
       let loaded = try Checkpoint.load(from: checkpoint, for: model)
+      if let bad = loaded.parameters.firstNonFiniteIndex() {
+        throw CheckpointError.malformed(
+          path: checkpoint, detail: "tensor '\(model.layout.tensorName(at: bad))' holds NaN or infinite values (a diverged run); nothing to evaluate")
+      }
       let seed = dataSeed ?? meta.extra["data_seed"].flatMap { UInt64($0) } ?? cfg.dataSeed ?? cfg.seed ?? 1
       let result = try Evaluation.testAccuracy(config: cfg, parameters: loaded.parameters, state: loaded.state, model: model,
                                                dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot),

@@ -16,20 +16,24 @@ struct GradMixCommand: ParsableCommand {
     subcommands: [TrainCommand.self, EvalCommand.self, SweepCommand.self, TableCommand.self, ReportCommand.self,
                   ExportCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
 
-  /// Runs the command; usage and input errors exit with status 2 (as other
-  /// Unix tools do), after one `error:` line and the usage; other failures with 1.
+  /// Runs the command. Usage and input errors print exactly one line
+  /// `error: <option or file>: <fault>` on stderr and exit with status 2 (as
+  /// other Unix tools do); other failures print one line and exit with 1.
+  /// `--help` and `--version` print as usual. Choice: we replace
+  /// ArgumentParser's `Error:` plus usage block with one line, so a script
+  /// (or a person scanning a log) sees one message per failure (README,
+  /// "Reliability").
   static func main() {
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(CommandLineArguments.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
       try command.run()
     } catch {
       let code = exitCode(for: error)
-      if code == .validationFailure {
-        let message = fullMessage(for: error)
-        FileHandle.standardError.write(Data((message + "\n").utf8))
-        Foundation.exit(2)
-      }
-      exit(withError: error)
+      // Help, --version, and commands that already printed their error and chose a status.
+      if code == .success || error is ExitCode { exit(withError: error) }
+      let line = CommandLineArguments.oneLine(message(for: error))
+      FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+      Foundation.exit(code == .validationFailure || error is ValidationError ? 2 : 1)
     }
   }
 }

@@ -20,6 +20,12 @@ enum Launch {
     option ?? ProcessInfo.processInfo.environment["GRADMIX_DATA"] ?? config ?? "data/raw"
   }
 
+  /// The exit status of a run stopped because it diverged (README, "Reliability").
+  static let divergedStatus: Int32 = 3
+
+  /// The most engine threads a rank may ask for: 4 per core (Choice: more only adds scratch memory and switching).
+  static var maxThreads: Int { 4 * max(ProcessInfo.processInfo.activeProcessorCount, 1) }
+
   /// BLAS threads: the option, else the node's cores shared among the ranks on it.
   static func setThreads(_ option: Int?, comm: Communicator) {
     let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -32,7 +32,7 @@ struct TrainCommand: ParsableCommand {
   var stopAfter: Int?
 
   @Option(help: ArgumentHelp("Test aid (fault injection): make SOURCE's gradient NaN in steps FROM..<TO, written SOURCE@FROM-TO.", visibility: .hidden))
-  var injectNan: String?
+  var injectNan: [String] = []
 
   @Option(help: "Method. Default: the config's, else gradmix.")
   var method: Method?
@@ -94,7 +94,14 @@ struct TrainCommand: ParsableCommand {
     }
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
+    if let threads, threads > Launch.maxThreads {
+      throw ValidationError("--threads: at most \(Launch.maxThreads) (4 per core of this machine), got \(threads)")
+    }
     guard checkEvery >= 0 else { throw ValidationError("--check-every must not be negative, got \(checkEvery)") }
+    if overlap && comm == .gather {
+      throw ValidationError("--overlap: pipelines the allreduce protocol only; drop --overlap or --comm gather")
+    }
+    if injectNan.count > 1 { throw ValidationError("--inject-nan: give it once (got \(injectNan.count))") }
   }
 
   func run() throws {
@@ -104,9 +111,18 @@ struct TrainCommand: ParsableCommand {
     do {
       var options: RunOptions
       var cfg: TrainConfig
+      var resumedThreads: Int?, resumedOverlap: Bool?
+      var resumed: ResumeInfo?
       if let resume {
+        try RunDirectory.checkResumable(resume)
         let run = try ResumeInfo.read(directory: resume)
         cfg = try TrainConfig.load(path: resume + "/config.yaml")
+        resumed = run
+        if let recorded = run.threads, let threads, threads != recorded {
+          throw ValidationError("--threads: the run was started with --threads \(recorded) (it decides the arithmetic); drop --threads to reuse it")
+        }
+        resumedThreads = run.threads
+        resumedOverlap = run.overlap
         options = RunOptions(method: run.method, seed: run.seed, dataSeed: run.dataSeed, steps: run.steps, outDir: resume,
                              dataRoot: dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
         options.targetGradient = run.targetGradient
@@ -131,19 +147,25 @@ struct TrainCommand: ParsableCommand {
         if !parsed.isEmpty {
           options.configText = try TrainConfig.applying(parsed, to: TrainConfig.readText(path: config), file: config)
         }
+        if world.rank == 0 { try RunDirectory.checkNew(options.outDir) }
       }
       let scaled = cfg.scaled(toSteps: options.steps)
       cfg = scaled.config
       options.scaledKeys = scaled.changed.map(\.description)
+      if let resumed, let resume { try resumed.checkUnchanged(cfg, file: resume + "/config.yaml") }
       options.stopAfter = stopAfter
       options.tracePath = trace
       options.instrument = !noInstrumentation
-      options.overlap = overlap
-      if let spec = injectNan {
+      options.overlap = resumedOverlap ?? overlap
+      if let spec = injectNan.first {
         let parts = spec.split(separator: "@")
         let range = parts.count == 2 ? parts[1].split(separator: "-").compactMap { Int($0) } : []
-        guard parts.count == 2, range.count == 2, range[0] < range[1] else {
+        guard parts.count == 2, range.count == 2, range[0] >= 0, range[0] < range[1] else {
           throw ValidationError("--inject-nan must look like SOURCE@FROM-TO, got '\(spec)'")
+        }
+        let names = cfg.sources.indices.map(cfg.sourceName) + ["target", "pseudo"]
+        guard names.contains(String(parts[0])) else {
+          throw ValidationError("--inject-nan: unknown source '\(parts[0])' (sources: \(names.joined(separator: ", ")))")
         }
         options.injectNaN = (String(parts[0]), range[0]..<range[1])
       }
@@ -151,7 +173,9 @@ struct TrainCommand: ParsableCommand {
       options.progress = !quiet && world.rank == 0
       options.commandLine = CommandLine.arguments.joined(separator: " ")
       outDir = options.outDir
-      Launch.setThreads(threads, comm: world)
+      Launch.setThreads(threads ?? resumedThreads, comm: world)
+      try MemoryEstimate.check(config: cfg, options: options, rank: world.rank, worldSize: world.worldSize,
+                               threads: BLAS.threads, file: options.configPath)
       if world.rank == 0 {
         options.provenance = Provenance.capture(config: cfg, dataRoot: options.dataRoot, worldSize: world.worldSize,
                                                 threads: BLAS.threads)
@@ -161,7 +185,7 @@ struct TrainCommand: ParsableCommand {
       trainer = t
       Launch.agreeToStart(nil, comm: world)
     } catch {
-      Launch.agreeToStart(error, comm: world)
+      Launch.agreeToStart(ConfigError.naming(resume.map { $0 + "/config.yaml" } ?? config ?? "config", in: error), comm: world)
     }
     do {
       guard let trainer else { return }
@@ -170,6 +194,15 @@ struct TrainCommand: ParsableCommand {
       if summary.interruptedAt != nil {
         Launch.finish(world)
         Foundation.exit(Launch.interruptedStatus)
+      }
+      if let since = summary.divergedSince {
+        // Every rank reaches this at the same step; rank 0 speaks for the job.
+        if world.rank == 0 {
+          printError("error: \(outDir): the run diverged since step \(since) (\(summary.divergence ?? "")); summary.json has \"status\": \"diverged\"; "
+                     + (summary.lastCheckpoint.map { "the last finite checkpoint is \(outDir)/\($0)" } ?? "no checkpoint was written before it"))
+        }
+        Launch.finish(world)
+        Foundation.exit(Launch.divergedStatus)
       }
       if world.rank == 0 {
         printLine(String(format: "done: target test accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",

@@ -134,3 +134,29 @@ struct IDXTests {
     }
   }
 }
+
+/// Streamed reading (issue #12, item 7): the header is checked first and the body read only up to its promise.
+@Suite("IDX streaming")
+struct IDXStreamingTests {
+  @Test("a gzip bomb behind a small header and a header promising more than the file can hold: no large allocation")
+  func bombs() throws {
+    let dir = try DataFixtures.tempDir()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let p = dir + "/x-images-idx3-ubyte.gz"
+    let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2]
+    // 8 promised bytes, then 64 MiB + 1 of zeros: refused after reading at most the limit.
+    try DataFixtures.writeBytes(try FileBytes.gzip(header + [UInt8](repeating: 0, count: (1 << 26) + 9), path: p), to: p)
+    #expect(throws: DataError.self) { try IDX.read(p) }
+    // 2 extra bytes: the exact count is reported.
+    try DataFixtures.writeBytes(try FileBytes.gzip(header + [UInt8](repeating: 0, count: 10), path: p), to: p)
+    #expect(throws: DataError.trailingBytes(path: p, count: 2)) { try IDX.read(p) }
+    // 10^9 images promised by a 40-byte file: refused before reading.
+    let big: [UInt8] = [0, 0, 8, 3, 0x3b, 0x9a, 0xca, 0x00, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]
+    try DataFixtures.writeBytes(try FileBytes.gzip(big, path: p), to: p)
+    #expect(throws: DataError.self) { try IDX.read(p) }
+    // Two concatenated members read as one stream.
+    let body: [UInt8] = [1, 2, 3, 4, 5, 6, 7, 8]
+    try DataFixtures.writeBytes(try FileBytes.gzip(header, path: p) + FileBytes.gzip(body, path: p), to: p)
+    #expect(try IDX.read(p).bytes == body)
+  }
+}

@@ -25,8 +25,8 @@ struct TaskSplitTests {
     #expect(merged.count == 8 && merged.labels.allSatisfy { $0 == 1 } && m3.allowed == [false, true, false])
 
     expectDataError(
-      .badConfig(field: "t.labelMap", detail: "class 9 maps to 12, outside the target's classes 0..<10"),
-      mentions: "t.labelMap"
+      .badConfig(field: "t.label_map", detail: "class 9 maps to 12, outside the target's classes 0..<10"),
+      mentions: "t.label_map"
     ) {
       try applyTask(set, TaskSpec(classes: [9], labelMap: [9: 12]), targetClassCount: 10, field: "t")
     }
@@ -35,7 +35,7 @@ struct TaskSplitTests {
       mentions: "t.classes"
     ) { try applyTask(set, TaskSpec(classes: [7]), targetClassCount: 5, field: "t") }
     expectDataError(
-      .badConfig(field: "t.labelMap", detail: "has no entry for class 6 of t.classes"), mentions: "class 6"
+      .badConfig(field: "t.label_map", detail: "has no entry for class 6 of t.classes"), mentions: "class 6"
     ) {
       try applyTask(set, TaskSpec(classes: [5, 6], labelMap: [5: 0]), targetClassCount: 10, field: "t")
     }

@@ -3,7 +3,9 @@ import Foundation
 
 /// What a checkpoint's JSON sidecar records besides the tensors.
 public struct CheckpointMetadata: Codable, Equatable, Sendable {
-  public var formatVersion: Int = 1
+  /// The only sidecar format this build reads and writes.
+  public static let currentFormatVersion = 1
+  public var formatVersion: Int = currentFormatVersion
   /// The model spec and input shape the tensors belong to.
   public var spec: String
   public var inputShape: [Int]
@@ -90,9 +92,7 @@ public enum Checkpoint {
     var meta = metadata
     meta.hasVelocity = velocity != nil
     meta.tensorsCRC32 = crc32(file)
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    let sidecar = try encoder.encode(meta)
+    let sidecar = try CheckpointJSON.encoder(pretty: true).encode(meta)
     try AtomicFile.write(file, to: path)
     try AtomicFile.write(sidecar, to: sidecarPath(for: path))
   }
@@ -100,12 +100,20 @@ public enum Checkpoint {
   /// Reads only the sidecar (to learn the spec before building a model).
   public static func readMetadata(at path: String) throws -> CheckpointMetadata {
     let sidecar = sidecarPath(for: path)
+    // The tensors file first, so a missing checkpoint is reported under the name the user gave.
+    try checkRegularFile(path)
     let data = try readFile(sidecar)
+    let meta: CheckpointMetadata
     do {
-      return try JSONDecoder().decode(CheckpointMetadata.self, from: data)
+      meta = try CheckpointJSON.decoder().decode(CheckpointMetadata.self, from: data)
     } catch {
       throw CheckpointError.malformed(path: sidecar, detail: "the sidecar is not valid checkpoint JSON (\(shortDescription(error)))")
     }
+    guard meta.formatVersion == CheckpointMetadata.currentFormatVersion else {
+      throw CheckpointError.malformed(
+        path: sidecar, detail: "formatVersion \(meta.formatVersion) is not supported (this build reads \(CheckpointMetadata.currentFormatVersion))")
+    }
+    return meta
   }
 
   /// Loads a checkpoint for `model`.
@@ -153,12 +161,21 @@ public enum Checkpoint {
     }
   }
 
-  static func readFile(_ path: String) throws -> Data {
+  /// Throws unless `path` is an existing regular file (following links).
+  static func checkRegularFile(_ path: String) throws {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
       throw CheckpointError.fileNotFound(path: path)
     }
     guard !isDir.boolValue else { throw CheckpointError.unreadable(path: path, reason: "it is a directory") }
+    let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+    guard (try? FileManager.default.attributesOfItem(atPath: resolved)[.type] as? FileAttributeType) == .typeRegular else {
+      throw CheckpointError.unreadable(path: path, reason: "not a regular file (a device, pipe or socket?)")
+    }
+  }
+
+  static func readFile(_ path: String) throws -> Data {
+    try checkRegularFile(path)
     do {
       return try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {

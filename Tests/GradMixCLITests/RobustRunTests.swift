@@ -1,0 +1,98 @@
+import Foundation
+import GradMixData
+import GradMixTestSupport
+import Testing
+
+/// Whole runs for issue #12: divergence, resume with the recorded options, failed starts, inspect of 0 images.
+@Suite("Robust runs", .serialized)
+struct RobustRunTests {
+  static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
+
+  static func config(steps: Int, lr: String = "0.05") -> String {
+    """
+    model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
+    classes: 10
+    steps: \(steps)
+    batch_size: 10
+    sources:
+      - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
+      - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
+    target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
+    optimizer: {lr: \(lr), momentum: 0.9}
+    eval_every: 1
+    log_every: 1
+    checkpoint_every: 1
+    keep_checkpoints: 10
+    """
+  }
+
+  static func json(_ path: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+  }
+
+  @Test("lr 1e6: one error line, status 3, summary.json says diverged, only pre-divergence checkpoints are kept, no NaN in JSON")
+  func divergence() throws {
+    let dir = try makeTemporaryDirectory("gradmix-div")
+    try Data(Self.config(steps: 30, lr: "1000000").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let r = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run", "--quiet"])
+    #expect(r.status == 3, "\(r.stderr)")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1 && errors[0].contains("diverged since step"), "\(r.stderr)")
+    let s = try Self.json(dir + "/run/summary.json")
+    #expect(s["status"] as? String == "diverged")
+    let since = try #require(s["diverged_since_step"] as? Int)
+    #expect(since <= 3, "detected within a few steps: \(s)")
+    let kept = try FileManager.default.contentsOfDirectory(atPath: dir + "/run/checkpoints")
+      .filter { $0.hasSuffix(".safetensors") }.sorted()
+    #expect(!kept.isEmpty && kept.allSatisfy { Int($0.dropFirst(5).prefix(6))! < since }, "\(kept)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/final.safetensors"))
+    #expect(s["last_checkpoint"] as? String == "checkpoints/" + kept.last!)
+    // Every metrics line is valid JSON (non-finite numbers as null).
+    for line in try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n") {
+      #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)")
+    }
+    // The kept checkpoint is finite: eval accepts it.
+    let e = try runProduct(["eval", "--checkpoint", dir + "/run/checkpoints/" + kept.last!, "--config", dir + "/c.yaml",
+                            "--data-root", Self.root])
+    #expect(e.status == 0, "\(e.stderr)")
+  }
+
+  @Test("a run started with --threads 1, stopped and resumed without --threads, is bit-identical to a straight one")
+  func resumeReusesThreads() throws {
+    let dir = try makeTemporaryDirectory("gradmix-threads")
+    try Data(Self.config(steps: 12).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let common = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1"]
+    #expect(try runProduct(common + ["--out", dir + "/straight"]).status == 0)
+    #expect(try runProduct(common + ["--out", dir + "/stopped", "--stop-after", "7"]).status == 0)
+    let run = try Self.json(dir + "/stopped/run.json")
+    #expect(run["threads"] as? Int == 1)
+    #expect((run["config_hash"] as? String)?.isEmpty == false)
+    let resumed = try runProduct(["train", "--resume", dir + "/stopped", "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let a = try Self.json(dir + "/straight/summary.json"), b = try Self.json(dir + "/stopped/summary.json")
+    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
+    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+  }
+
+  @Test("a failed start (unwritable --trace) leaves nothing that blocks the same command once fixed")
+  func failedStart() throws {
+    let dir = try makeTemporaryDirectory("gradmix-failed-start")
+    try Data(Self.config(steps: 2).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let args = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--out", dir + "/run"]
+    let bad = try runProduct(args + ["--trace", dir + "/missing/t.jsonl"])
+    #expect(bad.status == 2, "\(bad.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/run.json"))
+    let good = try runProduct(args + ["--trace", dir + "/t.jsonl"])
+    #expect(good.status == 0, "\(good.stderr)")
+  }
+
+  @Test("data inspect of a valid IDX file with 0 images prints a count of 0")
+  func zeroImages() throws {
+    let dir = try makeTemporaryDirectory("gradmix-zero")
+    let p = dir + "/z-images-idx3-ubyte"
+    try Data([0, 0, 8, 3, 0, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28]).write(to: URL(fileURLWithPath: p))
+    let r = try runProduct(["data", "inspect", p])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("count:     0"), "\(r.stdout)")
+  }
+}
