@@ -8,9 +8,9 @@ import GradMixEngine
 /// buffers on the coordinator) and the workspaces (one for the largest
 /// training batch, one for evaluation), with each convolution's im2col
 /// scratch per engine thread. Sums are in `Double`, so absurd sizes give a
-/// large estimate instead of an integer overflow. Data is not counted: the
-/// readers stream files and hold at most what the files hold (README,
-/// "Reliability"). Choice: a plain sum of the allocations, not a measured
+/// large estimate instead of an integer overflow. Data is not counted here:
+/// the data layer checks what holding it needs (`DataMemory`), and IDX
+/// files are streamed (README, "Reliability"). Choice: a plain sum of the allocations, not a measured
 /// profile; the tests check that refused sizes never allocate and that
 /// accepted small configs stay under a bound.
 public struct MemoryEstimate: Equatable, Sendable {

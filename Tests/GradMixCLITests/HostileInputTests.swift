@@ -134,19 +134,10 @@ struct HostileInputTests {
       Case(name: "steps 0", mentions: ["c.yaml", "steps"]) { try $0.train([], edit: r("steps: 4", "steps: 0")) },
       Case(name: "classes 1", mentions: ["c.yaml", "classes"]) { try $0.train([], edit: r("classes: 10", "classes: 1")) },
       Case(name: "bad model spec", mentions: ["c.yaml", "model.spec"]) { try $0.train([], edit: r("conv6k5s2", "convXk5")) },
-      Case(name: "model.input [1,28,28]", mentions: ["c.yaml", "model.input", "[3, 28, 28]"]) {
-        try $0.train([], edit: r("fc10}", "fc10, input: [1, 28, 28]}"))
-      },
-      Case(name: "model.input [3,32,32]", mentions: ["c.yaml", "model.input", "[3, 32, 32]"]) {
-        try $0.train([], edit: r("fc10}", "fc10, input: [3, 32, 32]}"))
-      },
       Case(name: "model.input [6,28,28]", mentions: ["c.yaml", "model.input", "[6, 28, 28]"]) {
         try $0.train([], edit: r("fc10}", "fc10, input: [6, 28, 28]}"))
       },
-      Case(name: "model.input [3,14,14]", mentions: ["c.yaml", "model."]) {
-        try $0.train([], edit: r("fc10}", "fc10, input: [3, 14, 14]}"))
-      },
-      Case(name: "model.input [3, 100000, 100000]", mentions: ["c.yaml", "needs about", "available"], maxMiB: 200) {
+      Case(name: "model.input [3, 100000, 100000]", mentions: ["c.yaml", "model.input"], maxMiB: 200) {
         try $0.train([], edit: r("fc10}", "fc10, input: [3, 100000, 100000]}"))
       },
       Case(name: "batch_size 1e9", mentions: ["c.yaml", "needs about", "batch"], maxMiB: 200) {
