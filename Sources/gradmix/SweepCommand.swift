@@ -132,7 +132,7 @@ struct SweepCommand: ParsableCommand {
       var args: [String]
       if fm.fileExists(atPath: dir + "/run.json") {
         unfinished.append(cell.name)
-        args = ["train", "--resume", dir]
+        args = ["train", "--resume", dir]  // --resume reuses the run's recorded --threads (it decides the arithmetic)
       } else {
         args = ["train", "--config", config, "--seed", String(cell.seed), "--out", dir]
         if let m = cell.method { args += ["--method", m] }
@@ -140,7 +140,8 @@ struct SweepCommand: ParsableCommand {
         args += overrides + cell.overrides
       }
       if let dataRoot { args += ["--data-root", dataRoot] }
-      args += ["--threads", String(runThreads), "--quiet"]
+      if !args.contains("--resume") { args += ["--threads", String(runThreads)] }
+      args += ["--quiet"]
       todo.append((cell, args))
     }
     if !unfinished.isEmpty && !resume {
