@@ -12,8 +12,8 @@ struct TrainCommand: ParsableCommand {
     abstract: "Train with GradMix or a baseline on the sources and target of a config.",
     discussion: """
       Run without mpirun, one process owns every source. Under mpirun, rank 0 is the \
-      coordinator (target data, evaluation, logs, checkpoints) and the sources are spread \
-      over the other ranks. Outputs in --out: metrics.jsonl, summary.json, run.json, \
+      coordinator (target data, target gradient, evaluation, logs, checkpoints) and the sources \
+      are placed over the ranks by batch size, split over several ranks when ranks outnumber them. Outputs in --out: metrics.jsonl, summary.json, run.json, \
       config.yaml, final.safetensors (+ .json) and checkpoints/.
       """)
 

@@ -17,13 +17,18 @@ def med(values):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--records", required=True)
-    ap.add_argument("--json", required=True)
-    ap.add_argument("--markdown", required=True)
+    ap.add_argument("--replot", help="redraw --plot from an existing --json (no records needed)")
+    ap.add_argument("--records")
+    ap.add_argument("--json")
+    ap.add_argument("--markdown")
     ap.add_argument("--plot", required=True)
-    ap.add_argument("--machine", required=True)
-    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--machine")
+    ap.add_argument("--steps", type=int)
     a = ap.parse_args()
+    if a.replot:
+        saved = json.load(open(a.replot))
+        plot(saved["rows"], saved["machine"], a.plot)
+        return
     records = [json.loads(line) for line in open(a.records) if line.strip()]
     groups = {}
     for r in records:
@@ -64,6 +69,13 @@ def main():
     md += table("strong", "Strong scaling: 2 sources on 3..N ranks (batches split over the workers beyond 3)") + [""]
     open(a.markdown, "w").write("\n".join(md))
 
+    plot(rows, a.machine, a.plot)
+
+
+def plot(rows, machine, path):
+    """Stacked rank-0 phase medians per layout, with the median step as a line."""
+    import textwrap
+
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -84,9 +96,9 @@ def main():
         ax.set_ylabel("ms (rank 0 phases, medians)")
         ax.set_title(study)
     axes[1].legend(fontsize=7)
-    fig.suptitle(a.machine, fontsize=9)
+    fig.suptitle("\n".join(textwrap.wrap(machine, 120)), fontsize=8)
     fig.tight_layout()
-    fig.savefig(a.plot, dpi=110)
+    fig.savefig(path, dpi=110)
 
 
 if __name__ == "__main__":
