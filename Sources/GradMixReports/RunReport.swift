@@ -112,12 +112,14 @@ public struct RunReport {
     }
   }
 
-  /// For each run with more than one rank: seconds per phase per rank.
+  /// For each run with more than one rank: seconds per phase per rank (the
+  /// phase names of summary.json's `per_rank`, those present in the run).
   func rankPictures() -> [(String, String)] {
     runs.compactMap { r in
       guard let ranks = r.summary["per_rank"] as? [[String: Any]], ranks.count > 1 else { return nil }
-      let phases = ["target_gradient", "source_gradients", "mixing", "communication", "update", "evaluation",
-                    "pseudo_labelling"].filter { p in ranks.contains { RunFolder.number($0[p]) != nil } }
+      // Compute phases, then waiting (for the slowest rank) and transfer (communication) apart.
+      let phases = ["target_gradient", "source_gradients", "mixing", "update", "evaluation", "pseudo_labelling",
+                    "waiting", "communication"].filter { p in ranks.contains { RunFolder.number($0[p]) != nil } }
       let bars = ranks.map { rank in
         (label: "rank \(RunFolder.number(rank["rank"]).map { String(Int($0)) } ?? "?")",
          parts: phases.map { RunFolder.number(rank[$0]) ?? 0 })

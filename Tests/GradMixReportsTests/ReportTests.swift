@@ -14,7 +14,9 @@ struct ReportTests {
     var summary: [String: Any] = ["method": method, "seed": seed, "steps": 30, "target_test_accuracy": accuracy,
                                   "wall_seconds": 1.5, "world_size": ranks]
     if ranks > 1 {
-      summary["per_rank"] = (0..<ranks).map { ["rank": $0, "source_gradients": 1.0 + Double($0), "communication": 0.5] }
+      summary["per_rank"] = (0..<ranks).map {
+        ["rank": $0, "source_gradients": 1.0 + Double($0), "waiting": 0.25, "communication": 0.5]
+      }
     }
     try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: dir + "/summary.json"))
     try JSONSerialization.data(withJSONObject: ["method": method, "seed": String(seed), "commit": "abc123", "dirty": false])
@@ -82,6 +84,9 @@ struct ReportTests {
                   "Learning-rate scale", "Pseudo-labelled target images", "Seconds per phase and rank: a"] {
       #expect(html.contains(title), "missing \(title)")
     }
+    // The rank picture has one bar per rank and phase present (3 ranks × 3 phases).
+    #expect(html.components(separatedBy: "class=\"bar\"").count - 1 == 9)
+    #expect(html.contains("<title>waiting: 0.25 s</title>"))
     // The same source has the same colour in every picture; the runs differ by dash.
     let mnistColour = try #require(Self.attribute("stroke", ofSeriesLabelled: "mnist (a)", in: html))
     #expect(Self.attribute("stroke", ofSeriesLabelled: "mnist (b)", in: html) == mnistColour)
