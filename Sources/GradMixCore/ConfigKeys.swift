@@ -24,7 +24,7 @@ indirect enum KeySchema: Sendable {
     ])),
     "target": .map([
       "domain": .value, "split": .value, "test_split": .value, "labelled_per_class": .value, "unlabelled": .value, "test": .value,
-      "batch_size": .value, "as_source": .value, "source_batch_size": .value,
+      "validation": .value, "classes": .value, "batch_size": .value, "as_source": .value, "source_batch_size": .value,
     ]),
     "optimizer": .map([
       "lr": .value, "momentum": .value, "weight_decay": .value, "nesterov": .value,

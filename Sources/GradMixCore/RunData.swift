@@ -43,15 +43,23 @@ enum RunData {
     let t = config.target
     let seed = Seeds.derive(dataSeed, "domain:\(t.domain)")
     let raw = try catalog.build(t.domain, split: t.split ?? .test, seed: seed)
-    let set = try allClasses(raw, config: config, split: t.split ?? .test)
+    let set = try taskClasses(try allClasses(raw, config: config, split: t.split ?? .test), config: config)
     let splitSeed = Seeds.derive(dataSeed, "target-split")
     guard let testSplit = t.testSplit else {
       return try splitTarget(set, classCount: config.classes, labelledPerClass: t.labelledPerClass,
-                             unlabelled: t.unlabelled, test: t.test, seed: splitSeed)
+                             unlabelled: t.unlabelled, test: t.test, validation: t.validation, seed: splitSeed)
     }
-    let heldOut = try allClasses(try catalog.build(t.domain, split: testSplit, seed: seed), config: config, split: testSplit)
+    let heldOut = try taskClasses(
+      try allClasses(try catalog.build(t.domain, split: testSplit, seed: seed), config: config, split: testSplit),
+      config: config)
     return try splitTarget(set, heldOut: heldOut, classCount: config.classes, labelledPerClass: t.labelledPerClass,
-                           unlabelled: t.unlabelled, test: t.test, seed: splitSeed)
+                           unlabelled: t.unlabelled, test: t.test, validation: t.validation, seed: splitSeed)
+  }
+
+  /// The images of the target task's classes (`target.classes`; all if nil).
+  static func taskClasses(_ set: ImageSet, config: TrainConfig) throws -> ImageSet {
+    guard let classes = config.target.classes else { return set }
+    return try applyTask(set, TaskSpec(classes: classes), targetClassCount: config.classes, field: "target").set
   }
 
   /// The target domain with every label checked to be one of the target's classes.

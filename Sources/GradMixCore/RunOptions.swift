@@ -16,6 +16,15 @@ public enum MixingProtocol: String, CaseIterable, Codable, Sendable {
   case gather
 }
 
+/// Which held-out part of the target a run evaluates on.
+public enum EvalSplit: String, CaseIterable, Codable, Sendable {
+  /// The test split the result tables report.
+  case test
+  /// The validation split (held out of the unlabelled draw, disjoint from
+  /// test): what hyperparameters and rule variants are chosen on.
+  case validation
+}
+
 /// Run settings that come from the command line rather than the config.
 public struct RunOptions: Sendable {
   public var method: Method
@@ -47,6 +56,8 @@ public struct RunOptions: Sendable {
   /// Layer-wise pipelined mixing (see `Trainer.stepOverlapped`); used with
   /// the allreduce protocol and layer-wise or uniform weights.
   public var overlap = false
+  /// The split evaluations report (summary.json names it in `eval_split`).
+  public var evalSplit: EvalSplit = .test
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

@@ -109,6 +109,13 @@ extension TrainConfig {
     guard target.labelledPerClass > 0 else { throw fail("target.labelled_per_class", "must be positive, got \(target.labelledPerClass)") }
     guard target.unlabelled >= 0 else { throw fail("target.unlabelled", "must not be negative, got \(target.unlabelled)") }
     guard target.test > 0 else { throw fail("target.test", "must be positive, got \(target.test)") }
+    if let v = target.validation, v < 0 { throw fail("target.validation", "must not be negative, got \(v)") }
+    if let c = target.classes {
+      guard !c.isEmpty, Set(c).count == c.count else { throw fail("target.classes", "must be a non-empty list without repeats") }
+      if let bad = c.first(where: { $0 < 0 || $0 >= classes }) {
+        throw fail("target.classes", "class \(bad) is outside 0..<\(classes)")
+      }
+    }
     if let b = target.batchSize, b <= 0 { throw fail("target.batch_size", "must be positive, got \(b)") }
     if let b = target.sourceBatchSize, b <= 0 { throw fail("target.source_batch_size", "must be positive, got \(b)") }
     guard optimizer.lr > 0, optimizer.lr.isFinite else { throw fail("optimizer.lr", "must be positive, got \(optimizer.lr)") }

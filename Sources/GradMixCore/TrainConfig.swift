@@ -37,13 +37,20 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var labelledPerClass: Int
     public var unlabelled: Int
     public var test: Int
+    /// Size of the validation set (held out of the unlabelled draw, never
+    /// test images); nil: min(1000, what is left).
+    public var validation: Int?
+    /// The domain classes the target task has (nil: all `classes`); the
+    /// model still has `classes` outputs, so a source may know classes the
+    /// target lacks.
+    public var classes: [Int]?
     /// Batch size of the meta (look-ahead) batch from the labelled set.
     public var batchSize: Int?
     /// Whether the labelled set also takes part as a source (own batches).
     public var asSource: Bool?
     public var sourceBatchSize: Int?
     enum CodingKeys: String, CodingKey {
-      case domain, split, unlabelled, test
+      case domain, split, unlabelled, test, validation, classes
       case testSplit = "test_split"
       case labelledPerClass = "labelled_per_class", batchSize = "batch_size", asSource = "as_source"
       case sourceBatchSize = "source_batch_size"

@@ -8,10 +8,13 @@ public struct TargetSplit: Sendable {
   public let unlabelled: ImageSet
   /// Held-out images for evaluation.
   public let test: ImageSet
+  /// Held-out images for choosing hyperparameters (never the `test` images).
+  public let validation: ImageSet
   /// The indices into the input set of each part (sorted, pairwise disjoint).
   public let labelledIndices: [Int]
   public let unlabelledIndices: [Int]
   public let testIndices: [Int]
+  public let validationIndices: [Int]
 }
 
 /// Splits a target set into labelled, unlabelled and test parts, reproducibly from a seed.
@@ -20,7 +23,9 @@ public struct TargetSplit: Sendable {
 /// `labelledPerClass` of every class present go to `labelled`. The test set is
 /// then drawn stratified: each class gives a share of `test` proportional to
 /// what it has left (largest remainders break ties, lower class first). The
-/// `unlabelled` pool is a uniform draw from everything left after that. Each
+/// `unlabelled` pool is a uniform draw from everything left after that, and
+/// the `validation` set the next `validation` images of the same draw (so
+/// asking for a validation set changes none of the other parts). Each
 /// part is returned in the input's order. Classes with no image at all are skipped
 /// (a target task may use only some classes).
 ///
@@ -30,14 +35,17 @@ public struct TargetSplit: Sendable {
 ///   - labelledPerClass: labelled images per class (0 allowed).
 ///   - unlabelled: size of the unlabelled pool.
 ///   - test: size of the test set.
+///   - validation: size of the validation set (at most what is left; nil:
+///     min(1000, what is left)).
 ///   - seed: the split's seed.
 /// - Throws: ``DataError/notEnoughSamples(what:needed:available:)`` if a present class has
-///   fewer than `labelledPerClass` images or fewer than `unlabelled + test` remain.
+///   fewer than `labelledPerClass` images or fewer than `unlabelled + test` (+ `validation`) remain.
 public func splitTarget(
-  _ set: ImageSet, classCount: Int, labelledPerClass: Int, unlabelled: Int, test: Int, seed: UInt64
+  _ set: ImageSet, classCount: Int, labelledPerClass: Int, unlabelled: Int, test: Int, validation: Int? = nil,
+  seed: UInt64
 ) throws -> TargetSplit {
   precondition(
-    classCount > 0 && labelledPerClass >= 0 && unlabelled >= 0 && test >= 0,
+    classCount > 0 && labelledPerClass >= 0 && unlabelled >= 0 && test >= 0 && (validation ?? 0) >= 0,
     "splitTarget needs a positive class count and non-negative sizes, got \(classCount), \(labelledPerClass), \(unlabelled), \(test)."
   )
   var rng = RNG(seed: SeedMix.combine(seed, SeedMix.hash("splitTarget")))
@@ -80,11 +88,19 @@ public func splitTarget(
   pool.sort()
   rng.shuffle(&pool)
   let unlabelledIdx = Array(pool.prefix(unlabelled)).sorted()
+  let rest = pool.count - min(unlabelled, pool.count)
+  if let v = validation, v > rest {
+    throw DataError.notEnoughSamples(
+      what: "target split: \(v) validation images after \(unlabelled) unlabelled and \(test) test",
+      needed: v, available: rest)
+  }
+  let validationIdx = Array(pool.dropFirst(unlabelled).prefix(validation ?? min(1000, rest))).sorted()
   labelled.sort()
   testIdx.sort()
   return TargetSplit(
     labelled: set.subset(labelled), unlabelled: set.subset(unlabelledIdx), test: set.subset(testIdx),
-    labelledIndices: labelled, unlabelledIndices: unlabelledIdx, testIndices: testIdx)
+    validation: set.subset(validationIdx), labelledIndices: labelled, unlabelledIndices: unlabelledIdx,
+    testIndices: testIdx, validationIndices: validationIdx)
 }
 
 /// Splits a target set into labelled and unlabelled parts and draws the test
@@ -92,16 +108,19 @@ public func splitTarget(
 ///
 /// The labelled and unlabelled parts are exactly those of
 /// ``splitTarget(_:classCount:labelledPerClass:unlabelled:test:seed:)`` with
-/// no test set; the test set is its stratified draw of `test` images from
+/// no test set (so the validation set is drawn from `set`, never from
+/// `heldOut`); the test set is its stratified draw of `test` images from
 /// `heldOut`. `testIndices` index into `heldOut`.
 ///
 /// - Throws: ``DataError/notEnoughSamples(what:needed:available:)`` as the other
 ///   split, or if `heldOut` has fewer than `test` images.
 public func splitTarget(
-  _ set: ImageSet, heldOut: ImageSet, classCount: Int, labelledPerClass: Int, unlabelled: Int, test: Int, seed: UInt64
+  _ set: ImageSet, heldOut: ImageSet, classCount: Int, labelledPerClass: Int, unlabelled: Int, test: Int,
+  validation: Int? = nil, seed: UInt64
 ) throws -> TargetSplit {
   let train = try splitTarget(
-    set, classCount: classCount, labelledPerClass: labelledPerClass, unlabelled: unlabelled, test: 0, seed: seed)
+    set, classCount: classCount, labelledPerClass: labelledPerClass, unlabelled: unlabelled, test: 0,
+    validation: validation, seed: seed)
   guard heldOut.count >= test else {
     throw DataError.notEnoughSamples(what: "target test split: \(test) test images", needed: test, available: heldOut.count)
   }
@@ -109,6 +128,7 @@ public func splitTarget(
     heldOut, classCount: classCount, labelledPerClass: 0, unlabelled: 0, test: test,
     seed: SeedMix.combine(seed, SeedMix.hash("held-out")))
   return TargetSplit(
-    labelled: train.labelled, unlabelled: train.unlabelled, test: held.test,
-    labelledIndices: train.labelledIndices, unlabelledIndices: train.unlabelledIndices, testIndices: held.testIndices)
+    labelled: train.labelled, unlabelled: train.unlabelled, test: held.test, validation: train.validation,
+    labelledIndices: train.labelledIndices, unlabelledIndices: train.unlabelledIndices, testIndices: held.testIndices,
+    validationIndices: train.validationIndices)
 }

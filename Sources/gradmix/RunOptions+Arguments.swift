@@ -6,3 +6,4 @@ import GradMixCore
 extension Method: ExpressibleByArgument {}
 extension TargetGradientMode: ExpressibleByArgument {}
 extension MixingProtocol: ExpressibleByArgument {}
+extension EvalSplit: ExpressibleByArgument {}

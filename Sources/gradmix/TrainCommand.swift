@@ -64,6 +64,9 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Compare a parameter checksum across ranks every N steps (0: never).")
   var checkEvery = 50
 
+  @Option(help: "Evaluate on the target's test split or on its validation split (held out of the unlabelled draw; for choosing hyperparameters).")
+  var evalSplit: EvalSplit = .test
+
   @Option(help: "Write a per-step JSONL trace (phase seconds, collectives with calls, bytes and seconds) to this file; under MPI each rank writes FILE with .rank-R before the extension.")
   var trace: String?
 
@@ -108,6 +111,7 @@ struct TrainCommand: ParsableCommand {
     let world = try Launch.communicator(forceMPI: mpi)
     var trainer: Trainer?
     var outDir = ""
+    var evalName = "test"
     do {
       var options: RunOptions
       var cfg: TrainConfig
@@ -170,9 +174,11 @@ struct TrainCommand: ParsableCommand {
         options.injectNaN = (String(parts[0]), range[0]..<range[1])
       }
       options.checkEvery = checkEvery
+      options.evalSplit = evalSplit
       options.progress = !quiet && world.rank == 0
       options.commandLine = CommandLine.arguments.joined(separator: " ")
       outDir = options.outDir
+      evalName = options.evalSplit.rawValue
       Launch.setThreads(threads ?? resumedThreads, comm: world)
       try MemoryEstimate.check(config: cfg, options: options, rank: world.rank, worldSize: world.worldSize,
                                threads: BLAS.threads, file: options.configPath)
@@ -205,8 +211,8 @@ struct TrainCommand: ParsableCommand {
         Foundation.exit(Launch.divergedStatus)
       }
       if world.rank == 0 {
-        printLine(String(format: "done: target test accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
-                         summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
+        printLine(String(format: "done: target %@ accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
+                         evalName, summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
                          outDir))
       }
       Launch.finish(world)
