@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The task suite (experiments/suite/*): every method over every task and seed, in parallel and
+# resumable; writes results/<name>.json (one record per run), results/<name>.md (per task: mean ± 95% CI,
+# paired differences to uniform and l2rw, the mean over tasks, wall time) and results/<name>.png.
+#
+# Usage: scripts/run-suite.sh [--seeds "1 2 3 4 5"] [--steps N] [--jobs J] [--tasks "digits ..."]
+#          [--methods "uniform l2rw ..."] [--eval-split test|validation] [--name NAME] [--out DIR]
+#          [--variant TAG=ARGS]...
+#   --jobs J         runs J trainings at once, each with max(1, cores/J) BLAS threads (default 2)
+#   --eval-split     test (default; the tables) or validation (held out of the target's unlabelled
+#                    draw, disjoint from test: what rules and hyperparameters are chosen on)
+#   --name NAME      results/NAME.{json,md,png} (default suite, or suite-validation)
+#   --variant T=A    also run method "T" as `gradmix train ... A` (e.g. 'ema9=--method gradmix --rule-ema 0.9'),
+#                    recorded under the method name T
+# A run whose summary.json exists is skipped, so an interrupted call continues where it stopped;
+# an unfinished run starts again. Needs the release binary (swift build -c release) and the data.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+seeds="1 2 3 4 5" steps="" jobs=2 split=test name="" out=""
+tasks="digits digits-uci digits-noise digits-permuted cross-task digits-5shot many-sources many-sources-clean"
+methods="uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix"
+variants=()
+while (($#)); do
+  case $1 in
+    --seeds) seeds=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --tasks) tasks=$2; shift 2 ;;
+    --methods) methods=$2; shift 2 ;;
+    --eval-split) split=$2; shift 2 ;;
+    --name) name=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --variant) variants+=("$2"); shift 2 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    *) echo "error: run-suite: unknown option '$1'" >&2; exit 2 ;;
+  esac
+done
+[[ $split == test || $split == validation ]] || { echo "error: --eval-split: must be test or validation, got '$split'" >&2; exit 2; }
+[[ -n $name ]] || { [[ $split == test ]] && name=suite || name=suite-validation; }
+[[ -n $out ]] || out=runs/suite-$split
+bin=${GRADMIX_BIN:-.build/release/gradmix}
+[[ -x $bin ]] || { echo "error: $bin: missing; run swift build -c release first" >&2; exit 1; }
+data=${GRADMIX_DATA:-data/raw}
+for t in $tasks; do
+  [[ -f experiments/suite/$t/config.yaml ]] || { echo "error: --tasks: no experiments/suite/$t/config.yaml" >&2; exit 2; }
+done
+threads=$(( $(nproc) / jobs )); ((threads >= 1)) || threads=1
+mkdir -p "$out" results
+
+# One line per run: task, method tag, seed, then the train arguments.
+jobs_file=$(mktemp)
+trap 'rm -f "$jobs_file"' EXIT
+for seed in $seeds; do
+  for t in $tasks; do
+    for m in $methods; do printf '%s\t%s\t%s\t--method %s\n' "$t" "$m" "$seed" "$m"; done
+    for v in "${variants[@]}"; do printf '%s\t%s\t%s\t%s\n' "$t" "${v%%=*}" "$seed" "${v#*=}"; done
+  done
+done >"$jobs_file"
+total=$(wc -l <"$jobs_file")
+echo "run-suite: $total runs ($split split${steps:+, $steps steps}), $jobs at a time with $threads thread(s) each -> $out"
+start=$(date +%s)
+run_one() {
+  local task=$1 tag=$2 seed=$3 args=$4 dir="$out/$1/$2-s$3"
+  [[ -f $dir/summary.json ]] && return 0
+  rm -rf "$dir"; mkdir -p "$(dirname "$dir")"
+  # shellcheck disable=SC2086  # args is a list of options
+  if "$bin" train --config "experiments/suite/$task/config.yaml" $args --seed "$seed" ${steps:+--steps $steps} \
+      --eval-split "$split" --data-root "$data" --threads "$threads" --out "$dir" --quiet >"$dir.log" 2>&1; then
+    echo "  $task $tag seed $seed: $(tail -1 "$dir.log" | sed 's/ -> .*//')"
+  else
+    echo "  FAILED $task $tag seed $seed (see $dir.log)" >&2
+  fi
+}
+export -f run_one
+export bin out steps threads split data
+tr '\n' '\0' <"$jobs_file" | xargs -0 -P "$jobs" -I{} bash -c 'IFS=$'"'\t'"' read -r t m s a <<<"$1"; run_one "$t" "$m" "$s" "$a"' _ {}
+elapsed=$(( $(date +%s) - start ))
+PY=${PYTHON:-/work/main/.venv/bin/python}
+[[ -x $PY ]] || PY=$(scripts/setup-python.sh)
+"$PY" scripts/report/suite_report.py --runs "$out" --split "$split" --elapsed "$elapsed" --jobs "$jobs" \
+  --command "scripts/run-suite.sh --seeds \"$seeds\"${steps:+ --steps $steps} --jobs $jobs --eval-split $split" \
+  --json "results/$name.json" --markdown "results/$name.md" --plot "results/$name.png"
+echo "run-suite: wrote results/$name.{json,md,png} ($elapsed s)"
