@@ -17,8 +17,18 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   case gradmixNoALR = "gradmix-no-alr"
   /// GradMix without pseudo-labels.
   case gradmixNoPL = "gradmix-no-pl"
-  /// Layer-wise weights, adaptive learning rate and pseudo-labels.
+  /// Layer-wise weights, adaptive learning rate and pseudo-labels, with the
+  /// weight rule the task suite selected (``GradMixWeighting``, docs/DESIGN.md).
   case gradmix
+  /// `gradmix` with the weight rule exactly as the paper states it.
+  case gradmixPaper = "gradmix-paper"
+  /// Source weights from the gated cosine similarity (Du et al. 2018); otherwise as `gradmix`.
+  case cosine
+  /// Source weights by mirror descent on the cosine similarity (TAWT, Chen et al. 2022); otherwise as `gradmix`.
+  case tawt
+  /// Equal weights with conflicting layers projected onto the target gradient's
+  /// normal plane (PCGrad, Yu et al. 2020, adapted); otherwise as `gradmix`.
+  case pcgradTarget = "pcgrad-target"
 
   /// What a method turns on.
   public struct Settings: Equatable, Sendable {
@@ -59,7 +69,10 @@ public enum Method: String, CaseIterable, Codable, Sendable {
     case .gradmixNoPL:
       return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
                       pseudoLabels: false)
-    case .gradmix:
+    case .cosine, .tawt:
+      return Settings(rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+                      pseudoLabels: hasPseudoLabels)
+    case .gradmix, .gradmixPaper, .pcgradTarget:
       return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
                       pseudoLabels: hasPseudoLabels)
     }

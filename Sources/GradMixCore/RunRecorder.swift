@@ -135,6 +135,17 @@ final class RunRecorder {
       "empty_layers": r.weights.emptyLayers, "skipped": r.skipped,
     ]
     if let c = r.weights.targetCoefficients { rec["target_coefficients"] = c.map(Double.init) }
+    if let st = r.statistics, st.metaCount > 0 {
+      // The step's exchanged statistics, for scripts/report/weight_diagnostics.py.
+      var dots: [String: Any] = [:], norms: [String: Any] = [:]
+      for (s, info) in sources.enumerated() where r.active[s] {
+        dots[info.name] = st.dots[s]
+        norms[info.name] = st.sourceSquaredNorms[s]
+      }
+      rec["dots"] = dots
+      rec["source_squared_norms"] = norms
+      rec["target_squared_norms"] = st.targetSquaredNorms
+    }
     if let m = r.metaLoss { rec["target_meta_loss"] = m }
     if let e = evaluation { rec["target_test_accuracy"] = e.accuracy; rec["target_test_loss"] = e.loss }
     if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
@@ -170,6 +181,7 @@ final class RunRecorder {
       "command": options.commandLine, "median_seconds": timeline.medians,
       "collectives": RunRecorder.collectivesRecord(instruments.totals),
       "comm": options.mixing.rawValue, "target_gradient": options.targetGradient.rawValue, "status": "completed",
+      "eval_split": options.evalSplit.rawValue,
     ]
     if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
     if let p = options.provenance { rec["provenance"] = p.record }

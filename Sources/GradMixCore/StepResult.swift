@@ -13,4 +13,6 @@ struct StepResult {
   var nonFinite: [Int]
   /// Some rank received SIGINT/SIGTERM: stop after this step.
   var stopRequested: Bool
+  /// The exchanged statistics the weights came from (logged with the metrics).
+  var statistics: StepStatistics?
 }

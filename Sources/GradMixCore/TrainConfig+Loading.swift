@@ -135,6 +135,15 @@ extension TrainConfig {
       if let b = p.batchSize, b <= 0 { throw fail("pseudo_labels.batch_size", "must be positive, got \(b)") }
       guard target.unlabelled > 0 else { throw fail("pseudo_labels", "needs target.unlabelled > 0") }
     }
+    if let w = weighting {
+      if let b = w.smoothing, !(b >= 0 && b < 1) { throw fail("weighting.smoothing", "must be in [0, 1), got \(b)") }
+      if let l = w.layerShare, !(l >= 0 && l <= 1) { throw fail("weighting.layer_share", "must be in [0, 1], got \(l)") }
+      if let sc = w.score, GradMixWeighting.Score(rawValue: sc) == nil {
+        throw fail("weighting.score", "must be dot or cosine, got '\(sc)'")
+      }
+      if let z = w.confidence, !(z >= 0 && z.isFinite) { throw fail("weighting.confidence", "must not be negative, got \(z)") }
+      if let r = w.tawtRate, !(r > 0 && r.isFinite) { throw fail("weighting.tawt_rate", "must be positive, got \(r)") }
+    }
     if let w = weightScore, !["dot", "source-norm"].contains(w) {
       throw fail("weight_score", "must be dot or source-norm, got '\(w)'")
     }

@@ -39,6 +39,11 @@ extension TrainConfig {
     c.finetuneSourceFraction = c.finetuneSourceFraction ?? 0.5
     c.augment = c.augment ?? Augment(maxShift: 0)
     c.weightScore = c.weightScore ?? "dot"
+    let d = GradMixWeighting.Defaults.self
+    c.weighting = Weighting(
+      smoothing: c.weighting?.smoothing ?? d.smoothing, layerShare: c.weighting?.layerShare ?? d.layerShare,
+      score: c.weighting?.score ?? d.score.rawValue, confidence: c.weighting?.confidence ?? d.confidence,
+      tawtRate: c.weighting?.tawtRate ?? TAWTWeighting.defaultRate)
     c.evalEvery = c.evalEvery ?? max(1, options.steps / 10)
     c.logEvery = c.logEvery ?? max(1, options.steps / 50)
     c.keepCheckpoints = c.keepCheckpoints ?? 3

@@ -82,6 +82,24 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     }
   }
 
+  /// The weighting rules' settings (docs/DESIGN.md, "The default rule").
+  public struct Weighting: Codable, Equatable, Sendable {
+    /// `gradmix`: EMA factor β of the (source, layer) scores over steps.
+    public var smoothing: Double?
+    /// `gradmix`: λ, the share of the layer-wise weights (the rest source-wise).
+    public var layerShare: Double?
+    /// `gradmix`: `dot` or `cosine`.
+    public var score: String?
+    /// `gradmix`: z, the weights use the smoothed score minus z standard errors.
+    public var confidence: Double?
+    /// `tawt`: the mirror-descent step η.
+    public var tawtRate: Double?
+    enum CodingKeys: String, CodingKey {
+      case smoothing, score, confidence
+      case layerShare = "layer_share", tawtRate = "tawt_rate"
+    }
+  }
+
   public struct AdaptiveLR: Codable, Equatable, Sendable {
     public var beta: Double?
     public var minScale: Double?
@@ -136,6 +154,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
   /// (w̃ ∝ ⟨g_T,l, g_k,l⟩ / ‖g_k,l‖, the target gradient's projection on the
   /// source's direction, so a source with large, noisy gradients is not favoured).
   public var weightScore: String?
+  /// Settings of the weighting rules (`gradmix`, `tawt`); nil: the defaults.
+  public var weighting: Weighting?
   public var evalEvery: Int?
   public var logEvery: Int?
   public var checkpointEvery: Int?
@@ -147,6 +167,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     case adaptiveLR = "adaptive_lr", pseudoLabels = "pseudo_labels"
     case finetuneSourceFraction = "finetune_source_fraction"
     case weightScore = "weight_score"
+    case weighting
     case evalEvery = "eval_every", logEvery = "log_every", checkpointEvery = "checkpoint_every"
     case keepCheckpoints = "keep_checkpoints"
   }

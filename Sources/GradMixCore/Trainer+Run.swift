@@ -62,7 +62,10 @@ extension Trainer {
       }
       let evaluate = done % evalEvery == 0 || done == steps
       if evaluate, isCoordinator, let ev = target.evaluator, let split = target.split {
-        target.lastEval = timers.time(\.evaluation) { ev.evaluate(split.test, parameters: parameters, state: runningStatistics.state) }
+        target.lastEval = timers.time(\.evaluation) {
+          ev.evaluate(options.evalSplit == .validation ? split.validation : split.test, parameters: parameters,
+                      state: runningStatistics.state)
+        }
       }
       if isCoordinator && (done % logEvery == 0 || evaluate || t == 0) {
         try recorder.log.record(recorder.metricsRecord(step: done, result: r, evaluation: evaluate ? target.lastEval : nil,

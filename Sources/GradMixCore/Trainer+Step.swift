@@ -83,7 +83,7 @@ extension Trainer {
     return StepResult(weights: weights, active: active,
                       losses: (0..<sources.count).map { stats.present[$0] > 0 ? stats.losses[$0] : nil },
                       metaLoss: stats.meta, learningRate: lr, scale: scale, skipped: skip,
-                      nonFinite: stats.nonFinite, stopRequested: stats.stopRequests > 0)
+                      nonFinite: stats.nonFinite, stopRequested: stats.stopRequests > 0, statistics: stats)
   }
 
   // MARK: - Parts of the step

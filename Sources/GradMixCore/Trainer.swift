@@ -68,7 +68,6 @@ public final class Trainer {
     schedule = try config.learningRateSchedule(file: options.configPath, steps: options.steps)
     alr = AdaptiveLearningRate(beta: config.adaptiveLR?.beta ?? 0.9, minScale: config.adaptiveLR?.minScale ?? 0.5,
                                maxScale: config.adaptiveLR?.maxScale ?? 2)
-    rule = DotProductWeighting(scheme: settings.rule, score: WeightScore(rawValue: config.weightScore ?? "dot") ?? .dot)
     let defaultBatch = config.batchSize ?? 32
     let metaBatch = config.target.batchSize ?? defaultBatch
 
@@ -104,10 +103,11 @@ public final class Trainer {
       return SourceInfo(name: name, kind: kind, shards: placement.shards[k])
     }
     sources = infos
+    rule = options.method.makeRule(sources: infos.count, layers: model.layout.layerCount, config: config)
     if rule.needsWholeSourceNorms, let split = infos.first(where: { $0.shards.count > 1 }) {
       // Choice: refuse rather than add a group collective; see docs/DESIGN.md, "More ranks than sources".
-      throw ConfigError(file: options.configPath, field: "weight_score",
-                        "source-norm needs the norm of whole source gradients, but the batch of source '\(split.name)' would be split over \(split.shards.count) ranks; run with at most \(kinds.count + 1) ranks or weight_score: dot")
+      throw ConfigError(file: options.configPath, field: config.weightScore == "source-norm" ? "weight_score" : "--method",
+                        "\(options.method.rawValue) (with this config's weight_score and weighting) needs the norm of whole source gradients, but the batch of source '\(split.name)' would be split over \(split.shards.count) ranks; run with at most \(kinds.count + 1) ranks\(config.weightScore == "source-norm" ? " or weight_score: dot" : "")")
     }
 
     // The target data, where this rank needs it.

@@ -91,6 +91,7 @@ def main():
   ap.add_argument("--json", required=True)
   ap.add_argument("--markdown", required=True)
   ap.add_argument("--plot")
+  ap.add_argument("--baselines", default="uniform l2rw", help="methods to show paired differences to")
   a = ap.parse_args()
   records = collect(a.runs, a.split)
   key = f"target_{a.split}_accuracy"
@@ -99,7 +100,7 @@ def main():
   acc = {}  # task -> method -> seed -> accuracy
   for r in records:
     acc.setdefault(r["task"], {}).setdefault(r["method"], {})[r["seed"]] = r[key]
-  order = ["target-only", "uniform", "l2rw", "cosine", "tawt", "pcgrad-target", "gradmix-paper", "gradmix"]
+  order = ["target-only", "uniform", "l2rw", "cosine", "tawt", "pcgrad-target", "gradmix-paper", "paper", "gradmix"]
   methods = sorted({r["method"] for r in records}, key=lambda m: (order.index(m) if m in order else 99, m))
   tasks = [t for t in ["digits", "digits-uci", "digits-noise", "digits-permuted", "cross-task", "digits-5shot",
                        "many-sources", "many-sources-clean"] if t in acc] + sorted(t for t in acc if t not in (
@@ -159,7 +160,7 @@ def main():
           "over seeds of the per-seed mean over tasks.", ""]
 
   # Paired differences.
-  for base in ["uniform", "l2rw"]:
+  for base in a.baselines.split():
     if base not in methods:
       continue
     out += [f"## Paired difference to `{base}` (points, same seed; mean ± 95% CI; * = CI excludes 0)", "",
@@ -240,7 +241,7 @@ def main():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    base = "uniform" if "uniform" in methods else methods[0]
+    base = next((b for b in a.baselines.split() if b in methods), methods[0])
     others = [m for m in methods if m != base]
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(tasks) + 2), 4.5))
     width = 0.8 / max(len(others), 1)

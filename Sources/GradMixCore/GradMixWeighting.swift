@@ -1,0 +1,130 @@
+/// The GradMix weights with the departures from the paper that the task
+/// suite selected on its validation split (docs/DESIGN.md, "The default
+/// rule"): each (source, layer) score is smoothed over steps, optionally
+/// reduced by z of its standard errors, and the layer-wise weights may be
+/// shrunk toward source-wise ones.
+///
+/// With x_k,l this step's score, the paper's d_k,l = ⟨g_T,l, g_k,l⟩ (or the
+/// cosine d_k,l / (‖g_k,l‖ ‖g_T,l‖)):
+///
+///     m_k,l ← β m_k,l + (1 − β) x_k,l,   q_k,l ← β q_k,l + (1 − β) x_k,l²
+///                                   (both start at a source's first score)
+///     s_k,l = m_k,l − z √((q_k,l − m_k,l²) (1 − β)/(1 + β))   (a lower bound)
+///     u_k,l = max(s_k,l, 0) / Σ_j max(s_j,l, 0)               (layer-wise, Li et al. 2020)
+///     v_k   = max(Σ_l s_k,l, 0) / Σ_j max(Σ_l s_j,l, 0)        (source-wise)
+///     w_k,l = λ u_k,l + (1 − λ) v_k
+///
+/// (1 − β)/(1 + β) is the variance of an EMA of independent draws relative
+/// to one draw's, so the bound asks the smoothed score to be z standard
+/// errors above 0. β = 0, z = 0, λ = 1 and the dot score are the paper's rule
+/// (`gradmix-paper`). A layer whose every s is ≤ 0 gets no update with
+/// λ = 1 (the paper) and the source-wise weights with λ < 1. Usefulness (the
+/// adaptive learning rate's input) stays the paper's Σ_l Σ_k max(d_k,l, 0) of
+/// this step's raw dot products.
+public struct GradMixWeighting: WeightingRule {
+  /// What each weight is proportional to before smoothing.
+  public enum Score: String, Sendable { case dot, cosine }
+
+  /// The defaults of `gradmix` (config `weighting:`), chosen on the suite's
+  /// validation split (docs/DESIGN.md).
+  public enum Defaults {
+    public static let smoothing = 0.9
+    public static let layerShare = 1.0
+    public static let score = Score.cosine
+    public static let confidence = 1.0
+  }
+
+  public let score: Score
+  /// β: the EMA factor (0: this step only).
+  public let smoothing: Double
+  /// λ: the share of the layer-wise weights (1: the paper's, 0: source-wise).
+  public let layerShare: Double
+  /// z: standard errors subtracted from the smoothed score.
+  public let confidence: Double
+  /// m and q, row-major K×L, and whether each source has been seen (1) or not (0).
+  public var means: [Double]
+  public var squares: [Double]
+  public var seen: [Double]
+
+  public init(sources: Int, layers: Int, score: Score = Defaults.score, smoothing: Double = Defaults.smoothing,
+              layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence) {
+    precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
+    precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
+    precondition(confidence >= 0, "The confidence must not be negative, got \(confidence).")
+    self.score = score
+    self.smoothing = smoothing
+    self.layerShare = layerShare
+    self.confidence = confidence
+    means = [Double](repeating: 0, count: sources * layers)
+    squares = means
+    seen = [Double](repeating: 0, count: sources)
+  }
+
+  /// The paper's rule: this step's dot products, layer-wise.
+  public static func paper(sources: Int, layers: Int) -> GradMixWeighting {
+    GradMixWeighting(sources: sources, layers: layers, score: .dot, smoothing: 0, layerShare: 1, confidence: 0)
+  }
+
+  public var needsWholeSourceNorms: Bool { score == .cosine }
+  public var isLayerSeparable: Bool { smoothing == 0 && layerShare == 1 && score == .dot }
+
+  public var state: [String: [Double]] {
+    get { smoothing == 0 ? [:] : ["gradmix.means": means, "gradmix.squares": squares, "gradmix.seen": seen] }
+    set {
+      if let v = newValue["gradmix.means"], v.count == means.count { means = v }
+      if let v = newValue["gradmix.squares"], v.count == squares.count { squares = v }
+      if let v = newValue["gradmix.seen"], v.count == seen.count { seen = v }
+    }
+  }
+
+  public mutating func solve(_ statistics: StepStatistics, active: [Bool]) -> MixingWeights {
+    let k = statistics.sourceCount, layers = statistics.layerCount
+    precondition(means.count == k * layers, "The rule holds \(means.count) scores for \(k)×\(layers).")
+    var usefulness = 0.0
+    for s in 0..<k where active[s] {
+      for l in 0..<layers {
+        let d = statistics.dots[s][l]
+        usefulness += max(d, 0)
+        var x = d
+        if score == .cosine {
+          let n = statistics.sourceSquaredNorms[s][l] * statistics.targetSquaredNorms[l]
+          x = n > 0 ? d / n.squareRoot() : 0
+        }
+        let i = s * layers + l
+        means[i] = seen[s] > 0 ? smoothing * means[i] + (1 - smoothing) * x : x
+        squares[i] = seen[s] > 0 ? smoothing * squares[i] + (1 - smoothing) * x * x : x * x
+      }
+      seen[s] = 1
+    }
+    // The scores the weights use: the smoothed means less z standard errors.
+    var bound = means
+    if confidence > 0 {
+      let f = (1 - smoothing) / (1 + smoothing)
+      for i in bound.indices { bound[i] -= confidence * (max(squares[i] - means[i] * means[i], 0) * f).squareRoot() }
+    }
+    // The source-wise part v.
+    var v = [Double](repeating: 0, count: k)
+    var total = 0.0
+    for s in 0..<k where active[s] {
+      v[s] = max(bound[(s * layers)..<((s + 1) * layers)].reduce(0, +), 0)
+      total += v[s]
+    }
+    if total > 0 { for s in 0..<k { v[s] /= total } }
+    var w = [[Float]](repeating: [Float](repeating: 0, count: layers), count: k)
+    var empty: [Int] = []
+    for l in 0..<layers {
+      var sum = 0.0
+      for s in 0..<k where active[s] { sum += max(bound[s * layers + l], 0) }
+      if sum > 0 {
+        for s in 0..<k where active[s] {
+          w[s][l] = Float(layerShare * max(bound[s * layers + l], 0) / sum + (1 - layerShare) * v[s])
+        }
+      } else if layerShare < 1 && total > 0 {
+        for s in 0..<k where active[s] { w[s][l] = Float(v[s]) }
+      } else {
+        empty.append(l)
+      }
+    }
+    return MixingWeights(weights: w, usefulness: usefulness, emptyLayers: empty)
+  }
+}

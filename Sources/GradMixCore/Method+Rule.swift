@@ -1,0 +1,30 @@
+extension Method {
+  /// The weighting rule of a run of this method over `sources` sources and
+  /// `layers` layers (a new rule with no state).
+  ///
+  /// `gradmix` (and its ablations `gradmix-no-alr`, `gradmix-no-pl`) use
+  /// ``GradMixWeighting`` with the config's `weighting:` settings (defaults
+  /// ``GradMixWeighting/Defaults``); `gradmix-paper` the paper's rule; the
+  /// peer methods their own rules; the rest ``DotProductWeighting`` with the
+  /// config's `weight_score`.
+  public func makeRule(sources: Int, layers: Int, config: TrainConfig) -> any WeightingRule {
+    let w = config.weighting
+    let d = GradMixWeighting.Defaults.self
+    switch self {
+    case .gradmix, .gradmixNoALR, .gradmixNoPL:
+      return GradMixWeighting(
+        sources: sources, layers: layers, score: w?.score.flatMap(GradMixWeighting.Score.init(rawValue:)) ?? d.score,
+        smoothing: w?.smoothing ?? d.smoothing, layerShare: w?.layerShare ?? d.layerShare,
+        confidence: w?.confidence ?? d.confidence)
+    case .cosine:
+      return CosineWeighting()
+    case .tawt:
+      return TAWTWeighting(sources: sources, learningRate: w?.tawtRate ?? TAWTWeighting.defaultRate)
+    case .pcgradTarget:
+      return PCGradTargetWeighting()
+    case .gradmixPaper, .targetOnly, .sourceOnly, .finetune, .uniform, .l2rw:
+      let scheme = settings(steps: 1, targetAsSource: true, hasPseudoLabels: false, finetuneFraction: 0.5).rule
+      return DotProductWeighting(scheme: scheme, score: WeightScore(rawValue: config.weightScore ?? "dot") ?? .dot)
+    }
+  }
+}

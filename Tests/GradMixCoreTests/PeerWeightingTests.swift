@@ -1,0 +1,167 @@
+import GradMixCore
+import Testing
+
+/// Statistics of one step from per-(source, layer) dots and squared norms.
+private func statistics(dots: [[Double]], sourceSquared: [[Double]], targetSquared: [Double]) -> StepStatistics {
+  var s = StepStatistics(sources: dots.count, layers: targetSquared.count)
+  s.dots = dots
+  s.sourceSquaredNorms = sourceSquared
+  s.targetSquaredNorms = targetSquared
+  for k in 0..<dots.count { s.present[k] = 1; s.finite[k] = 1 }
+  return s
+}
+
+@Suite("Peer weighting rules and the default GradMix rule")
+struct PeerWeightingTests {
+  // Two layers; target gradient g_T = ((1, 0), (0, 2)) so ‖g_T,l‖² = (1, 4), ‖g_T‖² = 5.
+  // Source 0: ((1, 0), (0, 1)): dots (1, 2), norms² (1, 1), cos = 3 / √(2·5) = 0.9487.
+  // Source 1: ((0, 1), (0, -1)): dots (0, -2), norms² (1, 1), cos = -2 / √10 = -0.6325.
+  // Source 2: ((2, 0), (0, 0)): dots (2, 0), norms² (4, 0), cos = 2 / √(4·5) = 0.4472.
+  let s = statistics(dots: [[1, 2], [0, -2], [2, 0]], sourceSquared: [[1, 1], [1, 1], [4, 0]], targetSquared: [1, 4])
+
+  @Test("cosine: whole-model cosines, gated at 0, normalised, the same in every layer")
+  func cosine() {
+    let c = CosineWeighting.cosines(s)
+    #expect(abs(c[0] - 3 / 10.0.squareRoot()) < 1e-12 && abs(c[1] + 2 / 10.0.squareRoot()) < 1e-12)
+    #expect(abs(c[2] - 2 / 20.0.squareRoot()) < 1e-12)
+    var rule = CosineWeighting()
+    let w = rule.solve(s, active: [true, true, true])
+    let z = c[0] + c[2]
+    #expect(abs(Double(w.weights[0][0]) - c[0] / z) < 1e-6 && w.weights[0][0] == w.weights[0][1])
+    #expect(w.weights[1] == [0, 0])
+    #expect(abs(Double(w.weights[2][1]) - c[2] / z) < 1e-6)
+    #expect(w.usefulness == 5)  // source-wise: max(3, 0) + max(-2, 0) + max(2, 0)
+    // An inactive source leaves the normalisation; no positive cosine: every layer empty.
+    let only = rule.solve(s, active: [false, true, true])
+    #expect(only.weights[2] == [1, 1] && only.weights[0] == [0, 0])
+    #expect(rule.solve(s, active: [false, true, false]).emptyLayers == [0, 1])
+  }
+
+  @Test("tawt: uniform at first, then exponentiated-gradient steps on the cosines")
+  func tawt() {
+    var rule = TAWTWeighting(sources: 3, learningRate: 0.5)
+    let c = CosineWeighting.cosines(s)
+    // After one step the logits are η·cos: w ∝ exp(η cos_k).
+    let w1 = rule.solve(s, active: [true, true, true])
+    let e = c.map { exp(0.5 * $0) }, z = e.reduce(0, +)
+    for k in 0..<3 { #expect(abs(Double(w1.weights[k][0]) - e[k] / z) < 1e-6 && w1.weights[k][0] == w1.weights[k][1]) }
+    // Not gated: the conflicting source keeps a (smaller) weight.
+    #expect(w1.weights[1][0] > 0 && w1.weights[1][0] < w1.weights[2][0])
+    // After a second identical step: w ∝ exp(2η cos_k) (mirror descent accumulates).
+    let w2 = rule.solve(s, active: [true, true, true])
+    let e2 = c.map { exp(1.0 * $0) }, z2 = e2.reduce(0, +)
+    for k in 0..<3 { #expect(abs(Double(w2.weights[k][1]) - e2[k] / z2) < 1e-6) }
+    // The state round-trips, so a resumed run continues exactly.
+    var copy = TAWTWeighting(sources: 3, learningRate: 0.5)
+    copy.state = rule.state
+    #expect(copy.logits == rule.logits)
+    // An inactive source is not updated and gets weight 0.
+    let before = rule.logits[1]
+    let w3 = rule.solve(s, active: [true, false, true])
+    #expect(rule.logits[1] == before && w3.weights[1] == [0, 0])
+    #expect(abs(Double(w3.weights[0][0] + w3.weights[2][0]) - 1) < 1e-6)
+  }
+
+  @Test("pcgrad-target: equal weights, and a conflicting layer projected onto the target's normal plane")
+  func pcgrad() {
+    var rule = PCGradTargetWeighting()
+    let w = rule.solve(s, active: [true, true, true])
+    for k in 0..<3 { #expect(w.weights[k] == [Float(1.0 / 3), Float(1.0 / 3)]) }
+    // Only source 1 conflicts, in layer 1: c_1 = -(1/3)(-2)/4 = 1/6; layer 0 has no conflict.
+    let c = w.targetCoefficients ?? []
+    #expect(c.count == 2 && c[0] == 0 && abs(c[1] - Float(1.0 / 6)) < 1e-7)
+    // The projected mix is orthogonal-or-better: ⟨g_T,1, mix_1⟩ = (1/3)(2 - 2 + 0) + c_1 ‖g_T,1‖²
+    //   = 0 + 4/6 = (1/3)·2, i.e. source 1's conflicting part is removed exactly.
+    let mixedDot = (1.0 / 3) * (2 - 2 + 0) + Double(c[1]) * 4
+    #expect(abs(mixedDot - (1.0 / 3) * 2) < 1e-6)
+    #expect(w.usefulness == 5)  // Σ_l Σ_k max(d, 0) = 1 + 2 + 2
+  }
+
+  @Test("gradmix with β = 0, λ = 1 and the dot score is the paper's layer-wise rule")
+  func paper() {
+    var rule = GradMixWeighting.paper(sources: 3, layers: 2)
+    let w = rule.solve(s, active: [true, true, true])
+    let paper = LayerWeighting.solve(dots: s.dots, active: [true, true, true], rule: .layerWise)
+    #expect(w == paper)
+    #expect(rule.state.isEmpty)
+  }
+
+  @Test("gradmix smoothing: an EMA of the scores, started at each source's first score")
+  func smoothing() {
+    var rule = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 0)
+    let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
+    let b = statistics(dots: [[-4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
+    // Step 1: s̄ = (4, 2) -> (2/3, 1/3). Step 2: s̄ = (0, 2) -> (0, 1).
+    let w1 = rule.solve(a, active: [true, true])
+    #expect(abs(w1.weights[0][0] - Float(2.0 / 3)) < 1e-7)
+    let w2 = rule.solve(b, active: [true, true])
+    #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
+    // Step 3 with a: s̄ = (2, 2) -> (1/2, 1/2); usefulness is this step's raw Σ max(d, 0).
+    let w3 = rule.solve(a, active: [true, true])
+    #expect(w3.weights[0][0] == 0.5 && w3.usefulness == 6)
+    // A source seen for the first time starts at its own score, not at 0.
+    var late = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.9, layerShare: 1, confidence: 0)
+    _ = late.solve(a, active: [true, false])
+    let w = late.solve(a, active: [true, true])
+    #expect(abs(w.weights[1][0] - Float(1.0 / 3)) < 1e-7)
+  }
+
+  @Test("gradmix shrinkage toward source-wise weights, and the cosine score")
+  func shrinkage() {
+    // Layer-wise u: layer 0 (1/3, 0, 2/3), layer 1 (1, 0, 0); source-wise v from totals (3, -2, 2): (3/5, 0, 2/5).
+    var rule = GradMixWeighting(sources: 3, layers: 2, smoothing: 0, layerShare: 0.5, confidence: 0)
+    let w = rule.solve(s, active: [true, true, true])
+    #expect(abs(w.weights[0][0] - Float(0.5 / 3 + 0.3)) < 1e-6 && abs(w.weights[2][0] - Float(1.0 / 3 + 0.2)) < 1e-6)
+    #expect(abs(w.weights[0][1] - 0.8) < 1e-6 && abs(w.weights[2][1] - 0.2) < 1e-6 && w.weights[1] == [0, 0])
+    // A layer where only source-wise weights exist (λ < 1): it takes them instead of being empty.
+    let neg = statistics(dots: [[5, -1], [1, -1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
+    var two = GradMixWeighting(sources: 2, layers: 2, smoothing: 0, layerShare: 0.5, confidence: 0)
+    let wn = two.solve(neg, active: [true, true])
+    #expect(wn.emptyLayers.isEmpty && abs(wn.weights[0][1] - 1) < 1e-6 && wn.weights[1][1] == 0)
+    // Cosine score: layer 1 cosines are 2/√4 = 1 (source 0) and source 2's 0/0 = 0.
+    var cosine = GradMixWeighting(sources: 3, layers: 2, score: .cosine, smoothing: 0, layerShare: 1, confidence: 0)
+    let wc = cosine.solve(s, active: [true, true, true])
+    // Layer 0 cosines: 1/1 = 1, 0, 2/2 = 1 -> (1/2, 0, 1/2).
+    #expect(wc.weights[0][0] == 0.5 && wc.weights[2][0] == 0.5 && wc.weights[0][1] == 1)
+  }
+
+  @Test("gradmix confidence: a score must be z standard errors of its EMA above 0")
+  func confidence() {
+    // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
+    var rule = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 1)
+    let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
+    let b = statistics(dots: [[-2], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
+    // Step 1: no spread yet, m = (4, 1) -> (0.8, 0.2).
+    let w1 = rule.solve(a, active: [true, true])
+    #expect(abs(w1.weights[0][0] - 0.8) < 1e-6)
+    // Step 2: source 0 has m = 1, q = (16 + 4)/2 = 10, variance 9, standard error √(9/3) = √3 > 1:
+    // its bound is negative and source 1 (steady 1, no spread) takes the layer.
+    let w2 = rule.solve(b, active: [true, true])
+    #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
+    // Without the bound the same EMA gives (1/2, 1/2).
+    var plain = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 0)
+    _ = plain.solve(a, active: [true, true])
+    #expect(plain.solve(b, active: [true, true]).weights[0][0] == 0.5)
+    // The state round-trips.
+    var copy = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 1)
+    copy.state = rule.state
+    #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
+  }
+
+  @Test("methods build their rules: gradmix with the config's settings, gradmix-paper the paper's")
+  func methodRules() throws {
+    let yaml = TrainConfigTests.valid + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3}\n"
+    let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
+    let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
+    #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
+    let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
+    let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
+    #expect(defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)
+    #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)
+    var paper = Method.gradmixPaper.makeRule(sources: 3, layers: 2, config: d)
+    #expect(paper.solve(s, active: [true, true, true])
+      == LayerWeighting.solve(dots: s.dots, active: [true, true, true], rule: .layerWise))
+    #expect(Method.cosine.makeRule(sources: 3, layers: 2, config: d) is CosineWeighting)
+    #expect(Method.pcgradTarget.makeRule(sources: 3, layers: 2, config: d) is PCGradTargetWeighting)
+  }
+}
