@@ -49,8 +49,9 @@ def last_layer_weights(run_dir, steps):
       r = json.loads(line)
       if "weights" not in r or r.get("step", 0) <= WARMUP_FRACTION * steps or r.get("skipped"):
         continue
+      present = r.get("losses", {})  # the sources that took part that step (weight 0 counts)
       for name, w in r["weights"].items():
-        if w and any(w):  # a source that took part that step
+        if name in present and w:
           sums[name] = sums.get(name, 0.0) + w[-1]
           counts[name] = counts.get(name, 0) + 1
   return {k: sums[k] / counts[k] for k in sums}
@@ -140,24 +141,24 @@ def main():
     out.append(f"| {t} | " + " | ".join(cells) + " |")
   # Mean over tasks: per seed, the mean over the (non-counterpart) tasks; CI over seeds.
   main_tasks = [t for t in tasks if t not in COUNTERPARTS]
-  per_seed = {}
+  per_seed = {}  # method -> {seed: mean over the main tasks}, for the seeds where every main task ran
   for m in methods:
-    vals = []
+    per_seed[m] = {}
     for s in seeds:
       xs = [acc[t][m][s] for t in main_tasks if m in acc[t] and s in acc[t][m]]
-      if len(xs) == len(main_tasks):
-        vals.append(xs and statistics.fmean(xs))
-    per_seed[m] = dict(zip(seeds, vals)) if len(vals) == len(seeds) else {}
+      if xs and len(xs) == len(main_tasks):
+        per_seed[m][s] = statistics.fmean(xs)
   cells = []
   for m in methods:
     if per_seed[m]:
       mm, h = mean_ci(list(per_seed[m].values()))
-      cells.append(fmt(mm, h))
+      cells.append(fmt(mm, h) + f" ({len(per_seed[m])} seeds)")
     else:
-      cells.append("(incomplete)")
+      cells.append("(no seed complete)")
   out.append(f"| **mean over {len(main_tasks)} tasks** | " + " | ".join(cells) + " |")
-  out += ["", f"The mean over tasks leaves out {', '.join(sorted(COUNTERPARTS))} (a clean counterpart); its CI is "
-          "over seeds of the per-seed mean over tasks.", ""]
+  out += ["", f"The mean over tasks leaves out {', '.join(sorted(COUNTERPARTS))} (a clean counterpart); it is taken "
+          "over the seeds in which the method ran every task (their number in brackets), its CI over those seeds. "
+          "Cells without ± have one seed.", ""]
 
   # Paired differences.
   for base in a.baselines.split():
@@ -170,7 +171,9 @@ def main():
     mean_row = {}
     for m in methods:
       if m != base and per_seed.get(m) and per_seed.get(base):
-        mean_row[m] = [per_seed[m][s] - per_seed[base][s] for s in seeds]
+        common = sorted(set(per_seed[m]) & set(per_seed[base]))
+        if common:
+          mean_row[m] = [per_seed[m][s] - per_seed[base][s] for s in common]
     rows.append((f"**mean over {len(main_tasks)} tasks**", mean_row))
     for t, row in rows:
       cells = []
@@ -249,7 +252,8 @@ def main():
       xs, ys, es = [], [], []
       for j, t in enumerate(tasks + ["MEAN"]):
         d = (diffs(t, m, base) if t != "MEAN" else
-             ([per_seed[m][s] - per_seed[base][s] for s in seeds] if per_seed.get(m) and per_seed.get(base) else None))
+             ([per_seed[m][s] - per_seed[base][s] for s in sorted(set(per_seed[m]) & set(per_seed[base]))]
+              if per_seed.get(m) and per_seed.get(base) else None))
         if not d:
           continue
         mm, h = mean_ci(d)
