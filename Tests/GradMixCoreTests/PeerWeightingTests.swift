@@ -1,3 +1,4 @@
+import Foundation
 import GradMixCore
 import Testing
 
@@ -88,7 +89,7 @@ struct PeerWeightingTests {
 
   @Test("gradmix smoothing: an EMA of the scores, started at each source's first score")
   func smoothing() {
-    var rule = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 0)
+    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0)
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: s̄ = (4, 2) -> (2/3, 1/3). Step 2: s̄ = (0, 2) -> (0, 1).
@@ -100,7 +101,7 @@ struct PeerWeightingTests {
     let w3 = rule.solve(a, active: [true, true])
     #expect(w3.weights[0][0] == 0.5 && w3.usefulness == 6)
     // A source seen for the first time starts at its own score, not at 0.
-    var late = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.9, layerShare: 1, confidence: 0)
+    var late = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0)
     _ = late.solve(a, active: [true, false])
     let w = late.solve(a, active: [true, true])
     #expect(abs(w.weights[1][0] - Float(1.0 / 3)) < 1e-7)
@@ -109,13 +110,13 @@ struct PeerWeightingTests {
   @Test("gradmix shrinkage toward source-wise weights, and the cosine score")
   func shrinkage() {
     // Layer-wise u: layer 0 (1/3, 0, 2/3), layer 1 (1, 0, 0); source-wise v from totals (3, -2, 2): (3/5, 0, 2/5).
-    var rule = GradMixWeighting(sources: 3, layers: 2, smoothing: 0, layerShare: 0.5, confidence: 0)
+    var rule = GradMixWeighting(sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0)
     let w = rule.solve(s, active: [true, true, true])
     #expect(abs(w.weights[0][0] - Float(0.5 / 3 + 0.3)) < 1e-6 && abs(w.weights[2][0] - Float(1.0 / 3 + 0.2)) < 1e-6)
     #expect(abs(w.weights[0][1] - 0.8) < 1e-6 && abs(w.weights[2][1] - 0.2) < 1e-6 && w.weights[1] == [0, 0])
     // A layer where only source-wise weights exist (λ < 1): it takes them instead of being empty.
     let neg = statistics(dots: [[5, -1], [1, -1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
-    var two = GradMixWeighting(sources: 2, layers: 2, smoothing: 0, layerShare: 0.5, confidence: 0)
+    var two = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0)
     let wn = two.solve(neg, active: [true, true])
     #expect(wn.emptyLayers.isEmpty && abs(wn.weights[0][1] - 1) < 1e-6 && wn.weights[1][1] == 0)
     // Cosine score: layer 1 cosines are 2/√4 = 1 (source 0) and source 2's 0/0 = 0.
@@ -128,7 +129,7 @@ struct PeerWeightingTests {
   @Test("gradmix confidence: a score must be z standard errors of its EMA above 0")
   func confidence() {
     // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
-    var rule = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 1)
+    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1)
     let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-2], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: no spread yet, m = (4, 1) -> (0.8, 0.2).
@@ -139,11 +140,11 @@ struct PeerWeightingTests {
     let w2 = rule.solve(b, active: [true, true])
     #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
     // Without the bound the same EMA gives (1/2, 1/2).
-    var plain = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 0)
+    var plain = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0)
     _ = plain.solve(a, active: [true, true])
     #expect(plain.solve(b, active: [true, true]).weights[0][0] == 0.5)
     // The state round-trips.
-    var copy = GradMixWeighting(sources: 2, layers: 1, smoothing: 0.5, layerShare: 1, confidence: 1)
+    var copy = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1)
     copy.state = rule.state
     #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
   }
