@@ -58,6 +58,9 @@ public struct RunOptions: Sendable {
   public var overlap = false
   /// The split evaluations report (summary.json names it in `eval_split`).
   public var evalSplit: EvalSplit = .test
+  /// `--step-timeout`: under MPI, a rank waiting this many seconds in one
+  /// collective ends the job (``StepWatchdog``); nil: wait forever.
+  public var stepTimeout: Double?
   /// Print progress lines on the coordinator.
   public var progress = true
   /// The command that started the run (recorded in summary.json).

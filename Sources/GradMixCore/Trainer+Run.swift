@@ -37,6 +37,7 @@ extension Trainer {
                                 data: dataMemoryLine(), classNames: classNames)
     }
     for t in startStep..<steps {
+      comm.beginStep(t + 1)
       if let stop = options.stopAfter, t >= stop {
         return RunSummary(testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
       }

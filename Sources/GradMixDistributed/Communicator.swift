@@ -39,10 +39,15 @@ public protocol Communicator: AnyObject {
   func barrier() throws
   /// Ends every rank of the job with `message` (printed once) and `code`.
   func abort(code: Int32, message: String) -> Never
+  /// Tells the communicator which training step (1-based) the collectives
+  /// that follow belong to, for the step watchdog's message.
+  func beginStep(_ step: Int)
 }
 
 extension Communicator {
   public var isCoordinator: Bool { rank == 0 }
+  /// No watchdog: nothing to record.
+  public func beginStep(_ step: Int) {}
 }
 
 /// A non-blocking collective in flight.

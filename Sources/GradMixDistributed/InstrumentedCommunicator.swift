@@ -116,4 +116,5 @@ public final class InstrumentedCommunicator: Communicator {
   }
   public func barrier() throws { try record("barrier", sent: 0, received: 0, blocking: false) { try base.barrier() } }
   public func abort(code: Int32, message: String) -> Never { base.abort(code: code, message: message) }
+  public func beginStep(_ step: Int) { base.beginStep(step) }
 }

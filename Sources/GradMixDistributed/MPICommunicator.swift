@@ -1,5 +1,6 @@
 import CMPI
 
+import Dispatch
 import Foundation
 
 /// `Communicator` over MPI (the only file that imports `CMPI`).
@@ -9,12 +10,26 @@ import Foundation
 /// `MPI_ERRORS_RETURN` so failures come back as ``MPIError`` instead of
 /// aborting inside MPI, and splits off the ranks sharing this node
 /// (`MPI_COMM_TYPE_SHARED`) to learn ``localSize``.
+///
+/// With ``startWatchdog(timeout:)`` (`gradmix train --step-timeout`), every
+/// collective is started non-blocking and completed by polling `MPI_Test`
+/// against a deadline, and workers report each collective they reach to rank
+/// 0, so that a stopped rank ends the job with one message naming it
+/// (``StepWatchdog``). Without it, collectives are MPI's blocking calls.
 public final class MPICommunicator: Communicator {
   public let rank: Int
   public let worldSize: Int
   public let localSize: Int
   public let localRank: Int
   private let comm: MPI_Comm?
+  /// The `--step-timeout` watchdog; nil: collectives block inside MPI.
+  private var watchdog: StepWatchdog?
+  /// Rank 0: one posted receive per worker (index = rank) for its arrival reports.
+  private var arrivalReceives: [ArrivalMessage] = []
+  /// Workers: arrival reports not yet known to be sent.
+  private var arrivalSends: [ArrivalMessage] = []
+  /// The point-to-point tag of arrival reports (collectives never match point-to-point messages).
+  private static let arrivalTag: Int32 = 7301
 
   nonisolated(unsafe) private static var started: MPICommunicator?
 
@@ -56,7 +71,157 @@ public final class MPICommunicator: Communicator {
 
   /// Finalises MPI; call once at the end of a successful run.
   public func finalize() {
+    if watchdog != nil { settleArrivals() }
     MPI_Finalize()
+  }
+
+  // MARK: - Watchdog
+
+  /// Ends the job when this rank waits longer than `timeout` seconds in one
+  /// collective (``StepWatchdog/patience`` on workers): rank 0 prints one
+  /// line naming the step and the ranks that did not arrive, then calls
+  /// `MPI_Abort` with ``StepWatchdog/exitStatus``.
+  ///
+  /// Call it on every rank at the same point (after start-up, so that slow
+  /// data loading is not judged), before the collectives it should watch.
+  public func startWatchdog(timeout: Double) throws {
+    precondition(watchdog == nil, "The watchdog is already running.")
+    watchdog = StepWatchdog(timeout: timeout, rank: rank, worldSize: worldSize, now: Self.now())
+    guard rank == 0, worldSize > 1 else { return }
+    arrivalReceives = (0..<worldSize).map { _ in ArrivalMessage() }
+    for r in 1..<worldSize { try postArrivalReceive(from: r) }
+  }
+
+  public func beginStep(_ step: Int) {
+    watchdog?.step = step
+  }
+
+  private func postArrivalReceive(from r: Int) throws {
+    let m = arrivalReceives[r]
+    try mpiCheck(MPI_Irecv(m.value, 1, gm_mpi_int64(), Int32(r), Self.arrivalTag, comm, &m.request),
+                 "MPI_Irecv(arrival)")
+  }
+
+  /// Monotonic seconds.
+  private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
+
+  /// Counts the collective about to start and, on a worker, reports it to rank 0.
+  private func announceCollective() throws {
+    guard let sequence = watchdog?.startCollective(), rank != 0 else { return }
+    try report(sequence)
+  }
+
+  /// A worker's report to rank 0: it is at (or still waits in) collective `sequence`.
+  private func report(_ sequence: Int) throws {
+    var pending: [ArrivalMessage] = []
+    for m in arrivalSends {
+      var done: Int32 = 0
+      try mpiCheck(MPI_Test(&m.request, &done, gm_mpi_status_ignore()), "MPI_Test(arrival)")
+      if done == 0 { pending.append(m) }
+    }
+    let m = ArrivalMessage()
+    m.value.pointee = Int64(sequence)
+    try mpiCheck(MPI_Isend(m.value, 1, gm_mpi_int64(), 0, Self.arrivalTag, comm, &m.request), "MPI_Isend(arrival)")
+    arrivalSends = pending + [m]
+  }
+
+  /// Rank 0: records every arrival report that has come in and re-posts the receives.
+  private func drainArrivals() throws {
+    for r in arrivalReceives.indices.dropFirst() {
+      let m = arrivalReceives[r]
+      while true {
+        var done: Int32 = 0
+        try mpiCheck(MPI_Test(&m.request, &done, gm_mpi_status_ignore()), "MPI_Test(arrival)")
+        guard done != 0 else { break }
+        watchdog?.record(rank: r, sequence: Int(m.value.pointee), now: Self.now())
+        try postArrivalReceive(from: r)
+      }
+    }
+  }
+
+  /// Completes `request`: `MPI_Wait` without the watchdog; else polls
+  /// `MPI_Test` every 100 µs (Choice: short sleeps so a waiting rank does not
+  /// take a core from the computing ones) until it completes or this rank's
+  /// patience runs out. A waiting worker repeats its report every heartbeat;
+  /// rank 0, when it cannot yet name a rank to blame, waits one more
+  /// ``StepWatchdog/silence`` for a rank stopped just now to fall silent.
+  fileprivate func complete(_ request: inout MPI_Request?, _ call: String) throws {
+    guard let dog = watchdog else {
+      try mpiCheck(MPI_Wait(&request, gm_mpi_status_ignore()), call)
+      return
+    }
+    let start = Self.now()
+    var deadline = start + dog.patience, extended = false, reported = start
+    while true {
+      var done: Int32 = 0
+      try mpiCheck(MPI_Test(&request, &done, gm_mpi_status_ignore()), call)
+      if done != 0 { return }
+      let now = Self.now()
+      if rank == 0 {
+        try drainArrivals()
+      } else if now - reported >= dog.heartbeat {
+        try report(watchdog?.sequence ?? 0)
+        reported = now
+      }
+      if now >= deadline {
+        if rank == 0 && !extended && watchdog?.hasCulprit(now: now) == false {
+          extended = true
+          deadline = now + dog.silence
+        } else {
+          timedOut(call)
+        }
+      }
+      usleep(100)
+    }
+  }
+
+  /// Prints the watchdog's one line and ends the job.
+  private func timedOut(_ call: String) -> Never {
+    if rank == 0 { try? drainArrivals() }
+    printError("error: " + (watchdog?.message(call: call, now: Self.now()) ?? "step timeout in \(call)"))
+    MPI_Abort(comm, StepWatchdog.exitStatus)
+    exit(StepWatchdog.exitStatus)
+  }
+
+  /// Completes or cancels the arrival messages before `MPI_Finalize` (which
+  /// wants no communication pending): rank 0 takes in every report of the
+  /// collectives it has seen, then cancels its posted receives.
+  private func settleArrivals() {
+    let deadline = DispatchTime.now().uptimeNanoseconds + UInt64((watchdog?.patience ?? 0) * 1e9)
+    func waitOrCancel(_ m: ArrivalMessage, cancel: Bool) {
+      var done: Int32 = 0
+      while MPI_Test(&m.request, &done, gm_mpi_status_ignore()) == gm_mpi_success(), done == 0,
+            !cancel, DispatchTime.now().uptimeNanoseconds < deadline { usleep(100) }
+      if done == 0 {
+        MPI_Cancel(&m.request)
+        MPI_Wait(&m.request, gm_mpi_status_ignore())
+      }
+    }
+    if rank == 0 {
+      while watchdog?.allCaughtUp == false, DispatchTime.now().uptimeNanoseconds < deadline {
+        guard (try? drainArrivals()) != nil else { break }
+        usleep(100)
+      }
+      for m in arrivalReceives.dropFirst() { waitOrCancel(m, cancel: true) }
+    } else {
+      for m in arrivalSends { waitOrCancel(m, cancel: false) }
+    }
+    arrivalReceives = []
+    arrivalSends = []
+  }
+
+  /// One collective: MPI's blocking call without the watchdog, else the
+  /// non-blocking one completed under the watchdog.
+  private func collective(_ call: String, file: String = #fileID, line: Int = #line, blocking: () -> Int32,
+                          start: (inout MPI_Request?) -> Int32) throws {
+    guard watchdog != nil else {
+      try mpiCheck(blocking(), call, file: file, line: line)
+      return
+    }
+    try announceCollective()
+    var request: MPI_Request? = gm_mpi_request_null()
+    try mpiCheck(start(&request), call, file: file, line: line)
+    try complete(&request, call)
   }
 
   // MARK: - Collectives
@@ -86,7 +251,9 @@ public final class MPICommunicator: Communicator {
     guard let base = buffer.baseAddress, buffer.count > 0 else { return }
     for start in chunks(buffer.count) {
       let n = min(buffer.count - start, Int(Int32.max))
-      try mpiCheck(MPI_Allreduce(gm_mpi_in_place(), base + start, Int32(n), type, op, comm), call, file: file, line: line)
+      try collective(call, file: file, line: line,
+                     blocking: { MPI_Allreduce(gm_mpi_in_place(), base + start, Int32(n), type, op, comm) },
+                     start: { MPI_Iallreduce(gm_mpi_in_place(), base + start, Int32(n), type, op, comm, &$0) })
     }
   }
 
@@ -103,7 +270,8 @@ public final class MPICommunicator: Communicator {
     guard let base = buffer.baseAddress, buffer.count > 0 else { return }
     for start in chunks(buffer.count) {
       let n = min(buffer.count - start, Int(Int32.max))
-      try mpiCheck(MPI_Bcast(base + start, Int32(n), type, Int32(root), comm), "MPI_Bcast")
+      try collective("MPI_Bcast", blocking: { MPI_Bcast(base + start, Int32(n), type, Int32(root), comm) },
+                     start: { MPI_Ibcast(base + start, Int32(n), type, Int32(root), comm, &$0) })
     }
   }
 
@@ -118,11 +286,18 @@ public final class MPICommunicator: Communicator {
     for r in 1..<max(worldSize, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
     if rank == root {
       guard let receive, receive.count >= total else { preconditionFailure("gather: the root needs \(total) floats to receive into.") }
-      try mpiCheck(MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), receive.baseAddress, &counts32,
-                               &displacements, gm_mpi_float(), Int32(root), comm), "MPI_Gatherv")
-    } else {
-      try mpiCheck(MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), nil, &counts32, &displacements,
-                               gm_mpi_float(), Int32(root), comm), "MPI_Gatherv")
+    }
+    let into = rank == root ? receive?.baseAddress : nil
+    // The count arrays stay in place until a non-blocking gather completes.
+    try counts32.withUnsafeMutableBufferPointer { c in
+      try displacements.withUnsafeMutableBufferPointer { d in
+        try collective(
+          "MPI_Gatherv",
+          blocking: { MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
+                                  gm_mpi_float(), Int32(root), comm) },
+          start: { MPI_Igatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
+                                gm_mpi_float(), Int32(root), comm, &$0) })
+      }
     }
   }
 
@@ -140,8 +315,16 @@ public final class MPICommunicator: Communicator {
     var receive = [UInt8](repeating: 0, count: rank == root ? Int(total) : 0)
     try bytes.withUnsafeBufferPointer { send in
       try receive.withUnsafeMutableBufferPointer { recv in
-        try mpiCheck(MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, &counts,
-                                 &displacements, gm_mpi_byte(), Int32(root), comm), "MPI_Gatherv(bytes)")
+        try counts.withUnsafeMutableBufferPointer { c in
+          try displacements.withUnsafeMutableBufferPointer { d in
+            try collective(
+              "MPI_Gatherv(bytes)",
+              blocking: { MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
+                                      d.baseAddress, gm_mpi_byte(), Int32(root), comm) },
+              start: { MPI_Igatherv(send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
+                                    d.baseAddress, gm_mpi_byte(), Int32(root), comm, &$0) })
+          }
+        }
       }
     }
     guard rank == root else { return nil }
@@ -150,13 +333,17 @@ public final class MPICommunicator: Communicator {
 
   public func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {
     precondition(receive.count == send.count * worldSize, "allgather: receive needs \(send.count * worldSize) values.")
-    try mpiCheck(MPI_Allgather(send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
-                               Int32(send.count), gm_mpi_double(), comm), "MPI_Allgather")
+    try collective("MPI_Allgather",
+                   blocking: { MPI_Allgather(send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
+                                             Int32(send.count), gm_mpi_double(), comm) },
+                   start: { MPI_Iallgather(send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
+                                           Int32(send.count), gm_mpi_double(), comm, &$0) })
   }
 
   public func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest {
     precondition(buffer.count <= Int(Int32.max), "A non-blocking allreduce is limited to Int32.max floats.")
-    let request = MPIRequest()
+    let request = MPIRequest(communicator: self)
+    if watchdog != nil { try announceCollective() }
     try mpiCheck(MPI_Iallreduce(gm_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), gm_mpi_float(),
                                 gm_mpi_sum(), comm, &request.handle), "MPI_Iallreduce")
     return request
@@ -175,7 +362,7 @@ public final class MPICommunicator: Communicator {
   }
 
   public func barrier() throws {
-    try mpiCheck(MPI_Barrier(comm), "MPI_Barrier")
+    try collective("MPI_Barrier", blocking: { MPI_Barrier(comm) }, start: { MPI_Ibarrier(comm, &$0) })
   }
 
   /// Prints `message` once (prefixed with the rank) and ends every rank.
@@ -189,9 +376,21 @@ public final class MPICommunicator: Communicator {
 /// An `MPI_Request` of a non-blocking collective.
 final class MPIRequest: CommunicationRequest {
   var handle: MPI_Request? = gm_mpi_request_null()
+  /// Completes the request (under its watchdog, if any).
+  let communicator: MPICommunicator
+  init(communicator: MPICommunicator) { self.communicator = communicator }
   func wait() throws {
-    try mpiCheck(MPI_Wait(&handle, gm_mpi_status_ignore()), "MPI_Wait")
+    try communicator.complete(&handle, "MPI_Wait(MPI_Iallreduce)")
   }
+}
+
+/// One arrival report (a worker's collective count) and its request; the
+/// value's memory outlives the request.
+final class ArrivalMessage {
+  let value = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+  var request: MPI_Request? = gm_mpi_request_null()
+  init() { value.pointee = 0 }
+  deinit { value.deallocate() }
 }
 
 /// Throws ``MPIError`` (with MPI's message) unless `code` is `MPI_SUCCESS`.

@@ -23,6 +23,9 @@ enum Launch {
   /// The exit status of a run stopped because it diverged (README, "Reliability").
   static let divergedStatus: Int32 = 3
 
+  /// The longest `--step-timeout`: a week (Choice: longer is no watchdog at all).
+  static let maxStepTimeout: Double = 604_800
+
   /// The most engine threads a rank may ask for: 4 per core (Choice: more only adds scratch memory and switching).
   static var maxThreads: Int { 4 * max(ProcessInfo.processInfo.activeProcessorCount, 1) }
 

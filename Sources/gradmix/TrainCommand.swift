@@ -67,6 +67,11 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Evaluate on the target's test split or on its validation split (held out of the unlabelled draw; for choosing hyperparameters).")
   var evalSplit: EvalSplit = .test
 
+  @Option(help: ArgumentHelp(
+    "Under mpirun: when a rank waits SECONDS in one collective (a rank stopped or hung), end the job with exit status 4 and one line naming the step and the ranks that did not arrive. Default: wait forever. Recorded in run.json and reused by --resume.",
+    valueName: "seconds"))
+  var stepTimeout: Double?
+
   @Option(help: "Write a per-step JSONL trace (phase seconds, collectives with calls, bytes and seconds) to this file; under MPI each rank writes FILE with .rank-R before the extension.")
   var trace: String?
 
@@ -100,6 +105,9 @@ struct TrainCommand: ParsableCommand {
     if let threads, threads > Launch.maxThreads {
       throw ValidationError("--threads: at most \(Launch.maxThreads) (4 per core of this machine), got \(threads)")
     }
+    if let stepTimeout, !(stepTimeout > 0 && stepTimeout <= Launch.maxStepTimeout) {
+      throw ValidationError("--step-timeout must be a positive number of seconds, at most \(Int(Launch.maxStepTimeout)) (a week), got \(String(format: "%g", stepTimeout))")
+    }
     guard checkEvery >= 0 else { throw ValidationError("--check-every must not be negative, got \(checkEvery)") }
     if overlap && comm == .gather {
       throw ValidationError("--overlap: pipelines the allreduce protocol only; drop --overlap or --comm gather")
@@ -112,10 +120,11 @@ struct TrainCommand: ParsableCommand {
     var trainer: Trainer?
     var outDir = ""
     var evalName = "test"
+    var watchdogTimeout: Double?
     do {
       var options: RunOptions
       var cfg: TrainConfig
-      var resumedThreads: Int?, resumedOverlap: Bool?
+      var resumedThreads: Int?, resumedOverlap: Bool?, resumedStepTimeout: Double?
       var resumed: ResumeInfo?
       if let resume {
         try RunDirectory.checkResumable(resume)
@@ -127,6 +136,7 @@ struct TrainCommand: ParsableCommand {
         }
         resumedThreads = run.threads
         resumedOverlap = run.overlap
+        resumedStepTimeout = run.stepTimeout
         options = RunOptions(method: run.method, seed: run.seed, dataSeed: run.dataSeed, steps: run.steps, outDir: resume,
                              dataRoot: dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
         options.targetGradient = run.targetGradient
@@ -175,6 +185,9 @@ struct TrainCommand: ParsableCommand {
       }
       options.checkEvery = checkEvery
       options.evalSplit = evalSplit
+      // Choice: a timeout given with --resume replaces the recorded one (it does not change the arithmetic).
+      options.stepTimeout = stepTimeout ?? resumedStepTimeout
+      watchdogTimeout = options.stepTimeout
       options.progress = !quiet && world.rank == 0
       options.commandLine = CommandLine.arguments.joined(separator: " ")
       outDir = options.outDir
@@ -195,6 +208,8 @@ struct TrainCommand: ParsableCommand {
     }
     do {
       guard let trainer else { return }
+      // After the start-up agreement: data loading (uneven across ranks) is not judged.
+      if let watchdogTimeout, let mpi = world as? MPICommunicator { try mpi.startWatchdog(timeout: watchdogTimeout) }
       StopSignal.shared.install()
       let summary = try trainer.run(stopRequested: { StopSignal.shared.isRequested })
       if summary.interruptedAt != nil {

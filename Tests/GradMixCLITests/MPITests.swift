@@ -41,11 +41,13 @@ struct MPITests {
     try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any])
   }
 
-  @Test("every collective of MPICommunicator on 3 ranks")
+  @Test("every collective of MPICommunicator on 3 ranks, blocking and under the step watchdog")
   func selftest() throws {
     let r = try Self.mpi(3, "gradmix-mpi-selftest", [])
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     #expect(!r.stdout.contains("FAIL") && r.stdout.contains("ok   allreduceSum(Float)"), "\(r.stdout)")
+    #expect(r.stdout.contains("ok   gather (unequal lengths) to rank 0, under the step watchdog"), "\(r.stdout)")
+    #expect(r.stdout.contains("ok   barrier, under the step watchdog"), "\(r.stdout)")
   }
 
   /// The same config and seed give the same model on 1, 2 and 3 ranks, with

@@ -57,15 +57,18 @@ struct RobustRunTests {
     #expect(e.status == 0, "\(e.stderr)")
   }
 
+  /// The stopped run also has --step-timeout: accepted in one process (nothing to wait for), recorded, and
+  /// without effect on the arithmetic.
   @Test("a run started with --threads 1, stopped and resumed without --threads, is bit-identical to a straight one")
   func resumeReusesThreads() throws {
     let dir = try makeTemporaryDirectory("gradmix-threads")
     try Data(Self.config(steps: 12).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     let common = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1"]
     #expect(try runProduct(common + ["--out", dir + "/straight"]).status == 0)
-    #expect(try runProduct(common + ["--out", dir + "/stopped", "--stop-after", "7"]).status == 0)
+    #expect(try runProduct(common + ["--out", dir + "/stopped", "--stop-after", "7", "--step-timeout", "2.5"]).status == 0)
     let run = try Self.json(dir + "/stopped/run.json")
     #expect(run["threads"] as? Int == 1)
+    #expect(run["step_timeout"] as? Double == 2.5)
     #expect((run["config_hash"] as? String)?.isEmpty == false)
     let resumed = try runProduct(["train", "--resume", dir + "/stopped", "--quiet"])
     #expect(resumed.status == 0, "\(resumed.stderr)")

@@ -1,0 +1,127 @@
+import Foundation
+import GradMixTestSupport
+import Testing
+
+/// Faults of a multi-rank job under `mpirun` (issue #12): a diverging run
+/// and a stopped rank end every rank with the documented status and one line.
+@Suite("MPI faults", .serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed"))
+struct MPIFaultTests {
+  @Test("lr 1e6 on 2 ranks: every rank stops, status 3, summary.json says diverged, the last finite checkpoint is kept")
+  func divergenceUnderMPI() throws {
+    let dir = try makeTemporaryDirectory("gradmix-mpi-div")
+    try Data(RobustRunTests.config(steps: 30, lr: "1000000").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let r = try MPITests.mpi(2, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", RobustRunTests.root,
+                                            "--out", dir + "/run", "--quiet", "--threads", "1"])
+    #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1 && errors[0].contains("diverged since step"), "\(r.stderr)")
+    // No rank was killed by MPI_Abort: both stopped on their own.
+    #expect(!r.stderr.contains("MPI_ABORT") && !r.stderr.contains("exited on signal"), "\(r.stderr)")
+    let s = try RobustRunTests.json(dir + "/run/summary.json")
+    #expect(s["status"] as? String == "diverged")
+    let since = try #require(s["diverged_since_step"] as? Int)
+    let kept = try FileManager.default.contentsOfDirectory(atPath: dir + "/run/checkpoints")
+      .filter { $0.hasSuffix(".safetensors") }.sorted()
+    let last = try #require(kept.last, "no checkpoint kept: \(s)")
+    #expect(kept.allSatisfy { (Int($0.dropFirst(5).prefix(6)) ?? .max) < since }, "\(kept) since step \(since)")
+    #expect(s["last_checkpoint"] as? String == "checkpoints/" + last)
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/final.safetensors"))
+    let e = try runProduct(["eval", "--checkpoint", dir + "/run/checkpoints/" + last, "--config", dir + "/c.yaml",
+                            "--data-root", RobustRunTests.root])
+    #expect(e.status == 0, "the kept checkpoint is finite: \(e.stderr)")
+  }
+
+  /// A 3-rank job started with `--step-timeout 3` and stopped (as if killed)
+  /// is resumed without the option; during the resumed job one worker gets
+  /// SIGSTOP. The recorded timeout applies: the job ends with status 4 and
+  /// one line naming the step rank 0 waits in and the stopped rank. (Where
+  /// rank 2 stops, computing or waiting, depends on timing; either way it
+  /// must be named, and only it.)
+  @Test("--step-timeout: a SIGSTOPped worker ends the (resumed) job with status 4 and one line naming the step and the rank")
+  func stoppedRank() throws {
+    let dir = try makeTemporaryDirectory("gradmix-mpi-timeout")
+    try Data(RobustRunTests.config(steps: 5000).replacingOccurrences(of: "eval_every: 1", with: "eval_every: 1000")
+      .replacingOccurrences(of: "checkpoint_every: 1", with: "checkpoint_every: 5").utf8)
+      .write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let run = dir + "/run"
+    let first = try MPITests.mpi(3, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", RobustRunTests.root,
+                                                "--out", run, "--quiet", "--threads", "1", "--check-every", "0",
+                                                "--step-timeout", "3", "--stop-after", "10"])
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect((try RobustRunTests.json(run + "/run.json"))["step_timeout"] as? Double == 3)
+
+    let job = Process()
+    job.executableURL = URL(fileURLWithPath: try #require(mpirunPath))
+    job.arguments = ["-np", "3", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path,
+                     "train", "--resume", run, "--quiet", "--check-every", "0"]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in MPITests.env { env[k] = v }
+    job.environment = env
+    let errPath = dir + "/stderr.txt"
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    job.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    job.standardOutput = FileHandle.nullDevice
+    try job.run()
+    var ranks: [Int: Int32] = [:]
+    defer {  // never leave a stopped rank behind
+      for pid in ranks.values { kill(pid, SIGCONT); kill(pid, SIGKILL) }
+      if job.isRunning { job.terminate() }
+    }
+    // Wait for the resumed job to log a few steps past the checkpoint, then stop rank 2.
+    var deadline = Date().addingTimeInterval(120)
+    while Date() < deadline && job.isRunning && Self.loggedSteps(run).last ?? 0 < 14 { usleep(20_000) }
+    ranks = Self.ranks(of: job.processIdentifier)
+    let worker = try #require(ranks[2], "rank 2's process among the children of mpirun: \(ranks)")
+    #expect(kill(worker, SIGSTOP) == 0)
+    let stopped = Date()
+    deadline = stopped.addingTimeInterval(60)
+    while Date() < deadline && job.isRunning { usleep(50_000) }
+    let ended = !job.isRunning
+    #expect(ended, "the job still runs 60 s after rank 2 was stopped")
+    guard ended else { return }
+    let seconds = Date().timeIntervalSince(stopped)
+    let stderr = try String(contentsOfFile: errPath, encoding: .utf8)
+    #expect(job.terminationStatus == 4, "\(stderr)")
+    #expect(seconds < 30, "ended \(seconds) s after the stop (timeout 3 s)")
+    let errors = stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1, "\(stderr)")
+    let line = String(try #require(errors.first))
+    // Rank 0 waits in the step after the last one it logged (log_every 1, no mid-step checks).
+    let step = try #require(Self.loggedSteps(run).last) + 1
+    #expect(line.hasPrefix("error: step timeout: no progress for 3 s at step \(step) (in MPI_"), "\(line)")
+    // Stopped while computing, it did not arrive; stopped while waiting in a collective, it fell silent there.
+    // Rank 1 may be named as waiting in an earlier collective (held up by rank 2), never as to blame.
+    let blamed = line.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+      .filter { $0.hasSuffix("did not arrive") || $0.hasSuffix("stopped responding") }
+    #expect(blamed == ["rank 2 did not arrive"] || blamed == ["rank 2 arrived but stopped responding"], "\(line)")
+    #expect(!FileManager.default.fileExists(atPath: run + "/summary.json"))
+  }
+
+  /// The steps in `run`/metrics.jsonl, in order.
+  static func loggedSteps(_ run: String) -> [Int] {
+    let text = (try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? ""
+    return text.split(separator: "\n").compactMap {
+      (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int
+    }
+  }
+
+  /// The MPI rank of each child of `parent` (from OMPI_COMM_WORLD_RANK in its environment).
+  static func ranks(of parent: Int32) -> [Int: Int32] {
+    var found: [Int: Int32] = [:]
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+      guard let pid = Int32(entry),
+            let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")") else { continue }
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      guard fields.count > 2, Int32(fields[1]) == parent,
+            let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+      for variable in environ.split(separator: 0) {
+        let text = String(decoding: variable, as: UTF8.self)
+        if text.hasPrefix("OMPI_COMM_WORLD_RANK="), let rank = Int(text.dropFirst("OMPI_COMM_WORLD_RANK=".count)) {
+          found[rank] = pid
+        }
+      }
+    }
+    return found
+  }
+}
