@@ -13,6 +13,8 @@ public struct ResumeInfo {
   /// The engine threads the run used (nil in runs recorded before it was kept).
   public var threads: Int? = nil
   public var overlap: Bool? = nil
+  /// `--eval-split` (nil in runs recorded before it was kept).
+  public var evalSplit: EvalSplit? = nil
   /// `--step-timeout` seconds (nil: none, or a run recorded before it was kept).
   public var stepTimeout: Double? = nil
   /// The config's fingerprint when the run started (nil in older runs).
@@ -53,6 +55,7 @@ public struct ResumeInfo {
       coordinatorOwnsSources: try field("coordinator_owns_sources") { $0 as? Bool })
     info.threads = o["threads"] as? Int
     info.overlap = o["overlap"] as? Bool
+    info.evalSplit = (o["eval_split"] as? String).flatMap(EvalSplit.init(rawValue:))
     info.stepTimeout = (o["step_timeout"] as? NSNumber)?.doubleValue
     info.fingerprint = (o["config_values"] as? [String: String]).map(ConfigFingerprint.init(values:))
     return info

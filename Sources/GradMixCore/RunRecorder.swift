@@ -258,6 +258,7 @@ final class RunRecorder {
     // What --resume checks and reuses (README, "Reliability").
     run["threads"] = BLAS.threads
     run["overlap"] = options.overlap
+    run["eval_split"] = options.evalSplit.rawValue
     if let timeout = options.stepTimeout { run["step_timeout"] = timeout }
     run["config_hash"] = fingerprint.hash
     run["config_values"] = fingerprint.values

@@ -64,8 +64,8 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Compare a parameter checksum across ranks every N steps (0: never).")
   var checkEvery = 50
 
-  @Option(help: "Evaluate on the target's test split or on its validation split (held out of the unlabelled draw; for choosing hyperparameters).")
-  var evalSplit: EvalSplit = .test
+  @Option(help: "Evaluate on the target's test split or on its validation split (held out of the unlabelled draw; for choosing hyperparameters). Default: test; --resume reuses the run's.")
+  var evalSplit: EvalSplit?
 
   @Option(help: ArgumentHelp(
     "Under mpirun: when a rank waits SECONDS in one collective (a rank stopped or hung), end the job with exit status 4 and one line naming the step and the ranks that did not arrive. Default: wait forever. Recorded in run.json and reused by --resume.",
@@ -124,7 +124,7 @@ struct TrainCommand: ParsableCommand {
     do {
       var options: RunOptions
       var cfg: TrainConfig
-      var resumedThreads: Int?, resumedOverlap: Bool?, resumedStepTimeout: Double?
+      var resumedThreads: Int?, resumedOverlap: Bool?, resumedStepTimeout: Double?, resumedEvalSplit: EvalSplit?
       var resumed: ResumeInfo?
       if let resume {
         try RunDirectory.checkResumable(resume)
@@ -137,6 +137,10 @@ struct TrainCommand: ParsableCommand {
         resumedThreads = run.threads
         resumedOverlap = run.overlap
         resumedStepTimeout = run.stepTimeout
+        if let recorded = run.evalSplit, let evalSplit, evalSplit != recorded {
+          throw ValidationError("--eval-split: the run was started with --eval-split \(recorded.rawValue) (its metrics report that split); drop --eval-split to reuse it")
+        }
+        resumedEvalSplit = run.evalSplit
         options = RunOptions(method: run.method, seed: run.seed, dataSeed: run.dataSeed, steps: run.steps, outDir: resume,
                              dataRoot: dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
         options.targetGradient = run.targetGradient
@@ -184,7 +188,7 @@ struct TrainCommand: ParsableCommand {
         options.injectNaN = (String(parts[0]), range[0]..<range[1])
       }
       options.checkEvery = checkEvery
-      options.evalSplit = evalSplit
+      options.evalSplit = evalSplit ?? resumedEvalSplit ?? .test
       // Choice: a timeout given with --resume replaces the recorded one (it does not change the arithmetic).
       options.stepTimeout = stepTimeout ?? resumedStepTimeout
       watchdogTimeout = options.stepTimeout

@@ -77,6 +77,22 @@ struct RobustRunTests {
     #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
   }
 
+  @Test("--eval-split validation is recorded and reused by --resume; a different one is refused")
+  func resumeReusesEvalSplit() throws {
+    let dir = try makeTemporaryDirectory("gradmix-eval-split")
+    try Data(Self.config(steps: 6).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let stopped = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1",
+                                  "--out", dir + "/run", "--stop-after", "3", "--eval-split", "validation"])
+    #expect(stopped.status == 0, "\(stopped.stderr)")
+    #expect((try Self.json(dir + "/run/run.json"))["eval_split"] as? String == "validation")
+    let other = try runProduct(["train", "--resume", dir + "/run", "--quiet", "--eval-split", "test"])
+    #expect(other.status == 2 && other.stderr.hasPrefix("error: --eval-split: the run was started with --eval-split validation"),
+            "\(other.stderr)")
+    let resumed = try runProduct(["train", "--resume", dir + "/run", "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    #expect((try Self.json(dir + "/run/summary.json"))["eval_split"] as? String == "validation")
+  }
+
   @Test("a failed start (unwritable --trace) leaves nothing that blocks the same command once fixed")
   func failedStart() throws {
     let dir = try makeTemporaryDirectory("gradmix-failed-start")
