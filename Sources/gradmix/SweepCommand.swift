@@ -121,7 +121,7 @@ struct SweepCommand: ParsableCommand {
   func run() throws {
     let grid = try cells()
     let fm = FileManager.default
-    try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+    if !dryRun { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) }  // --dry-run creates nothing
     let runThreads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
     var todo: [(Cell, [String])] = []
     var unfinished: [String] = []

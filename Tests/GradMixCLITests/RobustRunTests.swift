@@ -93,6 +93,17 @@ struct RobustRunTests {
     #expect((try Self.json(dir + "/run/summary.json"))["eval_split"] as? String == "validation")
   }
 
+  @Test("sweep --dry-run prints the commands and creates nothing")
+  func sweepDryRun() throws {
+    let dir = try makeTemporaryDirectory("gradmix-dry-run")
+    try Data(Self.config(steps: 2).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let r = try runProduct(["sweep", "--config", dir + "/c.yaml", "--methods", "uniform", "--seeds", "1-2",
+                            "--out", dir + "/sweep", "--data-root", Self.root, "--dry-run"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.split(separator: "\n").filter { $0.contains(" train --config ") }.count == 2, "\(r.stdout)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["c.yaml"])
+  }
+
   @Test("a failed start (unwritable --trace) leaves nothing that blocks the same command once fixed")
   func failedStart() throws {
     let dir = try makeTemporaryDirectory("gradmix-failed-start")
