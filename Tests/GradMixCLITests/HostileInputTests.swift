@@ -54,22 +54,9 @@ struct HostileInputTests {
     }
   }
 
-  static let config = """
-    model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
-    classes: 10
-    steps: 4
-    batch_size: 10
-    sources:
-      - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
-      - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
-    target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
-    optimizer: {lr: 0.05, momentum: 0.9}
-    eval_every: 2
-    log_every: 2
-    checkpoint_every: 2
-    """
+  static let config = SmallRunConfig.text(steps: 4, evalEvery: 2, logEvery: 2, extra: ["checkpoint_every: 2"])
 
-  static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
+  static var root: String { SmallRunConfig.root }
 
   /// A finished 4-step run, shared by the resume and eval cases (read only).
   static let finished: String = {

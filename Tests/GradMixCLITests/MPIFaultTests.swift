@@ -10,7 +10,7 @@ struct MPIFaultTests {
   func divergenceUnderMPI() throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-div")
     try Data(RobustRunTests.config(steps: 30, lr: "1000000").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let r = try MPITests.mpi(2, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", RobustRunTests.root,
+    let r = try MPITests.mpi(2, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root,
                                             "--out", dir + "/run", "--quiet", "--threads", "1"])
     #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
@@ -27,7 +27,7 @@ struct MPIFaultTests {
     #expect(s["last_checkpoint"] as? String == "checkpoints/" + last)
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/final.safetensors"))
     let e = try runProduct(["eval", "--checkpoint", dir + "/run/checkpoints/" + last, "--config", dir + "/c.yaml",
-                            "--data-root", RobustRunTests.root])
+                            "--data-root", SmallRunConfig.root])
     #expect(e.status == 0, "the kept checkpoint is finite: \(e.stderr)")
   }
 
@@ -40,11 +40,10 @@ struct MPIFaultTests {
   @Test("--step-timeout: a SIGSTOPped worker ends the (resumed) job with status 4 and one line naming the step and the rank")
   func stoppedRank() throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-timeout")
-    try Data(RobustRunTests.config(steps: 5000).replacingOccurrences(of: "eval_every: 1", with: "eval_every: 1000")
-      .replacingOccurrences(of: "checkpoint_every: 1", with: "checkpoint_every: 5").utf8)
+    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1, extra: ["checkpoint_every: 5"]).utf8)
       .write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     let run = dir + "/run"
-    let first = try MPITests.mpi(3, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", RobustRunTests.root,
+    let first = try MPITests.mpi(3, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root,
                                                 "--out", run, "--quiet", "--threads", "1", "--check-every", "0",
                                                 "--step-timeout", "3", "--stop-after", "10"])
     #expect(first.status == 0, "\(first.stderr)")

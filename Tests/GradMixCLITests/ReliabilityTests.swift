@@ -11,23 +11,9 @@ import Glibc
 /// Numeric faults and interruption, through the command line.
 @Suite("Reliability", .serialized)
 struct ReliabilityTests {
-  static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
+  static var root: String { SmallRunConfig.root }
 
-  static func config(steps: Int) -> String {
-    """
-    model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
-    classes: 10
-    steps: \(steps)
-    batch_size: 10
-    sources:
-      - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
-      - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
-    target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
-    optimizer: {lr: 0.05, momentum: 0.9}
-    eval_every: 10
-    log_every: 2
-    """
-  }
+  static func config(steps: Int) -> String { SmallRunConfig.text(steps: steps, evalEvery: 10, logEvery: 2) }
 
   static func tempDir() throws -> String { try makeTemporaryDirectory("gradmix-rel") }
 

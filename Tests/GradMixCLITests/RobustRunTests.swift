@@ -6,24 +6,10 @@ import Testing
 /// Whole runs for issue #12: divergence, resume with the recorded options, failed starts, inspect of 0 images.
 @Suite("Robust runs", .serialized)
 struct RobustRunTests {
-  static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
+  static var root: String { SmallRunConfig.root }
 
   static func config(steps: Int, lr: String = "0.05") -> String {
-    """
-    model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
-    classes: 10
-    steps: \(steps)
-    batch_size: 10
-    sources:
-      - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
-      - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
-    target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
-    optimizer: {lr: \(lr), momentum: 0.9}
-    eval_every: 1
-    log_every: 1
-    checkpoint_every: 1
-    keep_checkpoints: 10
-    """
+    SmallRunConfig.text(steps: steps, lr: lr, evalEvery: 1, logEvery: 1, extra: ["checkpoint_every: 1", "keep_checkpoints: 10"])
   }
 
   static func json(_ path: String) throws -> [String: Any] {
