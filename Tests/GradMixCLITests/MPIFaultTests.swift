@@ -96,6 +96,26 @@ struct MPIFaultTests {
     #expect(!FileManager.default.fileExists(atPath: run + "/summary.json"))
   }
 
+  /// Under the watchdog every collective is non-blocking and completed by polling; the arithmetic is
+  /// the same, so each protocol's job is bit-identical to the one without the watchdog.
+  @Test("--step-timeout changes no result: 3 ranks, allreduce, --overlap and --comm gather, bit-identical",
+        arguments: [[], ["--overlap"], ["--comm", "gather"]])
+  func watchdogSameResult(_ protocolOptions: [String]) throws {
+    let dir = try makeTemporaryDirectory("gradmix-mpi-same")
+    try Data((MPITests.config + "\ncheckpoint_every: 12\n").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let common = ["train", "--config", dir + "/c.yaml", "--data-root", MPITests.root, "--quiet", "--threads", "1",
+                  "--check-every", "6"] + protocolOptions
+    let plain = try MPITests.mpi(3, "gradmix", common + ["--out", dir + "/plain"])
+    #expect(plain.status == 0, "\(plain.stderr)")
+    let watched = try MPITests.mpi(3, "gradmix", common + ["--out", dir + "/watched", "--step-timeout", "120"])
+    #expect(watched.status == 0, "\(watched.stderr)")
+    let a = try MPITests.summary(dir + "/plain"), b = try MPITests.summary(dir + "/watched")
+    for key in ["params_l2", "target_test_loss", "target_test_accuracy"] {
+      #expect(a[key] as? Double != nil && a[key] as? Double == b[key] as? Double,
+              "\(key): \(String(describing: b[key])) with the watchdog vs \(String(describing: a[key]))")
+    }
+  }
+
   /// The steps in `run`/metrics.jsonl, in order.
   static func loggedSteps(_ run: String) -> [Int] {
     let text = (try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? ""
