@@ -59,11 +59,11 @@ public struct StepWatchdog: Sendable {
   public var silence: Double { 3 * heartbeat }
 
   /// Seconds this rank waits in one collective before it gives up: `timeout`
-  /// on rank 0; on worker r, 1.5 × timeout + 2 s + 0.5 s × (r − 1). Choice:
+  /// on rank 0; on worker r, 1.5 × timeout + 2 s + 1 s × (r − 1). Choice:
   /// long enough for rank 0's abort to reach the workers first, even on a
   /// loaded machine, and staggered so that when rank 0 itself is stopped,
   /// one worker (the lowest live one) speaks for the job.
-  public var patience: Double { rank == 0 ? timeout : timeout * 1.5 + 2 + 0.5 * Double(rank - 1) }
+  public var patience: Double { rank == 0 ? timeout : timeout * 1.5 + 2 + Double(rank - 1) }
 
   /// Counts a collective this rank starts and returns its sequence (what a worker reports).
   public mutating func startCollective() -> Int {

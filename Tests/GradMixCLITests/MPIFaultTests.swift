@@ -40,53 +40,27 @@ struct MPIFaultTests {
   @Test("--step-timeout: a SIGSTOPped worker ends the (resumed) job with status 4 and one line naming the step and the rank")
   func stoppedRank() throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-timeout")
-    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1, extra: ["checkpoint_every: 5"]).utf8)
+    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1, extra: ["checkpoint_every: 10"]).utf8)
       .write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     let run = dir + "/run"
     let first = try MPITests.mpi(3, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root,
                                                 "--out", run, "--quiet", "--threads", "1", "--check-every", "0",
-                                                "--step-timeout", "3", "--stop-after", "10"])
+                                                "--step-timeout", "3", "--stop-after", "12"])
     #expect(first.status == 0, "\(first.stderr)")
     #expect((try RobustRunTests.json(run + "/run.json"))["step_timeout"] as? Double == 3)
 
-    let job = Process()
-    job.executableURL = URL(fileURLWithPath: try #require(mpirunPath))
-    job.arguments = ["-np", "3", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path,
-                     "train", "--resume", run, "--quiet", "--check-every", "0"]
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in MPITests.env { env[k] = v }
-    job.environment = env
-    let errPath = dir + "/stderr.txt"
-    FileManager.default.createFile(atPath: errPath, contents: nil)
-    job.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-    job.standardOutput = FileHandle.nullDevice
-    try job.run()
-    var ranks: [Int: Int32] = [:]
-    defer {  // never leave a stopped rank behind
-      for pid in ranks.values { kill(pid, SIGCONT); kill(pid, SIGKILL) }
-      if job.isRunning { job.terminate() }
-    }
-    // Wait for the resumed job to log a few steps past the checkpoint, then stop rank 2.
-    var deadline = Date().addingTimeInterval(120)
-    while Date() < deadline && job.isRunning && Self.loggedSteps(run).last ?? 0 < 14 { usleep(20_000) }
-    ranks = Self.ranks(of: job.processIdentifier)
-    let worker = try #require(ranks[2], "rank 2's process among the children of mpirun: \(ranks)")
-    #expect(kill(worker, SIGSTOP) == 0)
-    let stopped = Date()
-    deadline = stopped.addingTimeInterval(60)
-    while Date() < deadline && job.isRunning { usleep(50_000) }
-    let ended = !job.isRunning
-    #expect(ended, "the job still runs 60 s after rank 2 was stopped")
-    guard ended else { return }
-    let seconds = Date().timeIntervalSince(stopped)
-    let stderr = try String(contentsOfFile: errPath, encoding: .utf8)
-    #expect(job.terminationStatus == 4, "\(stderr)")
-    #expect(seconds < 30, "ended \(seconds) s after the stop (timeout 3 s)")
+    let job = try #require(try Self.stop(rank: 2, afterStep: 14, of: ["train", "--resume", run, "--quiet", "--check-every", "0"],
+                                         run: run))
+    let stderr = job.stderr
+    #expect(job.status == 4, "\(stderr)")
+    #expect(job.seconds < 30, "ended \(job.seconds) s after the stop (timeout 3 s)")
     let errors = stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
     #expect(errors.count == 1, "\(stderr)")
     let line = String(try #require(errors.first))
-    // Rank 0 waits in the step after the last one it logged (log_every 1, no mid-step checks).
-    let step = try #require(Self.loggedSteps(run).last) + 1
+    // Rank 0 waits in the step after the last one it logged (log_every 1, --check-every 0), or, after a
+    // step that writes a checkpoint (every 10), in that checkpoint's gather, which belongs to the step logged.
+    let last = try #require(Self.loggedSteps(run).last)
+    let step = last % 10 == 0 && line.contains(" at step \(last) (in ") ? last : last + 1
     #expect(line.hasPrefix("error: step timeout: no progress for 3 s at step \(step) (in MPI_"), "\(line)")
     // Stopped while computing, it did not arrive; stopped while waiting in a collective, it fell silent there.
     // Rank 1 may be named as waiting in an earlier collective (held up by rank 2), never as to blame.
@@ -114,6 +88,71 @@ struct MPIFaultTests {
       #expect(a[key] as? Double != nil && a[key] as? Double == b[key] as? Double,
               "\(key): \(String(describing: b[key])) with the watchdog vs \(String(describing: a[key]))")
     }
+  }
+
+  /// With rank 0 stopped nobody knows who is missing: the lowest worker, whose patience ends first
+  /// (1.5 × 3 + 2 = 6.5 s), ends the job with one line saying rank 0 did not.
+  @Test("--step-timeout: a SIGSTOPped rank 0 is reported by rank 1, with status 4 and one line")
+  func stoppedCoordinator() throws {
+    let dir = try makeTemporaryDirectory("gradmix-mpi-timeout0")
+    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let job = try #require(try Self.stop(rank: 0, afterStep: 4, of: [
+      "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet",
+      "--threads", "1", "--check-every", "0", "--step-timeout", "3"], run: dir + "/run"))
+    #expect(job.status == 4, "\(job.stderr)")
+    #expect(job.seconds < 30, "ended \(job.seconds) s after the stop (timeout 3 s)")
+    let errors = job.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1, "\(job.stderr)")
+    let line = String(try #require(errors.first))
+    #expect(line.hasPrefix("error: step timeout: no progress for 6.5 s at step "), "\(line)")
+    #expect(line.hasSuffix(" on rank 1 of 3; rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout"),
+            "\(line)")
+  }
+
+  /// A job stopped by ``stop(rank:afterStep:of:run:)``: its exit status, the seconds from the stop to its
+  /// end, and its stderr.
+  struct StoppedJob {
+    let status: Int32
+    let seconds: Double
+    let stderr: String
+  }
+
+  /// Runs `mpirun -np 3 gradmix <arguments>`, sends SIGSTOP to `rank` once `run`/metrics.jsonl has
+  /// reached `afterStep`, and waits (at most 60 s) for the job to end; nil (with an issue recorded) if it
+  /// does not. No process of the job is left behind, stopped or not.
+  static func stop(rank: Int, afterStep: Int, of arguments: [String], run: String,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws -> StoppedJob? {
+    let job = Process()
+    job.executableURL = URL(fileURLWithPath: try #require(mpirunPath))
+    job.arguments = ["-np", "3", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path] + arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in MPITests.env { env[k] = v }
+    job.environment = env
+    let errPath = run + ".stderr"
+    FileManager.default.createFile(atPath: errPath, contents: nil)
+    job.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+    job.standardOutput = FileHandle.nullDevice
+    try job.run()
+    var ranks: [Int: Int32] = [:]
+    defer {  // never leave a stopped rank behind
+      for pid in ranks.values { kill(pid, SIGCONT); kill(pid, SIGKILL) }
+      if job.isRunning { job.terminate() }
+    }
+    var deadline = Date().addingTimeInterval(120)
+    while Date() < deadline && job.isRunning && loggedSteps(run).last ?? 0 < afterStep { usleep(20_000) }
+    ranks = Self.ranks(of: job.processIdentifier)
+    let pid = try #require(ranks[rank], "rank \(rank)'s process among the children of mpirun: \(ranks)",
+                           sourceLocation: sourceLocation)
+    #expect(kill(pid, SIGSTOP) == 0, sourceLocation: sourceLocation)
+    let stopped = Date()
+    deadline = stopped.addingTimeInterval(60)
+    while Date() < deadline && job.isRunning { usleep(50_000) }
+    guard !job.isRunning else {
+      Issue.record("the job still runs 60 s after rank \(rank) was stopped", sourceLocation: sourceLocation)
+      return nil
+    }
+    return StoppedJob(status: job.terminationStatus, seconds: Date().timeIntervalSince(stopped),
+                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
   }
 
   /// The steps in `run`/metrics.jsonl, in order.

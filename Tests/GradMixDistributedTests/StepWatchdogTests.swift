@@ -66,9 +66,9 @@ struct StepWatchdogTests {
     var two = StepWatchdog(timeout: 2.5, rank: 2, worldSize: 3, now: 0)
     #expect(zero.patience == 2.5)
     #expect(one.patience == 2.5 * 1.5 + 2)
-    #expect(two.patience == one.patience + 0.5)
+    #expect(two.patience == one.patience + 1)
     #expect(two.message(call: "MPI_Gatherv", now: 10)
-      == "step timeout: no progress for 6.25 s before the first step (in MPI_Gatherv) on rank 2 of 3; rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout")
+      == "step timeout: no progress for 6.75 s before the first step (in MPI_Gatherv) on rank 2 of 3; rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout")
     two.step = 12
     #expect(two.message(call: "MPI_Gatherv", now: 10).contains(" at step 12 "))
   }
