@@ -3,27 +3,31 @@ import GradMixEngine
 
 /// Every rank sends the gradients of its active sources (or shards) to the
 /// coordinator, which forms the mixed gradient in source order and
-/// broadcasts it: the mixed gradient is bit-identical to one process's.
+/// broadcasts it: the mixed gradient is bit-identical to one process's
+/// while no batch is split. Of a source whose shards are summed in a group
+/// (``ShardGroups``) only the group's first rank sends, the whole gradient.
 final class GatherMixing: MixingStrategy {
   let comm: Communicator
   let mixer: GradientMixer
   let mixed: FlatBuffer
   let targetGradient: FlatBuffer
-  let sources: [SourceInfo]
+  /// `shards[k]`: the shards of source k that send (``ShardGroups/reporting``).
+  let shards: [[SourcePlacement.Shard]]
   /// Buffers grown on first use.
   var send = FlatBuffer(count: 0)
   var receive = FlatBuffer(count: 0)
 
-  init(comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer, sources: [SourceInfo]) {
+  init(comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer,
+       shards: [[SourcePlacement.Shard]]) {
     self.comm = comm; self.mixer = mixer; self.mixed = mixed; self.targetGradient = targetGradient
-    self.sources = sources
+    self.shards = shards
   }
 
   func mix(_ weights: MixingWeights, active: [Bool], local: [SourceSlot], timers: inout PhaseTimers) throws {
     let p = mixer.layout.count
     // Every rank knows every source's shards and which sources are active, so the counts agree.
     var counts = [Int](repeating: 0, count: comm.worldSize)
-    for (k, info) in sources.enumerated() where active[k] { for shard in info.shards { counts[shard.rank] += p } }
+    for (k, sending) in shards.enumerated() where active[k] { for shard in sending { counts[shard.rank] += p } }
     // A rank's shards go in source order (its slots are in source order).
     let mine = local.filter { active[$0.index] }
     if send.count < mine.count * p { send = FlatBuffer(count: mine.count * p) }
@@ -41,8 +45,8 @@ final class GatherMixing: MixingStrategy {
         // Received rank by rank; within a rank, in source order.
         var offset = [Int](repeating: 0, count: comm.worldSize)
         for r in 1..<comm.worldSize { offset[r] = offset[r - 1] + counts[r - 1] }
-        for (k, info) in sources.enumerated() where active[k] {
-          for shard in info.shards {
+        for (k, sending) in shards.enumerated() where active[k] {
+          for shard in sending {
             let g = receive.pointer + offset[shard.rank]
             offset[shard.rank] += p
             for (l, range) in mixer.layout.layerRanges.enumerated() where weights.weights[k][l] != 0 {

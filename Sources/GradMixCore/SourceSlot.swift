@@ -1,4 +1,5 @@
 import GradMixData
+import GradMixDistributed
 import GradMixEngine
 
 /// What a source is, as every rank knows it (all ranks agree on this list).
@@ -34,11 +35,19 @@ final class SourceSlot {
   let gradient: FlatBuffer
   var labels: [Int32]
   var dropout: RNG
+  /// Whether this rank reports the source's statistics and weighted
+  /// gradient (false for a shard of a source summed in a group, other than
+  /// the group's first; see ``ShardGroups``).
+  let reports: Bool
+  /// The ranks of this source's shards, when their gradients are summed
+  /// each step (``ShardGroups/summed``); set once by
+  /// ``Trainer/formShardGroups()`` before the first step.
+  var group: Communicator?
 
   init(index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, rows: Range<Int>,
-       model: Sequential, seed: UInt64) {
+       reports: Bool = true, model: Sequential, seed: UInt64) {
     self.index = index; self.info = info; self.sampler = sampler; self.mask = mask; self.batchSize = batchSize
-    self.rows = rows
+    self.rows = rows; self.reports = reports
     gradient = model.makeBuffer()
     labels = [Int32](repeating: 0, count: batchSize)
     dropout = RNG(seed: Seeds.derive(seed, "dropout", index))

@@ -10,8 +10,10 @@ import GradMixDistributed
 /// `dots` (the dot product is linear in the source gradient, and each shard
 /// contributes its batch fraction), `losses`, `present` and `finite`.
 /// `sourceSquaredNorms` is a sum over shards of the shards' norms, which is
-/// the whole source gradient's norm only when the source is not sharded (see
-/// ``WeightingRule/needsWholeSourceNorms``).
+/// the whole source gradient's norm only when the source is not sharded;
+/// for a rule that reads it (``WeightingRule/needsWholeSourceNorms``) the
+/// shards are summed in a group first and only the group's first rank
+/// reports the source's `dots` and `sourceSquaredNorms` (``ShardGroups``).
 ///
 /// Packed layout (Choice), K sources and L layers, 2KL + L + 3K + 3 doubles:
 /// `dots` (K×L, row k = source k), `sourceSquaredNorms` (K×L),

@@ -30,6 +30,7 @@ extension Trainer {
     let logEvery = config.logEvery ?? max(1, steps / 50)
     let evalEvery = config.evalEvery ?? max(1, steps / 10)
     try checkLayout()
+    try formShardGroups()
     var divergence = DivergenceMonitor()
     try recorder.openTrace()  // before run.json, so a bad --trace leaves no run behind (README, "Reliability")
     if isCoordinator && startStep == 0 {

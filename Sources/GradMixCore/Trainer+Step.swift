@@ -24,9 +24,11 @@ extension Trainer {
       if isCoordinator { stats.metaLoss = loss; stats.metaCount = 1 }
     }
 
-    // 2. This rank's source gradients (they do not need g_T), then g_T shared
-    //    and each (source, layer) measured against it. A pipelining strategy
-    //    gets g_T before the last backward pass and each layer as it finishes.
+    // 2. This rank's source gradients (they do not need g_T; the shards of a
+    //    source summed in a group are summed there), then g_T shared and each
+    //    (source, layer) measured against it where this rank reports it. A
+    //    pipelining strategy gets g_T before the last backward pass and each
+    //    layer as it finishes.
     let pipelined = strategy.pipelinesLayers ? local.last : nil
     for slot in local {
       let loss = timers.time(\.sourceGradients) {
@@ -44,11 +46,12 @@ extension Trainer {
         timers.time(\.sourceGradients) { backward(slot.rows.count, into: slot.gradient) }
         if slot.fraction != 1 { BLAS.scale(slot.gradient.storage, by: Float(slot.fraction)) }
         if injectsNaN(slot, step: t) { slot.gradient.fill(.nan) }
+        try sumShards(slot)
       }
     }
     if pipelined == nil {
       try shareTargetGradient()
-      for slot in local { measure(slot, into: &stats) }
+      for slot in local where slot.reports { measure(slot, into: &stats) }
       if strategy.pipelinesLayers {  // no local source: take part in the per-layer exchanges
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
           try strategy.layerReady(l, statistics: stats, local: [], timers: &timers)
@@ -75,7 +78,7 @@ extension Trainer {
 
     // 6. The mix, and 7. the same SGD step on every rank.
     if !skip {
-      try strategy.mix(weights, active: active, local: local, timers: &timers)
+      try strategy.mix(weights, active: active, local: local.filter(\.reports), timers: &timers)
       timers.time(\.update) {
         sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
       }
@@ -132,6 +135,7 @@ extension Trainer {
   /// to the strategy as soon as it is complete.
   func backwardPipelined(_ slot: SourceSlot, step t: Int, local: [SourceSlot],
                          statistics stats: inout StepStatistics) throws {
+    precondition(local.allSatisfy { $0.group == nil }, "Pipelined mixing runs only while no shards are summed in groups.")
     // Timed by hand: the strategy's work inside the callback keeps its own timers.
     let start = monotonicSeconds()
     var inCallbacks = 0.0
@@ -150,6 +154,24 @@ extension Trainer {
     timers.sourceGradients += monotonicSeconds() - start - inCallbacks
     stats = shared
     if let failure { throw failure }
+  }
+
+  /// Sums the shards of a source whose batch is split, inside the source's
+  /// group, when the rule needs whole-source norms (``ShardGroups``): every
+  /// member then holds the whole batch's mean gradient (each shard was
+  /// scaled by its batch fraction). Nothing to do for other slots.
+  func sumShards(_ slot: SourceSlot) throws {
+    guard let group = slot.group else { return }
+    try timers.time(\.communication) { try group.allreduceSum(inPlace: slot.gradient.storage) }
+  }
+
+  /// Forms the groups of ``ShardGroups/summed`` (one `split` per summed
+  /// source, a collective of every rank), once, before the first step.
+  func formShardGroups() throws {
+    for k in groups.summed {
+      let group = try comm.split(color: groups.color(source: k, rank: comm.rank), key: comm.rank)
+      for slot in slots where slot.index == k { slot.group = group }
+    }
   }
 
   /// Shares g_T: the coordinator broadcasts it (unless every rank recomputes it).
@@ -177,9 +199,11 @@ extension Trainer {
   }
 
   /// Marks `slot` finite (loss and every layer) or clears its measurements.
+  /// A shard that does not report (its group's first rank measures the
+  /// summed gradient, non-finite if any shard's is) vouches for its loss only.
   func finishMeasuring(_ slot: SourceSlot, in stats: inout StepStatistics) {
     let s = slot.index
-    if stats.losses[s].isFinite && stats.sourceSquaredNorms[s].allSatisfy({ $0.isFinite }) {
+    if stats.losses[s].isFinite && (!slot.reports || stats.sourceSquaredNorms[s].allSatisfy({ $0.isFinite })) {
       stats.finite[s] = 1
     } else {
       stats.dots[s] = [Double](repeating: 0, count: layerCount)

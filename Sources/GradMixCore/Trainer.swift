@@ -34,6 +34,8 @@ public final class Trainer {
   let workspace: Workspace
   public let sources: [SourceInfo]
   var slots: [SourceSlot] = []
+  /// Which split sources sum their shards in a group (rules on whole-source norms).
+  let groups: ShardGroups
   let target: TargetData
   let recorder: RunRecorder
   let checkpointer: Checkpointer
@@ -104,11 +106,7 @@ public final class Trainer {
     }
     sources = infos
     rule = options.method.makeRule(sources: infos.count, layers: model.layout.layerCount, config: config)
-    if rule.needsWholeSourceNorms, let split = infos.first(where: { $0.shards.count > 1 }) {
-      // Choice: refuse rather than add a group collective; see docs/DESIGN.md, "More ranks than sources".
-      throw ConfigError(file: options.configPath, field: config.weightScore == "source-norm" ? "weight_score" : "--method",
-                        "\(options.method.rawValue) (with this config's weight_score and weighting) needs the norm of whole source gradients, but the batch of source '\(split.name)' would be split over \(split.shards.count) ranks; run with at most \(kinds.count + 1) ranks\(config.weightScore == "source-norm" ? " or weight_score: dot" : "")")
-    }
+    groups = ShardGroups(shards: placement.shards, wholeSourceNorms: rule.needsWholeSourceNorms)
 
     // The target data, where this rank needs it.
     let rank = communicator.rank
@@ -166,16 +164,19 @@ public final class Trainer {
         sampler = nil  // until the first pseudo-labelling
       }
       slots.append(SourceSlot(index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
-                              model: model, seed: options.seed))
+                              reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
       batches.append(b)
     }
     workspace = model.makeWorkspace(maxBatch: batches.max() ?? metaBatch)
 
     // The mixing strategy, once.
-    if options.overlap && options.mixing == .allreduce && rule.isLayerSeparable {
+    // Choice: no pipelining while shards are summed in groups (the group sums would interleave with the
+    // per-layer collectives in a different order on different ranks); the table says so.
+    if options.overlap && options.mixing == .allreduce && rule.isLayerSeparable && groups.summed.isEmpty {
       strategy = PipelinedMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient, rule: rule)
     } else if options.mixing == .gather && comm.worldSize > 1 {
-      strategy = GatherMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient, sources: infos)
+      strategy = GatherMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient,
+                              shards: groups.reporting)
     } else {
       strategy = AllreduceMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient)
     }
@@ -186,7 +187,11 @@ public final class Trainer {
     switch strategy {
     case is PipelinedMixing: return "allreduce, pipelined by layer (--overlap)"
     case is GatherMixing: return "gather"
-    default: return options.overlap ? "allreduce (--overlap needs the allreduce protocol and a layer-wise or uniform rule)" : "allreduce"
+    default:
+      guard options.overlap else { return "allreduce" }
+      return options.mixing == .allreduce && rule.isLayerSeparable
+        ? "allreduce (--overlap is not pipelined while split sources sum their shards in groups)"
+        : "allreduce (--overlap needs the allreduce protocol and a layer-wise or uniform rule)"
     }
   }
 }

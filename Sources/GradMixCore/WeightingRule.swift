@@ -16,8 +16,10 @@
 /// still needs only the one model-size collective.
 public protocol WeightingRule: Sendable {
   /// Whether the rule reads ‖g_k,l‖² of whole source gradients. Those are
-  /// not sums over the shards of a split source batch, so such a rule
-  /// cannot run with sharded sources (the trainer refuses at start-up).
+  /// not sums over the shards of a split source batch, so for such a rule
+  /// the shards of a split source are summed inside their group of ranks
+  /// each step and only the group's first rank reports (``ShardGroups``):
+  /// one extra model-size collective per split source.
   var needsWholeSourceNorms: Bool { get }
   /// Whether layer l's weights depend only on layer l's statistics and the
   /// rule keeps no state: then the pipelined mixing can solve each layer as

@@ -37,6 +37,10 @@ public protocol Communicator: AnyObject {
   func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest
   /// Waits until every rank has arrived.
   func barrier() throws
+  /// Splits the ranks into disjoint communicators, one per `color`, each
+  /// ordered by `key` (`MPI_Comm_split`). A collective: every rank calls it,
+  /// once at start-up (not per step).
+  func split(color: Int, key: Int) throws -> Communicator
   /// Ends every rank of the job with `message` (printed once) and `code`.
   func abort(code: Int32, message: String) -> Never
   /// Tells the communicator which training step (1-based) the collectives

@@ -16,6 +16,11 @@ import Dispatch
 /// clocks, because it needs no clock shared across nodes; its cost is one
 /// barrier latency per collective (README). A non-blocking collective gets
 /// no barrier: its time, start and wait, counts as transfer.
+///
+/// A communicator split off an instrumented one (``split(color:key:)``) is
+/// instrumented the same way and records into this one's totals, its
+/// collectives named with a `group_` prefix ("group_allreduce"), so the
+/// totals (and ``totalWaitSeconds``) cover every collective of the rank.
 public final class InstrumentedCommunicator: Communicator {
   public struct Totals: Equatable, Sendable {
     public var calls = 0
@@ -34,9 +39,22 @@ public final class InstrumentedCommunicator: Communicator {
   /// Totals per collective ("allreduce", "broadcast", ...) since the start.
   public private(set) var totals: [String: Totals] = [:]
 
+  /// Where a split-off communicator records (nil: here), and its name prefix.
+  private let ledger: InstrumentedCommunicator?
+  private let prefix: String
+
   public init(wrapping base: Communicator, separatingWait: Bool = false) {
     self.base = base
     self.separatingWait = separatingWait && base.worldSize > 1
+    ledger = nil
+    prefix = ""
+  }
+
+  private init(wrapping base: Communicator, separatingWait: Bool, ledger: InstrumentedCommunicator) {
+    self.base = base
+    self.separatingWait = separatingWait && base.worldSize > 1
+    self.ledger = ledger
+    prefix = "group_"
   }
 
   /// Wait seconds summed over every collective.
@@ -57,15 +75,20 @@ public final class InstrumentedCommunicator: Communicator {
     }
     let start = DispatchTime.now().uptimeNanoseconds
     defer {
-      var t = totals[op, default: Totals()]
-      t.calls += 1
-      t.bytesSent += sent
-      t.bytesReceived += received
-      t.seconds += Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-      t.waitSeconds += wait
-      totals[op] = t
+      (ledger ?? self).add(prefix + op, sent: sent, received: received,
+                           seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9, wait: wait)
     }
     return try body()
+  }
+
+  private func add(_ op: String, sent: Int, received: Int, seconds: Double, wait: Double) {
+    var t = totals[op, default: Totals()]
+    t.calls += 1
+    t.bytesSent += sent
+    t.bytesReceived += received
+    t.seconds += seconds
+    t.waitSeconds += wait
+    totals[op] = t
   }
 
   public func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws {
@@ -115,6 +138,11 @@ public final class InstrumentedCommunicator: Communicator {
     return try record("iallreduce", sent: n, received: n, blocking: false) { try base.startAllreduceSum(inPlace: buffer) }
   }
   public func barrier() throws { try record("barrier", sent: 0, received: 0, blocking: false) { try base.barrier() } }
+  /// The split-off communicator, instrumented into this one's totals (`group_` names).
+  public func split(color: Int, key: Int) throws -> Communicator {
+    InstrumentedCommunicator(wrapping: try base.split(color: color, key: key), separatingWait: separatingWait,
+                             ledger: ledger ?? self)
+  }
   public func abort(code: Int32, message: String) -> Never { base.abort(code: code, message: message) }
   public func beginStep(_ step: Int) { base.beginStep(step) }
 }

@@ -37,6 +37,8 @@ public final class LocalCommunicator: Communicator {
     CompletedRequest()
   }
   public func barrier() throws {}
+  /// A world of one splits into a world of one.
+  public func split(color: Int, key: Int) throws -> Communicator { LocalCommunicator() }
   public func abort(code: Int32, message: String) -> Never {
     printError("error: \(message)")
     exit(code)

@@ -351,7 +351,7 @@ public final class MPICommunicator: Communicator {
 
   /// Splits the world by `color`; ranks with the same color form one
   /// communicator, ordered by `key`.
-  public func split(color: Int, key: Int) throws -> MPICommunicator {
+  public func split(color: Int, key: Int) throws -> Communicator {
     var sub: MPI_Comm? = gm_mpi_comm_null()
     try mpiCheck(MPI_Comm_split(comm, Int32(color), Int32(key), &sub), "MPI_Comm_split")
     try mpiCheck(MPI_Comm_set_errhandler(sub, gm_mpi_errors_return()), "MPI_Comm_set_errhandler")

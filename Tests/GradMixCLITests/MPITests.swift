@@ -124,8 +124,8 @@ struct MPITests {
 
   /// More ranks than sources: 4 and 5 ranks on two sources (with the target
   /// as a source and pseudo-labels: 4 sources; without: 2 sources whose
-  /// batches are split over 3 and 4 workers, with dot-product scores: the default rule's cosine scores
-  /// need whole source norms) train the one-process model
+  /// batches are split over 3 and 4 workers, with dot-product scores, which
+  /// add up over shards without a group sum) train the one-process model
   /// (1 thread each) within 1e-5 in params_l2 and 1e-3 in test loss over 20 steps.
   @Test("4 and 5 ranks on 2 sources, whole or split batches: the one-process model", arguments: [false, true])
   func moreRanksThanSources(split: Bool) throws {
@@ -156,17 +156,104 @@ struct MPITests {
     }
   }
 
-  @Test("source-norm scores with split source batches are refused with one message")
-  func sourceNormWithShards() throws {
+  /// The ranks of each step's `group_allreduce` in a run's per-rank traces
+  /// (`--trace`): every step of a rank that sums a split source's shards.
+  static func groupRanks(trace: String, ranks: Int) throws -> Set<Int> {
+    var found: Set<Int> = []
+    for r in 0..<ranks {
+      let lines = try String(contentsOfFile: trace + ".rank-\(r).jsonl", encoding: .utf8).split(separator: "\n")
+      let calls = lines.map { line -> Int in
+        let rec = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        return ((rec?["collectives"] as? [String: Any])?["group_allreduce"] as? [String: Any])?["calls"] as? Int ?? 0
+      }
+      if calls.contains(where: { $0 > 0 }) {
+        #expect(calls.allSatisfy { $0 > 0 }, "rank \(r): group sums in some steps only: \(calls)")
+        found.insert(r)
+      }
+    }
+    return found
+  }
+
+  /// The ranks of the split sources in summary.json.
+  static func splitRanks(_ summary: [String: Any]) -> Set<Int> {
+    let sources = summary["sources"] as? [[String: Any]] ?? []
+    return Set(sources.flatMap { src in ((src["shards"] as? [[String: Any]]) ?? []).compactMap { $0["rank"] as? Int } })
+  }
+
+  /// The default method (`gradmix`: cosine scores, which need the norms of
+  /// whole source gradients) on experiments/digits (2 sources, the target as
+  /// a source, pseudo-labels: 4 sources) on 4, 5 and 6 ranks, batches split
+  /// where ranks outnumber the sources, trains the one-process model
+  /// (1 thread each) within 1e-5 in params_l2 and 1e-3 in test loss over 20
+  /// steps. The shards of a split source are summed in their group each
+  /// step (`group_allreduce` on exactly the split sources' ranks).
+  @Test("experiments/digits, default method, on 4, 5 and 6 ranks (split batches): the one-process model")
+  func defaultMethodOnDigits() throws {
     let dir = try Self.tempDir()
-    let cfg = dir + "/c.yaml"
-    try Data((Self.twoSources + "\nweight_score: source-norm\n").utf8).write(to: URL(fileURLWithPath: cfg))
-    let r = try Self.mpi(4, "gradmix", ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--method",
-                                        "gradmix-no-pl", "--out", dir + "/run"])
-    #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
-    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
-    #expect(errors.count == 1 && errors[0].contains("weight_score") && errors[0].contains("split"), "\(r.stderr)")
-    #expect(!FileManager.default.fileExists(atPath: dir + "/run/run.json"))
+    let cfg = productsDirectory().appendingPathComponent("../../../experiments/digits/config.yaml").standardized.path
+    // The synthetic root has 400 target test images: a smaller target split, the same model and batches.
+    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
+                  "--check-every", "5", "target.unlabelled=100", "target.test=200"]
+    let single = try runProduct(common + ["--out", dir + "/single"])
+    #expect(single.status == 0, "\(single.stderr)")
+    let reference = try Self.summary(dir + "/single")
+    var splitSeen = false
+    for n in [4, 5, 6] {
+      let r = try Self.mpi(n, "gradmix", common + ["--out", dir + "/np\(n)", "--trace", dir + "/trace-np\(n).jsonl"])
+      #expect(r.status == 0, "np \(n): \(r.stderr)")
+      let s = try Self.summary(dir + "/np\(n)")
+      #expect(s["world_size"] as? Int == n && s["method"] as? String == "gradmix")
+      let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
+      #expect(abs(a - b) <= 1e-5, "np \(n): params_l2 \(b) vs one process \(a)")
+      let x = try #require(reference["target_test_loss"] as? Double), y = try #require(s["target_test_loss"] as? Double)
+      #expect(abs(x - y) <= 1e-3, "np \(n): test loss \(y) vs one process \(x)")
+      let split = Self.splitRanks(s)
+      splitSeen = splitSeen || !split.isEmpty
+      #expect(try Self.groupRanks(trace: dir + "/trace-np\(n)", ranks: n) == split, "np \(n): \(s["sources"] ?? "")")
+    }
+    #expect(splitSeen, "no layout split a batch: the test does not cover the group sum")
+  }
+
+  /// Other rules on whole-source norms with split batches (two sources on
+  /// 4 and 5 ranks): TAWT, cosine with the gather protocol, and the
+  /// layer-separable `source-norm` score with `--overlap` (not pipelined
+  /// while shards are summed; the start-up table says so) train the
+  /// one-process model; a dot-score run forms no group.
+  @Test("tawt, cosine with --comm gather, source-norm with --overlap, on split batches: the one-process model")
+  func normRulesWithShards() throws {
+    let dir = try Self.tempDir()
+    let cfg = dir + "/c.yaml", normCfg = dir + "/n.yaml"
+    // Without pseudo-labels: two sources on 3 and 4 workers, so their batches are split.
+    let config = Self.twoSources.replacingOccurrences(of: "pseudo_labels: {warmup: 8, every: 6, threshold: 0.3, per_class_cap: 10}\n", with: "")
+    #expect(config != Self.twoSources)
+    try Data(config.utf8).write(to: URL(fileURLWithPath: cfg))
+    try Data((config + "\nweight_score: source-norm\n").utf8).write(to: URL(fileURLWithPath: normCfg))
+    let variants: [(name: String, config: String, ranks: Int, args: [String], groups: Bool)] = [
+      ("tawt", cfg, 4, ["--method", "tawt", "--quiet"], true),
+      ("cosine-gather", cfg, 5, ["--method", "cosine", "--comm", "gather", "--quiet"], true),
+      ("source-norm-overlap", normCfg, 4, ["--method", "gradmix-paper", "--overlap"], true),  // not quiet: the table
+      ("dot", cfg, 4, ["--method", "gradmix-paper", "--quiet"], false),
+    ]
+    for v in variants {
+      let common = ["train", "--config", v.config, "--data-root", Self.root, "--threads", "1", "--steps", "20",
+                    "--check-every", "5"] + v.args
+      let single = try runProduct(common + ["--out", dir + "/single-" + v.name])
+      #expect(single.status == 0, "\(v.name): \(single.stderr)")
+      let reference = try Self.summary(dir + "/single-" + v.name)
+      let r = try Self.mpi(v.ranks, "gradmix", common + ["--out", dir + "/" + v.name, "--trace", dir + "/trace-" + v.name + ".jsonl"])
+      #expect(r.status == 0, "\(v.name): \(r.stderr)")
+      let s = try Self.summary(dir + "/" + v.name)
+      let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
+      #expect(abs(a - b) <= 1e-5, "\(v.name): params_l2 \(b) vs one process \(a)")
+      let x = try #require(reference["target_test_loss"] as? Double), y = try #require(s["target_test_loss"] as? Double)
+      #expect(abs(x - y) <= 1e-3, "\(v.name): test loss \(y) vs one process \(x)")
+      let split = Self.splitRanks(s)
+      #expect(!split.isEmpty, "\(v.name): no batch split: \(s["sources"] ?? "")")
+      #expect(try Self.groupRanks(trace: dir + "/trace-" + v.name, ranks: v.ranks) == (v.groups ? split : []), "\(v.name)")
+      if v.name == "source-norm-overlap" {
+        #expect(r.stdout.contains("not pipelined while split sources sum their shards"), "\(r.stdout.prefix(3000))")
+      }
+    }
   }
 
   /// cluster/launch.sh with a two-slot hostfile on localhost and TCP only

@@ -71,4 +71,37 @@ struct SourcePlacementTests {
     #expect(p.loads == [16, 16, 16])
     #expect(Self.owners(p) == [1, 2, 0])
   }
+
+  /// Rules on whole-source norms sum a split source's shards in a group of
+  /// its ranks; only the group's first rank reports. Dot-product rules keep
+  /// every shard reporting and form no group.
+  @Test("shard groups: split sources summed for norm-based rules, first rank reports; none for dot rules")
+  func shardGroups() {
+    // 2 sources of 10 and 30 rows on 6 ranks: the second is split over 3 ranks, the first over 2.
+    let p = SourcePlacement(sources: Self.configured([10, 30]), worldSize: 6, coordinatorOwnsSources: false,
+                            metaBatch: 10)
+    #expect(p.shards.map(\.count) == [2, 3])
+    let norms = ShardGroups(shards: p.shards, wholeSourceNorms: true)
+    #expect(norms.summed == [0, 1])
+    for k in 0..<2 {
+      let ranks = p.shards[k].map(\.rank)
+      #expect(norms.reporting[k] == [p.shards[k][0]])
+      #expect(norms.reporting[k][0].rank == ranks.min())
+      for r in 0..<6 {
+        #expect(norms.color(source: k, rank: r) == (ranks.contains(r) ? 1 : 0), "source \(k), rank \(r)")
+        #expect(norms.reports(source: k, rank: r) == (r == ranks.min()), "source \(k), rank \(r)")
+      }
+    }
+    let dots = ShardGroups(shards: p.shards, wholeSourceNorms: false)
+    #expect(dots.summed.isEmpty)
+    #expect(dots.reporting == p.shards)
+    for (k, shards) in p.shards.enumerated() {
+      for shard in shards { #expect(dots.reports(source: k, rank: shard.rank)) }
+    }
+    // Whole sources (no split) are never summed, whatever the rule.
+    let whole = SourcePlacement(sources: Self.configured([10, 10]), worldSize: 3, coordinatorOwnsSources: false,
+                                metaBatch: 10)
+    let g = ShardGroups(shards: whole.shards, wholeSourceNorms: true)
+    #expect(g.summed.isEmpty && g.reporting == whole.shards)
+  }
 }

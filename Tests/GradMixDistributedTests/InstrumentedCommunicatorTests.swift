@@ -27,6 +27,7 @@ final class SlowPeerCommunicator: Communicator {
     CompletedRequest()
   }
   func barrier() throws { barriers += 1; Thread.sleep(forTimeInterval: barrierSeconds) }
+  func split(color: Int, key: Int) throws -> Communicator { self }
   func abort(code: Int32, message: String) -> Never { fatalError(message) }
 }
 
@@ -47,6 +48,23 @@ struct InstrumentedCommunicatorTests {
     // A non-blocking collective gets no barrier.
     _ = try x.withUnsafeMutableBufferPointer { try c.startAllreduceSum(inPlace: $0) }
     #expect(base.barriers == 1)
+  }
+
+  @Test("a split-off communicator records into the parent's totals as group_ collectives, wait apart")
+  func splitRecordsIntoParent() throws {
+    let base = SlowPeerCommunicator(barrierSeconds: 0.03, reduceSeconds: 0.01)
+    let c = InstrumentedCommunicator(wrapping: base, separatingWait: true)
+    let group = try c.split(color: 1, key: 0)
+    var x: [Float] = [1, 2, 3]
+    try x.withUnsafeMutableBufferPointer { try group.allreduceSum(inPlace: $0) }
+    #expect(c.totals["allreduce"] == nil)
+    let t = try #require(c.totals["group_allreduce"])
+    #expect(t.calls == 1 && t.bytesSent == 12 && t.bytesReceived == 12)
+    #expect(t.waitSeconds >= 0.03 && t.seconds >= 0.01, "wait \(t.waitSeconds), transfer \(t.seconds)")
+    #expect(c.totalWaitSeconds == t.waitSeconds)
+    // A world of one splits into a world of one.
+    let one = try LocalCommunicator().split(color: 0, key: 0)
+    #expect(one.rank == 0 && one.worldSize == 1)
   }
 
   @Test("without separation (or in a world of one) no barrier is added")
