@@ -102,6 +102,9 @@ public final class MPICommunicator: Communicator {
                  "MPI_Irecv(arrival)")
   }
 
+  /// How long a watched collective is polled without sleeping.
+  private static let spinSeconds = 200e-6
+
   /// Monotonic seconds.
   private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) * 1e-9 }
 
@@ -140,9 +143,10 @@ public final class MPICommunicator: Communicator {
   }
 
   /// Completes `request`: `MPI_Wait` without the watchdog; else polls
-  /// `MPI_Test` every 100 µs (Choice: short sleeps so a waiting rank does not
-  /// take a core from the computing ones) until it completes or this rank's
-  /// patience runs out. A waiting worker repeats its report every heartbeat;
+  /// `MPI_Test`, back to back for the first 200 µs (a small collective
+  /// completes within them, as fast as a blocking one), then every 100 µs
+  /// (Choice: short sleeps so a waiting rank does not take a core from the
+  /// computing ones), until it completes or this rank's patience runs out. A waiting worker repeats its report every heartbeat;
   /// rank 0, when it cannot yet name a rank to blame, waits one more
   /// ``StepWatchdog/silence`` for a rank stopped just now to fall silent.
   fileprivate func complete(_ request: inout MPI_Request?, _ call: String) throws {
@@ -171,7 +175,7 @@ public final class MPICommunicator: Communicator {
           timedOut(call)
         }
       }
-      usleep(100)
+      if now - start >= Self.spinSeconds { usleep(100) }
     }
   }
 

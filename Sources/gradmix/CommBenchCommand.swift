@@ -38,6 +38,9 @@ struct CommBenchCommand: ParsableCommand {
   @Option(help: "Append the records to this JSON list file (rank 0).")
   var json: String?
 
+  @Option(help: "Run the collectives under the step watchdog with this timeout (as train --step-timeout), to measure its cost.")
+  var stepTimeout: Double?
+
   func run() throws {
     let world = try MPICommunicator.start()
     let counts = params.split(separator: ",").compactMap { Int(Double($0) ?? -1) }
@@ -47,13 +50,22 @@ struct CommBenchCommand: ParsableCommand {
       world.finalize()
       throw ExitCode(2)
     }
+    if let stepTimeout {
+      guard stepTimeout > 0 && stepTimeout <= Launch.maxStepTimeout else {
+        if world.rank == 0 { printError("error: --step-timeout must be a positive number of seconds, at most \(Int(Launch.maxStepTimeout))") }
+        world.finalize()
+        throw ExitCode(2)
+      }
+      try world.startWatchdog(timeout: stepTimeout)
+    }
     var bench = CommBenchmark(communicator: world)
     bench.sourcesPerWorker = sourcesPerWorker
     bench.layers = layers
     bench.repeats = repeats
     var records: [[String: Any]] = []
     if world.rank == 0 {
-      printLine("comm benchmark: \(world.worldSize) ranks, transport \(transport), \(sourcesPerWorker) source(s) per worker, \(layers) layers, median of \(repeats)")
+      printLine("comm benchmark: \(world.worldSize) ranks, transport \(transport), \(sourcesPerWorker) source(s) per worker, \(layers) layers, median of \(repeats)"
+                + (stepTimeout.map { ", step watchdog \(String(format: "%g", $0)) s" } ?? ""))
       printLine("protocol                params  median ms     min ms   rank-0 MB sent   MB received")
     }
     do {
@@ -69,6 +81,7 @@ struct CommBenchCommand: ParsableCommand {
             "median_seconds": r.medianSeconds, "min_seconds": r.minSeconds, "bytes_sent": r.bytesSent,
             "bytes_received": r.bytesReceived, "collective_seconds": r.collectiveSeconds,
             "collective_bytes": r.collectiveBytes, "transport": transport, "repeats": repeats,
+            "step_timeout": stepTimeout ?? NSNull(),
           ])
         }
       }
