@@ -28,7 +28,13 @@ struct LayerGradientTests {
 
   struct ConvCase: CustomTestStringConvertible, Sendable {
     let c: Int, h: Int, w: Int, oc: Int, k: Int, s: Int, p: Int, relu: Bool
-    var testDescription: String { "c\(c) \(h)x\(w) -> oc\(oc) k\(k) s\(s) p\(p)\(relu ? " +relu" : "")" }
+    /// A convolution chunk size in floats (1: one image per chunk, the
+    /// path that writes the output directly and, for a same-size conv,
+    /// computes dX from the flipped kernel); nil for the default.
+    var chunk: Int? = nil
+    var testDescription: String {
+      "c\(c) \(h)x\(w) -> oc\(oc) k\(k) s\(s) p\(p)\(relu ? " +relu" : "")\(chunk.map { " chunk \($0)" } ?? "")"
+    }
   }
 
   @Test("Conv2D", arguments: [
@@ -38,9 +44,13 @@ struct LayerGradientTests {
     ConvCase(c: 2, h: 5, w: 4, oc: 3, k: 3, s: 1, p: 2, relu: false),
     ConvCase(c: 3, h: 8, w: 8, oc: 2, k: 5, s: 3, p: 2, relu: false),
     ConvCase(c: 2, h: 6, w: 6, oc: 3, k: 3, s: 1, p: 1, relu: true),
+    ConvCase(c: 2, h: 6, w: 6, oc: 3, k: 3, s: 1, p: 1, relu: true, chunk: 1),
+    ConvCase(c: 3, h: 5, w: 7, oc: 2, k: 5, s: 1, p: 2, relu: false, chunk: 1),
+    ConvCase(c: 3, h: 7, w: 6, oc: 4, k: 3, s: 2, p: 1, relu: true, chunk: 1),
   ])
   func conv(_ t: ConvCase) throws {
-    let layer = Conv2D(inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu)
+    let layer = Conv2D(inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu,
+                       chunkFloats: t.chunk)
     try check(layer, [t.c, t.h, t.w], batch: 2, seed: UInt64(t.h * 100 + t.k * 10 + t.s))
   }
 

@@ -41,13 +41,20 @@ struct SequentialTests {
     #expect(m.shapes.map(\.dims) == [[1, 9, 9], [8, 5, 5], [8, 2, 2], [32], [4]])
   }
 
-  /// The fast convolution against the naive double-precision loops.
-  @Test("Conv2D agrees with the naive reference on a batch", arguments: [(1, 0), (2, 1), (1, 2)])
-  func convAgainstNaive(_ sp: (Int, Int)) throws {
-    let (s, p) = sp
+  /// The fast convolution against the naive double-precision loops:
+  /// (stride, padding, width, chunk floats). Padding 1 at stride 1 takes
+  /// im2col's same-size-plane path, width 21 at stride 2 its SIMD gather, and
+  /// a 1-float chunk the one-image path (GEMM straight into the output, dY
+  /// used in place).
+  @Test("Conv2D agrees with the naive reference on a batch", arguments: [
+    (1, 0, 10, 0), (2, 1, 10, 0), (1, 2, 10, 0), (1, 1, 10, 0), (1, 1, 10, 1), (2, 1, 21, 0), (2, 1, 21, 1),
+  ])
+  func convAgainstNaive(_ spwc: (Int, Int, Int, Int)) throws {
+    let (s, p, w, chunk) = spwc
     var rng = RNG(seed: 41)
-    let n = 3, c = 3, h = 11, w = 10, oc = 5, k = 3
-    let layer = Conv2D(inChannels: c, outChannels: oc, kernelSize: k, stride: s, padding: p)
+    let n = 3, c = 3, h = 11, oc = 5, k = 3
+    let layer = Conv2D(inChannels: c, outChannels: oc, kernelSize: k, stride: s, padding: p,
+                       chunkFloats: chunk > 0 ? chunk : nil)
     let x = (0..<(n * c * h * w)).map { _ in rng.normal() }
     let wt = (0..<(oc * c * k * k)).map { _ in rng.normal() }
     let b = (0..<oc).map { _ in rng.normal() }

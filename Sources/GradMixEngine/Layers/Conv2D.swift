@@ -13,6 +13,11 @@
 /// [OC, B*OHW], takes db = dYᵀ·1, recomputes the columns, dW += dYᵀ·colsᵀ
 /// and, when dX is wanted, dCols = Wᵀ·dYᵀ folded back by col2im.
 /// THNN's `SpatialConvolutionMM` follows the same plan per image.
+/// When a chunk is one image (large planes, as in a residual network), the
+/// product [OC, OHW] *is* the image's output and dY is already [OC, OHW], so
+/// the scatter and gather copies are skipped; a "same" convolution then
+/// also computes dX as a convolution of dY with the flipped kernel
+/// (``transposedInputGradient(_:batch:)``).
 public struct Conv2D: Layer {
   public let inChannels: Int
   public let outChannels: Int
@@ -27,13 +32,14 @@ public struct Conv2D: Layer {
   public let token: String
 
   public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-              fusedReLU: Bool = false, hasBias: Bool = true, token: String? = nil, workers: Int? = nil) {
+              fusedReLU: Bool = false, hasBias: Bool = true, token: String? = nil, workers: Int? = nil,
+              chunkFloats: Int? = nil) {
     precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
       "Conv2D needs positive channels, kernel and stride and a non-negative padding, got in \(inChannels), out \(outChannels), kernel \(kernelSize), stride \(stride), padding \(padding).")
     self.inChannels = inChannels; self.outChannels = outChannels; self.kernelSize = kernelSize
     self.stride = stride; self.padding = padding; self.fusedReLU = fusedReLU
     self.hasBias = hasBias
-    self.chunkFloats = Conv2D.defaultChunkFloats
+    self.chunkFloats = chunkFloats ?? Conv2D.defaultChunkFloats
     self.workers = workers ?? BLAS.threads
     self.token = token ?? "conv\(outChannels)k\(kernelSize)" + (stride != 1 ? "s\(stride)" : "") + (padding != 0 ? "p\(padding)" : "")
   }
@@ -94,7 +100,27 @@ public struct Conv2D: Layer {
   /// dYᵀ [OC, B*OHW], a row of ones [B*OHW] (the bias gradient is one
   /// `sgemv` against it), and a private dW, db [OC*CKK + OC].
   func workerScratch(_ g: ConvGeometry, batch: Int) -> Int {
-    (g.patch + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
+    (columnRows(g, batch: batch) + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
+  }
+
+  /// Rows of a worker's column matrix: CKK, or OC*KK when backward unfolds
+  /// dY instead (``transposedInputGradient(_:batch:)``).
+  func columnRows(_ g: ConvGeometry, batch: Int) -> Int {
+    transposedInputGradient(g, batch: batch) ? max(g.patch, outChannels * g.kernelH * g.kernelW) : g.patch
+  }
+
+  /// Whether backward computes dX as a convolution of dY with the flipped,
+  /// transposed kernel (dX = conv(dY, W̃), W̃[c, o, kh, kw] = W[o, c, K-1-kh,
+  /// K-1-kw], same padding) instead of dCols = Wᵀ·dY folded back by col2im.
+  /// Used for "same" convolutions (stride 1, output as large as the input,
+  /// so K = 2p + 1 and the flipped kernel needs the same padding) processed
+  /// one image per chunk: the GEMM writes the image's dX directly and has
+  /// K = OC*KK instead of OC (a GEMM with an inner size of 32-64 runs at
+  /// 60-75% of the speed of this one here), and neither col2im nor zeroing
+  /// dX is needed. Choice (measured with `gradmix bench engine --spec
+  /// conv16k3p1-bn-relu-res32-res64s2-res64-gap-fc10 --input 3,32,32`).
+  func transposedInputGradient(_ g: ConvGeometry, batch: Int) -> Bool {
+    isSamePlane(g) && imagesPerChunk(g, batch: batch) == 1
   }
 
   /// Floats of dW and db.
@@ -104,7 +130,8 @@ public struct Conv2D: Layer {
 
   public func scratchCount(input: Shape, batch: Int) -> Int {
     let g = checkedGeometry(input)
-    return workers * workerScratch(g, batch: batch)
+    let flipped = transposedInputGradient(g, batch: batch) ? outChannels * g.patch : 0
+    return workers * workerScratch(g, batch: batch) + flipped
   }
 
   /// The workers used for `batch` images and the images of worker w.
@@ -146,10 +173,27 @@ public struct Conv2D: Layer {
       let product = scratch + g.patch * ld     // [OC, B*OHW]
       let xc = x + first * inCount
       for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
+      let yc = y + first * oc * ohw
+      if b == 1 {
+        // One image: its product [OC, OHW] is its output, so the GEMM writes y directly.
+        BLAS.gemm(yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
+                  m: oc, n: ld, k: g.patch)
+        if bias != nil || relu {
+          for o in 0..<oc {
+            let dst = yc + o * ohw
+            let bo = bias?[o] ?? 0
+            if relu {
+              for j in 0..<ohw { dst[j] = max(dst[j] + bo, 0) }
+            } else {
+              for j in 0..<ohw { dst[j] = dst[j] + bo }
+            }
+          }
+        }
+        continue
+      }
       BLAS.gemm(product, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
                 m: oc, n: ld, k: g.patch)
       // Scatter [OC, B*OHW] -> y [B, OC, OHW], adding the bias (and the fused ReLU).
-      let yc = y + first * oc * ohw
       for i in 0..<b {
         for o in 0..<oc {
           let src = product + o * ld + i * ohw
@@ -169,7 +213,8 @@ public struct Conv2D: Layer {
 
   /// Per chunk: gather dY to [OC, B*OHW] (masked by the fused ReLU), db +=
   /// dYᵀ·1, recompute the chunk's columns from x, dW += dYᵀ·colsᵀ, and for
-  /// dX: dCols = Wᵀ·dYᵀ (over the columns) folded back by col2im.
+  /// dX: dCols = Wᵀ·dYᵀ (over the columns) folded back by col2im, or for a
+  /// same convolution one image at a time dX = W̃·columns(dY).
   /// Recomputing im2col is cheaper than keeping [CKK, N*OHW] columns from
   /// the forward pass in memory. With several workers, worker 0 adds into
   /// the gradient buffer and the others into private dW, db that are added
@@ -185,12 +230,22 @@ public struct Conv2D: Layer {
     let (used, range) = partition(batch: n)
     let perWorker = workerScratch(g, batch: n)
     let gradCount = gradientCount(g)
+    let flipped = scratch + workers * perWorker  // [C, OC*KK] when transposed
+    if dx != nil && transposedInputGradient(g, batch: n) {
+      let kk = kernelSize * kernelSize, c = inChannels, oc = outChannels
+      for o in 0..<oc {
+        for ch in 0..<c {
+          let src = parameters + (o * c + ch) * kk, dst = flipped + ch * oc * kk + o * kk
+          for t in 0..<kk { dst[t] = src[kk - 1 - t] }
+        }
+      }
+    }
     BLAS.parallelWorkers(used) { w in
       let s = scratch + w * perWorker
       let dParams = w == 0 ? dParameters : s + perWorker - gradCount
       if w > 0 { zeroFloats(dParams, gradCount) }
       backwardImages(range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
-                     g: g, batch: n)
+                     flipped: flipped, g: g, batch: n)
     }
     for w in 1..<used {
       addFloats(dParameters, scratch + w * perWorker + perWorker - gradCount, gradCount)
@@ -200,9 +255,10 @@ public struct Conv2D: Layer {
   func backwardImages(
     _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>, g: ConvGeometry, batch n: Int
+    scratch: UnsafeMutablePointer<Float>, flipped: UnsafePointer<Float>, g: ConvGeometry, batch n: Int
   ) {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
+    let transposed = transposedInputGradient(g, batch: n), rows = columnRows(g, batch: n)
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
@@ -211,20 +267,25 @@ public struct Conv2D: Layer {
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch                       // [CKK, B*OHW]
-      let dyT = scratch + g.patch * ld         // [OC, B*OHW]
-      let ones = dyT + oc * ld                 // [B*OHW]
+      let gathered = scratch + rows * ld       // [OC, B*OHW]
+      let ones = gathered + oc * ld            // [B*OHW]
       let dyc = dy + first * oc * ohw, yc = y + first * oc * ohw
-      for i in 0..<b {
-        for o in 0..<oc {
-          let src = dyc + (i * oc + o) * ohw
-          let dst = dyT + o * ld + i * ohw
-          if relu {
-            let out = yc + (i * oc + o) * ohw
-            for j in 0..<ohw { dst[j] = out[j] > 0 ? src[j] : 0 }
-          } else {
-            copyFloats(dst, src, ohw)
+      let dyT: UnsafePointer<Float>            // [OC, B*OHW]
+      if b == 1 && !relu {
+        dyT = dyc                              // one image's dY [OC, OHW] is already dYᵀ
+      } else {
+        for i in 0..<b {
+          for o in 0..<oc {
+            let src = dyc + (i * oc + o) * ohw
+            let dst = gathered + o * ld + i * ohw
+            if relu {
+              maskedCopyFloats(dst, src, mask: yc + (i * oc + o) * ohw, ohw)
+            } else {
+              copyFloats(dst, src, ohw)
+            }
           }
         }
+        dyT = UnsafePointer(gathered)
       }
       if hasBias {
         ones.update(repeating: 1, count: ld)
@@ -235,6 +296,14 @@ public struct Conv2D: Layer {
       BLAS.gemm(dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
                 m: oc, n: g.patch, k: ld, beta: 1)
       guard let dx else { continue }
+      if transposed, b == 1, let gT = ConvGeometry(channels: oc, height: g.outH, width: g.outW, kernelH: g.kernelH,
+                                                   kernelW: g.kernelW, stride: 1, padding: g.padding) {
+        // dX [C, HW] = W̃ [C, OC*KK] · columns of dY [OC*KK, HW] (dY is [OC, OHW] here, one image).
+        im2col(cols, ldCols: ld, dyT, image: 0, geometry: gT)
+        BLAS.gemm(dx + first * inCount, ldc: ld, flipped, lda: oc * g.kernelH * g.kernelW, transposeA: false,
+                  cols, ldb: ld, transposeB: false, m: g.channels, n: ld, k: oc * g.kernelH * g.kernelW)
+        continue
+      }
       BLAS.gemm(cols, ldc: ld, weight, lda: g.patch, transposeA: true, dyT, ldb: ld, transposeB: false,
                 m: g.patch, n: ld, k: oc)
       let dxc = dx + first * inCount

@@ -73,7 +73,7 @@ public struct Dense: Layer {
     var g = dy
     if fusedReLU {  // scratch [N, O] holds dY masked by the ReLU
       let total = n * o
-      for j in 0..<total { scratch[j] = y[j] > 0 ? dy[j] : 0 }
+      maskedCopyFloats(scratch, dy, mask: y, total)
       g = UnsafePointer(scratch)
     }
     let grad = g

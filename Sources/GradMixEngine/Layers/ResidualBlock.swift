@@ -168,8 +168,7 @@ public struct ResidualBlock: Layer {
     let perSample = out.count
     BLAS.parallelFor(n) { i in
       let o = i * perSample
-      let dz = s + r.t1 + o, g = dy + o, yo = y + o
-      for j in 0..<perSample { dz[j] = yo[j] > 0 ? g[j] : 0 }
+      maskedCopyFloats(s + r.t1 + o, dy + o, mask: y + o, perSample)
     }
     bn2.backward(dInput: s + r.t2, dParameters: dParameters + p[3], dOutput: s + r.t1, input: s + r.a2, output: y,
                  parameters: parameters + p[3], scratch: s + r.bnCache[1], inputShape: out, batch: n)

@@ -10,7 +10,9 @@ public func im2col(
   _ x: UnsafePointer<Float>, image n: Int, geometry g: ConvGeometry
 ) {
   let ohw = g.outPlane
-  let image = x + n * g.channels * g.inPlane
+  let imageCount = g.channels * g.inPlane
+  let image = x + n * imageCount
+  let samePlane = isSamePlane(g)
   for c in 0..<g.channels {
     let plane = image + c * g.inPlane
     for kh in 0..<g.kernelH {
@@ -20,6 +22,10 @@ public func im2col(
         // Output columns ow whose input column iw = ow*s - p + kw is inside [0, W).
         let owLo = g.padding > kw ? (g.padding - kw + g.stride - 1) / g.stride : 0
         let owHi = im2colUpperBound(g, kw)  // exclusive
+        if samePlane {
+          im2colSamePlaneRow(dst, plane, kh: kh, kw: kw, owLo: owLo, owHi: owHi, geometry: g)
+          continue
+        }
         for oh in 0..<g.outH {
           let ih = oh * g.stride - g.padding + kh
           let d = dst + oh * g.outW
@@ -31,6 +37,16 @@ public func im2col(
           let src = plane + ih * g.width - g.padding + kw
           if g.stride == 1 {
             copyFloats(d + owLo, src + owLo, owHi - owLo)
+          } else if g.stride == 2 {
+            // Even lanes of 16 loaded floats; the load stays inside the image.
+            var ow = owLo
+            let srcIndex = c * g.inPlane + ih * g.width - g.padding + kw  // of src in the image
+            while ow + 8 <= owHi && srcIndex + 2 * ow + 16 <= imageCount {
+              let v = UnsafeRawPointer(src + 2 * ow).loadUnaligned(as: SIMD16<Float>.self)
+              UnsafeMutableRawPointer(d + ow).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+              ow += 8
+            }
+            while ow < owHi { d[ow] = src[2 * ow]; ow += 1 }
           } else {
             var ow = owLo
             while ow < owHi { d[ow] = src[ow * g.stride]; ow += 1 }
@@ -43,14 +59,17 @@ public func im2col(
 }
 
 /// Folds the columns of image `n` back, *adding* into `dx` [N, C, H, W]
-/// (the adjoint of ``im2col``; THNN's `unfolded_acc`).
+/// (the adjoint of ``im2col``; THNN's `unfolded_acc`). For a "same"
+/// convolution (``isSamePlane(_:)``) the column entries that fall on the
+/// padding are set to 0 on the way (`cols` is the caller's scratch).
 @inlinable
 public func col2imAccumulate(
   _ dx: UnsafeMutablePointer<Float>,
-  _ cols: UnsafePointer<Float>, ldCols: Int, image n: Int, geometry g: ConvGeometry
+  _ cols: UnsafeMutablePointer<Float>, ldCols: Int, image n: Int, geometry g: ConvGeometry
 ) {
   let ohw = g.outPlane
   let image = dx + n * g.channels * g.inPlane
+  let samePlane = isSamePlane(g)
   for c in 0..<g.channels {
     let plane = image + c * g.inPlane
     for kh in 0..<g.kernelH {
@@ -60,6 +79,10 @@ public func col2imAccumulate(
         let owLo = g.padding > kw ? (g.padding - kw + g.stride - 1) / g.stride : 0
         let owHi = im2colUpperBound(g, kw)
         guard owLo < owHi else { continue }
+        if samePlane {
+          col2imSamePlaneRow(plane, src, kh: kh, kw: kw, owLo: owLo, owHi: owHi, geometry: g)
+          continue
+        }
         for oh in 0..<g.outH {
           let ih = oh * g.stride - g.padding + kh
           if ih < 0 || ih >= g.height { continue }
@@ -82,4 +105,60 @@ public func col2imAccumulate(
 func im2colUpperBound(_ g: ConvGeometry, _ kw: Int) -> Int {
   let last = g.width - 1 + g.padding - kw  // may be negative with wide padding
   return last < 0 ? 0 : min(g.outW, last / g.stride + 1)
+}
+
+// MARK: - Same-size planes
+
+/// True for stride 1 with an output row as wide as the input row (padding
+/// (K-1)/2, e.g. 3x3 pad 1): output row oh of a kernel offset (kh, kw) reads
+/// input row oh - p + kh from column kw - p on, so consecutive output rows
+/// read consecutive input rows and a whole plane is one contiguous copy,
+/// with the columns that fall on the padding zeroed afterwards. Choice: one
+/// long copy instead of OH short ones (rows of 16-32 floats with tails).
+@inlinable
+func isSamePlane(_ g: ConvGeometry) -> Bool { g.stride == 1 && g.outW == g.width }
+
+/// The im2col row of kernel offset (kh, kw) for a same-size plane:
+/// `dst` [OH*W] from `plane` [H, W]; `owLo..<owHi` are the valid columns.
+@inlinable @inline(__always)
+func im2colSamePlaneRow(
+  _ dst: UnsafeMutablePointer<Float>, _ plane: UnsafePointer<Float>, kh: Int, kw: Int, owLo: Int, owHi: Int,
+  geometry g: ConvGeometry
+) {
+  let w = g.width, p = g.padding, ohw = g.outPlane
+  let ohLo = max(0, p - kh), ohHi = min(g.outH, g.height + p - kh)  // rows with 0 <= ih < H
+  guard ohLo < ohHi, owLo < owHi else { zeroFloats(dst, ohw); return }
+  // dst index t = oh*W + ow reads plane index t + (kh - p)*W + (kw - p).
+  let start = ohLo * w + owLo, end = (ohHi - 1) * w + owHi
+  zeroFloats(dst, start)
+  copyFloats(dst + start, plane + (start + (kh - p) * w + kw - p), end - start)
+  let gap = w - owHi + owLo  // columns on the padding between two rows
+  if gap == 1 {  // 3x3 pad 1: one store per row (a loop here becomes a memset call per row)
+    for oh in ohLo..<(ohHi - 1) { dst[oh * w + owHi] = 0 }
+  } else if gap > 1 {
+    for oh in ohLo..<(ohHi - 1) { zeroFloats(dst + oh * w + owHi, gap) }
+  }
+  zeroFloats(dst + end, ohw - end)
+}
+
+/// The adjoint of ``im2colSamePlaneRow``: adds the valid entries of `src`
+/// [OH*W] into `plane` [H, W], after zeroing the entries on the padding.
+/// Every element of `plane` receives the same additions in the same order
+/// as the row-by-row loop (plus exact zeros).
+@inlinable @inline(__always)
+func col2imSamePlaneRow(
+  _ plane: UnsafeMutablePointer<Float>, _ src: UnsafeMutablePointer<Float>, kh: Int, kw: Int, owLo: Int,
+  owHi: Int, geometry g: ConvGeometry
+) {
+  let w = g.width, p = g.padding
+  let ohLo = max(0, p - kh), ohHi = min(g.outH, g.height + p - kh)
+  guard ohLo < ohHi else { return }
+  let start = ohLo * w + owLo, end = (ohHi - 1) * w + owHi
+  let gap = w - owHi + owLo
+  if gap == 1 {
+    for oh in ohLo..<(ohHi - 1) { src[oh * w + owHi] = 0 }
+  } else if gap > 1 {
+    for oh in ohLo..<(ohHi - 1) { zeroFloats(src + oh * w + owHi, gap) }
+  }
+  addFloats(plane + (start + (kh - p) * w + kw - p), src + start, end - start)
 }

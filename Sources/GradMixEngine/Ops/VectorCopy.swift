@@ -40,3 +40,22 @@ public func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
   }
   while j < count { dst[j] = 0; j += 1 }
 }
+
+/// `dst[j] = mask[j] > 0 ? src[j] : 0`: a ReLU's backward pass (gradient
+/// `src` masked by the ReLU's output `mask`), 8 floats per SIMD step. A
+/// NaN in `mask` gives 0, as the scalar comparison does.
+@inlinable @inline(__always)
+public func maskedCopyFloats(
+  _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, mask: UnsafePointer<Float>, _ count: Int
+) {
+  var j = 0
+  let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src), m = UnsafeRawPointer(mask)
+  let zero = SIMD8<Float>(repeating: 0)
+  while j + 8 <= count {
+    let keep = m.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero
+    let v = zero.replacing(with: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), where: keep)
+    d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < count { dst[j] = mask[j] > 0 ? src[j] : 0; j += 1 }
+}
