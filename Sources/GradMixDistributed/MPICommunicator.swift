@@ -28,6 +28,11 @@ public final class MPICommunicator: Communicator {
   private var arrivalReceives: [ArrivalMessage] = []
   /// Workers: arrival reports not yet known to be sent.
   private var arrivalSends: [ArrivalMessage] = []
+  /// A communicator split off another: the one whose watchdog also watches
+  /// this one's collectives (nil: its own).
+  private let watchedBy: MPICommunicator?
+  /// The communicator holding the watchdog that applies here: the world, for one split off it.
+  private var guardian: MPICommunicator { watchedBy ?? self }
   /// The point-to-point tag of arrival reports (collectives never match point-to-point messages).
   private static let arrivalTag: Int32 = 7301
 
@@ -56,9 +61,11 @@ public final class MPICommunicator: Communicator {
     return c
   }
 
-  private init(comm: MPI_Comm?, rank: Int, worldSize: Int, localRank: Int, localSize: Int) {
+  private init(comm: MPI_Comm?, rank: Int, worldSize: Int, localRank: Int, localSize: Int,
+               watchedBy: MPICommunicator? = nil) {
     self.comm = comm; self.rank = rank; self.worldSize = worldSize
     self.localRank = localRank; self.localSize = localSize
+    self.watchedBy = watchedBy
   }
 
   /// The MPI library's version string (e.g. "Open MPI v4.1.4, ...").
@@ -149,8 +156,14 @@ public final class MPICommunicator: Communicator {
   /// computing ones), until it completes or this rank's patience runs out. A waiting worker repeats its report every heartbeat;
   /// rank 0, when it cannot yet name a rank to blame, waits one more
   /// ``StepWatchdog/silence`` for a rank stopped just now to fall silent.
+  ///
+  /// In a communicator split off the world (a group of ranks), the world's
+  /// watchdog applies: a waiting worker's reports keep telling rank 0 it is
+  /// alive, and a group collective is not counted in the world's sequence
+  /// (not every rank takes part).
   fileprivate func complete(_ request: inout MPI_Request?, _ call: String) throws {
-    guard let dog = watchdog else {
+    let world = guardian
+    guard let dog = world.watchdog else {
       try mpiCheck(MPI_Wait(&request, gm_mpi_status_ignore()), call)
       return
     }
@@ -161,18 +174,18 @@ public final class MPICommunicator: Communicator {
       try mpiCheck(MPI_Test(&request, &done, gm_mpi_status_ignore()), call)
       if done != 0 { return }
       let now = Self.now()
-      if rank == 0 {
-        try drainArrivals()
+      if world.rank == 0 {
+        try world.drainArrivals()
       } else if now - reported >= dog.heartbeat {
-        try report(watchdog?.sequence ?? 0)
+        try world.report(world.watchdog?.sequence ?? 0)
         reported = now
       }
       if now >= deadline {
-        if rank == 0 && !extended && watchdog?.hasCulprit(now: now) == false {
+        if world.rank == 0 && !extended && world.watchdog?.hasCulprit(now: now) == false {
           extended = true
           deadline = now + dog.silence
         } else {
-          timedOut(call)
+          world.timedOut(world === self ? call : call + " of a group of ranks")
         }
       }
       if now - start >= Self.spinSeconds { usleep(100) }
@@ -218,11 +231,11 @@ public final class MPICommunicator: Communicator {
   /// non-blocking one completed under the watchdog.
   private func collective(_ call: String, file: String = #fileID, line: Int = #line, blocking: () -> Int32,
                           start: (inout MPI_Request?) -> Int32) throws {
-    guard watchdog != nil else {
+    guard guardian.watchdog != nil else {
       try mpiCheck(blocking(), call, file: file, line: line)
       return
     }
-    try announceCollective()
+    if watchedBy == nil { try announceCollective() }
     var request: MPI_Request? = gm_mpi_request_null()
     try mpiCheck(start(&request), call, file: file, line: line)
     try complete(&request, call)
@@ -347,7 +360,7 @@ public final class MPICommunicator: Communicator {
   public func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest {
     precondition(buffer.count <= Int(Int32.max), "A non-blocking allreduce is limited to Int32.max floats.")
     let request = MPIRequest(communicator: self)
-    if watchdog != nil { try announceCollective() }
+    if watchedBy == nil && watchdog != nil { try announceCollective() }
     try mpiCheck(MPI_Iallreduce(gm_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), gm_mpi_float(),
                                 gm_mpi_sum(), comm, &request.handle), "MPI_Iallreduce")
     return request
@@ -362,7 +375,8 @@ public final class MPICommunicator: Communicator {
     var r: Int32 = 0, s: Int32 = 0
     try mpiCheck(MPI_Comm_rank(sub, &r), "MPI_Comm_rank")
     try mpiCheck(MPI_Comm_size(sub, &s), "MPI_Comm_size")
-    return MPICommunicator(comm: sub, rank: Int(r), worldSize: Int(s), localRank: localRank, localSize: localSize)
+    return MPICommunicator(comm: sub, rank: Int(r), worldSize: Int(s), localRank: localRank, localSize: localSize,
+                           watchedBy: guardian)
   }
 
   public func barrier() throws {

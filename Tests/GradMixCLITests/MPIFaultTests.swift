@@ -109,7 +109,32 @@ struct MPIFaultTests {
             "\(line)")
   }
 
-  /// A job stopped by ``stop(rank:afterStep:of:run:)``: its exit status, the seconds from the stop to its
+  /// On 5 ranks, the two sources and the target as a source take ranks 1–4, so one source is split
+  /// over two ranks whose shards the default rule sums in a group collective each step. When one of
+  /// them stops, the other waits in that group collective: it must still count as alive (its reports go
+  /// on), so that only the stopped rank is blamed.
+  @Test("--step-timeout on 5 ranks: a stopped member of a shard group is the only rank blamed")
+  func stoppedGroupMember() throws {
+    let dir = try makeTemporaryDirectory("gradmix-mpi-timeout-group")
+    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let run = dir + "/run"
+    // run.json is written before the first step; its sources list the split source's shards.
+    let job = try #require(try Self.stop(rank: 4, afterStep: 4, of: [
+      "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", run, "--quiet",
+      "--threads", "1", "--check-every", "0", "--step-timeout", "3"], run: run, ranks: 5))
+    let sources = try #require((try RobustRunTests.json(run + "/run.json"))["sources"] as? [[String: Any]])
+    let shardRanks = sources.compactMap { $0["shards"] as? [[String: Any]] }.map { $0.compactMap { $0["rank"] as? Int } }
+    #expect(shardRanks == [[3, 4]], "the placement this test relies on: \(sources)")
+    #expect(job.status == 4, "\(job.stderr)")
+    let errors = job.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1, "\(job.stderr)")
+    let line = String(try #require(errors.first))
+    let blamed = line.split(separator: ";").dropFirst().map { $0.trimmingCharacters(in: .whitespaces) }
+      .filter { $0.hasSuffix("did not arrive") || $0.hasSuffix("stopped responding") }
+    #expect(blamed == ["rank 4 did not arrive"] || blamed == ["rank 4 arrived but stopped responding"], "\(line)")
+  }
+
+  /// A job stopped by ``stop(rank:afterStep:of:run:ranks:sourceLocation:)``: its exit status, the seconds from the stop to its
   /// end, and its stderr.
   struct StoppedJob {
     let status: Int32
@@ -117,14 +142,14 @@ struct MPIFaultTests {
     let stderr: String
   }
 
-  /// Runs `mpirun -np 3 gradmix <arguments>`, sends SIGSTOP to `rank` once `run`/metrics.jsonl has
+  /// Runs `mpirun -np <ranks> gradmix <arguments>`, sends SIGSTOP to `rank` once `run`/metrics.jsonl has
   /// reached `afterStep`, and waits (at most 60 s) for the job to end; nil (with an issue recorded) if it
   /// does not. No process of the job is left behind, stopped or not.
-  static func stop(rank: Int, afterStep: Int, of arguments: [String], run: String,
+  static func stop(rank: Int, afterStep: Int, of arguments: [String], run: String, ranks worldSize: Int = 3,
                    sourceLocation: SourceLocation = #_sourceLocation) throws -> StoppedJob? {
     let job = Process()
     job.executableURL = URL(fileURLWithPath: try #require(mpirunPath))
-    job.arguments = ["-np", "3", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path] + arguments
+    job.arguments = ["-np", "\(worldSize)", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path] + arguments
     var env = ProcessInfo.processInfo.environment
     for (k, v) in MPITests.env { env[k] = v }
     job.environment = env
