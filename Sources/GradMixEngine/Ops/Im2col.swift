@@ -13,6 +13,10 @@ public func im2col(
   let imageCount = g.channels * g.inPlane
   let image = x + n * imageCount
   let samePlane = isSamePlane(g)
+  if g.padding == 0 && g.stride == 1 {
+    im2colValid(cols, ldCols: ldCols, image, image: n, geometry: g)
+    return
+  }
   for c in 0..<g.channels {
     let plane = image + c * g.inPlane
     for kh in 0..<g.kernelH {
@@ -70,6 +74,10 @@ public func col2imAccumulate(
   let ohw = g.outPlane
   let image = dx + n * g.channels * g.inPlane
   let samePlane = isSamePlane(g)
+  if g.padding == 0 && g.stride == 1 {
+    col2imValid(image, cols, ldCols: ldCols, image: n, geometry: g)
+    return
+  }
   for c in 0..<g.channels {
     let plane = image + c * g.inPlane
     for kh in 0..<g.kernelH {
@@ -161,4 +169,50 @@ func col2imSamePlaneRow(
     for oh in ohLo..<(ohHi - 1) { zeroFloats(src + oh * w + owHi, gap) }
   }
   addFloats(plane + (start + (kh - p) * w + kw - p), src + start, end - start)
+}
+
+// MARK: - Valid convolutions (stride 1, no padding)
+
+/// im2col of one image for stride 1 and no padding (every window inside the
+/// image, as in the digit CNN): each row of the column matrix is OH copies
+/// of OW floats, with none of the general path's bounds work per output row.
+/// `image` points at the image [C, H, W].
+@inlinable
+func im2colValid(
+  _ cols: UnsafeMutablePointer<Float>, ldCols: Int, _ image: UnsafePointer<Float>, image n: Int,
+  geometry g: ConvGeometry
+) {
+  let ohw = g.outPlane, oh = g.outH, ow = g.outW, w = g.width
+  var dst = cols + n * ohw
+  for c in 0..<g.channels {
+    let plane = image + c * g.inPlane
+    for kh in 0..<g.kernelH {
+      for kw in 0..<g.kernelW {
+        let src = plane + kh * w + kw
+        for r in 0..<oh { copyFloats(dst + r * ow, src + r * w, ow) }
+        dst += ldCols
+      }
+    }
+  }
+}
+
+/// The adjoint of ``im2colValid``: adds the column rows back into the image
+/// `dxImage` [C, H, W], in the order of the general loop.
+@inlinable
+func col2imValid(
+  _ dxImage: UnsafeMutablePointer<Float>, _ cols: UnsafePointer<Float>, ldCols: Int, image n: Int,
+  geometry g: ConvGeometry
+) {
+  let ohw = g.outPlane, oh = g.outH, ow = g.outW, w = g.width
+  var src = cols + n * ohw
+  for c in 0..<g.channels {
+    let plane = dxImage + c * g.inPlane
+    for kh in 0..<g.kernelH {
+      for kw in 0..<g.kernelW {
+        let dst = plane + kh * w + kw
+        for r in 0..<oh { addFloats(dst + r * w, src + r * ow, ow) }
+        src += ldCols
+      }
+    }
+  }
 }
