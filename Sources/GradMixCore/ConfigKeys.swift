@@ -35,7 +35,7 @@ indirect enum KeySchema: Sendable {
                            "batch_size": .value]),
     "finetune_source_fraction": .value, "weight_score": .value,
     "weighting": .map(["smoothing": .value, "layer_share": .value, "score": .value, "confidence": .value,
-                       "tawt_rate": .value]),
+                       "sharpness": .value, "prior": .value, "gate": .value, "tawt_rate": .value]),
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,
   ])

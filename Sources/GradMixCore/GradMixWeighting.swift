@@ -1,3 +1,5 @@
+import Foundation
+
 /// The GradMix weights with the departures from the paper that the task
 /// suite selected on its validation split (docs/DESIGN.md, "The default
 /// rule"): each (source, layer) score is smoothed over steps, optionally
@@ -10,20 +12,27 @@
 ///     m_k,l ← β m_k,l + (1 − β) x_k,l,   q_k,l ← β q_k,l + (1 − β) x_k,l²
 ///                                   (both start at a source's first score)
 ///     s_k,l = m_k,l − z √((q_k,l − m_k,l²) (1 − β)/(1 + β))   (a lower bound)
-///     u_k,l = max(s_k,l, 0) / Σ_j max(s_j,l, 0)               (layer-wise, Li et al. 2020)
+///     u_k,l = max(s_k,l, 0)^p / Σ_j max(s_j,l, 0)^p           (layer-wise, Li et al. 2020: p = 1)
 ///     v_k   = max(Σ_l s_k,l, 0) / Σ_j max(Σ_l s_j,l, 0)        (source-wise)
 ///     w_k,l = λ u_k,l + (1 − λ) v_k
 ///
 /// (1 − β)/(1 + β) is the variance of an EMA of independent draws relative
 /// to one draw's, so the bound asks the smoothed score to be z standard
-/// errors above 0. β = 0, z = 0, λ = 1 and the dot score are the paper's rule
-/// (`gradmix-paper`). A layer whose every s is ≤ 0 gets no update with
-/// λ = 1 (the paper) and the source-wise weights with λ < 1. Usefulness (the
+/// errors above 0. Two further options: the EMA may start from a prior of 0
+/// (m = q = 0 before a source's first score) instead of that first score, so
+/// that a source earns weight only as evidence accumulates; and a *gate*
+/// gives a source 0 in every layer while its classifier-layer (last layer)
+/// bound is ≤ 0, since a source whose labels disagree with the target's is
+/// harmful through every layer it trains. β = 0, z = 0, λ = 1, p = 1, no
+/// prior, no gate and the dot score are the paper's rule (`gradmix-paper`).
+/// A layer whose every s is ≤ 0 gets no update with λ = 1 (the paper) and the source-wise weights with λ < 1. Usefulness (the
 /// adaptive learning rate's input) stays the paper's Σ_l Σ_k max(d_k,l, 0) of
 /// this step's raw dot products.
 public struct GradMixWeighting: WeightingRule {
   /// What each weight is proportional to before smoothing.
   public enum Score: String, Sendable { case dot, cosine }
+  /// Where a source's EMA starts: at its first score (`first`) or at 0 (`zero`).
+  public enum Prior: String, Sendable { case first, zero }
 
   /// The defaults of `gradmix` (config `weighting:`), chosen on the suite's
   /// validation split (docs/DESIGN.md).
@@ -32,6 +41,9 @@ public struct GradMixWeighting: WeightingRule {
     public static let layerShare = 1.0
     public static let score = Score.cosine
     public static let confidence = 1.0
+    public static let sharpness = 1.0
+    public static let prior = Prior.first
+    public static let gate = false
   }
 
   public let score: Score
@@ -41,20 +53,30 @@ public struct GradMixWeighting: WeightingRule {
   public let layerShare: Double
   /// z: standard errors subtracted from the smoothed score.
   public let confidence: Double
+  /// p: the bounded scores' power before the layer-wise normalisation (1: the paper's).
+  public let sharpness: Double
+  public let prior: Prior
+  /// Whether a source whose last-layer bound is ≤ 0 gets 0 in every layer.
+  public let gate: Bool
   /// m and q, row-major K×L, and whether each source has been seen (1) or not (0).
   public var means: [Double]
   public var squares: [Double]
   public var seen: [Double]
 
   public init(sources: Int, layers: Int, score: Score = Defaults.score, smoothing: Double = Defaults.smoothing,
-              layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence) {
+              layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
+              sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
     precondition(confidence >= 0, "The confidence must not be negative, got \(confidence).")
+    precondition(sharpness > 0, "The sharpness must be positive, got \(sharpness).")
     self.score = score
     self.smoothing = smoothing
     self.layerShare = layerShare
     self.confidence = confidence
+    self.sharpness = sharpness
+    self.prior = prior
+    self.gate = gate
     means = [Double](repeating: 0, count: sources * layers)
     squares = means
     seen = [Double](repeating: 0, count: sources)
@@ -66,7 +88,7 @@ public struct GradMixWeighting: WeightingRule {
   }
 
   public var needsWholeSourceNorms: Bool { score == .cosine }
-  public var isLayerSeparable: Bool { smoothing == 0 && layerShare == 1 && score == .dot }
+  public var isLayerSeparable: Bool { smoothing == 0 && layerShare == 1 && score == .dot && !gate }
 
   public var state: [String: [Double]] {
     get { smoothing == 0 ? [:] : ["gradmix.means": means, "gradmix.squares": squares, "gradmix.seen": seen] }
@@ -91,8 +113,9 @@ public struct GradMixWeighting: WeightingRule {
           x = n > 0 ? d / n.squareRoot() : 0
         }
         let i = s * layers + l
-        means[i] = seen[s] > 0 ? smoothing * means[i] + (1 - smoothing) * x : x
-        squares[i] = seen[s] > 0 ? smoothing * squares[i] + (1 - smoothing) * x * x : x * x
+        let fresh = seen[s] == 0 && prior == .first  // else the EMA goes on from m = q = 0
+        means[i] = fresh ? x : smoothing * means[i] + (1 - smoothing) * x
+        squares[i] = fresh ? x * x : smoothing * squares[i] + (1 - smoothing) * x * x
       }
       seen[s] = 1
     }
@@ -102,6 +125,13 @@ public struct GradMixWeighting: WeightingRule {
       let f = (1 - smoothing) / (1 + smoothing)
       for i in bound.indices { bound[i] -= confidence * (max(squares[i] - means[i] * means[i], 0) * f).squareRoot() }
     }
+    if gate {
+      for s in 0..<k where bound[s * layers + layers - 1] <= 0 {
+        for l in 0..<layers { bound[s * layers + l] = min(bound[s * layers + l], 0) }
+      }
+    }
+    // The layer-wise part's numerators max(s, 0)^p.
+    let sharp = sharpness == 1 ? bound.map { max($0, 0) } : bound.map { Foundation.pow(max($0, 0), sharpness) }
     // The source-wise part v.
     var v = [Double](repeating: 0, count: k)
     var total = 0.0
@@ -114,10 +144,10 @@ public struct GradMixWeighting: WeightingRule {
     var empty: [Int] = []
     for l in 0..<layers {
       var sum = 0.0
-      for s in 0..<k where active[s] { sum += max(bound[s * layers + l], 0) }
+      for s in 0..<k where active[s] { sum += sharp[s * layers + l] }
       if sum > 0 {
         for s in 0..<k where active[s] {
-          w[s][l] = Float(layerShare * max(bound[s * layers + l], 0) / sum + (1 - layerShare) * v[s])
+          w[s][l] = Float(layerShare * sharp[s * layers + l] / sum + (1 - layerShare) * v[s])
         }
       } else if layerShare < 1 && total > 0 {
         for s in 0..<k where active[s] { w[s][l] = Float(v[s]) }

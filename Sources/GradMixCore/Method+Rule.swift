@@ -15,7 +15,8 @@ extension Method {
       return GradMixWeighting(
         sources: sources, layers: layers, score: w?.score.flatMap(GradMixWeighting.Score.init(rawValue:)) ?? d.score,
         smoothing: w?.smoothing ?? d.smoothing, layerShare: w?.layerShare ?? d.layerShare,
-        confidence: w?.confidence ?? d.confidence)
+        confidence: w?.confidence ?? d.confidence, sharpness: w?.sharpness ?? d.sharpness,
+        prior: w?.prior.flatMap(GradMixWeighting.Prior.init(rawValue:)) ?? d.prior, gate: w?.gate ?? d.gate)
     case .cosine:
       return CosineWeighting()
     case .tawt:

@@ -142,6 +142,10 @@ extension TrainConfig {
         throw fail("weighting.score", "must be dot or cosine, got '\(sc)'")
       }
       if let z = w.confidence, !(z >= 0 && z.isFinite) { throw fail("weighting.confidence", "must not be negative, got \(z)") }
+      if let p = w.sharpness, !(p > 0 && p.isFinite) { throw fail("weighting.sharpness", "must be positive, got \(p)") }
+      if let p = w.prior, GradMixWeighting.Prior(rawValue: p) == nil {
+        throw fail("weighting.prior", "must be first or zero, got '\(p)'")
+      }
       if let r = w.tawtRate, !(r > 0 && r.isFinite) { throw fail("weighting.tawt_rate", "must be positive, got \(r)") }
     }
     if let w = weightScore, !["dot", "source-norm"].contains(w) {

@@ -43,7 +43,8 @@ extension TrainConfig {
     c.weighting = Weighting(
       smoothing: c.weighting?.smoothing ?? d.smoothing, layerShare: c.weighting?.layerShare ?? d.layerShare,
       score: c.weighting?.score ?? d.score.rawValue, confidence: c.weighting?.confidence ?? d.confidence,
-      tawtRate: c.weighting?.tawtRate ?? TAWTWeighting.defaultRate)
+      sharpness: c.weighting?.sharpness ?? d.sharpness, prior: c.weighting?.prior ?? d.prior.rawValue,
+      gate: c.weighting?.gate ?? d.gate, tawtRate: c.weighting?.tawtRate ?? TAWTWeighting.defaultRate)
     c.evalEvery = c.evalEvery ?? max(1, options.steps / 10)
     c.logEvery = c.logEvery ?? max(1, options.steps / 50)
     c.keepCheckpoints = c.keepCheckpoints ?? 3

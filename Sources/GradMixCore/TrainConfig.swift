@@ -92,10 +92,16 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var score: String?
     /// `gradmix`: z, the weights use the smoothed score minus z standard errors.
     public var confidence: Double?
+    /// `gradmix`: p, the power of the bounded scores before normalising per layer.
+    public var sharpness: Double?
+    /// `gradmix`: where a source's EMA starts, `first` (its first score) or `zero`.
+    public var prior: String?
+    /// `gradmix`: a source whose last-layer bound is ≤ 0 gets 0 in every layer.
+    public var gate: Bool?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
-      case smoothing, score, confidence
+      case smoothing, score, confidence, sharpness, prior, gate
       case layerShare = "layer_share", tawtRate = "tawt_rate"
     }
   }

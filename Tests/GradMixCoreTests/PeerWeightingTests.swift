@@ -149,12 +149,55 @@ struct PeerWeightingTests {
     #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
   }
 
+  @Test("gradmix sharpness: the bounded scores' power p before the per-layer normalisation")
+  func sharpness() {
+    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
+                                sharpness: 2, prior: .first, gate: false)
+    // Scores (3, 1): p = 1 gives (3/4, 1/4), p = 2 gives (9/10, 1/10).
+    let w = rule.solve(statistics(dots: [[3], [1]], sourceSquared: [[1], [1]], targetSquared: [1]), active: [true, true])
+    #expect(abs(w.weights[0][0] - 0.9) < 1e-6 && abs(w.weights[1][0] - 0.1) < 1e-6)
+  }
+
+  @Test("gradmix prior 0: the EMA starts at 0, so a source's first score counts (1 − β)")
+  func zeroPrior() {
+    let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
+    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1,
+                                sharpness: 1, prior: .zero, gate: false)
+    // Step 1: m = (2, 1), q = (8, 2), variance (4, 1), standard error √(var/3): bounds 2 − 2/√3, 1 − 1/√3,
+    // in the ratio 2 : 1 as with the first-score start (which has no spread yet).
+    let w1 = rule.solve(a, active: [true, true])
+    #expect(rule.means == [2, 1] && rule.squares == [8, 2])
+    #expect(abs(w1.weights[0][0] - Float(2.0 / 3)) < 1e-6)
+    // z = 2: both bounds 2 − 4/√3 < 0 and 1 − 2/√3 < 0: the layer is empty until evidence accumulates.
+    var strict = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
+                                  sharpness: 1, prior: .zero, gate: false)
+    #expect(strict.solve(a, active: [true, true]).emptyLayers == [0])
+    var first = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
+                                 sharpness: 1, prior: .first, gate: false)
+    #expect(first.solve(a, active: [true, true]).emptyLayers.isEmpty)
+  }
+
+  @Test("gradmix gate: a source whose last-layer bound is ≤ 0 gets 0 in every layer")
+  func gate() {
+    // Source 0 helps layer 0 but points away in the last layer; source 1 helps both.
+    let st = statistics(dots: [[3, -1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
+    var gated = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
+                                 sharpness: 1, prior: .first, gate: true)
+    let w = gated.solve(st, active: [true, true])
+    #expect(w.weights[0] == [0, 0] && w.weights[1] == [1, 1])
+    #expect(!gated.isLayerSeparable)
+    var open = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
+                                sharpness: 1, prior: .first, gate: false)
+    #expect(open.solve(st, active: [true, true]).weights[0] == [0.75, 0])
+  }
+
   @Test("methods build their rules: gradmix with the config's settings, gradmix-paper the paper's")
   func methodRules() throws {
-    let yaml = TrainConfigTests.valid + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3}\n"
+    let yaml = TrainConfigTests.valid + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
     let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
     #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
+    #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
     #expect(defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)

@@ -2,7 +2,8 @@
 """Collects the suite's runs (scripts/run-suite.sh) into results/suite.json, suite.md and a plot.
 
 Per task: every method's mean accuracy with a 95% confidence interval (Student t over seeds), the
-paired differences (same seed) to `uniform` and `l2rw` with their 95% CIs, and for the tasks with a
+paired differences (same seed) to `uniform` and `l2rw` with their 95% CIs, `gradmix` against every other
+method (flagging a CI entirely below 0), and for the tasks with a
 harmful source the loss against the clean counterpart task and the harmful sources' mean last-layer
 weight after warm-up. Then the mean over tasks (clean counterparts excluded), and wall times.
 """
@@ -93,6 +94,7 @@ def main():
   ap.add_argument("--markdown", required=True)
   ap.add_argument("--plot")
   ap.add_argument("--baselines", default="uniform l2rw", help="methods to show paired differences to")
+  ap.add_argument("--focus", default="gradmix", help="the method compared with every other one, task by task")
   a = ap.parse_args()
   records = collect(a.runs, a.split)
   key = f"target_{a.split}_accuracy"
@@ -189,6 +191,37 @@ def main():
         cells.append(f"{mm * 100:+.2f} ± {h * 100:.2f}{star}" if not math.isnan(h) else f"{mm * 100:+.2f}")
       out.append(f"| {t} | " + " | ".join(cells) + " |")
     out.append("")
+
+  # The focus method against every other method: the "no task significantly negative" check.
+  if a.focus in methods and len(methods) > 1:
+    others = [m for m in methods if m != a.focus]
+    out += [f"## `{a.focus}` against every method (points, `{a.focus}` minus the method, same seed; mean ± 95% CI; "
+            "NEG = CI entirely below 0, * = entirely above)", "",
+            "| task | " + " | ".join(f"`{m}`" for m in others) + " |", "|---|" + "---|" * len(others)]
+    negatives = []
+    for t in tasks + ["MEAN"]:
+      cells = []
+      for m in others:
+        if t == "MEAN":
+          common = sorted(set(per_seed.get(m, {})) & set(per_seed.get(a.focus, {})))
+          d = [per_seed[a.focus][s] - per_seed[m][s] for s in common] if common else None
+        else:
+          d = diffs(t, a.focus, m)
+        if not d:
+          cells.append("")
+          continue
+        mm, h = mean_ci(d)
+        if math.isnan(h):
+          cells.append(f"{mm * 100:+.2f}")
+          continue
+        flag = " NEG" if mm + h < 0 else ("*" if mm - h > 0 else "")
+        if flag == " NEG":
+          negatives.append(f"{t} vs `{m}` ({mm * 100:+.2f} ± {h * 100:.2f})")
+        cells.append(f"{mm * 100:+.2f} ± {h * 100:.2f}{flag}")
+      label = f"**mean over {len(main_tasks)} tasks**" if t == "MEAN" else t
+      out.append(f"| {label} | " + " | ".join(cells) + " |")
+    out += ["", ("Significantly negative (CI entirely below 0): " + "; ".join(negatives) + ".") if negatives else
+            f"No task has a paired difference of `{a.focus}` to any method with its CI entirely below 0.", ""]
 
   # Harmful sources.
   harm = [t for t in tasks if t in CLEAN and CLEAN[t] in acc]
