@@ -10,7 +10,7 @@ import Foundation
 /// cosine d_k,l / (‖g_k,l‖ ‖g_T,l‖)):
 ///
 ///     m_k,l ← β m_k,l + (1 − β) x_k,l,   q_k,l ← β q_k,l + (1 − β) x_k,l²
-///                                   (both start at a source's first score)
+///          (both start at 0, the default prior, or at a source's first score)
 ///     s_k,l = m_k,l − z √((q_k,l − m_k,l²) (1 − β)/(1 + β))   (a lower bound)
 ///     u_k,l = max(s_k,l, 0)^p / Σ_j max(s_j,l, 0)^p           (layer-wise, Li et al. 2020: p = 1)
 ///     v_k   = max(Σ_l s_k,l, 0) / Σ_j max(Σ_l s_j,l, 0)        (source-wise)
@@ -18,16 +18,20 @@ import Foundation
 ///
 /// (1 − β)/(1 + β) is the variance of an EMA of independent draws relative
 /// to one draw's, so the bound asks the smoothed score to be z standard
-/// errors above 0. Two further options: the EMA may start from a prior of 0
-/// (m = q = 0 before a source's first score) instead of that first score, so
-/// that a source earns weight only as evidence accumulates; and a *gate*
+/// errors above 0. The EMA starts from a prior of 0 (m = q = 0 before a
+/// source's first score; Choice, the default since the harmful-source
+/// screen), so that a source earns weight only as evidence accumulates,
+/// instead of at its first score (`prior: first`): at an untrained network
+/// every source's gradient, a random-label one's included, shares the
+/// label-independent direction of the target's. Further options: a *gate*
 /// gives a source 0 in every layer while its classifier-layer (last layer)
 /// bound is ≤ 0, since a source whose labels disagree with the target's is
-/// harmful through every layer it trains. β = 0, z = 0, λ = 1, p = 1, no
-/// prior, no gate and the dot score are the paper's rule (`gradmix-paper`).
-/// A layer whose every s is ≤ 0 gets no update with λ = 1 (the paper) and the source-wise weights with λ < 1. Usefulness (the
-/// adaptive learning rate's input) stays the paper's Σ_l Σ_k max(d_k,l, 0) of
-/// this step's raw dot products.
+/// harmful through every layer it trains. β = 0 (where the prior makes no
+/// difference), z = 0, λ = 1, p = 1, no gate and the dot score are the
+/// paper's rule (`gradmix-paper`). A layer whose every s is ≤ 0
+/// gets no update with λ = 1 (the paper) and the source-wise weights with
+/// λ < 1. Usefulness (the adaptive learning rate's input) stays the paper's
+/// Σ_l Σ_k max(d_k,l, 0) of this step's raw dot products.
 public struct GradMixWeighting: WeightingRule {
   /// What each weight is proportional to before smoothing.
   public enum Score: String, Sendable { case dot, cosine }
@@ -42,7 +46,7 @@ public struct GradMixWeighting: WeightingRule {
     public static let score = Score.cosine
     public static let confidence = 1.0
     public static let sharpness = 1.0
-    public static let prior = Prior.first
+    public static let prior = Prior.zero
     public static let gate = false
   }
 

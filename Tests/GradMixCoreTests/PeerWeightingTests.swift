@@ -89,7 +89,7 @@ struct PeerWeightingTests {
 
   @Test("gradmix smoothing: an EMA of the scores, started at each source's first score")
   func smoothing() {
-    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0)
+    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: s̄ = (4, 2) -> (2/3, 1/3). Step 2: s̄ = (0, 2) -> (0, 1).
@@ -101,7 +101,7 @@ struct PeerWeightingTests {
     let w3 = rule.solve(a, active: [true, true])
     #expect(w3.weights[0][0] == 0.5 && w3.usefulness == 6)
     // A source seen for the first time starts at its own score, not at 0.
-    var late = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0)
+    var late = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first)
     _ = late.solve(a, active: [true, false])
     let w = late.solve(a, active: [true, true])
     #expect(abs(w.weights[1][0] - Float(1.0 / 3)) < 1e-7)
@@ -129,7 +129,7 @@ struct PeerWeightingTests {
   @Test("gradmix confidence: a score must be z standard errors of its EMA above 0")
   func confidence() {
     // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
-    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1)
+    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
     let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-2], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: no spread yet, m = (4, 1) -> (0.8, 0.2).
@@ -140,11 +140,11 @@ struct PeerWeightingTests {
     let w2 = rule.solve(b, active: [true, true])
     #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
     // Without the bound the same EMA gives (1/2, 1/2).
-    var plain = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0)
+    var plain = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
     _ = plain.solve(a, active: [true, true])
     #expect(plain.solve(b, active: [true, true]).weights[0][0] == 0.5)
     // The state round-trips.
-    var copy = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1)
+    var copy = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
     copy.state = rule.state
     #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
   }
@@ -201,6 +201,7 @@ struct PeerWeightingTests {
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
     #expect(defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)
+    #expect(defaults?.prior == .zero && defaults?.confidence == 1 && defaults?.sharpness == 1 && defaults?.gate == false)
     #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)
     var paper = Method.gradmixPaper.makeRule(sources: 3, layers: 2, config: d)
     #expect(paper.solve(s, active: [true, true, true])
