@@ -34,7 +34,9 @@ public struct Provenance: Sendable, Equatable {
   public var blas: String
   public var blasCore: String
   public var mpi: String
-  /// Data file path (as under the data root) → SHA-256 hex.
+  /// Data file path (as under the data root) → SHA-256 hex; an image folder
+  /// (path ending in `/`) → the fingerprint of its listing
+  /// (``DiskDataset/listingDigest()``).
   public var dataFiles: [String: String]
 
   /// Captures the current process's provenance for a run of `config`.
@@ -48,6 +50,7 @@ public struct Provenance: Sendable, Equatable {
     if hashData, let catalog = try? DomainCatalog(dataRoot: dataRoot, custom: config.domains) {
       let names = config.sources.map(\.domain) + [config.target.domain]
       for path in catalog.files(for: names) { files[path] = SHA256.hex(ofFile: path) ?? "unreadable" }
+      for (folder, digest) in catalog.folderListings(for: names) { files[folder] = digest }
     }
     return Provenance(threads: threads, hostname: ProcessInfo.processInfo.hostName,
                       startedAt: formatter.string(from: now), worldSize: worldSize, blas: BLAS.configuration,

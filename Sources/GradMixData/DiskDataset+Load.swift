@@ -1,4 +1,5 @@
 import Foundation
+import GradMixEngine
 
 extension DiskDataset {
   // MARK: - Load
@@ -50,6 +51,26 @@ extension DiskDataset {
       let all = try RawDataset.read(imagesPath: images ?? "", labelsPath: labels ?? "", classCount: 256)
       return RawDataset.fixedPartition(all, split: split)
     }
+  }
+
+  /// A fingerprint of an image folder for the run's provenance:
+  /// `listing-sha256:<hex> (<count> files)`, the SHA-256 of the sorted lines
+  /// `<path relative to the folder>\t<size>\t<mtime in ns>` of every image
+  /// file of both split folders. Nil for other formats or an unreadable
+  /// folder. Choice: the listing, not the bytes: hashing thousands of images
+  /// at every start would cost more than the run's data load, and a changed
+  /// image changes its size or mtime (the same rule as the decoded cache).
+  public func listingDigest() -> String? {
+    guard format == .imagefolder, let root = path else { return nil }
+    let (train, test) = folders
+    guard let classes = try? ImageFolder.classNames(root: root, splitFolders: [train, test]) else { return nil }
+    var lines: [String] = []
+    for split in [train, test] where ImageFolder.isDirectory(root + "/" + split) {
+      guard let entries = try? ImageFolder.entries(root: root, split: split, classes: classes) else { continue }
+      for e in entries { lines.append("\(e.path.dropFirst(root.count + 1))\t\(e.size)\t\(e.mtime)") }
+    }
+    lines.sort()
+    return "listing-sha256:\(SHA256.hex(Array(lines.joined(separator: "\n").utf8))) (\(lines.count) files)"
   }
 
   /// The class names: an image folder's sorted class folders; nil for other formats.

@@ -7,9 +7,8 @@ extension DomainCatalog {
   /// folder of each one's raw dataset (both splits), plus `photos/` when a
   /// chain blends photos. Sorted paths under ``dataRoot``; unknown names and
   /// missing folders are skipped (the build reports those). A dataset on disk
-  /// adds its `.npz` or IDX files; image folders add none (Choice: hashing
-  /// thousands of images at every start would cost more than the run's data
-  /// load, and the decoded cache already keys them by size and mtime).
+  /// adds its `.npz` or IDX files; image folders add none here (their
+  /// listing is fingerprinted instead, ``folderListings(for:)``).
   public func files(for names: [String]) -> [String] {
     var folders = Set<String>()
     var extra = Set<String>()
@@ -35,5 +34,19 @@ extension DomainCatalog {
       }
     }
     return paths + extra.sorted()
+  }
+
+  /// The image folders the named domains read, each with
+  /// ``DiskDataset/listingDigest()``: folder path (with a trailing `/`) →
+  /// `listing-sha256:<hex> (<count> files)`. Unreadable folders are skipped
+  /// (the build reports those).
+  public func folderListings(for names: [String]) -> [String: String] {
+    var out: [String: String] = [:]
+    for name in names {
+      guard let chain = chains[name], case .disk(let d) = chain.base, let root = d.path,
+            let digest = d.listingDigest() else { continue }
+      out[root + "/"] = digest
+    }
+    return out
   }
 }

@@ -26,6 +26,9 @@ struct DiskDomainTests {
     #expect(inv.pixels == set.pixels.map { 255 - $0 })
     #expect(try catalog.classNames(of: "shapes-inv") == ["a-square", "b-circle"])
     #expect(try catalog.classNames(of: "mnist") == nil)
+    // Provenance: the folder a derived domain reads is fingerprinted once, by its listing.
+    let digest = try #require(specs["shapes"]?.dataset?.listingDigest())
+    #expect(catalog.folderListings(for: ["shapes-inv", "shapes", "mnist"]) == [root + "/": digest])
   }
 
   @Test("built-in domains fit any [C, H, W]; feature domains need [D] and no transforms")

@@ -51,6 +51,23 @@ struct ImageFolderTests {
     #expect(test.count == 1 && test.labels == [1] && test.pixels.allSatisfy { $0 == 7 })  // enlarged bilinearly
   }
 
+  @Test("the provenance fingerprint of a folder's listing changes with a file's size and with a new file, not otherwise")
+  func listingDigest() throws {
+    let root = try Self.makeFolder()
+    let d = DiskDataset(format: .imagefolder, path: root)
+    let first = try #require(d.listingDigest())
+    #expect(first.hasPrefix("listing-sha256:") && first.hasSuffix("(7 files)"))  // notes.txt is not an image
+    #expect(d.listingDigest() == first)
+    try DataFixtures.writeBytes(FormatFixtures.png(width: 1, height: 2, colorType: 0, pixels: [7, 8]),
+                                to: "\(root)/test/b-circle/x.png")
+    let resized = try #require(d.listingDigest())
+    #expect(resized != first && resized.hasSuffix("(7 files)"))
+    try DataFixtures.writeBytes(FormatFixtures.png(width: 1, height: 1, colorType: 0, pixels: [9]),
+                                to: "\(root)/test/a-square/y.png")
+    #expect(d.listingDigest()?.hasSuffix("(8 files)") == true)
+    #expect(DiskDataset(format: .npz, path: root).listingDigest() == nil)
+  }
+
   @Test("the decoded cache is used when nothing changed and rebuilt when a file changes or the cache is damaged")
   func cache() throws {
     let root = try Self.makeFolder()
