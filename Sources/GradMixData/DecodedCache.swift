@@ -3,7 +3,8 @@ import Foundation
 /// A cache of decoded image sets on disk, so an unchanged image folder loads
 /// from one file instead of thousands of decodes.
 ///
-/// Where: `$GRADMIX_CACHE` if set (`off` disables the cache), else
+/// Where: the caller's directory if given (``DiskDataset/cacheDirectory``),
+/// else `$GRADMIX_CACHE` if set (`off` disables the cache), else
 /// `$XDG_CACHE_HOME/gradmix`, else `~/.cache/gradmix`; one file per (folder,
 /// split), named by a hash of the folder's absolute path. Layout: the magic
 /// `GMXCACH1`, the key, then N, C, H, W (all little-endian UInt64), N int32
@@ -15,11 +16,15 @@ struct DecodedCache {
   static let magic = Array("GMXCACH1".utf8)
   let path: String
 
-  /// The cache file for `name`, or nil when the cache is off.
-  init?(name: String) {
+  /// The cache file for `name` in `directory` (nil: from the environment), or
+  /// nil when the cache is off.
+  init?(name: String, directory: String? = nil) {
     let env = ProcessInfo.processInfo.environment
     let dir: String
-    if let c = env["GRADMIX_CACHE"], !c.isEmpty {
+    if let d = directory, !d.isEmpty {
+      if d == "off" { return nil }
+      dir = d
+    } else if let c = env["GRADMIX_CACHE"], !c.isEmpty {
       if c == "off" { return nil }
       dir = c
     } else if let x = env["XDG_CACHE_HOME"], !x.isEmpty {

@@ -27,7 +27,8 @@ extension DiskDataset {
         throw DataError.shapeMismatch(what: root, data: "images (an image folder)", model: shape)
       }
       func part(_ folder: String) throws -> ImageSet {
-        try ImageFolder.load(root: root, split: folder, classes: classes, channels: shape[0], height: shape[1], width: shape[2])
+        try ImageFolder.load(root: root, split: folder, classes: classes, channels: shape[0], height: shape[1], width: shape[2],
+                             cacheDirectory: cacheDirectory)
       }
       if ImageFolder.isDirectory(root + "/" + test) { return try part(split == .train ? train : test) }
       return RawDataset.fixedPartition(try part(train), split: split)

@@ -32,6 +32,11 @@ public struct DiskDataset: Codable, Equatable, Sendable {
   public var layout: String?
   /// imagefolder: the folder name of each split (default: `train`, `test`).
   public var splitFolders: [String: String] = [:]
+  /// imagefolder: where decoded arrays are cached (`off`: not cached; nil:
+  /// `$GRADMIX_CACHE` or the user's cache folder, see ``DecodedCache``).
+  /// Choice: a per-dataset override so tests running in parallel need not
+  /// share the process environment.
+  public var cacheDirectory: String?
 
   public init(format: Format, path: String? = nil) {
     self.format = format

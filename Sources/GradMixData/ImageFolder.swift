@@ -75,8 +75,8 @@ enum ImageFolder {
   ///
   /// - Throws: the errors of ``entries(root:split:classes:)``, ``DataMemory/check(_:what:)``
   ///   and ``ImageDecoder/decode(_:path:maxBytes:)`` (the first failing file in order).
-  static func load(root: String, split: String, classes: [String], channels: Int, height: Int, width: Int) throws
-    -> ImageSet
+  static func load(root: String, split: String, classes: [String], channels: Int, height: Int, width: Int,
+                   cacheDirectory: String? = nil) throws -> ImageSet
   {
     let files = try entries(root: root, split: split, classes: classes)
     let size = channels * height * width
@@ -85,7 +85,7 @@ enum ImageFolder {
     }
     try DataMemory.check(total, what: "\(root)/\(split) (\(files.count) images of \([channels, height, width]))")
     let key = DecodedCache.key(files: files, shape: [channels, height, width])
-    let cache = DecodedCache(name: "imagefolder-\(root)/\(split)")
+    let cache = DecodedCache(name: "imagefolder-\(root)/\(split)", directory: cacheDirectory)
     if let hit = cache?.read(key: key, count: files.count, shape: [channels, height, width]) { return hit }
     var pixels = [UInt8](repeating: 0, count: total)
     let failures = FailureBox()

@@ -72,9 +72,9 @@ struct ImageFolderTests {
   func cache() throws {
     let root = try Self.makeFolder()
     let cacheDir = try DataFixtures.tempDir()
-    setenv("GRADMIX_CACHE", cacheDir, 1)
-    defer { setenv("GRADMIX_CACHE", "off", 1) }
-    let d = DiskDataset(format: .imagefolder, path: root)
+    // Not through $GRADMIX_CACHE: other tests in this process set it to `off` concurrently.
+    var d = DiskDataset(format: .imagefolder, path: root)
+    d.cacheDirectory = cacheDir
     let first = try d.load(split: .train, shape: [3, 2, 2])
     let files = try FileManager.default.contentsOfDirectory(atPath: cacheDir)
     #expect(files.count == 1)
