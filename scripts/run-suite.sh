@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The task suite (experiments/suite/*): every method over every task and seed, in parallel and
 # resumable; writes results/<name>.json (one record per run), results/<name>.md (per task: mean ± 95% CI,
-# paired differences to uniform and l2rw, the mean over tasks, wall time) and results/<name>.png.
+# paired differences to uniform and l2rw, gradmix against every method, the mean over tasks, wall time)
+# and results/<name>.png.
 #
 # Usage: scripts/run-suite.sh [--seeds "1 2 3 4 5"] [--steps N] [--jobs J] [--tasks "digits ..."]
 #          [--methods "uniform l2rw ..."] [--eval-split test|validation] [--name NAME] [--out DIR]

@@ -94,6 +94,8 @@ def main():
   ap.add_argument("--markdown", required=True)
   ap.add_argument("--plot")
   ap.add_argument("--baselines", default="uniform l2rw", help="methods to show paired differences to")
+  ap.add_argument("--mean-over", default="", help="the tasks of the mean over tasks (default: every task but the "
+                  "clean counterparts)")
   ap.add_argument("--focus", default="gradmix", help="the method compared with every other one, task by task")
   a = ap.parse_args()
   records = collect(a.runs, a.split)
@@ -142,7 +144,8 @@ def main():
       cells.append(f"**{c}**" if mm == best else c)
     out.append(f"| {t} | " + " | ".join(cells) + " |")
   # Mean over tasks: per seed, the mean over the (non-counterpart) tasks; CI over seeds.
-  main_tasks = [t for t in tasks if t not in COUNTERPARTS]
+  main_tasks = [t for t in tasks if t not in COUNTERPARTS] if not a.mean_over else [
+    t for t in tasks if t in a.mean_over.split()]
   per_seed = {}  # method -> {seed: mean over the main tasks}, for the seeds where every main task ran
   for m in methods:
     per_seed[m] = {}
@@ -158,7 +161,8 @@ def main():
     else:
       cells.append("(no seed complete)")
   out.append(f"| **mean over {len(main_tasks)} tasks** | " + " | ".join(cells) + " |")
-  out += ["", f"The mean over tasks leaves out {', '.join(sorted(COUNTERPARTS))} (a clean counterpart); it is taken "
+  left_out = [t for t in tasks if t not in main_tasks]
+  out += ["", f"The mean over tasks leaves out {', '.join(left_out) or 'no task'}; it is taken "
           "over the seeds in which the method ran every task (their number in brackets), its CI over those seeds. "
           "Cells without ± have one seed.", ""]
 
