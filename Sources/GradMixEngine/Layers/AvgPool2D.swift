@@ -3,7 +3,7 @@
 /// Average pooling over `kernelSize` x `kernelSize` windows with `stride`
 /// and no padding (PyTorch's `AvgPool2d(K, S)`): each output is the mean
 /// of its K² inputs; backward spreads dY/K² over the window.
-public struct AvgPool2D: Layer {
+public struct AvgPool2D: WindowPooling {
   public let kernelSize: Int
   public let stride: Int
   public let token: String
@@ -14,25 +14,6 @@ public struct AvgPool2D: Layer {
     self.kernelSize = kernelSize
     self.stride = stride ?? kernelSize
     self.token = token ?? "avgpool\(kernelSize)" + (self.stride != kernelSize ? "s\(self.stride)" : "")
-  }
-
-  func geometry(_ input: Shape) -> ConvGeometry? {
-    guard input.rank == 3 else { return nil }
-    return ConvGeometry(channels: input.dims[0], height: input.dims[1], width: input.dims[2],
-                        kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: 0)
-  }
-
-  func checkedGeometry(_ input: Shape) -> ConvGeometry {
-    guard let g = geometry(input) else { preconditionFailure("\(token) cannot take input \(input).") }
-    return g
-  }
-
-  public func outputShape(for input: Shape) throws -> Shape {
-    guard let g = geometry(input) else {
-      throw ModelSpecError.doesNotFit(layer: token, input: input,
-        reason: input.rank == 3 ? "the window is larger than the input" : "pooling needs a [C, H, W] input")
-    }
-    return Shape([g.channels, g.outH, g.outW])
   }
 
   // MARK: - Forward

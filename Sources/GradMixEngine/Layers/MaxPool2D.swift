@@ -4,7 +4,7 @@
 ///
 /// Forward records the flat index of each window's maximum (first one on
 /// ties) in scratch, as `Int32`; backward routes dY to those positions.
-public struct MaxPool2D: Layer {
+public struct MaxPool2D: WindowPooling {
   public let kernelSize: Int
   public let stride: Int
   public let token: String
@@ -15,20 +15,6 @@ public struct MaxPool2D: Layer {
     self.kernelSize = kernelSize
     self.stride = stride ?? kernelSize
     self.token = token ?? "pool\(kernelSize)" + (self.stride != kernelSize ? "s\(self.stride)" : "")
-  }
-
-  func geometry(_ input: Shape) -> ConvGeometry? {
-    guard input.rank == 3 else { return nil }
-    return ConvGeometry(channels: input.dims[0], height: input.dims[1], width: input.dims[2],
-                        kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: 0)
-  }
-
-  public func outputShape(for input: Shape) throws -> Shape {
-    guard let g = geometry(input) else {
-      throw ModelSpecError.doesNotFit(layer: token, input: input,
-        reason: input.rank == 3 ? "the window is larger than the input" : "pooling needs a [C, H, W] input")
-    }
-    return Shape([g.channels, g.outH, g.outW])
   }
 
   /// One Int32 argmax index per output element (stored in Float-sized slots).
@@ -44,7 +30,7 @@ public struct MaxPool2D: Layer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
-    guard let g = geometry(inputShape) else { preconditionFailure("\(token) cannot take input \(inputShape).") }
+    let g = checkedGeometry(inputShape)
     let planes = n * g.channels
     let k = kernelSize, s = stride
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
@@ -103,7 +89,7 @@ public struct MaxPool2D: Layer {
     inputShape: Shape, batch n: Int
   ) {
     guard let dx else { return }
-    guard let g = geometry(inputShape) else { preconditionFailure("\(token) cannot take input \(inputShape).") }
+    let g = checkedGeometry(inputShape)
     let planes = n * g.channels
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
     BLAS.parallelFor(planes) { p in
