@@ -70,8 +70,9 @@ public struct CommBenchmark {
         try comm.allreduceSum(inPlace: mixed.storage)
       case .gather:
         try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) }
-        try comm.gather(UnsafeBufferPointer(send.storage), counts: comm.worldSize > 1 ? counts : [send.count],
-                        into: comm.rank == 0 ? receive.storage : nil, root: 0)
+        try comm.gather(
+          UnsafeBufferPointer(send.storage), counts: comm.worldSize > 1 ? counts : [send.count],
+          into: comm.rank == 0 ? receive.storage : nil, root: 0)
         try comm.broadcast(mixed.storage, root: 0)
       }
     }
@@ -99,8 +100,9 @@ public struct CommBenchmark {
     // Rank 0's bytes are reported (the coordinator's, where ranks differ).
     var b: [Double] = [Double(bytes.0), Double(bytes.1)]
     try b.withUnsafeMutableBufferPointer { try comm.base.broadcast($0, root: 0) }
-    return Record(protocolName: p.rawValue, params: params, worldSize: comm.worldSize, sources: sources, layers: layers,
-                  medianSeconds: median(seconds), minSeconds: seconds.min() ?? 0, bytesSent: Int(b[0]),
-                  bytesReceived: Int(b[1]), collectiveSeconds: perOp.mapValues { median($0) }, collectiveBytes: opBytes)
+    return Record(
+      protocolName: p.rawValue, params: params, worldSize: comm.worldSize, sources: sources, layers: layers,
+      medianSeconds: median(seconds), minSeconds: seconds.min() ?? 0, bytesSent: Int(b[0]),
+      bytesReceived: Int(b[1]), collectiveSeconds: perOp.mapValues { median($0) }, collectiveBytes: opBytes)
   }
 }

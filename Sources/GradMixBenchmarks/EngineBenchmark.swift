@@ -48,13 +48,15 @@ public struct EngineBenchmark {
     let labels = (0..<batch).map { _ in Int32(rng.int(below: classes)) }
 
     func step() {
-      let logits = model.forward(ws, batch: batch, parameters: params, state: state,
-                                 mode: mode == .train ? .train : .eval,
-                                 rng: &rng, profile: profile)
+      let logits = model.forward(
+        ws, batch: batch, parameters: params, state: state,
+        mode: mode == .train ? .train : .eval,
+        rng: &rng, profile: profile)
       guard mode == .train else { return }
       _ = labels.withUnsafeBufferPointer { y in
-        SoftmaxCrossEntropy.loss(dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: y.baseAddress!,
-                                 weights: nil, mask: nil, batch: batch, classes: classes)
+        SoftmaxCrossEntropy.loss(
+          dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: y.baseAddress!,
+          weights: nil, mask: nil, batch: batch, classes: classes)
       }
       grads.zero()
       model.backward(ws, batch: batch, parameters: params, gradients: grads, profile: profile)
@@ -69,7 +71,8 @@ public struct EngineBenchmark {
       for _ in 0..<steps { step() }
       samples.append(Double(batch * steps) / (monotonicSeconds() - start))
     }
-    return Result(mode: mode, batch: batch, threads: threads, imagesPerSecond: median(samples),
-                  imagesPerSecondMin: samples.min() ?? 0, imagesPerSecondMax: samples.max() ?? 0, samples: samples)
+    return Result(
+      mode: mode, batch: batch, threads: threads, imagesPerSecond: median(samples),
+      imagesPerSecondMin: samples.min() ?? 0, imagesPerSecondMax: samples.max() ?? 0, samples: samples)
   }
 }

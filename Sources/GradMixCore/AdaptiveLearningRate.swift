@@ -22,8 +22,9 @@ public struct AdaptiveLearningRate: Codable, Equatable, Sendable {
 
   public init(beta: Double = 0.9, minScale: Double = 0.5, maxScale: Double = 2) {
     precondition(beta >= 0 && beta < 1, "The moving-average factor must be in [0, 1), got \(beta).")
-    precondition(minScale > 0 && minScale <= 1 && maxScale >= 1,
-                 "The scale range must contain 1 and be positive, got [\(minScale), \(maxScale)].")
+    precondition(
+      minScale > 0 && minScale <= 1 && maxScale >= 1,
+      "The scale range must contain 1 and be positive, got [\(minScale), \(maxScale)].")
     self.beta = beta; self.minScale = minScale; self.maxScale = maxScale
   }
 

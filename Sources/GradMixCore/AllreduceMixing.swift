@@ -15,8 +15,9 @@ final class AllreduceMixing: MixingStrategy {
 
   func mix(_ weights: MixingWeights, active: [Bool], local: [SourceSlot], timers: inout PhaseTimers) throws {
     timers.time(\.mixing) {
-      mixer.mixLocal(local, weights: weights, active: active, target: comm.rank == 0 ? targetGradient : nil,
-                     into: mixed)
+      mixer.mixLocal(
+        local, weights: weights, active: active, target: comm.rank == 0 ? targetGradient : nil,
+        into: mixed)
     }
     if comm.worldSize > 1 {
       try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }

@@ -28,7 +28,8 @@ public struct AvailableMemory: Equatable, Sendable {
     if let max = number("/sys/fs/cgroup/memory.max"), let used = number("/sys/fs/cgroup/memory.current") {
       consider(max - used, "cgroup memory.max less memory.current")
     } else if let max = number("/sys/fs/cgroup/memory/memory.limit_in_bytes"), max < 1e18,
-              let used = number("/sys/fs/cgroup/memory/memory.usage_in_bytes") {
+      let used = number("/sys/fs/cgroup/memory/memory.usage_in_bytes")
+    {
       consider(max - used, "cgroup memory.limit_in_bytes less usage")
     }
     return best

@@ -18,16 +18,20 @@ struct Checkpointer {
   static func stepName(_ step: Int) -> String { String(format: "checkpoints/step-%06d.safetensors", step) }
 
   /// Writes `name` (relative to the run folder) with the trainer state in its sidecar.
-  func save(_ state: TrainerState, name: String, parameters: FlatBuffer, modelState: FlatBuffer, velocity: FlatBuffer,
-            optimizer: SGD,
-            baseLearningRate: Float, schedule: LearningRateSchedule) throws {
+  func save(
+    _ state: TrainerState, name: String, parameters: FlatBuffer, modelState: FlatBuffer, velocity: FlatBuffer,
+    optimizer: SGD,
+    baseLearningRate: Float, schedule: LearningRateSchedule
+  ) throws {
     var extra = self.extra
     extra["trainer_state"] = String(decoding: try CheckpointJSON.encoder().encode(state), as: UTF8.self)
-    let meta = CheckpointMetadata(model: model, step: state.step, optimizer: optimizer,
-                                  baseLearningRate: baseLearningRate, schedule: schedule, extra: extra)
-    try Checkpoint.save(to: directory + "/" + name, model: model, parameters: parameters, state: modelState,
-                        velocity: velocity,
-                        metadata: meta)
+    let meta = CheckpointMetadata(
+      model: model, step: state.step, optimizer: optimizer,
+      baseLearningRate: baseLearningRate, schedule: schedule, extra: extra)
+    try Checkpoint.save(
+      to: directory + "/" + name, model: model, parameters: parameters, state: modelState,
+      velocity: velocity,
+      metadata: meta)
   }
 
   /// Deletes all but the newest `keep` step checkpoints.

@@ -15,7 +15,8 @@ extension ConfigError {
     case .classNotInDomain(let field, let label, let count):
       return ConfigError(file: file, field: field, "class \(label) has no sample among the domain's \(count) images")
     case .notEnoughSamples(let what, let needed, let available) where what.hasPrefix("target split"):
-      return ConfigError(file: file, field: "target", "\(what): needs \(needed) samples but only \(available) are available")
+      return ConfigError(
+        file: file, field: "target", "\(what): needs \(needed) samples but only \(available) are available")
     case .unknownDomain, .unknownTransform:
       return ConfigError(file: file, field: "", e.description)
     default:

@@ -25,15 +25,19 @@ public struct ConfigFingerprint: Equatable, Sendable {
     var values = options
     let encoder = JSONEncoder()
     encoder.outputFormatting = .sortedKeys
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(
+      positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     if let data = try? encoder.encode(config), let object = try? JSONSerialization.jsonObject(with: data) {
       ConfigFingerprint.flatten(object, path: "", into: &values)
     }
     if !config.domains.isEmpty, let data = try? encoder.encode(config.domains),
-       let object = try? JSONSerialization.jsonObject(with: data) {
+      let object = try? JSONSerialization.jsonObject(with: data)
+    {
       ConfigFingerprint.flatten(object, path: "domains", into: &values)
     }
-    self.values = values.filter { !ConfigFingerprint.free.contains($0.key.split(separator: ".").first.map(String.init) ?? "") }
+    self.values = values.filter {
+      !ConfigFingerprint.free.contains($0.key.split(separator: ".").first.map(String.init) ?? "")
+    }
   }
 
   /// FNV-1a (64-bit) of the sorted `key=value` lines, in hex.

@@ -18,12 +18,14 @@ indirect enum KeySchema: Sendable {
     "model": .map(["spec": .value, "input": .value]),
     "data_root": .value, "seed": .value, "data_seed": .value, "steps": .value, "classes": .value,
     "method": .value, "domains": .freeMap, "batch_size": .value,
-    "sources": .list(.map([
-      "name": .value, "domain": .value, "split": .value, "classes": .value, "label_map": .freeMap,
-      "limit": .value, "batch_size": .value,
-    ])),
+    "sources": .list(
+      .map([
+        "name": .value, "domain": .value, "split": .value, "classes": .value, "label_map": .freeMap,
+        "limit": .value, "batch_size": .value,
+      ])),
     "target": .map([
-      "domain": .value, "split": .value, "test_split": .value, "labelled_per_class": .value, "unlabelled": .value, "test": .value,
+      "domain": .value, "split": .value, "test_split": .value, "labelled_per_class": .value, "unlabelled": .value,
+      "test": .value,
       "validation": .value, "classes": .value, "batch_size": .value, "as_source": .value, "source_batch_size": .value,
     ]),
     "optimizer": .map([
@@ -31,11 +33,15 @@ indirect enum KeySchema: Sendable {
       "schedule": .map(["kind": .value, "every": .value, "gamma": .value, "warmup": .value, "min_factor": .value]),
     ]),
     "adaptive_lr": .map(["beta": .value, "min_scale": .value, "max_scale": .value]),
-    "pseudo_labels": .map(["warmup": .value, "every": .value, "threshold": .value, "per_class_cap": .value,
-                           "batch_size": .value]),
+    "pseudo_labels": .map([
+      "warmup": .value, "every": .value, "threshold": .value, "per_class_cap": .value,
+      "batch_size": .value,
+    ]),
     "finetune_source_fraction": .value, "weight_score": .value,
-    "weighting": .map(["smoothing": .value, "layer_share": .value, "score": .value, "confidence": .value,
-                       "sharpness": .value, "prior": .value, "gate": .value, "tawt_rate": .value]),
+    "weighting": .map([
+      "smoothing": .value, "layer_share": .value, "score": .value, "confidence": .value,
+      "sharpness": .value, "prior": .value, "gate": .value, "tawt_rate": .value,
+    ]),
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,
   ])

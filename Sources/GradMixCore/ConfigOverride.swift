@@ -46,11 +46,13 @@ public struct ConfigOverride: Equatable, Sendable, CustomStringConvertible {
     var path: [Component] = []
     var rest = Substring(key)
     func bad() -> ConfigError {
-      ConfigError(file: ConfigOverride.origin, field: key, "not a key path (write e.g. optimizer.lr or sources[1].limit)")
+      ConfigError(
+        file: ConfigOverride.origin, field: key, "not a key path (write e.g. optimizer.lr or sources[1].limit)")
     }
     while !rest.isEmpty {
       if rest.first == "[" {
-        guard let close = rest.firstIndex(of: "]"), let i = Int(rest[rest.index(after: rest.startIndex)..<close]), i >= 0
+        guard let close = rest.firstIndex(of: "]"), let i = Int(rest[rest.index(after: rest.startIndex)..<close]),
+          i >= 0
         else { throw bad() }
         path.append(.index(i))
         rest = rest[rest.index(after: close)...]
@@ -58,7 +60,9 @@ public struct ConfigOverride: Equatable, Sendable, CustomStringConvertible {
       } else {
         let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
         let name = rest[..<end]
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else { throw bad() }
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+          throw bad()
+        }
         path.append(.key(String(name)))
         rest = rest[end...]
         if rest.first == "." { rest = rest.dropFirst(); guard !rest.isEmpty else { throw bad() } }

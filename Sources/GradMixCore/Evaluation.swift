@@ -6,8 +6,10 @@ public enum Evaluation {
   /// Accuracy and loss on the target test split the config and data seed
   /// define; `state` is the model state (BatchNorm running statistics) of
   /// the checkpoint, needed for a model with BatchNorm.
-  public static func testAccuracy(config: TrainConfig, parameters: FlatBuffer, state: FlatBuffer? = nil,
-                                  model: Sequential, dataRoot: String, dataSeed: UInt64) throws -> (accuracy: Double, loss: Double, count: Int) {
+  public static func testAccuracy(
+    config: TrainConfig, parameters: FlatBuffer, state: FlatBuffer? = nil,
+    model: Sequential, dataRoot: String, dataSeed: UInt64
+  ) throws -> (accuracy: Double, loss: Double, count: Int) {
     let catalog = try DomainCatalog(dataRoot: dataRoot, custom: config.domains, sampleShape: config.sampleShape)
     let split = try RunData.target(config: config, catalog: catalog, dataSeed: dataSeed)
     let r = Evaluator(model: model).evaluate(split.test, parameters: parameters, state: state)

@@ -19,8 +19,9 @@ final class Evaluator {
     var lossSum = 0.0, correct = 0
     forEachBatch(set, parameters: parameters, state: state) { start, n, logits in
       let labels = Array(set.labels[start..<(start + n)])
-      let l = SoftmaxCrossEntropy.loss(dLogits: nil, logits: logits, labels: labels, weights: nil, mask: nil,
-                                       batch: n, classes: model.classCount)
+      let l = SoftmaxCrossEntropy.loss(
+        dLogits: nil, logits: logits, labels: labels, weights: nil, mask: nil,
+        batch: n, classes: model.classCount)
       lossSum += Double(l) * Double(n)
       let pred = SoftmaxCrossEntropy.predictions(logits: logits, batch: n, classes: model.classCount)
       for j in 0..<n where pred[j] == labels[j] { correct += 1 }
@@ -29,7 +30,9 @@ final class Evaluator {
   }
 
   /// The predicted class and its softmax probability for every image.
-  func predict(_ set: ImageSet, parameters: FlatBuffer, state: FlatBuffer? = nil) -> (labels: [Int32], confidence: [Float]) {
+  func predict(_ set: ImageSet, parameters: FlatBuffer, state: FlatBuffer? = nil) -> (
+    labels: [Int32], confidence: [Float]
+  ) {
     var labels = [Int32](repeating: 0, count: set.count), confidence = [Float](repeating: 0, count: set.count)
     let k = model.classCount
     var probabilities = [Float](repeating: 0, count: k)
@@ -45,7 +48,9 @@ final class Evaluator {
     return (labels, confidence)
   }
 
-  private func forEachBatch(_ set: ImageSet, parameters: FlatBuffer, state: FlatBuffer?, _ body: (Int, Int, UnsafePointer<Float>) -> Void) {
+  private func forEachBatch(
+    _ set: ImageSet, parameters: FlatBuffer, state: FlatBuffer?, _ body: (Int, Int, UnsafePointer<Float>) -> Void
+  ) {
     var start = 0
     while start < set.count {
       let n = min(batch, set.count - start)

@@ -17,8 +17,10 @@ final class GatherMixing: MixingStrategy {
   var send = FlatBuffer(count: 0)
   var receive = FlatBuffer(count: 0)
 
-  init(comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer,
-       shards: [[SourcePlacement.Shard]]) {
+  init(
+    comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer,
+    shards: [[SourcePlacement.Shard]]
+  ) {
     self.comm = comm; self.mixer = mixer; self.mixed = mixed; self.targetGradient = targetGradient
     self.shards = shards
   }
@@ -31,13 +33,16 @@ final class GatherMixing: MixingStrategy {
     // A rank's shards go in source order (its slots are in source order).
     let mine = local.filter { active[$0.index] }
     if send.count < mine.count * p { send = FlatBuffer(count: mine.count * p) }
-    for (j, slot) in mine.enumerated() { send.pointer.advanced(by: j * p).update(from: slot.gradient.pointer, count: p) }
+    for (j, slot) in mine.enumerated() {
+      send.pointer.advanced(by: j * p).update(from: slot.gradient.pointer, count: p)
+    }
     let total = counts.reduce(0, +)
     let isCoordinator = comm.rank == 0
     if isCoordinator && receive.count < total { receive = FlatBuffer(count: total) }
     try timers.time(\.communication) {
-      try comm.gather(UnsafeBufferPointer(start: send.pointer, count: mine.count * p), counts: counts,
-                      into: isCoordinator ? receive.storage : nil, root: 0)
+      try comm.gather(
+        UnsafeBufferPointer(start: send.pointer, count: mine.count * p), counts: counts,
+        into: isCoordinator ? receive.storage : nil, root: 0)
     }
     if isCoordinator {
       timers.time(\.mixing) {
@@ -50,8 +55,9 @@ final class GatherMixing: MixingStrategy {
             let g = receive.pointer + offset[shard.rank]
             offset[shard.rank] += p
             for (l, range) in mixer.layout.layerRanges.enumerated() where weights.weights[k][l] != 0 {
-              BLAS.axpy(weights.weights[k][l], UnsafeBufferPointer(start: g + range.lowerBound, count: range.count),
-                        mixed.slice(range))
+              BLAS.axpy(
+                weights.weights[k][l], UnsafeBufferPointer(start: g + range.lowerBound, count: range.count),
+                mixed.slice(range))
             }
           }
         }

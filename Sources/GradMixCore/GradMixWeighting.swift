@@ -67,9 +67,11 @@ public struct GradMixWeighting: WeightingRule {
   public var squares: [Double]
   public var seen: [Double]
 
-  public init(sources: Int, layers: Int, score: Score = Defaults.score, smoothing: Double = Defaults.smoothing,
-              layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
-              sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate) {
+  public init(
+    sources: Int, layers: Int, score: Score = Defaults.score, smoothing: Double = Defaults.smoothing,
+    layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
+    sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate
+  ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
     precondition(confidence >= 0, "The confidence must not be negative, got \(confidence).")

@@ -9,8 +9,9 @@ public struct GradientMixer: Sendable {
 
   /// `dots[l] = ⟨a_l, b_l⟩` for every layer l, accumulated in double precision.
   public func layerDots(_ a: FlatBuffer, _ b: FlatBuffer) -> [Double] {
-    precondition(a.count == layout.count && b.count == layout.count,
-                 "Both gradients must have the layout's \(layout.count) floats, got \(a.count) and \(b.count).")
+    precondition(
+      a.count == layout.count && b.count == layout.count,
+      "Both gradients must have the layout's \(layout.count) floats, got \(a.count) and \(b.count).")
     return layout.layerRanges.map { r in BLAS.dot(UnsafeBufferPointer(a.slice(r)), UnsafeBufferPointer(b.slice(r))) }
   }
 

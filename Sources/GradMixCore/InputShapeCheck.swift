@@ -10,8 +10,9 @@ enum InputShapeCheck {
   /// Throws a ``ConfigError`` for `model.input` naming both shapes unless `data` has `input`'s sample shape.
   static func check(_ data: ImageSet, input: [Int], what: String, file: String) throws {
     guard data.sampleShape.dims == input else {
-      throw ConfigError(file: file, field: "model.input",
-                        "is \(input) but the images of \(what) are \(data.sampleShape.dims) ([C, H, W])")
+      throw ConfigError(
+        file: file, field: "model.input",
+        "is \(input) but the images of \(what) are \(data.sampleShape.dims) ([C, H, W])")
     }
   }
 }

@@ -9,22 +9,28 @@ extension MemoryEstimate {
   public static func training(config: TrainConfig, options: RunOptions, rank: Int, worldSize: Int, threads: Int)
     throws -> MemoryEstimate
   {
-    let model = try Sequential(spec: config.model.spec, inputShape: Shape(config.model.input ?? [3, 28, 28]),
-                               threads: threads)
+    let model = try Sequential(
+      spec: config.model.spec, inputShape: Shape(config.model.input ?? [3, 28, 28]),
+      threads: threads)
     // An upper bound on the gradient buffers of one rank: its share of the configured sources
     // (or shards of them), plus the target and pseudo-label sources.
     let k = config.sources.count
     let owners = worldSize == 1 || options.coordinatorOwnsSources ? worldSize : worldSize - 1
     let local = (k + owners - 1) / max(owners, 1) + 2
-    let batch = ([config.batchSize ?? 32, config.target.batchSize, config.target.sourceBatchSize,
-                  config.pseudoLabels?.batchSize] + config.sources.map(\.batchSize)).compactMap { $0 }.max() ?? 32
+    let batch =
+      ([
+        config.batchSize ?? 32, config.target.batchSize, config.target.sourceBatchSize,
+        config.pseudoLabels?.batchSize,
+      ] + config.sources.map(\.batchSize)).compactMap { $0 }.max() ?? 32
     let gather = options.mixing == .gather && worldSize > 1 ? (rank == 0 ? config.sources.count + 2 : local) : 0
     return MemoryEstimate(model: model, localSources: local, batch: batch, gatherSources: gather, threads: threads)
   }
 
   /// Throws a ``ConfigError`` naming `file` if the run needs more memory than is available.
-  public static func check(config: TrainConfig, options: RunOptions, rank: Int, worldSize: Int, threads: Int,
-                           file: String, available: AvailableMemory? = AvailableMemory.current()) throws {
+  public static func check(
+    config: TrainConfig, options: RunOptions, rank: Int, worldSize: Int, threads: Int,
+    file: String, available: AvailableMemory? = AvailableMemory.current()
+  ) throws {
     let estimate = try training(config: config, options: options, rank: rank, worldSize: worldSize, threads: threads)
     guard let available, estimate.totalBytes > available.bytes else { return }
     throw ConfigError(file: file, field: "", estimate.refusal(available: available))

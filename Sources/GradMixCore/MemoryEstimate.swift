@@ -27,12 +27,15 @@ public struct MemoryEstimate: Equatable, Sendable {
   public var totalBytes: Double { parameterBytes + gradientBytes + workspaceBytes }
 
   /// The estimate for `model` with `localSources` gradient buffers, batches of up to `batch`.
-  public init(model: Sequential, localSources: Int, batch: Int, evaluationBatch: Int = 250, gatherSources: Int = 0,
-              threads: Int) {
+  public init(
+    model: Sequential, localSources: Int, batch: Int, evaluationBatch: Int = 250, gatherSources: Int = 0,
+    threads: Int
+  ) {
     let p = Double(model.parameterCount) * 4
     parameterBytes = 4 * p
     gradientBytes = Double(localSources) * p + Double(gatherSources) * p
-    workspaceBytes = MemoryEstimate.workspaceBytes(model: model, batch: batch)
+    workspaceBytes =
+      MemoryEstimate.workspaceBytes(model: model, batch: batch)
       + MemoryEstimate.workspaceBytes(model: model, batch: evaluationBatch)
     self.batch = batch
     self.threads = threads

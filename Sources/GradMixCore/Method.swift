@@ -49,32 +49,41 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   public func settings(steps: Int, targetAsSource: Bool, hasPseudoLabels: Bool, finetuneFraction: Double) -> Settings {
     switch self {
     case .targetOnly:
-      return Settings(rule: .uniform, useSources: false, useTargetSource: true, adaptiveLearningRate: false,
-                      pseudoLabels: false)
+      return Settings(
+        rule: .uniform, useSources: false, useTargetSource: true, adaptiveLearningRate: false,
+        pseudoLabels: false)
     case .sourceOnly:
-      return Settings(rule: .uniform, useSources: true, useTargetSource: false, adaptiveLearningRate: false,
-                      pseudoLabels: false)
+      return Settings(
+        rule: .uniform, useSources: true, useTargetSource: false, adaptiveLearningRate: false,
+        pseudoLabels: false)
     case .finetune:
-      return Settings(rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
-                      pseudoLabels: false, switchStep: max(1, Int(Double(steps) * finetuneFraction)))
+      return Settings(
+        rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
+        pseudoLabels: false, switchStep: max(1, Int(Double(steps) * finetuneFraction)))
     case .uniform:
-      return Settings(rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
-                      pseudoLabels: false)
+      return Settings(
+        rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
+        pseudoLabels: false)
     case .l2rw:
-      return Settings(rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
-                      pseudoLabels: hasPseudoLabels)
+      return Settings(
+        rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+        pseudoLabels: hasPseudoLabels)
     case .gradmixNoALR:
-      return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: false,
-                      pseudoLabels: hasPseudoLabels)
+      return Settings(
+        rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: false,
+        pseudoLabels: hasPseudoLabels)
     case .gradmixNoPL:
-      return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
-                      pseudoLabels: false)
+      return Settings(
+        rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+        pseudoLabels: false)
     case .cosine, .tawt:
-      return Settings(rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
-                      pseudoLabels: hasPseudoLabels)
+      return Settings(
+        rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+        pseudoLabels: hasPseudoLabels)
     case .gradmix, .gradmixPaper, .pcgradTarget:
-      return Settings(rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
-                      pseudoLabels: hasPseudoLabels)
+      return Settings(
+        rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: true,
+        pseudoLabels: hasPseudoLabels)
     }
   }
 }

@@ -28,8 +28,10 @@ extension MixingStrategy {
 extension GradientMixer {
   /// `mixed = Σ` of the active local sources' weighted gradients, plus
   /// `c_l · g_T,l` when `target` is given (the coordinator's share).
-  func mixLocal(_ local: [SourceSlot], weights: MixingWeights, active: [Bool], target: FlatBuffer?,
-                into mixed: FlatBuffer) {
+  func mixLocal(
+    _ local: [SourceSlot], weights: MixingWeights, active: [Bool], target: FlatBuffer?,
+    into mixed: FlatBuffer
+  ) {
     mixed.zero()
     for slot in local where active[slot.index] {
       accumulate(slot.gradient, weights: weights.weights[slot.index], into: mixed)

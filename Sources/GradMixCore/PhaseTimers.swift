@@ -23,8 +23,10 @@ struct PhaseTimers: Equatable {
     return try body()
   }
 
-  static let names = ["target_gradient", "source_gradients", "mixing", "communication", "waiting", "update",
-                      "evaluation", "pseudo_labelling"]
+  static let names = [
+    "target_gradient", "source_gradients", "mixing", "communication", "waiting", "update",
+    "evaluation", "pseudo_labelling",
+  ]
   var values: [Double] {
     [targetGradient, sourceGradients, mixing, communication, waiting, update, evaluation, pseudoLabelling]
   }

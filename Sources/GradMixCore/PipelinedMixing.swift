@@ -30,7 +30,8 @@ final class PipelinedMixing: MixingStrategy {
   private var layerCoefficients: [Float?] = []
   private var requests: [CommunicationRequest] = []
 
-  init(comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer, rule: any WeightingRule) {
+  init(comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer, rule: any WeightingRule)
+  {
     precondition(rule.isLayerSeparable, "Pipelined mixing needs a layer-separable weighting rule.")
     self.comm = comm; self.mixer = mixer; self.mixed = mixed; self.targetGradient = targetGradient; self.rule = rule
     fallback = AllreduceMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient)
@@ -73,7 +74,8 @@ final class PipelinedMixing: MixingStrategy {
   }
 
   func mix(_ weights: MixingWeights, active: [Bool], local: [SourceSlot], timers: inout PhaseTimers) throws {
-    let coefficients = weights.targetCoefficients.map { $0.map(Optional.some) }
+    let coefficients =
+      weights.targetCoefficients.map { $0.map(Optional.some) }
       ?? [Float?](repeating: nil, count: mixer.layout.layerCount)
     let sameCoefficients = zip(coefficients, layerCoefficients).allSatisfy { ($0 ?? 0) == ($1 ?? 0) }
     if layerWeights != weights.weights || !sameCoefficients {

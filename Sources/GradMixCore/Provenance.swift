@@ -42,8 +42,10 @@ public struct Provenance: Sendable, Equatable {
   /// Captures the current process's provenance for a run of `config`.
   /// - Parameters:
   ///   - hashData: hash the data files (off for tests that need no digests).
-  public static func capture(config: TrainConfig, dataRoot: String, worldSize: Int, threads: Int,
-                             hashData: Bool = true, now: Date = Date()) -> Provenance {
+  public static func capture(
+    config: TrainConfig, dataRoot: String, worldSize: Int, threads: Int,
+    hashData: Bool = true, now: Date = Date()
+  ) -> Provenance {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime]
     var files: [String: String] = [:]
@@ -52,22 +54,27 @@ public struct Provenance: Sendable, Equatable {
       for path in catalog.files(for: names) { files[path] = SHA256.hex(ofFile: path) ?? "unreadable" }
       for (folder, digest) in catalog.folderListings(for: names) { files[folder] = digest }
     }
-    return Provenance(threads: threads, hostname: ProcessInfo.processInfo.hostName,
-                      startedAt: formatter.string(from: now), worldSize: worldSize, blas: BLAS.configuration,
-                      blasCore: BLAS.coreName, mpi: MPICommunicator.libraryVersion, dataFiles: files)
+    return Provenance(
+      threads: threads, hostname: ProcessInfo.processInfo.hostName,
+      startedAt: formatter.string(from: now), worldSize: worldSize, blas: BLAS.configuration,
+      blasCore: BLAS.coreName, mpi: MPICommunicator.libraryVersion, dataFiles: files)
   }
 
   /// The JSON fields (flat, merged into run.json and summary.json).
   public var record: [String: Any] {
-    ["version": Provenance.version, "commit": Provenance.commit, "dirty": Provenance.dirty, "threads": threads,
-     "hostname": hostname, "started_at": startedAt, "world_size": worldSize, "blas": blas, "blas_core": blasCore,
-     "mpi": mpi, "data_files": dataFiles]
+    [
+      "version": Provenance.version, "commit": Provenance.commit, "dirty": Provenance.dirty, "threads": threads,
+      "hostname": hostname, "started_at": startedAt, "world_size": worldSize, "blas": blas, "blas_core": blasCore,
+      "mpi": mpi, "data_files": dataFiles,
+    ]
   }
 
   /// The string fields a checkpoint's metadata carries.
   public var checkpointFields: [String: String] {
-    ["version": Provenance.version, "commit": Provenance.commit, "dirty": String(Provenance.dirty),
-     "hostname": hostname, "started_at": startedAt, "threads": String(threads), "blas": blas,
-     "blas_core": blasCore, "mpi": mpi, "world_size": String(worldSize)]
+    [
+      "version": Provenance.version, "commit": Provenance.commit, "dirty": String(Provenance.dirty),
+      "hostname": hostname, "started_at": startedAt, "threads": String(threads), "blas": blas,
+      "blas_core": blasCore, "mpi": mpi, "world_size": String(worldSize),
+    ]
   }
 }

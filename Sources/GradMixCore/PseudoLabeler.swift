@@ -41,8 +41,9 @@ struct PseudoLabeler {
       if labels[i] == pool.labels[i] { correct += 1 }
       set.labels[j] = labels[i]
     }
-    return Selection(set: set, indices: kept, labels: set.labels, perClass: perClass,
-                     accuracy: kept.isEmpty ? 0 : Double(correct) / Double(kept.count))
+    return Selection(
+      set: set, indices: kept, labels: set.labels, perClass: perClass,
+      accuracy: kept.isEmpty ? 0 : Double(correct) / Double(kept.count))
   }
 
   /// A selection saved in a checkpoint, rebuilt from the pool.

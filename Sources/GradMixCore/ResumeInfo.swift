@@ -25,8 +25,9 @@ public struct ResumeInfo {
     guard let recorded = fingerprint else { return }
     let changed = ConfigFingerprint(config: config).changedKeys(from: recorded)
     guard changed.isEmpty else {
-      throw ConfigError(file: file, field: changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", ..." : ""),
-                        "changed since the run started (run.json records the original); restore it, or start a new run")
+      throw ConfigError(
+        file: file, field: changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", ..." : ""),
+        "changed since the run started (run.json records the original); restore it, or start a new run")
     }
   }
 

@@ -46,14 +46,16 @@ enum RunData {
     let set = try taskClasses(try allClasses(raw, config: config, split: t.split ?? .test), config: config)
     let splitSeed = Seeds.derive(dataSeed, "target-split")
     guard let testSplit = t.testSplit else {
-      return try splitTarget(set, classCount: config.classes, labelledPerClass: t.labelledPerClass,
-                             unlabelled: t.unlabelled, test: t.test, validation: t.validation, seed: splitSeed)
+      return try splitTarget(
+        set, classCount: config.classes, labelledPerClass: t.labelledPerClass,
+        unlabelled: t.unlabelled, test: t.test, validation: t.validation, seed: splitSeed)
     }
     let heldOut = try taskClasses(
       try allClasses(try catalog.build(t.domain, split: testSplit, seed: seed), config: config, split: testSplit),
       config: config)
-    return try splitTarget(set, heldOut: heldOut, classCount: config.classes, labelledPerClass: t.labelledPerClass,
-                           unlabelled: t.unlabelled, test: t.test, validation: t.validation, seed: splitSeed)
+    return try splitTarget(
+      set, heldOut: heldOut, classCount: config.classes, labelledPerClass: t.labelledPerClass,
+      unlabelled: t.unlabelled, test: t.test, validation: t.validation, seed: splitSeed)
   }
 
   /// The images of the target task's classes (`target.classes`; all if nil).
@@ -67,7 +69,9 @@ enum RunData {
     if let bad = raw.labels.firstIndex(where: { $0 < 0 || Int($0) >= config.classes }) {
       throw DataError.badConfig(
         field: "classes",
-        detail: "target domain '\(config.target.domain)' (\(split.rawValue)) has label \(raw.labels[bad]) at sample \(bad), outside 0..<\(config.classes); raise classes to at least \(Int(raw.labels.max() ?? 0) + 1)")
+        detail:
+          "target domain '\(config.target.domain)' (\(split.rawValue)) has label \(raw.labels[bad]) at sample \(bad), outside 0..<\(config.classes); raise classes to at least \(Int(raw.labels.max() ?? 0) + 1)"
+      )
     }
     return raw
   }

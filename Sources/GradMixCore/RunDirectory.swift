@@ -28,14 +28,16 @@ public enum RunDirectory {
       throw ConfigError(file: path, field: "--out", "cannot list the folder (permissions?)")
     }
     if entries.contains("run.json") {
-      throw ConfigError(file: path, field: "--out",
-                        "already holds a run (run.json); continue it with --resume \(path) or choose another --out")
+      throw ConfigError(
+        file: path, field: "--out",
+        "already holds a run (run.json); continue it with --resume \(path) or choose another --out")
     }
     let foreign = entries.filter { !isEmptySkeleton($0, in: path) }.sorted()
     guard foreign.isEmpty else {
       let shown = foreign.prefix(3).joined(separator: ", ") + (foreign.count > 3 ? ", ..." : "")
-      throw ConfigError(file: path, field: "--out",
-                        "is not empty and holds no run (found \(shown)); choose a new or empty folder")
+      throw ConfigError(
+        file: path, field: "--out",
+        "is not empty and holds no run (found \(shown)); choose a new or empty folder")
     }
     guard fm.isWritableFile(atPath: path) else { throw ConfigError(file: path, field: "--out", "is not writable") }
   }
@@ -50,10 +52,12 @@ public enum RunDirectory {
     }
     guard isDir.boolValue else { throw ConfigError(file: path, field: "--resume", "is a file, not a run's folder") }
     guard fm.fileExists(atPath: path + "/run.json") else {
-      throw ConfigError(file: path, field: "--resume", "holds no run (run.json); --resume needs the --out folder of a run")
+      throw ConfigError(
+        file: path, field: "--resume", "holds no run (run.json); --resume needs the --out folder of a run")
     }
     if fm.fileExists(atPath: path + "/summary.json") {
-      throw ConfigError(file: path, field: "--resume", "the run already finished (summary.json); there is nothing to continue")
+      throw ConfigError(
+        file: path, field: "--resume", "the run already finished (summary.json); there is nothing to continue")
     }
   }
 

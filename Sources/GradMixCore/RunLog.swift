@@ -15,7 +15,8 @@ final class RunLog {
     do {
       try fm.createDirectory(atPath: directory + "/checkpoints", withIntermediateDirectories: true)
     } catch {
-      throw ConfigError(file: directory, field: "", "cannot create the output folder: \((error as NSError).localizedDescription)")
+      throw ConfigError(
+        file: directory, field: "", "cannot create the output folder: \((error as NSError).localizedDescription)")
     }
     let path = directory + "/metrics.jsonl"
     if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }

@@ -74,8 +74,10 @@ public struct RunOptions: Sendable {
   /// Build, host and data provenance (coordinator); merged into run.json, summary.json and checkpoints.
   public var provenance: Provenance?
 
-  public init(method: Method, seed: UInt64, dataSeed: UInt64, steps: Int, outDir: String, dataRoot: String,
-              configPath: String) {
+  public init(
+    method: Method, seed: UInt64, dataSeed: UInt64, steps: Int, outDir: String, dataRoot: String,
+    configPath: String
+  ) {
     self.method = method; self.seed = seed; self.dataSeed = dataSeed; self.steps = steps
     self.outDir = outDir; self.dataRoot = dataRoot; self.configPath = configPath
   }

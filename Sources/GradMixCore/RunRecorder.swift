@@ -27,8 +27,10 @@ final class RunRecorder {
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
 
-  init(options: RunOptions, comm: Communicator, instruments: InstrumentedCommunicator, log: RunLog,
-       sources: [SourceInfo], layerNames: [String]) {
+  init(
+    options: RunOptions, comm: Communicator, instruments: InstrumentedCommunicator, log: RunLog,
+    sources: [SourceInfo], layerNames: [String]
+  ) {
     self.options = options; self.comm = comm; self.instruments = instruments; self.log = log
     self.sources = sources; self.layerNames = layerNames
     weightSums = [[Double]](repeating: [Double](repeating: 0, count: layerNames.count), count: sources.count)
@@ -50,8 +52,10 @@ final class RunRecorder {
   }
 
   /// Records one step's wall time and, when instrumented, its phases and collectives.
-  func recordTiming(step: Int, seconds: Double, phases: [Double]?,
-                    collectivesBefore: [String: InstrumentedCommunicator.Totals]) throws {
+  func recordTiming(
+    step: Int, seconds: Double, phases: [Double]?,
+    collectivesBefore: [String: InstrumentedCommunicator.Totals]
+  ) throws {
     guard let phases else {
       timeline.stepSeconds.append(seconds)
       return
@@ -62,9 +66,12 @@ final class RunRecorder {
       let b = collectivesBefore[op] ?? InstrumentedCommunicator.Totals()
       guard t.calls > b.calls else { continue }
       commSeconds += t.seconds - b.seconds
-      ops[op] = ["calls": t.calls - b.calls, "bytes_sent": t.bytesSent - b.bytesSent,
-                 "bytes_received": t.bytesReceived - b.bytesReceived, "seconds": t.seconds - b.seconds,
-                 "wait_seconds": t.waitSeconds - b.waitSeconds] as [String: Any]
+      ops[op] =
+        [
+          "calls": t.calls - b.calls, "bytes_sent": t.bytesSent - b.bytesSent,
+          "bytes_received": t.bytesReceived - b.bytesReceived, "seconds": t.seconds - b.seconds,
+          "wait_seconds": t.waitSeconds - b.waitSeconds,
+        ] as [String: Any]
     }
     timeline.append(step: seconds, communication: commSeconds, phases: phases)
     if let trace {
@@ -78,8 +85,12 @@ final class RunRecorder {
   }
 
   static func collectivesRecord(_ totals: [String: InstrumentedCommunicator.Totals]) -> [String: Any] {
-    totals.mapValues { ["calls": $0.calls, "bytes_sent": $0.bytesSent, "bytes_received": $0.bytesReceived,
-                        "seconds": $0.seconds, "wait_seconds": $0.waitSeconds] as [String: Any] }
+    totals.mapValues {
+      [
+        "calls": $0.calls, "bytes_sent": $0.bytesSent, "bytes_received": $0.bytesReceived,
+        "seconds": $0.seconds, "wait_seconds": $0.waitSeconds,
+      ] as [String: Any]
+    }
   }
 
   /// Opens `--trace` (each rank of an MPI job writes its own file).
@@ -106,9 +117,12 @@ final class RunRecorder {
   func gatherRankTimings(_ timers: PhaseTimers) throws -> [[String: Any]] {
     let sent = instruments.totals.values.reduce(0) { $0 + $1.bytesSent }
     let received = instruments.totals.values.reduce(0) { $0 + $1.bytesReceived }
-    let mine = timers.values + [timeline.stepSeconds.isEmpty ? 0 : median(timeline.stepSeconds),
-                                timeline.communicationSeconds.isEmpty ? 0 : median(timeline.communicationSeconds),
-                                Double(sent), Double(received)]
+    let mine =
+      timers.values + [
+        timeline.stepSeconds.isEmpty ? 0 : median(timeline.stepSeconds),
+        timeline.communicationSeconds.isEmpty ? 0 : median(timeline.communicationSeconds),
+        Double(sent), Double(received),
+      ]
     var all = [Double](repeating: 0, count: mine.count * comm.worldSize)
     try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) } }
     let names = PhaseTimers.names + ["median_step", "median_collectives", "bytes_sent", "bytes_received"]
@@ -121,8 +135,10 @@ final class RunRecorder {
 
   // MARK: - Records
 
-  func metricsRecord(step: Int, result r: StepResult, evaluation: (loss: Double, accuracy: Double)?,
-                     pseudo: (count: Int, accuracy: Double)?) -> [String: Any] {
+  func metricsRecord(
+    step: Int, result r: StepResult, evaluation: (loss: Double, accuracy: Double)?,
+    pseudo: (count: Int, accuracy: Double)?
+  ) -> [String: Any] {
     var losses: [String: Any] = [:]
     var weights: [String: Any] = [:]
     for (s, info) in sources.enumerated() {
@@ -164,8 +180,10 @@ final class RunRecorder {
     }
   }
 
-  func summaryRecord(_ s: RunSummary, model: Sequential, timers: PhaseTimers, pseudoRefreshes: Int,
-                     pseudo: (count: Int, accuracy: Double)?) -> [String: Any] {
+  func summaryRecord(
+    _ s: RunSummary, model: Sequential, timers: PhaseTimers, pseudoRefreshes: Int,
+    pseudo: (count: Int, accuracy: Double)?
+  ) -> [String: Any] {
     var meanWeights: [String: Any] = [:]
     for (k, info) in sources.enumerated() {
       meanWeights[info.name] = weightSums[k].map { $0 / Double(max(weightCounts[k], 1)) }
@@ -188,12 +206,16 @@ final class RunRecorder {
     return rec
   }
 
-  func printProgress(step: Int, startStep: Int, result r: StepResult, evaluation: (loss: Double, accuracy: Double)?,
-                     elapsed: Double) {
+  func printProgress(
+    step: Int, startStep: Int, result r: StepResult, evaluation: (loss: Double, accuracy: Double)?,
+    elapsed: Double
+  ) {
     let rate = Double(step - startStep) / max(elapsed, 1e-9)
     let eta = Double(options.steps - step) / max(rate, 1e-9)
     var parts = ["step \(step)/\(options.steps)"]
-    let losses = sources.indices.compactMap { s in r.losses[s].map { "\(sources[s].name) \(String(format: "%.3f", $0))" } }
+    let losses = sources.indices.compactMap { s in
+      r.losses[s].map { "\(sources[s].name) \(String(format: "%.3f", $0))" }
+    }
     if !losses.isEmpty { parts.append("loss " + losses.joined(separator: ", ")) }
     if let m = r.metaLoss { parts.append(String(format: "meta %.3f", m)) }
     if let e = evaluation { parts.append(String(format: "test acc %.1f%%", e.accuracy * 100)) }
@@ -214,8 +236,10 @@ final class RunRecorder {
   /// - Parameters:
   ///   - data: the data-memory line of the start-up table.
   ///   - classNames: the target's class names.
-  func writeRunInfo(config: TrainConfig, model: Sequential, target: TargetSplit?, strategy: String, data: String,
-                    classNames: [String]) throws {
+  func writeRunInfo(
+    config: TrainConfig, model: Sequential, target: TargetSplit?, strategy: String, data: String,
+    classNames: [String]
+  ) throws {
     var lines = [
       "run:        \(options.method.rawValue), seed \(options.seed), data seed \(options.dataSeed), \(options.steps) steps",
       "config:     \(options.configPath)", "output:     \(options.outDir)",
@@ -229,12 +253,17 @@ final class RunRecorder {
       lines.append("scaled:     to \(options.steps) steps: \(options.scaledKeys.joined(separator: ", "))")
     }
     for (k, s) in sources.enumerated() {
-      let ranks = s.shards.count == 1 ? "rank \(s.owner)"
-        : "ranks " + s.shards.map { "\($0.rank) (rows \($0.rows.lowerBound)..<\($0.rows.upperBound))" }.joined(separator: ", ")
+      let ranks =
+        s.shards.count == 1
+        ? "rank \(s.owner)"
+        : "ranks "
+          + s.shards.map { "\($0.rank) (rows \($0.rows.lowerBound)..<\($0.rows.upperBound))" }.joined(separator: ", ")
       lines.append("source \(k):   \(s.name) on \(ranks)")
     }
     if let split = target {
-      lines.append("target:     \(config.target.domain): \(split.labelled.count) labelled, \(split.unlabelled.count) unlabelled, \(split.test.count) test")
+      lines.append(
+        "target:     \(config.target.domain): \(split.labelled.count) labelled, \(split.unlabelled.count) unlabelled, \(split.test.count) test"
+      )
     }
     lines.append("data:       \(data)")
     lines.append("classes:    \(classNames.count): \(classNames.joined(separator: " "))")
@@ -245,15 +274,18 @@ final class RunRecorder {
     if let text = options.configText ?? (try? String(contentsOfFile: options.configPath, encoding: .utf8)) {
       try AtomicFile.write(Data(text.utf8), to: options.outDir + "/config.yaml")
     }
-    try AtomicFile.write(Data(try config.resolved(options: options).yaml().utf8),
-                         to: options.outDir + "/config.resolved.yaml")
-    var run: [String: Any] = ["config": options.configPath, "method": options.method.rawValue,
-                       "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
-                       "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
-                       "comm": options.mixing.rawValue, "coordinator_owns_sources": options.coordinatorOwnsSources,
-                       "command": options.commandLine, "world_size": comm.worldSize,
-                       "overrides": options.overrides, "sources": sourcesRecord,
-                       "sample_shape": config.sampleShape, "class_names": classNames]
+    try AtomicFile.write(
+      Data(try config.resolved(options: options).yaml().utf8),
+      to: options.outDir + "/config.resolved.yaml")
+    var run: [String: Any] = [
+      "config": options.configPath, "method": options.method.rawValue,
+      "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
+      "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
+      "comm": options.mixing.rawValue, "coordinator_owns_sources": options.coordinatorOwnsSources,
+      "command": options.commandLine, "world_size": comm.worldSize,
+      "overrides": options.overrides, "sources": sourcesRecord,
+      "sample_shape": config.sampleShape, "class_names": classNames,
+    ]
     if let p = options.provenance { run.merge(p.record) { _, new in new } }
     // What --resume checks and reuses (README, "Reliability").
     run["threads"] = BLAS.threads
@@ -271,7 +303,8 @@ final class RunRecorder {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
     let kept = text.split(separator: "\n").filter { line in
       guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-            let s = obj["step"] as? Int else { return false }
+        let s = obj["step"] as? Int
+      else { return false }
       return s <= step
     }
     try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)

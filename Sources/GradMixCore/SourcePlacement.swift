@@ -46,8 +46,10 @@ public struct SourcePlacement: Equatable, Sendable {
   /// - Parameters:
   ///   - metaBatch: the meta batch's rows, carried by rank 0 (0: no target gradient).
   ///   - metaOnEveryRank: every rank computes the target gradient (`recompute`).
-  public init(sources: [Demand], worldSize: Int, coordinatorOwnsSources: Bool, metaBatch: Int = 0,
-              metaOnEveryRank: Bool = false) {
+  public init(
+    sources: [Demand], worldSize: Int, coordinatorOwnsSources: Bool, metaBatch: Int = 0,
+    metaOnEveryRank: Bool = false
+  ) {
     precondition(worldSize >= 1, "Bad placement request: \(sources.count) sources on \(worldSize) ranks.")
     precondition(sources.allSatisfy { $0.batchSize >= 1 }, "Every source needs a batch of at least one row.")
     self.worldSize = worldSize
@@ -55,26 +57,32 @@ public struct SourcePlacement: Equatable, Sendable {
       worldSize == 1 || d.targetDerived || coordinatorOwnsSources ? Array(0..<worldSize) : Array(1..<worldSize)
     }
     var counts = [Int](repeating: 1, count: sources.count)
-    var result = Self.assign(sources, counts: counts, allowed: allowed, worldSize: worldSize, metaBatch: metaBatch,
-                             metaOnEveryRank: metaOnEveryRank)
+    var result = Self.assign(
+      sources, counts: counts, allowed: allowed, worldSize: worldSize, metaBatch: metaBatch,
+      metaOnEveryRank: metaOnEveryRank)
     while !Self.idle(result.shards, worldSize: worldSize).isEmpty {
       // Split the source with the largest cost per shard that can still be split.
       let candidates = sources.indices.filter { counts[$0] < sources[$0].batchSize && counts[$0] < allowed[$0].count }
-      guard let k = candidates.max(by: {
-        sources[$0].batchSize * counts[$1] < sources[$1].batchSize * counts[$0]
-          || (sources[$0].batchSize * counts[$1] == sources[$1].batchSize * counts[$0] && $0 > $1)
-      }) else { break }
+      guard
+        let k = candidates.max(by: {
+          sources[$0].batchSize * counts[$1] < sources[$1].batchSize * counts[$0]
+            || (sources[$0].batchSize * counts[$1] == sources[$1].batchSize * counts[$0] && $0 > $1)
+        })
+      else { break }
       counts[k] += 1
-      result = Self.assign(sources, counts: counts, allowed: allowed, worldSize: worldSize, metaBatch: metaBatch,
-                           metaOnEveryRank: metaOnEveryRank)
+      result = Self.assign(
+        sources, counts: counts, allowed: allowed, worldSize: worldSize, metaBatch: metaBatch,
+        metaOnEveryRank: metaOnEveryRank)
     }
     shards = result.shards
     loads = result.loads
   }
 
   /// Longest-first placement of the shards given by `counts`.
-  static func assign(_ sources: [Demand], counts: [Int], allowed: [[Int]], worldSize: Int, metaBatch: Int,
-                     metaOnEveryRank: Bool) -> (shards: [[Shard]], loads: [Int]) {
+  static func assign(
+    _ sources: [Demand], counts: [Int], allowed: [[Int]], worldSize: Int, metaBatch: Int,
+    metaOnEveryRank: Bool
+  ) -> (shards: [[Shard]], loads: [Int]) {
     var loads = [Int](repeating: metaOnEveryRank ? metaBatch : 0, count: worldSize)
     loads[0] = metaBatch
     var units: [(source: Int, rows: Range<Int>)] = []
@@ -91,9 +99,11 @@ public struct SourcePlacement: Equatable, Sendable {
     for u in order {
       let (k, rows) = units[u]
       let free = allowed[k].filter { r in !shards[k].contains { $0.rank == r } }
-      guard let rank = free.min(by: { a, b in
-        loads[a] != loads[b] ? loads[a] < loads[b] : (a == 0) != (b == 0) ? b == 0 : a < b
-      }) else { preconditionFailure("Source \(k) has more shards than ranks it may use.") }
+      guard
+        let rank = free.min(by: { a, b in
+          loads[a] != loads[b] ? loads[a] < loads[b] : (a == 0) != (b == 0) ? b == 0 : a < b
+        })
+      else { preconditionFailure("Source \(k) has more shards than ranks it may use.") }
       loads[rank] += rows.count
       shards[k].append(Shard(rank: rank, rows: rows))
     }

@@ -44,8 +44,10 @@ final class SourceSlot {
   /// ``Trainer/formShardGroups()`` before the first step.
   var group: Communicator?
 
-  init(index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, rows: Range<Int>,
-       reports: Bool = true, model: Sequential, seed: UInt64) {
+  init(
+    index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, rows: Range<Int>,
+    reports: Bool = true, model: Sequential, seed: UInt64
+  ) {
     self.index = index; self.info = info; self.sampler = sampler; self.mask = mask; self.batchSize = batchSize
     self.rows = rows; self.reports = reports
     gradient = model.makeBuffer()

@@ -65,7 +65,8 @@ public struct StepStatistics: Equatable, Sendable {
 
   /// Writes the packed form into `buffer` (exactly ``packedCount`` doubles).
   public func pack(into buffer: UnsafeMutableBufferPointer<Double>) {
-    precondition(buffer.count == packedCount, "The buffer holds \(buffer.count) doubles, the statistics \(packedCount).")
+    precondition(
+      buffer.count == packedCount, "The buffer holds \(buffer.count) doubles, the statistics \(packedCount).")
     var i = 0
     func put(_ v: Double) { buffer[i] = v; i += 1 }
     for row in dots { row.forEach(put) }
@@ -82,7 +83,8 @@ public struct StepStatistics: Equatable, Sendable {
   /// Reads the packed form written by ``pack(into:)``.
   public init(sources k: Int, layers l: Int, unpacking buffer: UnsafeBufferPointer<Double>) {
     self.init(sources: k, layers: l)
-    precondition(buffer.count == packedCount, "The buffer holds \(buffer.count) doubles, the statistics \(packedCount).")
+    precondition(
+      buffer.count == packedCount, "The buffer holds \(buffer.count) doubles, the statistics \(packedCount).")
     var i = 0
     func take() -> Double { defer { i += 1 }; return buffer[i] }
     func takeRow(_ n: Int) -> [Double] { (0..<n).map { _ in take() } }

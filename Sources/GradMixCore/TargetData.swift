@@ -21,8 +21,10 @@ final class TargetData {
   var pseudoSelection: PseudoLabeler.Selection?
   var pseudoRefreshes = 0
 
-  init(split: TargetSplit?, metaSampler: BatchSampler?, metaBatch: Int, evaluator: Evaluator?,
-       pseudoLabeler: PseudoLabeler?) {
+  init(
+    split: TargetSplit?, metaSampler: BatchSampler?, metaBatch: Int, evaluator: Evaluator?,
+    pseudoLabeler: PseudoLabeler?
+  ) {
     self.split = split; self.metaSampler = metaSampler; self.metaBatch = metaBatch; self.evaluator = evaluator
     self.pseudoLabeler = pseudoLabeler
     metaLabels = [Int32](repeating: 0, count: metaSampler == nil ? 0 : metaBatch)

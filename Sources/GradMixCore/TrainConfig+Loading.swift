@@ -18,7 +18,10 @@ extension TrainConfig {
       throw ConfigError(file: path, field: "", "file not found")
     }
     guard !isDir.boolValue else { throw ConfigError(file: path, field: "", "is a directory, not a config file") }
-    guard (try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)[.type] as? FileAttributeType) == .typeRegular else {
+    guard
+      (try? FileManager.default.attributesOfItem(atPath: URL(fileURLWithPath: path).resolvingSymlinksInPath().path)[
+        .type] as? FileAttributeType) == .typeRegular
+    else {
       throw ConfigError(file: path, field: "", "is not a regular file (a device, pipe or socket?)")
     }
     guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -62,7 +65,8 @@ extension TrainConfig {
     guard steps > 0 else { throw fail("steps", "must be positive, got \(steps)") }
     guard classes >= 2 else { throw fail("classes", "must be at least 2, got \(classes)") }
     if let method, Method(rawValue: method) == nil {
-      throw fail("method", "unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
+      throw fail(
+        "method", "unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
     }
     let input = model.input ?? DomainCatalog.defaultSampleShape
     do {
@@ -87,9 +91,13 @@ extension TrainConfig {
       guard known.contains(s.domain) else {
         throw fail("\(f).domain", "unknown domain '\(s.domain)' (known: \(known.sorted().joined(separator: ", ")))")
       }
-      guard names.insert(sourceName(i)).inserted else { throw fail("\(f).name", "duplicate source name '\(sourceName(i))'") }
+      guard names.insert(sourceName(i)).inserted else {
+        throw fail("\(f).name", "duplicate source name '\(sourceName(i))'")
+      }
       if let c = s.classes {
-        guard !c.isEmpty, Set(c).count == c.count else { throw fail("\(f).classes", "must be a non-empty list without repeats") }
+        guard !c.isEmpty, Set(c).count == c.count else {
+          throw fail("\(f).classes", "must be a non-empty list without repeats")
+        }
         if s.labelMap == nil, let bad = c.first(where: { $0 < 0 || $0 >= classes }) {
           throw fail("\(f).classes", "class \(bad) is outside the target's 0..<\(classes) (add a label_map)")
         }
@@ -101,26 +109,42 @@ extension TrainConfig {
       if let b = s.batchSize, b <= 0 { throw fail("\(f).batch_size", "must be positive, got \(b)") }
     }
     guard known.contains(target.domain) else {
-      throw fail("target.domain", "unknown domain '\(target.domain)' (known: \(known.sorted().joined(separator: ", ")))")
+      throw fail(
+        "target.domain", "unknown domain '\(target.domain)' (known: \(known.sorted().joined(separator: ", ")))")
     }
     if let ts = target.testSplit, ts == (target.split ?? .test) {
-      throw fail("target.test_split", "is the same split as target.split (\(ts.rawValue)); the test set would share images with the labelled and unlabelled sets")
+      throw fail(
+        "target.test_split",
+        "is the same split as target.split (\(ts.rawValue)); the test set would share images with the labelled and unlabelled sets"
+      )
     }
-    guard target.labelledPerClass > 0 else { throw fail("target.labelled_per_class", "must be positive, got \(target.labelledPerClass)") }
-    guard target.unlabelled >= 0 else { throw fail("target.unlabelled", "must not be negative, got \(target.unlabelled)") }
+    guard target.labelledPerClass > 0 else {
+      throw fail("target.labelled_per_class", "must be positive, got \(target.labelledPerClass)")
+    }
+    guard target.unlabelled >= 0 else {
+      throw fail("target.unlabelled", "must not be negative, got \(target.unlabelled)")
+    }
     guard target.test > 0 else { throw fail("target.test", "must be positive, got \(target.test)") }
     if let v = target.validation, v < 0 { throw fail("target.validation", "must not be negative, got \(v)") }
     if let c = target.classes {
-      guard !c.isEmpty, Set(c).count == c.count else { throw fail("target.classes", "must be a non-empty list without repeats") }
+      guard !c.isEmpty, Set(c).count == c.count else {
+        throw fail("target.classes", "must be a non-empty list without repeats")
+      }
       if let bad = c.first(where: { $0 < 0 || $0 >= classes }) {
         throw fail("target.classes", "class \(bad) is outside 0..<\(classes)")
       }
     }
     if let b = target.batchSize, b <= 0 { throw fail("target.batch_size", "must be positive, got \(b)") }
     if let b = target.sourceBatchSize, b <= 0 { throw fail("target.source_batch_size", "must be positive, got \(b)") }
-    guard optimizer.lr > 0, optimizer.lr.isFinite else { throw fail("optimizer.lr", "must be positive, got \(optimizer.lr)") }
-    if let m = optimizer.momentum, !(m >= 0 && m < 1) { throw fail("optimizer.momentum", "must be in [0, 1), got \(m)") }
-    if let w = optimizer.weightDecay, !(w >= 0) { throw fail("optimizer.weight_decay", "must not be negative, got \(w)") }
+    guard optimizer.lr > 0, optimizer.lr.isFinite else {
+      throw fail("optimizer.lr", "must be positive, got \(optimizer.lr)")
+    }
+    if let m = optimizer.momentum, !(m >= 0 && m < 1) {
+      throw fail("optimizer.momentum", "must be in [0, 1), got \(m)")
+    }
+    if let w = optimizer.weightDecay, !(w >= 0) {
+      throw fail("optimizer.weight_decay", "must not be negative, got \(w)")
+    }
     _ = try learningRateSchedule(file: file)
     if let a = adaptiveLR {
       if let b = a.beta, !(b >= 0 && b < 1) { throw fail("adaptive_lr.beta", "must be in [0, 1), got \(b)") }
@@ -130,18 +154,26 @@ extension TrainConfig {
     if let p = pseudoLabels {
       guard p.warmup >= 0 else { throw fail("pseudo_labels.warmup", "must not be negative, got \(p.warmup)") }
       guard p.every > 0 else { throw fail("pseudo_labels.every", "must be positive, got \(p.every)") }
-      guard p.threshold > 0 && p.threshold <= 1 else { throw fail("pseudo_labels.threshold", "must be in (0, 1], got \(p.threshold)") }
-      guard p.perClassCap > 0 else { throw fail("pseudo_labels.per_class_cap", "must be positive, got \(p.perClassCap)") }
+      guard p.threshold > 0 && p.threshold <= 1 else {
+        throw fail("pseudo_labels.threshold", "must be in (0, 1], got \(p.threshold)")
+      }
+      guard p.perClassCap > 0 else {
+        throw fail("pseudo_labels.per_class_cap", "must be positive, got \(p.perClassCap)")
+      }
       if let b = p.batchSize, b <= 0 { throw fail("pseudo_labels.batch_size", "must be positive, got \(b)") }
       guard target.unlabelled > 0 else { throw fail("pseudo_labels", "needs target.unlabelled > 0") }
     }
     if let w = weighting {
       if let b = w.smoothing, !(b >= 0 && b < 1) { throw fail("weighting.smoothing", "must be in [0, 1), got \(b)") }
-      if let l = w.layerShare, !(l >= 0 && l <= 1) { throw fail("weighting.layer_share", "must be in [0, 1], got \(l)") }
+      if let l = w.layerShare, !(l >= 0 && l <= 1) {
+        throw fail("weighting.layer_share", "must be in [0, 1], got \(l)")
+      }
       if let sc = w.score, GradMixWeighting.Score(rawValue: sc) == nil {
         throw fail("weighting.score", "must be dot or cosine, got '\(sc)'")
       }
-      if let z = w.confidence, !(z >= 0 && z.isFinite) { throw fail("weighting.confidence", "must not be negative, got \(z)") }
+      if let z = w.confidence, !(z >= 0 && z.isFinite) {
+        throw fail("weighting.confidence", "must not be negative, got \(z)")
+      }
       if let p = w.sharpness, !(p > 0 && p.isFinite) { throw fail("weighting.sharpness", "must be positive, got \(p)") }
       if let p = w.prior, GradMixWeighting.Prior(rawValue: p) == nil {
         throw fail("weighting.prior", "must be first or zero, got '\(p)'")
@@ -155,8 +187,10 @@ extension TrainConfig {
       throw fail("finetune_source_fraction", "must be in (0, 1), got \(f)")
     }
     if let a = augment, a.maxShift < 0 { throw fail("augment.max_shift", "must not be negative, got \(a.maxShift)") }
-    for (name, v) in [("eval_every", evalEvery), ("log_every", logEvery), ("checkpoint_every", checkpointEvery),
-                      ("keep_checkpoints", keepCheckpoints)] {
+    for (name, v) in [
+      ("eval_every", evalEvery), ("log_every", logEvery), ("checkpoint_every", checkpointEvery),
+      ("keep_checkpoints", keepCheckpoints),
+    ] {
       if let v, v <= 0 { throw fail(name, "must be positive, got \(v)") }
     }
   }
@@ -200,7 +234,9 @@ extension TrainConfig {
     if let n = s.name { return n }
     guard let c = s.classes else { return s.domain }
     let sorted = c.sorted()
-    if sorted.count > 2, sorted.last! - sorted.first! == sorted.count - 1 { return "\(s.domain)[\(sorted.first!)-\(sorted.last!)]" }
+    if sorted.count > 2, sorted.last! - sorted.first! == sorted.count - 1 {
+      return "\(s.domain)[\(sorted.first!)-\(sorted.last!)]"
+    }
     return "\(s.domain)[\(sorted.map(String.init).joined(separator: ","))]"
   }
 }
@@ -230,7 +266,8 @@ extension DecodingError {
       // Foundation's "Cannot initialize Split from invalid String value x": say which values are known.
       let d = c.debugDescription
       if d.hasPrefix("Cannot initialize Split from invalid String value") {
-        return "unknown split '\(d.split(separator: " ").last ?? "")' (known: \(Split.allCases.map(\.rawValue).joined(separator: ", ")))"
+        return
+          "unknown split '\(d.split(separator: " ").last ?? "")' (known: \(Split.allCases.map(\.rawValue).joined(separator: ", ")))"
       }
       if d.hasPrefix("Cannot initialize"), let v = d.split(separator: " ").last {
         return "invalid value '\(v)'"

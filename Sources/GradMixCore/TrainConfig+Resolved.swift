@@ -30,8 +30,9 @@ extension TrainConfig {
     c.optimizer.weightDecay = c.optimizer.weightDecay ?? 0
     c.optimizer.nesterov = c.optimizer.nesterov ?? false
     c.optimizer.schedule = c.optimizer.schedule ?? Schedule(kind: "constant")
-    c.adaptiveLR = AdaptiveLR(beta: c.adaptiveLR?.beta ?? 0.9, minScale: c.adaptiveLR?.minScale ?? 0.5,
-                              maxScale: c.adaptiveLR?.maxScale ?? 2)
+    c.adaptiveLR = AdaptiveLR(
+      beta: c.adaptiveLR?.beta ?? 0.9, minScale: c.adaptiveLR?.minScale ?? 0.5,
+      maxScale: c.adaptiveLR?.maxScale ?? 2)
     if var p = c.pseudoLabels {
       p.batchSize = p.batchSize ?? batch
       c.pseudoLabels = p
@@ -69,7 +70,8 @@ extension TrainConfig {
     case .scalar(let s):
       // The encoder writes a Float through Double with 15 significant digits.
       guard s.string.contains(where: { $0 == "." || $0 == "e" }), let d = Double(s.string), d.isFinite,
-            abs(Double(Float(d)) - d) <= 1e-14 * abs(d) else { return node }
+        abs(Double(Float(d)) - d) <= 1e-14 * abs(d)
+      else { return node }
       return Node(Float(d).description, s.tag, s.style)
     case .mapping(let m):
       return .mapping(Node.Mapping(m.map { ($0.key, shortFloats($0.value)) }, m.tag, m.style))

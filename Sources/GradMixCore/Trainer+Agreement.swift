@@ -10,10 +10,12 @@ extension Trainer {
     let mine = [sum, BLAS.dot(UnsafeBufferPointer(parameters.storage), UnsafeBufferPointer(parameters.storage))]
     var all = [Double](repeating: 0, count: 2 * comm.worldSize)
     try timers.time(\.communication) {
-      try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) } }
+      try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) }
+      }
     }
     for r in 1..<comm.worldSize where all[2 * r] != all[0] || all[2 * r + 1] != all[1] {
-      throw TrainingError.diverged(step: t, rank: r, detail: "checksum \(all[2 * r]), \(all[2 * r + 1]) vs rank 0's \(all[0]), \(all[1])")
+      throw TrainingError.diverged(
+        step: t, rank: r, detail: "checksum \(all[2 * r]), \(all[2 * r + 1]) vs rank 0's \(all[0]), \(all[1])")
     }
   }
 
@@ -26,7 +28,8 @@ extension Trainer {
     try lo.withUnsafeMutableBufferPointer { try comm.allreduceMin(inPlace: $0) }
     try hi.withUnsafeMutableBufferPointer { try comm.allreduceMax(inPlace: $0) }
     guard lo == hi else {
-      throw TrainingError.layoutMismatch(detail: "parameter count, layout hash and source count range over \(lo) ... \(hi)")
+      throw TrainingError.layoutMismatch(
+        detail: "parameter count, layout hash and source count range over \(lo) ... \(hi)")
     }
   }
 }

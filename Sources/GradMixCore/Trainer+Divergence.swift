@@ -15,8 +15,9 @@ extension Trainer {
   /// checkpoint is written. The caller prints the one error line and exits
   /// with status 3 (README, "Reliability").
   func stopDiverged(_ verdict: DivergenceMonitor.Verdict, step: Int, wallSeconds: Double) throws -> RunSummary {
-    var summary = RunSummary(testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
-                             parametersL2: .nan, wallSeconds: wallSeconds)
+    var summary = RunSummary(
+      testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
+      parametersL2: .nan, wallSeconds: wallSeconds)
     summary.divergedSince = verdict.since
     summary.divergence = verdict.reason
     guard isCoordinator else { return summary }
@@ -33,8 +34,9 @@ extension Trainer {
       }
     }
     summary.lastCheckpoint = kept.sorted().last.map { "checkpoints/" + $0 }
-    var record = recorder.summaryRecord(summary, model: model, timers: timers, pseudoRefreshes: target.pseudoRefreshes,
-                                        pseudo: target.lastPseudo)
+    var record = recorder.summaryRecord(
+      summary, model: model, timers: timers, pseudoRefreshes: target.pseudoRefreshes,
+      pseudo: target.lastPseudo)
     record["status"] = "diverged"
     record["diverged_since_step"] = verdict.since
     record["diverged_at_step"] = step

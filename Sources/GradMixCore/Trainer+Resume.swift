@@ -8,9 +8,10 @@ extension Trainer {
   /// states), then the coordinator writes the files.
   func saveCheckpoint(step: Int, name: String) throws {
     guard let state = try gatherState(step: step) else { return }
-    try checkpointer.save(state, name: name, parameters: parameters, modelState: runningStatistics.state,
-                          velocity: velocity, optimizer: sgd,
-                          baseLearningRate: config.optimizer.lr, schedule: schedule)
+    try checkpointer.save(
+      state, name: name, parameters: parameters, modelState: runningStatistics.state,
+      velocity: velocity, optimizer: sgd,
+      baseLearningRate: config.optimizer.lr, schedule: schedule)
   }
 
   /// Gathers every rank's source states on the coordinator (a collective:
@@ -19,7 +20,9 @@ extension Trainer {
   func gatherState(step: Int) throws -> TrainerState? {
     var local: [Int: TrainerState.Slot] = [:]
     for slot in slots { local[slot.index] = TrainerState.Slot(sampler: slot.sampler?.state, dropout: slot.dropout) }
-    guard let all = try comm.gather(bytes: Array(try CheckpointJSON.encoder().encode(local)), root: 0) else { return nil }
+    guard let all = try comm.gather(bytes: Array(try CheckpointJSON.encoder().encode(local)), root: 0) else {
+      return nil
+    }
     var merged: [Int: TrainerState.Slot] = [:]
     for bytes in all {
       let part = try CheckpointJSON.decoder().decode([Int: TrainerState.Slot].self, from: Data(bytes))
@@ -28,7 +31,8 @@ extension Trainer {
     return TrainerState(
       step: step, alr: alr, meta: target.metaSampler?.state, slots: merged,
       pseudo: target.pseudoSelection.map {
-        TrainerState.Pseudo(refreshes: target.pseudoRefreshes, indices: $0.indices, labels: $0.labels, accuracy: $0.accuracy)
+        TrainerState.Pseudo(
+          refreshes: target.pseudoRefreshes, indices: $0.indices, labels: $0.labels, accuracy: $0.accuracy)
       },
       weightSums: recorder.weightSums, weightCounts: recorder.weightCounts,
       nonFiniteSourceSteps: recorder.nonFiniteSourceSteps, skippedSteps: recorder.skippedSteps,
@@ -44,7 +48,9 @@ extension Trainer {
     try restore(from: checkpoint, state: state)
     if isCoordinator {
       try recorder.truncateMetrics(after: state.step)
-      if options.progress { printLine("resuming \(options.outDir) from \(path) (step \(state.step) of \(options.steps))") }
+      if options.progress {
+        printLine("resuming \(options.outDir) from \(path) (step \(state.step) of \(options.steps))")
+      }
     }
     return state.step
   }
@@ -60,13 +66,15 @@ extension Trainer {
     if let p = state.pseudo {
       target.pseudoRefreshes = p.refreshes
       if let split = target.split, let labeler = target.pseudoLabeler {
-        target.pseudoSelection = labeler.rebuild(pool: split.unlabelled, indices: p.indices, labels: p.labels,
-                                                 accuracy: p.accuracy)
+        target.pseudoSelection = labeler.rebuild(
+          pool: split.unlabelled, indices: p.indices, labels: p.labels,
+          accuracy: p.accuracy)
       }
     }
     for slot in slots {
       guard let s = state.slots[slot.index] else {
-        throw ConfigError(file: options.configPath, field: "", "the checkpoint has no state for source '\(slot.info.name)'")
+        throw ConfigError(
+          file: options.configPath, field: "", "the checkpoint has no state for source '\(slot.info.name)'")
       }
       slot.dropout = s.dropout
       if slot.info.kind == .pseudo, let p = state.pseudo, let selection = target.pseudoSelection {

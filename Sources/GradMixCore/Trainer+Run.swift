@@ -34,13 +34,15 @@ extension Trainer {
     var divergence = DivergenceMonitor()
     try recorder.openTrace()  // before run.json, so a bad --trace leaves no run behind (README, "Reliability")
     if isCoordinator && startStep == 0 {
-      try recorder.writeRunInfo(config: config, model: model, target: target.split, strategy: strategyName,
-                                data: dataMemoryLine(), classNames: classNames)
+      try recorder.writeRunInfo(
+        config: config, model: model, target: target.split, strategy: strategyName,
+        data: dataMemoryLine(), classNames: classNames)
     }
     for t in startStep..<steps {
       comm.beginStep(t + 1)
       if let stop = options.stopAfter, t >= stop {
-        return RunSummary(testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
+        return RunSummary(
+          testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
       }
       if settings.pseudoLabels, let p = config.pseudoLabels, t >= p.warmup, (t - p.warmup) % p.every == 0 {
         try timers.time(\.pseudoLabelling) { try refreshPseudoLabels(step: t) }
@@ -48,15 +50,20 @@ extension Trainer {
       let stepStart = monotonicSeconds()
       let before = timers, commBefore = recorder.instruments.totals
       let r = try separatingWait { try step(t, stopRequested: stopRequested()) }
-      try recorder.recordTiming(step: t + 1, seconds: monotonicSeconds() - stepStart,
-                            phases: options.instrument ? timers.since(before) : nil, collectivesBefore: commBefore)
-      if let verdict = divergence.observe(step: t + 1, losses: divergenceLosses(r),
-                                          parametersFinite: parameters.firstNonFiniteIndex() == nil) {
+      try recorder.recordTiming(
+        step: t + 1, seconds: monotonicSeconds() - stepStart,
+        phases: options.instrument ? timers.since(before) : nil, collectivesBefore: commBefore)
+      if let verdict = divergence.observe(
+        step: t + 1, losses: divergenceLosses(r),
+        parametersFinite: parameters.firstNonFiniteIndex() == nil)
+      {
         return try stopDiverged(verdict, step: t + 1, wallSeconds: monotonicSeconds() - start)
       }
       recorder.count(r)
       if !r.nonFinite.isEmpty && isCoordinator {
-        printError("warning: step \(t): non-finite gradient or loss from \(r.nonFinite.map { sources[$0].name }.joined(separator: ", ")); weight 0 this step")
+        printError(
+          "warning: step \(t): non-finite gradient or loss from \(r.nonFinite.map { sources[$0].name }.joined(separator: ", ")); weight 0 this step"
+        )
       }
       let done = t + 1
       if options.checkEvery > 0 && (done % options.checkEvery == 0 || done == steps) {
@@ -65,25 +72,32 @@ extension Trainer {
       let evaluate = done % evalEvery == 0 || done == steps
       if evaluate, isCoordinator, let ev = target.evaluator, let split = target.split {
         target.lastEval = timers.time(\.evaluation) {
-          ev.evaluate(options.evalSplit == .validation ? split.validation : split.test, parameters: parameters,
-                      state: runningStatistics.state)
+          ev.evaluate(
+            options.evalSplit == .validation ? split.validation : split.test, parameters: parameters,
+            state: runningStatistics.state)
         }
       }
       if isCoordinator && (done % logEvery == 0 || evaluate || t == 0) {
-        try recorder.log.record(recorder.metricsRecord(step: done, result: r, evaluation: evaluate ? target.lastEval : nil,
-                                                   pseudo: target.lastPseudo))
+        try recorder.log.record(
+          recorder.metricsRecord(
+            step: done, result: r, evaluation: evaluate ? target.lastEval : nil,
+            pseudo: target.lastPseudo))
         if options.progress {
-          recorder.printProgress(step: done, startStep: startStep, result: r, evaluation: target.lastEval,
-                                 elapsed: monotonicSeconds() - start)
+          recorder.printProgress(
+            step: done, startStep: startStep, result: r, evaluation: target.lastEval,
+            elapsed: monotonicSeconds() - start)
         }
       }
       if r.stopRequested && done < steps {
         try saveCheckpoint(step: done, name: Checkpointer.stepName(done))
         if isCoordinator {
-          printLine("interrupted: stopped after step \(done) of \(steps) and wrote a checkpoint; continue with: gradmix train --resume \(options.outDir)")
+          printLine(
+            "interrupted: stopped after step \(done) of \(steps) and wrote a checkpoint; continue with: gradmix train --resume \(options.outDir)"
+          )
         }
-        var s = RunSummary(testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
-                           parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
+        var s = RunSummary(
+          testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
+          parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
         s.interruptedAt = done
         return s
       }
@@ -94,13 +108,15 @@ extension Trainer {
     }
     let wall = monotonicSeconds() - start
     let l2 = BLAS.dot(UnsafeBufferPointer(parameters.storage), UnsafeBufferPointer(parameters.storage)).squareRoot()
-    let summary = RunSummary(testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
-                             parametersL2: l2, wallSeconds: wall)
+    let summary = RunSummary(
+      testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
+      parametersL2: l2, wallSeconds: wall)
     try saveCheckpoint(step: steps, name: "final.safetensors")
     let perRank = try recorder.gatherRankTimings(timers)
     if isCoordinator {
-      var record = recorder.summaryRecord(summary, model: model, timers: timers, pseudoRefreshes: target.pseudoRefreshes,
-                                          pseudo: target.lastPseudo)
+      var record = recorder.summaryRecord(
+        summary, model: model, timers: timers, pseudoRefreshes: target.pseudoRefreshes,
+        pseudo: target.lastPseudo)
       record["per_rank"] = perRank
       try recorder.log.writeJSON(record, to: "summary.json")
     }
@@ -140,9 +156,11 @@ extension Trainer {
   }
 
   func pseudoSampler(_ selection: PseudoLabeler.Selection, batchSize: Int, refreshes: Int) -> BatchSampler? {
-    selection.set.count == 0 ? nil : BatchSampler(
-      selection.set, batchSize: batchSize, seed: Seeds.derive(options.seed, "pseudo", refreshes),
-      augment: Augmentation(maxShift: config.augment?.maxShift ?? 0))
+    selection.set.count == 0
+      ? nil
+      : BatchSampler(
+        selection.set, batchSize: batchSize, seed: Seeds.derive(options.seed, "pseudo", refreshes),
+        augment: Augmentation(maxShift: config.augment?.maxShift ?? 0))
   }
 }
 
@@ -153,6 +171,7 @@ extension Trainer {
     for slot in slots { if case .configured = slot.info.kind { bytes += slot.sampler?.memoryBytes ?? 0 } }
     if let s = target.split { bytes += s.labelled.memoryBytes + s.unlabelled.memoryBytes + s.test.memoryBytes }
     let kind = config.sampleShape.count == 1 ? "float32 feature vectors" : "uint8 images"
-    return String(format: "%.1f MiB", Double(bytes) / 1_048_576) + " on rank \(comm.rank) (\(kind) \(config.sampleShape))"
+    return String(format: "%.1f MiB", Double(bytes) / 1_048_576)
+      + " on rank \(comm.rank) (\(kind) \(config.sampleShape))"
   }
 }

@@ -17,8 +17,9 @@ extension Trainer {
     if settings.needsTargetGradient, let sampler = target.metaSampler {
       var unused = RNG(seed: 0)
       let loss = timers.time(\.targetGradient) {
-        forwardAndLoss(sampler, labels: &target.metaLabels, batch: target.metaBatch, rows: 0..<target.metaBatch,
-                       mask: nil, mode: .eval, rng: &unused)
+        forwardAndLoss(
+          sampler, labels: &target.metaLabels, batch: target.metaBatch, rows: 0..<target.metaBatch,
+          mask: nil, mode: .eval, rng: &unused)
       }
       timers.time(\.targetGradient) { backward(target.metaBatch, into: targetGradient) }
       if isCoordinator { stats.metaLoss = loss; stats.metaCount = 1 }
@@ -32,8 +33,9 @@ extension Trainer {
     let pipelined = strategy.pipelinesLayers ? local.last : nil
     for slot in local {
       let loss = timers.time(\.sourceGradients) {
-        forwardAndLoss(slot.sampler!, labels: &slot.labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
-                       mode: .train, rng: &slot.dropout)
+        forwardAndLoss(
+          slot.sampler!, labels: &slot.labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
+          mode: .train, rng: &slot.dropout)
       }
       runningStatistics.collect(weight: Float(slot.fraction))
       stats.present[slot.index] = 1
@@ -83,10 +85,11 @@ extension Trainer {
         sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
       }
     }
-    return StepResult(weights: weights, active: active,
-                      losses: (0..<sources.count).map { stats.present[$0] > 0 ? stats.losses[$0] : nil },
-                      metaLoss: stats.meta, learningRate: lr, scale: scale, skipped: skip,
-                      nonFinite: stats.nonFinite, stopRequested: stats.stopRequests > 0, statistics: stats)
+    return StepResult(
+      weights: weights, active: active,
+      losses: (0..<sources.count).map { stats.present[$0] > 0 ? stats.losses[$0] : nil },
+      metaLoss: stats.meta, learningRate: lr, scale: scale, skipped: skip,
+      nonFinite: stats.nonFinite, stopRequested: stats.stopRequests > 0, statistics: stats)
   }
 
   // MARK: - Parts of the step
@@ -105,8 +108,10 @@ extension Trainer {
   /// batch, so the shards of a source see the batch one process would),
   /// runs the forward pass and leaves dL/dlogits in the workspace.
   /// Returns the mean loss over `rows`.
-  func forwardAndLoss(_ sampler: BatchSampler, labels: inout [Int32], batch: Int, rows: Range<Int>, mask: ClassMask?,
-                      mode: Mode, rng: inout RNG) -> Double {
+  func forwardAndLoss(
+    _ sampler: BatchSampler, labels: inout [Int32], batch: Int, rows: Range<Int>, mask: ClassMask?,
+    mode: Mode, rng: inout RNG
+  ) -> Double {
     labels.withUnsafeMutableBufferPointer { sampler.next(input: workspace.input.baseAddress!, labels: $0.baseAddress!) }
     if rows.lowerBound > 0 {
       let size = model.inputShape.count
@@ -117,12 +122,15 @@ extension Trainer {
       }
     }
     let n = rows.count
-    let logits = model.forward(workspace, batch: n, parameters: parameters, state: runningStatistics.state, mode: mode,
-                               rng: &rng)
-    return Double(labels.withUnsafeBufferPointer {
-      SoftmaxCrossEntropy.loss(dLogits: workspace.dOutput.pointer, logits: logits.baseAddress!, labels: $0.baseAddress!,
-                               weights: nil, mask: mask, batch: n, classes: model.classCount)
-    })
+    let logits = model.forward(
+      workspace, batch: n, parameters: parameters, state: runningStatistics.state, mode: mode,
+      rng: &rng)
+    return Double(
+      labels.withUnsafeBufferPointer {
+        SoftmaxCrossEntropy.loss(
+          dLogits: workspace.dOutput.pointer, logits: logits.baseAddress!, labels: $0.baseAddress!,
+          weights: nil, mask: mask, batch: n, classes: model.classCount)
+      })
   }
 
   /// The backward pass of the last forward pass into a fresh `gradient`.
@@ -133,9 +141,12 @@ extension Trainer {
 
   /// The last local source's backward pass, each layer measured and handed
   /// to the strategy as soon as it is complete.
-  func backwardPipelined(_ slot: SourceSlot, step t: Int, local: [SourceSlot],
-                         statistics stats: inout StepStatistics) throws {
-    precondition(local.allSatisfy { $0.group == nil }, "Pipelined mixing runs only while no shards are summed in groups.")
+  func backwardPipelined(
+    _ slot: SourceSlot, step t: Int, local: [SourceSlot],
+    statistics stats: inout StepStatistics
+  ) throws {
+    precondition(
+      local.allSatisfy { $0.group == nil }, "Pipelined mixing runs only while no shards are summed in groups.")
     // Timed by hand: the strategy's work inside the callback keeps its own timers.
     let start = monotonicSeconds()
     var inCallbacks = 0.0
@@ -149,7 +160,9 @@ extension Trainer {
       if slot.fraction != 1 { BLAS.scale(slot.gradient.slice(range), by: Float(slot.fraction)) }
       if self.injectsNaN(slot, step: t) { slot.gradient.slice(range).update(repeating: .nan) }
       self.measure(slot, layer: l, into: &shared)
-      do { try self.strategy.layerReady(l, statistics: shared, local: local, timers: &self.timers) } catch { failure = error }
+      do { try self.strategy.layerReady(l, statistics: shared, local: local, timers: &self.timers) } catch {
+        failure = error
+      }
     }
     timers.sourceGradients += monotonicSeconds() - start - inCallbacks
     stats = shared

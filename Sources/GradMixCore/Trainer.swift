@@ -65,11 +65,13 @@ public final class Trainer {
     mixed = model.makeBuffer()
     targetGradient = model.makeBuffer()
     mixer = GradientMixer(layout: model.layout)
-    sgd = SGD(momentum: config.optimizer.momentum ?? 0.9, weightDecay: config.optimizer.weightDecay ?? 0,
-              nesterov: config.optimizer.nesterov ?? false)
+    sgd = SGD(
+      momentum: config.optimizer.momentum ?? 0.9, weightDecay: config.optimizer.weightDecay ?? 0,
+      nesterov: config.optimizer.nesterov ?? false)
     schedule = try config.learningRateSchedule(file: options.configPath, steps: options.steps)
-    alr = AdaptiveLearningRate(beta: config.adaptiveLR?.beta ?? 0.9, minScale: config.adaptiveLR?.minScale ?? 0.5,
-                               maxScale: config.adaptiveLR?.maxScale ?? 2)
+    alr = AdaptiveLearningRate(
+      beta: config.adaptiveLR?.beta ?? 0.9, minScale: config.adaptiveLR?.minScale ?? 0.5,
+      maxScale: config.adaptiveLR?.maxScale ?? 2)
     let defaultBatch = config.batchSize ?? 32
     let metaBatch = config.target.batchSize ?? defaultBatch
 
@@ -93,7 +95,8 @@ public final class Trainer {
       let busy = comm.worldSize - placement.idleRanks.count
       throw ConfigError(
         file: options.configPath, field: "sources",
-        "\(kinds.count) source(s) cannot keep \(comm.worldSize) ranks busy, even with their batches split: rank(s) \(placement.idleRanks.map(String.init).joined(separator: ", ")) would compute nothing; run with at most \(busy) ranks\(options.coordinatorOwnsSources ? "" : " or add --coordinator-owns-sources")")
+        "\(kinds.count) source(s) cannot keep \(comm.worldSize) ranks busy, even with their batches split: rank(s) \(placement.idleRanks.map(String.init).joined(separator: ", ")) would compute nothing; run with at most \(busy) ranks\(options.coordinatorOwnsSources ? "" : " or add --coordinator-owns-sources")"
+      )
     }
     let infos = kinds.enumerated().map { k, kind -> SourceInfo in
       let name: String
@@ -119,27 +122,35 @@ public final class Trainer {
     }
     classNames = try catalog.classNames(of: config.target.domain) ?? (0..<config.classes).map(String.init)
     let split = needsSplit ? try RunData.target(config: config, catalog: catalog, dataSeed: options.dataSeed) : nil
-    if let split { try InputShapeCheck.check(split.test, input: model.inputShape.dims, what: "the target", file: options.configPath) }
+    if let split {
+      try InputShapeCheck.check(split.test, input: model.inputShape.dims, what: "the target", file: options.configPath)
+    }
     let ownsPseudo = mine.contains { infos[$0].kind == .pseudo }
     target = TargetData(
       split: split,
-      metaSampler: computesTarget ? split.map { BatchSampler($0.labelled, batchSize: metaBatch, seed: Seeds.derive(options.seed, "meta")) } : nil,
+      metaSampler: computesTarget
+        ? split.map { BatchSampler($0.labelled, batchSize: metaBatch, seed: Seeds.derive(options.seed, "meta")) } : nil,
       metaBatch: metaBatch, evaluator: comm.rank == 0 || ownsPseudo ? Evaluator(model: model) : nil,
-      pseudoLabeler: (comm.rank == 0 || ownsPseudo) && settings.pseudoLabels ? config.pseudoLabels.map {
-        PseudoLabeler(threshold: $0.threshold, perClassCap: $0.perClassCap, classCount: config.classes)
-      } : nil)
+      pseudoLabeler: (comm.rank == 0 || ownsPseudo) && settings.pseudoLabels
+        ? config.pseudoLabels.map {
+          PseudoLabeler(threshold: $0.threshold, perClassCap: $0.perClassCap, classCount: config.classes)
+        } : nil)
     if comm.rank == 0 && !options.resuming && FileManager.default.fileExists(atPath: options.outDir + "/run.json") {
-      throw ConfigError(file: options.outDir, field: "--out",
-                        "already holds a run (run.json); continue it with --resume \(options.outDir) or choose another --out")
+      throw ConfigError(
+        file: options.outDir, field: "--out",
+        "already holds a run (run.json); continue it with --resume \(options.outDir) or choose another --out")
     }
     let log = try RunLog(directory: options.outDir, enabled: comm.rank == 0)
-    recorder = RunRecorder(options: options, comm: comm, instruments: instruments, log: log, sources: infos,
-                           layerNames: model.layout.layerNames)
+    recorder = RunRecorder(
+      options: options, comm: comm, instruments: instruments, log: log, sources: infos,
+      layerNames: model.layout.layerNames)
     checkpointer = Checkpointer(
       directory: options.outDir, model: model,
-      extra: ["method": options.method.rawValue, "seed": String(options.seed), "data_seed": String(options.dataSeed),
-              "config": options.configPath,
-              "class_names": String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self)].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
+      extra: [
+        "method": options.method.rawValue, "seed": String(options.seed), "data_seed": String(options.dataSeed),
+        "config": options.configPath,
+        "class_names": String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self),
+      ].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
       keep: config.keepCheckpoints ?? 3)
 
     // This rank's sources (or shards).
@@ -153,18 +164,23 @@ public final class Trainer {
       var mask: ClassMask? = nil
       switch info.kind {
       case .configured(let i):
-        let data = try RunData.source(i, config: config, catalog: catalog, dataSeed: options.dataSeed, file: options.configPath)
-        try InputShapeCheck.check(data.set, input: model.inputShape.dims, what: "source \(info.name)", file: options.configPath)
+        let data = try RunData.source(
+          i, config: config, catalog: catalog, dataSeed: options.dataSeed, file: options.configPath)
+        try InputShapeCheck.check(
+          data.set, input: model.inputShape.dims, what: "source \(info.name)", file: options.configPath)
         sampler = BatchSampler(data.set, batchSize: b, seed: Seeds.derive(options.seed, "source", k), augment: augment)
         mask = data.mask
       case .target:
         guard let split else { preconditionFailure("A rank with the target source holds the target data.") }
-        sampler = BatchSampler(split.labelled, batchSize: b, seed: Seeds.derive(options.seed, "target-source"), augment: augment)
+        sampler = BatchSampler(
+          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, "target-source"), augment: augment)
       case .pseudo:
         sampler = nil  // until the first pseudo-labelling
       }
-      slots.append(SourceSlot(index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
-                              reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
+      slots.append(
+        SourceSlot(
+          index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
+          reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
       batches.append(b)
     }
     workspace = model.makeWorkspace(maxBatch: batches.max() ?? metaBatch)
@@ -175,8 +191,9 @@ public final class Trainer {
     if options.overlap && options.mixing == .allreduce && rule.isLayerSeparable && groups.summed.isEmpty {
       strategy = PipelinedMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient, rule: rule)
     } else if options.mixing == .gather && comm.worldSize > 1 {
-      strategy = GatherMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient,
-                              shards: groups.reporting)
+      strategy = GatherMixing(
+        comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient,
+        shards: groups.reporting)
     } else {
       strategy = AllreduceMixing(comm: comm, mixer: mixer, mixed: mixed, targetGradient: targetGradient)
     }
@@ -207,7 +224,8 @@ public enum TrainingError: Error, CustomStringConvertible {
 
   public var description: String {
     switch self {
-    case .diverged(let t, let r, let d): return "parameters diverged across ranks at step \(t): rank \(r) differs (\(d))"
+    case .diverged(let t, let r, let d):
+      return "parameters diverged across ranks at step \(t): rank \(r) differs (\(d))"
     case .layoutMismatch(let d): return "the ranks built different models or source lists: \(d)"
     }
   }

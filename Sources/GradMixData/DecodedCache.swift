@@ -67,10 +67,12 @@ struct DecodedCache {
     var labels = [Int32](repeating: 0, count: count)
     for i in 0..<count {
       let o = 48 + 4 * i
-      labels[i] = Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
+      labels[i] = Int32(
+        bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
     }
-    return ImageSet(height: shape[1], width: shape[2], channels: shape[0], pixels: Array(b[(48 + count * 4)...]),
-                    labels: labels)
+    return ImageSet(
+      height: shape[1], width: shape[2], channels: shape[0], pixels: Array(b[(48 + count * 4)...]),
+      labels: labels)
   }
 
   /// Writes the set atomically; a failure only costs the next run a decode (warned once on stderr).

@@ -27,8 +27,9 @@ extension DiskDataset {
         throw DataError.shapeMismatch(what: root, data: "images (an image folder)", model: shape)
       }
       func part(_ folder: String) throws -> ImageSet {
-        try ImageFolder.load(root: root, split: folder, classes: classes, channels: shape[0], height: shape[1], width: shape[2],
-                             cacheDirectory: cacheDirectory)
+        try ImageFolder.load(
+          root: root, split: folder, classes: classes, channels: shape[0], height: shape[1], width: shape[2],
+          cacheDirectory: cacheDirectory)
       }
       if ImageFolder.isDirectory(root + "/" + test) { return try part(split == .train ? train : test) }
       return RawDataset.fixedPartition(try part(train), split: split)
@@ -37,7 +38,8 @@ extension DiskDataset {
       if let set = try NPZDataset.load(path: file, part: split.rawValue, arrays: arrays, layout: layout, shape: shape) {
         return set
       }
-      guard let all = try NPZDataset.load(path: file, part: "train", arrays: arrays, layout: layout, shape: shape) else {
+      guard let all = try NPZDataset.load(path: file, part: "train", arrays: arrays, layout: layout, shape: shape)
+      else {
         preconditionFailure("NPZDataset.load throws rather than return nil for the train part.")
       }
       return RawDataset.fixedPartition(all, split: split)

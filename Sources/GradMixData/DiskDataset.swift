@@ -65,7 +65,9 @@ public struct DiskDataset: Codable, Equatable, Sendable {
   func validate(field: String) throws {
     switch format {
     case .imagefolder, .npz:
-      guard let p = path, !p.isEmpty else { throw DataError.badConfig(field: "\(field).path", detail: "is required for format \(format.rawValue)") }
+      guard let p = path, !p.isEmpty else {
+        throw DataError.badConfig(field: "\(field).path", detail: "is required for format \(format.rawValue)")
+      }
     case .idx:
       guard images != nil, labels != nil else {
         throw DataError.badConfig(field: field, detail: "format idx needs 'images' and 'labels'")

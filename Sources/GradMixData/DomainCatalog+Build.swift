@@ -54,7 +54,8 @@ extension DomainCatalog {
     }
     let (channels, height, width) = (sampleShape[0], sampleShape[1], sampleShape[2])
     let size = channels * height * width
-    try DataMemory.check(order.count * size, what: "domain \(name) (\(split.rawValue)): \(order.count) images of \(sampleShape)")
+    try DataMemory.check(
+      order.count * size, what: "domain \(name) (\(split.rawValue)): \(order.count) images of \(sampleShape)")
     var pixels = [UInt8](repeating: 0, count: order.count * size)
     var labels = [Int32](repeating: 0, count: order.count)
     let splitCode: UInt64 = split == .train ? 0 : 1
@@ -105,10 +106,12 @@ extension DomainCatalog {
   func featureDomain(_ name: String, _ base: ImageSet, chain: Chain, split: Split, indices: [Int]?) throws -> ImageSet {
     if let step = chain.steps.first(where: { $0.transform != nil }) {
       throw DataError.badConfig(
-        field: "domains.\(step.domain).transforms", detail: "transforms apply to images; this domain holds feature vectors")
+        field: "domains.\(step.domain).transforms",
+        detail: "transforms apply to images; this domain holds feature vectors")
     }
     guard sampleShape == [base.channels] else {
-      throw DataError.shapeMismatch(what: "domain \(name)", data: "feature vectors [\(base.channels)]", model: sampleShape)
+      throw DataError.shapeMismatch(
+        what: "domain \(name)", data: "feature vectors [\(base.channels)]", model: sampleShape)
     }
     guard let indices else { return base }
     if let bad = indices.first(where: { $0 < 0 || $0 >= base.count }) {

@@ -44,7 +44,8 @@ extension DomainCatalog {
     var out: [String: String] = [:]
     for name in names {
       guard let chain = chains[name], case .disk(let d) = chain.base, let root = d.path,
-            let digest = d.listingDigest() else { continue }
+        let digest = d.listingDigest()
+      else { continue }
       out[root + "/"] = digest
     }
     return out

@@ -8,7 +8,8 @@ extension DomainCatalog {
   public static func parseRunDefaults(yaml: String) -> (dataRoot: String?, dataSeed: UInt64) {
     let top = (try? Yams.compose(yaml: yaml))??.mapping
     let root = top?["data_root"]?.scalar?.string
-    let seed = top?["data_seed"]?.scalar.flatMap { UInt64($0.string) } ?? top?["seed"]?.scalar.flatMap { UInt64($0.string) }
+    let seed =
+      top?["data_seed"]?.scalar.flatMap { UInt64($0.string) } ?? top?["seed"]?.scalar.flatMap { UInt64($0.string) }
     return (root, seed ?? 1)
   }
 }

@@ -72,7 +72,8 @@ extension DomainCatalog {
       }
       guard let base = dataset?.summary ?? baseNode.scalar?.string, !base.isEmpty else {
         throw DataError.badConfig(
-          field: "\(field).base", detail: "must be a dataset or domain name, or {format: ..., path: ...}\(at(baseNode))")
+          field: "\(field).base", detail: "must be a dataset or domain name, or {format: ..., path: ...}\(at(baseNode))"
+        )
       }
       var steps = [TransformSpec]()
       if let list = m["transforms"], list.null == nil {
@@ -83,7 +84,8 @@ extension DomainCatalog {
           steps.append(try parseStep(item, field: "\(field).transforms[\(i)]"))
         }
       }
-      out[name] = dataset.map { DomainSpec(dataset: $0, transforms: steps) } ?? DomainSpec(base: base, transforms: steps)
+      out[name] =
+        dataset.map { DomainSpec(dataset: $0, transforms: steps) } ?? DomainSpec(base: base, transforms: steps)
     }
     return out
   }
@@ -120,7 +122,8 @@ extension DomainCatalog {
       let key = k.scalar?.string ?? "?"
       guard allowed.contains(key) else {
         throw DataError.badConfig(
-          field: "\(field).\(key)", detail: "unknown key for format \(f); known: \(allowed.sorted().joined(separator: ", "))\(at(v))")
+          field: "\(field).\(key)",
+          detail: "unknown key for format \(f); known: \(allowed.sorted().joined(separator: ", "))\(at(v))")
       }
       guard let s = v.scalar?.string, !s.isEmpty else {
         throw DataError.badConfig(field: "\(field).\(key)", detail: "must be a non-empty string\(at(v))")

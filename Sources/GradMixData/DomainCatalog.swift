@@ -80,11 +80,13 @@ public struct DomainCatalog: Sendable {
   public init(dataRoot: String, custom: [String: DomainSpec] = [:], sampleShape: [Int] = defaultSampleShape) throws {
     self.dataRoot = dataRoot
     let s = sampleShape
-    guard (s.count == 3 && (s[0] == 1 || s[0] == 3) && s[1] > 0 && s[2] > 0 && s[1] <= 4096 && s[2] <= 4096)
-      || (s.count == 1 && s[0] > 0)
+    guard
+      (s.count == 3 && (s[0] == 1 || s[0] == 3) && s[1] > 0 && s[2] > 0 && s[1] <= 4096 && s[2] <= 4096)
+        || (s.count == 1 && s[0] > 0)
     else {
       throw DataError.badConfig(
-        field: "model.input", detail: "must be [C, H, W] with C 1 or 3 and H, W in 1...4096, or [D] for feature vectors, got \(s)")
+        field: "model.input",
+        detail: "must be [C, H, W] with C 1 or 3 and H, W in 1...4096, or [D] for feature vectors, got \(s)")
     }
     self.sampleShape = sampleShape
     for name in custom.keys.sorted() {

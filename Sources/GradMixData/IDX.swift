@@ -51,7 +51,9 @@ public enum IDX {
       throw DataError.truncated(path: path, expected: expected, actual: min(file.maxContentSize, file.storedSize))
     }
     let body = try file.read(product)
-    if body.count < product { throw DataError.truncated(path: path, expected: expected, actual: headerSize + body.count) }
+    if body.count < product {
+      throw DataError.truncated(path: path, expected: expected, actual: headerSize + body.count)
+    }
     let limit = 1 << 26
     guard let extra = try file.remainingCount(limit: limit) else {
       throw DataError.dimensionMismatch(

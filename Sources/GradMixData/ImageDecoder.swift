@@ -23,7 +23,9 @@ enum ImageDecoder {
   /// - Returns: the image, 1 (grey) or 3 (RGB) channels.
   /// - Throws: ``DataError/badFormat(path:detail:)`` for anything else or a damaged file.
   static func decode(_ bytes: [UInt8], path: String, maxBytes: Int) throws -> WorkImage {
-    if bytes.count >= 8 && Array(bytes[0..<8]) == PNG.signature { return try png(bytes, path: path, maxBytes: maxBytes) }
+    if bytes.count >= 8 && Array(bytes[0..<8]) == PNG.signature {
+      return try png(bytes, path: path, maxBytes: maxBytes)
+    }
     if bytes.count >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF {
       return try jpeg(bytes, path: path, maxBytes: maxBytes)
     }

@@ -43,7 +43,10 @@ enum ImageFolder {
     guard found else { throw DataError.fileNotFound(path: root + "/" + (splitFolders.first ?? "train")) }
     guard names.count >= 2 else {
       throw DataError.badFormat(
-        path: root, detail: "an image folder needs at least 2 class folders under \(splitFolders.joined(separator: "/")), found \(names.count)")
+        path: root,
+        detail:
+          "an image folder needs at least 2 class folders under \(splitFolders.joined(separator: "/")), found \(names.count)"
+      )
     }
     return names.sorted()
   }
@@ -61,8 +64,10 @@ enum ImageFolder {
         let p = cdir + "/" + f
         var st = stat()
         guard stat(p, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
-        out.append(Entry(path: p, label: Int32(label), size: Int(st.st_size),
-                         mtime: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)))
+        out.append(
+          Entry(
+            path: p, label: Int32(label), size: Int(st.st_size),
+            mtime: Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)))
       }
     }
     guard !out.isEmpty else {
@@ -75,9 +80,10 @@ enum ImageFolder {
   ///
   /// - Throws: the errors of ``entries(root:split:classes:)``, ``DataMemory/check(_:what:)``
   ///   and ``ImageDecoder/decode(_:path:maxBytes:)`` (the first failing file in order).
-  static func load(root: String, split: String, classes: [String], channels: Int, height: Int, width: Int,
-                   cacheDirectory: String? = nil) throws -> ImageSet
-  {
+  static func load(
+    root: String, split: String, classes: [String], channels: Int, height: Int, width: Int,
+    cacheDirectory: String? = nil
+  ) throws -> ImageSet {
     let files = try entries(root: root, split: split, classes: classes)
     let size = channels * height * width
     guard let total = DataMemory.product([files.count, size]) else {

@@ -38,7 +38,8 @@ public struct ImageSet: Sendable, Equatable {
     precondition(dimension > 0, "A feature vector needs a positive dimension, got \(dimension).")
     precondition(
       features.count == labels.count * dimension,
-      "\(labels.count) feature vectors of dimension \(dimension) need \(labels.count * dimension) values, got \(features.count).")
+      "\(labels.count) feature vectors of dimension \(dimension) need \(labels.count * dimension) values, got \(features.count)."
+    )
     self.height = 1
     self.width = 1
     self.channels = dimension

@@ -43,7 +43,11 @@ enum NPZDataset {
     func find(_ name: String) -> ZipArchive.Member? { zip.member(name + ".npy") ?? zip.member(name) }
     guard let xm = find(xName) else {
       if part == "train" || find(yName) != nil {
-        throw DataError.badFormat(path: path, detail: "has no array '\(xName)' (arrays: \(zip.members.map { $0.name.replacingOccurrences(of: ".npy", with: "") }.joined(separator: ", ")))")
+        throw DataError.badFormat(
+          path: path,
+          detail:
+            "has no array '\(xName)' (arrays: \(zip.members.map { $0.name.replacingOccurrences(of: ".npy", with: "") }.joined(separator: ", ")))"
+        )
       }
       return nil
     }
@@ -58,13 +62,20 @@ enum NPZDataset {
     // Shapes against model.input first: nothing large is read before this.
     switch kind {
     case .features(let d):
-      guard shape == [d] else { throw DataError.shapeMismatch(what: xWhere, data: "feature vectors [\(d)]", model: shape) }
+      guard shape == [d] else {
+        throw DataError.shapeMismatch(what: xWhere, data: "feature vectors [\(d)]", model: shape)
+      }
     case .images(let h, let w, let c, _):
-      guard shape.count == 3 else { throw DataError.shapeMismatch(what: xWhere, data: "images [\(c), \(h), \(w)]", model: shape) }
+      guard shape.count == 3 else {
+        throw DataError.shapeMismatch(what: xWhere, data: "images [\(c), \(h), \(w)]", model: shape)
+      }
     }
     guard !yh.dtype.isFloat, yh.shape == [n] || yh.shape == [n, 1] else {
       throw DataError.dimensionMismatch(
-        path: yWhere, detail: "labels must be integers of shape [\(n)] to match \(xm.name) \(xh.shape), found \(yh.dtype.rawValue) \(yh.shape)")
+        path: yWhere,
+        detail:
+          "labels must be integers of shape [\(n)] to match \(xm.name) \(xh.shape), found \(yh.dtype.rawValue) \(yh.shape)"
+      )
     }
     guard n > 0 else { throw DataError.empty(path: xWhere) }
     var keep = xh.count
@@ -105,18 +116,27 @@ enum NPZDataset {
       case "nhwc": nhwc = true
       case "nchw": nhwc = false
       default:
-        if [1, 3, 4].contains(s[3]) { nhwc = true } else if [1, 3, 4].contains(s[1]) { nhwc = false } else {
+        if [1, 3, 4].contains(s[3]) {
+          nhwc = true
+        } else if [1, 3, 4].contains(s[1]) {
+          nhwc = false
+        } else {
           throw DataError.dimensionMismatch(
-            path: name, detail: "cannot tell NHWC from NCHW for shape \(s) (no axis of 1, 3 or 4 channels); add layout: nhwc or nchw")
+            path: name,
+            detail:
+              "cannot tell NHWC from NCHW for shape \(s) (no axis of 1, 3 or 4 channels); add layout: nhwc or nchw")
         }
       }
       let (hh, ww, cc) = nhwc ? (s[1], s[2], s[3]) : (s[2], s[3], s[1])
       guard hh > 0, ww > 0, (1...4).contains(cc) else {
-        throw DataError.dimensionMismatch(path: name, detail: "images need 1 to 4 channels and a positive size, found \(s) as \(nhwc ? "NHWC" : "NCHW")")
+        throw DataError.dimensionMismatch(
+          path: name, detail: "images need 1 to 4 channels and a positive size, found \(s) as \(nhwc ? "NHWC" : "NCHW")"
+        )
       }
       return .images(height: hh, width: ww, channels: cc, channelsFirst: !nhwc)
     default:
-      throw DataError.dimensionMismatch(path: name, detail: "x must be [N, D], [N, H, W] or [N, H, W, C]/[N, C, H, W], found \(s)")
+      throw DataError.dimensionMismatch(
+        path: name, detail: "x must be [N, D], [N, H, W] or [N, H, W, C]/[N, C, H, W], found \(s)")
     }
   }
 
@@ -128,7 +148,8 @@ enum NPZDataset {
       for i in 0..<n {
         let v = NPY.element(p, h.dtype, i)
         guard v >= 0 && v < Double(maxClasses) else {
-          throw DataError.labelOutOfRange(path: name, index: i, label: Int(clamping: Int64(exactly: v) ?? -1), range: 0..<maxClasses)
+          throw DataError.labelOutOfRange(
+            path: name, index: i, label: Int(clamping: Int64(exactly: v) ?? -1), range: 0..<maxClasses)
         }
         out[i] = Int32(v)
       }
@@ -162,7 +183,8 @@ enum NPZDataset {
         hi = max(hi, v)
       }
       guard lo >= 0 && hi <= 255 else {
-        throw DataError.badFormat(path: name, detail: "float images must lie in [0, 1] or [0, 255], found [\(lo), \(hi)]")
+        throw DataError.badFormat(
+          path: name, detail: "float images must lie in [0, 1] or [0, 255], found [\(lo), \(hi)]")
       }
       let scale = hi <= 1 ? 255.0 : 1.0
       var out = [UInt8](repeating: 0, count: h.count)

@@ -10,9 +10,12 @@ import GradMixEngine
 /// `gradmix data synthesize` (CI and a cluster smoke test need no fetched data).
 public enum SyntheticDataRoot {
   /// Creates the data root in `directory` (default: a new temporary folder) and returns its path.
-  public static func make(perClassTrain: Int = 40, perClassTest: Int = 40, seed: UInt64 = 7,
-                          directory: String? = nil) throws -> String {
-    let root = directory
+  public static func make(
+    perClassTrain: Int = 40, perClassTest: Int = 40, seed: UInt64 = 7,
+    directory: String? = nil
+  ) throws -> String {
+    let root =
+      directory
       ?? FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-synth-\(UUID().uuidString)").path
     for d in ["mnist", "syndigits", "photos", "uci", "fashion"] {
       try FileManager.default.createDirectory(atPath: root + "/" + d, withIntermediateDirectories: true)
@@ -47,13 +50,17 @@ public enum SyntheticDataRoot {
     var csv = ""
     for (i, label) in labels.enumerated() {
       var row: [String] = []
-      for y in 0..<8 { for x in 0..<8 {
-        var sum = 0, count = 0
-        for yy in (y * 28 / 8)..<((y + 1) * 28 / 8) { for xx in (x * 28 / 8)..<((x + 1) * 28 / 8) {
-          sum += Int(px[i * 784 + yy * 28 + xx]); count += 1
-        } }
-        row.append(String(sum * 16 / (count * 255)))
-      } }
+      for y in 0..<8 {
+        for x in 0..<8 {
+          var sum = 0, count = 0
+          for yy in (y * 28 / 8)..<((y + 1) * 28 / 8) {
+            for xx in (x * 28 / 8)..<((x + 1) * 28 / 8) {
+              sum += Int(px[i * 784 + yy * 28 + xx]); count += 1
+            }
+          }
+          row.append(String(sum * 16 / (count * 255)))
+        }
+      }
       csv += row.joined(separator: ",") + ",\(label)\n"
     }
     try Data(csv.utf8).write(to: URL(fileURLWithPath: root + "/uci/digits.csv.gz"))
@@ -74,9 +81,11 @@ public enum SyntheticDataRoot {
       var grey = [Float](repeating: 0, count: 784)
       for t in stride(from: -7.0, through: 7.0, by: 0.5) {
         let x = Int((cx + t * cos(angle)).rounded()), y = Int((cy + t * sin(angle)).rounded())
-        for dy in -1...1 { for dx in -1...1 where (0..<28).contains(x + dx) && (0..<28).contains(y + dy) {
-          grey[(y + dy) * 28 + x + dx] = 1
-        } }
+        for dy in -1...1 {
+          for dx in -1...1 where (0..<28).contains(x + dx) && (0..<28).contains(y + dy) {
+            grey[(y + dy) * 28 + x + dx] = 1
+          }
+        }
       }
       let offset = (c % 2 == 0) ? 3 : -3  // even classes sit higher
       for p in 0..<784 {

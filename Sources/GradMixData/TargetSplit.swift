@@ -122,7 +122,8 @@ public func splitTarget(
     set, classCount: classCount, labelledPerClass: labelledPerClass, unlabelled: unlabelled, test: 0,
     validation: validation, seed: seed)
   guard heldOut.count >= test else {
-    throw DataError.notEnoughSamples(what: "target test split: \(test) test images", needed: test, available: heldOut.count)
+    throw DataError.notEnoughSamples(
+      what: "target test split: \(test) test images", needed: test, available: heldOut.count)
   }
   let held = try splitTarget(
     heldOut, classCount: classCount, labelledPerClass: 0, unlabelled: 0, test: test,

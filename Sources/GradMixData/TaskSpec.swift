@@ -51,7 +51,8 @@ public func applyTask(_ set: ImageSet, _ task: TaskSpec, targetClassCount: Int, 
     let mapped: Int
     if let labelMap = task.labelMap {
       guard let m = labelMap[c] else {
-        throw DataError.badConfig(field: "\(field).label_map", detail: "has no entry for class \(c) of \(field).classes")
+        throw DataError.badConfig(
+          field: "\(field).label_map", detail: "has no entry for class \(c) of \(field).classes")
       }
       mapped = m
     } else {

@@ -33,7 +33,9 @@ struct ZipArchive {
     let b = try FileBytes.readRaw(path)
     guard !b.isEmpty else { throw DataError.empty(path: path) }
     bytes = b
-    func fail(_ d: String) -> DataError { DataError.badFormat(path: path, detail: "not a readable zip (.npz) archive: \(d)") }
+    func fail(_ d: String) -> DataError {
+      DataError.badFormat(path: path, detail: "not a readable zip (.npz) archive: \(d)")
+    }
     // The end-of-central-directory record sits in the last 22 + 65535 bytes.
     var eocd = -1
     var i = b.count - 22
@@ -94,8 +96,12 @@ struct ZipArchive {
         e = body + len
       }
       guard flags & 1 == 0 else { throw fail("member \(name) is encrypted") }
-      guard method == 0 || method == 8 else { throw fail("member \(name) uses compression method \(method); only stored (0) and deflate (8) are read") }
-      guard size >= 0, csize >= 0, local >= 0, local <= b.count - 30 else { throw fail("member \(name): offset or size outside the file") }
+      guard method == 0 || method == 8 else {
+        throw fail("member \(name) uses compression method \(method); only stored (0) and deflate (8) are read")
+      }
+      guard size >= 0, csize >= 0, local >= 0, local <= b.count - 30 else {
+        throw fail("member \(name): offset or size outside the file")
+      }
       out.append(Member(name: name, method: method, compressedSize: csize, size: size, crc: crc, localOffset: local))
       p = end
     }
@@ -128,14 +134,16 @@ struct ZipArchive {
     let range = try dataRange(m)
     if m.method == 0 {
       guard m.size == m.compressedSize else {
-        throw DataError.badFormat(path: where_, detail: "stored member claims \(m.size) bytes but holds \(m.compressedSize)")
+        throw DataError.badFormat(
+          path: where_, detail: "stored member claims \(m.size) bytes but holds \(m.compressedSize)")
       }
       let out = Array(bytes[range])
       try checkCRC(out, m)
       return out
     }
     guard m.size <= m.compressedSize * 1032 + 1024 else {
-      throw DataError.badFormat(path: where_, detail: "claims \(m.size) bytes from \(m.compressedSize) compressed (impossible for deflate)")
+      throw DataError.badFormat(
+        path: where_, detail: "claims \(m.size) bytes from \(m.compressedSize) compressed (impossible for deflate)")
     }
     try DataMemory.check(m.size, what: where_)
     let out = try inflate(range, limit: m.size, exact: true, name: where_)
@@ -177,7 +185,9 @@ struct ZipArchive {
     }
     if exact {
       guard status == Z_STREAM_END || (status == Z_OK && produced == limit && stream.avail_in == 0) else {
-        let why = status == Z_OK || status == Z_BUF_ERROR ? "the deflate stream is truncated or longer than claimed"
+        let why =
+          status == Z_OK || status == Z_BUF_ERROR
+          ? "the deflate stream is truncated or longer than claimed"
           : (stream.msg.map { String(cString: $0) } ?? "zlib error \(status)")
         throw DataError.badFormat(path: name, detail: "bad deflate data: \(why)")
       }
@@ -185,7 +195,8 @@ struct ZipArchive {
         throw DataError.badFormat(path: name, detail: "inflates to \(produced) bytes, the archive says \(limit)")
       }
     } else if status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR {
-      throw DataError.badFormat(path: name, detail: "bad deflate data: \(stream.msg.map { String(cString: $0) } ?? "zlib error \(status)")")
+      throw DataError.badFormat(
+        path: name, detail: "bad deflate data: \(stream.msg.map { String(cString: $0) } ?? "zlib error \(status)")")
     }
     out.removeSubrange(produced...)
     return out

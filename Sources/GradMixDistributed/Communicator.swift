@@ -25,8 +25,9 @@ public protocol Communicator: AnyObject {
   /// Gathers each rank's `send` (which may differ in length per rank) into
   /// `receive` on `root`, rank by rank; `counts[r]` is rank r's length
   /// (needed on every rank). `receive` is ignored on other ranks.
-  func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
-              root: Int) throws
+  func gather(
+    _ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
+    root: Int) throws
   /// Gathers each rank's bytes (any length) on `root`, rank by rank; other
   /// ranks get nil. For small state blobs (checkpoints), not for gradients.
   func gather(bytes: [UInt8], root: Int) throws -> [[UInt8]]?

@@ -65,8 +65,10 @@ public final class InstrumentedCommunicator: Communicator {
   public var localSize: Int { base.localSize }
 
   @inline(__always)
-  private func record<T>(_ op: String, sent: Int, received: Int, blocking: Bool = true,
-                         _ body: () throws -> T) throws -> T {
+  private func record<T>(
+    _ op: String, sent: Int, received: Int, blocking: Bool = true,
+    _ body: () throws -> T
+  ) throws -> T {
     var wait = 0.0
     if separatingWait && blocking {
       let arrived = DispatchTime.now().uptimeNanoseconds
@@ -75,8 +77,9 @@ public final class InstrumentedCommunicator: Communicator {
     }
     let start = DispatchTime.now().uptimeNanoseconds
     defer {
-      (ledger ?? self).add(prefix + op, sent: sent, received: received,
-                           seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9, wait: wait)
+      (ledger ?? self).add(
+        prefix + op, sent: sent, received: received,
+        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9, wait: wait)
     }
     return try body()
   }
@@ -119,15 +122,19 @@ public final class InstrumentedCommunicator: Communicator {
       try base.broadcast(buffer, root: root)
     }
   }
-  public func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
-                     root: Int) throws {
+  public func gather(
+    _ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
+    root: Int
+  ) throws {
     let total = counts.reduce(0, +) * 4, mine = send.count * 4
     try record("gather", sent: rank == root ? 0 : mine, received: rank == root ? total - mine : 0) {
       try base.gather(send, counts: counts, into: receive, root: root)
     }
   }
   public func gather(bytes: [UInt8], root: Int) throws -> [[UInt8]]? {
-    try record("gather", sent: rank == root ? 0 : bytes.count, received: 0) { try base.gather(bytes: bytes, root: root) }
+    try record("gather", sent: rank == root ? 0 : bytes.count, received: 0) {
+      try base.gather(bytes: bytes, root: root)
+    }
   }
   public func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {
     let n = send.count * 8
@@ -135,13 +142,16 @@ public final class InstrumentedCommunicator: Communicator {
   }
   public func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest {
     let n = buffer.count * 4
-    return try record("iallreduce", sent: n, received: n, blocking: false) { try base.startAllreduceSum(inPlace: buffer) }
+    return try record("iallreduce", sent: n, received: n, blocking: false) {
+      try base.startAllreduceSum(inPlace: buffer)
+    }
   }
   public func barrier() throws { try record("barrier", sent: 0, received: 0, blocking: false) { try base.barrier() } }
   /// The split-off communicator, instrumented into this one's totals (`group_` names).
   public func split(color: Int, key: Int) throws -> Communicator {
-    InstrumentedCommunicator(wrapping: try base.split(color: color, key: key), separatingWait: separatingWait,
-                             ledger: ledger ?? self)
+    InstrumentedCommunicator(
+      wrapping: try base.split(color: color, key: key), separatingWait: separatingWait,
+      ledger: ledger ?? self)
   }
   public func abort(code: Int32, message: String) -> Never { base.abort(code: code, message: message) }
   public func beginStep(_ step: Int) { base.beginStep(step) }

@@ -17,8 +17,10 @@ public final class LocalCommunicator: Communicator {
   public func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int) throws {
     precondition(root == 0, "A local world has only rank 0, not \(root).")
   }
-  public func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
-                     root: Int) throws {
+  public func gather(
+    _ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
+    root: Int
+  ) throws {
     precondition(root == 0 && counts == [send.count], "A local gather has one rank with \(send.count) values.")
     guard let receive, let src = send.baseAddress, let dst = receive.baseAddress, send.count > 0 else { return }
     precondition(receive.count >= send.count, "The gather's receive buffer is too small.")

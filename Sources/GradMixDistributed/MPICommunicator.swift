@@ -1,5 +1,4 @@
 import CMPI
-
 import Dispatch
 import Foundation
 
@@ -50,8 +49,9 @@ public final class MPICommunicator: Communicator {
     try mpiCheck(MPI_Comm_rank(world, &r), "MPI_Comm_rank")
     try mpiCheck(MPI_Comm_size(world, &s), "MPI_Comm_size")
     var node: MPI_Comm? = gm_mpi_comm_null()
-    try mpiCheck(MPI_Comm_split_type(world, gm_mpi_comm_type_shared(), r, gm_mpi_info_null(), &node),
-                 "MPI_Comm_split_type")
+    try mpiCheck(
+      MPI_Comm_split_type(world, gm_mpi_comm_type_shared(), r, gm_mpi_info_null(), &node),
+      "MPI_Comm_split_type")
     var lr: Int32 = 0, ls: Int32 = 0
     try mpiCheck(MPI_Comm_rank(node, &lr), "MPI_Comm_rank(node)")
     try mpiCheck(MPI_Comm_size(node, &ls), "MPI_Comm_size(node)")
@@ -61,8 +61,10 @@ public final class MPICommunicator: Communicator {
     return c
   }
 
-  private init(comm: MPI_Comm?, rank: Int, worldSize: Int, localRank: Int, localSize: Int,
-               watchedBy: MPICommunicator? = nil) {
+  private init(
+    comm: MPI_Comm?, rank: Int, worldSize: Int, localRank: Int, localSize: Int,
+    watchedBy: MPICommunicator? = nil
+  ) {
     self.comm = comm; self.rank = rank; self.worldSize = worldSize
     self.localRank = localRank; self.localSize = localSize
     self.watchedBy = watchedBy
@@ -105,8 +107,9 @@ public final class MPICommunicator: Communicator {
 
   private func postArrivalReceive(from r: Int) throws {
     let m = arrivalReceives[r]
-    try mpiCheck(MPI_Irecv(m.value, 1, gm_mpi_int64(), Int32(r), Self.arrivalTag, comm, &m.request),
-                 "MPI_Irecv(arrival)")
+    try mpiCheck(
+      MPI_Irecv(m.value, 1, gm_mpi_int64(), Int32(r), Self.arrivalTag, comm, &m.request),
+      "MPI_Irecv(arrival)")
   }
 
   /// How long a watched collective is polled without sleeping.
@@ -208,7 +211,8 @@ public final class MPICommunicator: Communicator {
     func waitOrCancel(_ m: ArrivalMessage, cancel: Bool) {
       var done: Int32 = 0
       while MPI_Test(&m.request, &done, gm_mpi_status_ignore()) == gm_mpi_success(), done == 0,
-            !cancel, DispatchTime.now().uptimeNanoseconds < deadline { usleep(100) }
+        !cancel, DispatchTime.now().uptimeNanoseconds < deadline
+      { usleep(100) }
       if done == 0 {
         MPI_Cancel(&m.request)
         MPI_Wait(&m.request, gm_mpi_status_ignore())
@@ -229,8 +233,10 @@ public final class MPICommunicator: Communicator {
 
   /// One collective: MPI's blocking call without the watchdog, else the
   /// non-blocking one completed under the watchdog.
-  private func collective(_ call: String, file: String = #fileID, line: Int = #line, blocking: () -> Int32,
-                          start: (inout MPI_Request?) -> Int32) throws {
+  private func collective(
+    _ call: String, file: String = #fileID, line: Int = #line, blocking: () -> Int32,
+    start: (inout MPI_Request?) -> Int32
+  ) throws {
     guard guardian.watchdog != nil else {
       try mpiCheck(blocking(), call, file: file, line: line)
       return
@@ -263,14 +269,17 @@ public final class MPICommunicator: Communicator {
     try allreduce(buffer, gm_mpi_int64(), gm_mpi_max(), "MPI_Allreduce(int64, max)")
   }
 
-  private func allreduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ type: MPI_Datatype, _ op: MPI_Op,
-                            _ call: String, file: String = #fileID, line: Int = #line) throws {
+  private func allreduce<T>(
+    _ buffer: UnsafeMutableBufferPointer<T>, _ type: MPI_Datatype, _ op: MPI_Op,
+    _ call: String, file: String = #fileID, line: Int = #line
+  ) throws {
     guard let base = buffer.baseAddress, buffer.count > 0 else { return }
     for start in chunks(buffer.count) {
       let n = min(buffer.count - start, Int(Int32.max))
-      try collective(call, file: file, line: line,
-                     blocking: { MPI_Allreduce(gm_mpi_in_place(), base + start, Int32(n), type, op, comm) },
-                     start: { MPI_Iallreduce(gm_mpi_in_place(), base + start, Int32(n), type, op, comm, &$0) })
+      try collective(
+        call, file: file, line: line,
+        blocking: { MPI_Allreduce(gm_mpi_in_place(), base + start, Int32(n), type, op, comm) },
+        start: { MPI_Iallreduce(gm_mpi_in_place(), base + start, Int32(n), type, op, comm, &$0) })
     }
   }
 
@@ -287,22 +296,28 @@ public final class MPICommunicator: Communicator {
     guard let base = buffer.baseAddress, buffer.count > 0 else { return }
     for start in chunks(buffer.count) {
       let n = min(buffer.count - start, Int(Int32.max))
-      try collective("MPI_Bcast", blocking: { MPI_Bcast(base + start, Int32(n), type, Int32(root), comm) },
-                     start: { MPI_Ibcast(base + start, Int32(n), type, Int32(root), comm, &$0) })
+      try collective(
+        "MPI_Bcast", blocking: { MPI_Bcast(base + start, Int32(n), type, Int32(root), comm) },
+        start: { MPI_Ibcast(base + start, Int32(n), type, Int32(root), comm, &$0) })
     }
   }
 
-  public func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
-                     root: Int) throws {
-    precondition(counts.count == worldSize && counts[rank] == send.count,
-                 "gather: counts \(counts) do not match \(worldSize) ranks and this rank's \(send.count) values.")
+  public func gather(
+    _ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
+    root: Int
+  ) throws {
+    precondition(
+      counts.count == worldSize && counts[rank] == send.count,
+      "gather: counts \(counts) do not match \(worldSize) ranks and this rank's \(send.count) values.")
     let total = counts.reduce(0, +)
     precondition(total <= Int(Int32.max), "gather: \(total) values exceed MPI's int count; split the buffer.")
     var counts32 = counts.map { Int32($0) }
     var displacements = [Int32](repeating: 0, count: worldSize)
     for r in 1..<max(worldSize, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
     if rank == root {
-      guard let receive, receive.count >= total else { preconditionFailure("gather: the root needs \(total) floats to receive into.") }
+      guard let receive, receive.count >= total else {
+        preconditionFailure("gather: the root needs \(total) floats to receive into.")
+      }
     }
     let into = rank == root ? receive?.baseAddress : nil
     // The count arrays stay in place until a non-blocking gather completes.
@@ -310,10 +325,16 @@ public final class MPICommunicator: Communicator {
       try displacements.withUnsafeMutableBufferPointer { d in
         try collective(
           "MPI_Gatherv",
-          blocking: { MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
-                                  gm_mpi_float(), Int32(root), comm) },
-          start: { MPI_Igatherv(send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
-                                gm_mpi_float(), Int32(root), comm, &$0) })
+          blocking: {
+            MPI_Gatherv(
+              send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
+              gm_mpi_float(), Int32(root), comm)
+          },
+          start: {
+            MPI_Igatherv(
+              send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
+              gm_mpi_float(), Int32(root), comm, &$0)
+          })
       }
     }
   }
@@ -336,10 +357,16 @@ public final class MPICommunicator: Communicator {
           try displacements.withUnsafeMutableBufferPointer { d in
             try collective(
               "MPI_Gatherv(bytes)",
-              blocking: { MPI_Gatherv(send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
-                                      d.baseAddress, gm_mpi_byte(), Int32(root), comm) },
-              start: { MPI_Igatherv(send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
-                                    d.baseAddress, gm_mpi_byte(), Int32(root), comm, &$0) })
+              blocking: {
+                MPI_Gatherv(
+                  send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
+                  d.baseAddress, gm_mpi_byte(), Int32(root), comm)
+              },
+              start: {
+                MPI_Igatherv(
+                  send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
+                  d.baseAddress, gm_mpi_byte(), Int32(root), comm, &$0)
+              })
           }
         }
       }
@@ -350,19 +377,28 @@ public final class MPICommunicator: Communicator {
 
   public func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {
     precondition(receive.count == send.count * worldSize, "allgather: receive needs \(send.count * worldSize) values.")
-    try collective("MPI_Allgather",
-                   blocking: { MPI_Allgather(send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
-                                             Int32(send.count), gm_mpi_double(), comm) },
-                   start: { MPI_Iallgather(send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
-                                           Int32(send.count), gm_mpi_double(), comm, &$0) })
+    try collective(
+      "MPI_Allgather",
+      blocking: {
+        MPI_Allgather(
+          send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
+          Int32(send.count), gm_mpi_double(), comm)
+      },
+      start: {
+        MPI_Iallgather(
+          send.baseAddress, Int32(send.count), gm_mpi_double(), receive.baseAddress,
+          Int32(send.count), gm_mpi_double(), comm, &$0)
+      })
   }
 
   public func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest {
     precondition(buffer.count <= Int(Int32.max), "A non-blocking allreduce is limited to Int32.max floats.")
     let request = MPIRequest(communicator: self)
     if watchedBy == nil && watchdog != nil { try announceCollective() }
-    try mpiCheck(MPI_Iallreduce(gm_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), gm_mpi_float(),
-                                gm_mpi_sum(), comm, &request.handle), "MPI_Iallreduce")
+    try mpiCheck(
+      MPI_Iallreduce(
+        gm_mpi_in_place(), buffer.baseAddress, Int32(buffer.count), gm_mpi_float(),
+        gm_mpi_sum(), comm, &request.handle), "MPI_Iallreduce")
     return request
   }
 
@@ -375,8 +411,9 @@ public final class MPICommunicator: Communicator {
     var r: Int32 = 0, s: Int32 = 0
     try mpiCheck(MPI_Comm_rank(sub, &r), "MPI_Comm_rank")
     try mpiCheck(MPI_Comm_size(sub, &s), "MPI_Comm_size")
-    return MPICommunicator(comm: sub, rank: Int(r), worldSize: Int(s), localRank: localRank, localSize: localSize,
-                           watchedBy: guardian)
+    return MPICommunicator(
+      comm: sub, rank: Int(r), worldSize: Int(s), localRank: localRank, localSize: localSize,
+      watchedBy: guardian)
   }
 
   public func barrier() throws {

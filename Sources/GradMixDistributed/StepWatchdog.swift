@@ -44,7 +44,8 @@ public struct StepWatchdog: Sendable {
   /// - Precondition: `timeout` is positive and finite.
   /// - Parameter now: the monotonic time in seconds (every rank counts as heard from at the start).
   public init(timeout: Double, rank: Int, worldSize: Int, now: Double) {
-    precondition(timeout > 0 && timeout.isFinite, "The step timeout must be a positive number of seconds, not \(timeout).")
+    precondition(
+      timeout > 0 && timeout.isFinite, "The step timeout must be a positive number of seconds, not \(timeout).")
     self.timeout = timeout; self.rank = rank; self.worldSize = worldSize
     arrived = Array(repeating: 0, count: worldSize)
     heard = Array(repeating: now, count: worldSize)
@@ -88,7 +89,9 @@ public struct StepWatchdog: Sendable {
   public func silentRanks(now: Double) -> [Int] { workers.filter { arrived[$0] >= sequence && isSilent($0, now: now) } }
 
   /// The workers still reporting from an earlier collective at `now` (alive, held up by others).
-  public func waitingRanks(now: Double) -> [Int] { workers.filter { arrived[$0] < sequence && !isSilent($0, now: now) } }
+  public func waitingRanks(now: Double) -> [Int] {
+    workers.filter { arrived[$0] < sequence && !isSilent($0, now: now) }
+  }
 
   /// Whether every worker has reported every collective rank 0 has started.
   public var allCaughtUp: Bool { workers.allSatisfy { arrived[$0] >= sequence } }
@@ -102,7 +105,8 @@ public struct StepWatchdog: Sendable {
     let at = step == 0 ? "before the first step" : "at step \(step)"
     let head = "step timeout: no progress for \(String(format: "%g", patience)) s \(at) (in \(call))"
     guard rank == 0 else {
-      return head + " on rank \(rank) of \(worldSize); rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout"
+      return head
+        + " on rank \(rank) of \(worldSize); rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout"
     }
     func ranks(_ list: [Int]) -> String {
       (list.count == 1 ? "rank " : "ranks ") + list.map(String.init).joined(separator: ", ")
@@ -111,7 +115,9 @@ public struct StepWatchdog: Sendable {
     var parts: [String] = []
     if !missing.isEmpty { parts.append(ranks(missing) + " did not arrive") }
     if !silent.isEmpty { parts.append(ranks(silent) + " arrived but stopped responding") }
-    if !waiting.isEmpty { parts.append(ranks(waiting) + (waiting.count == 1 ? " waits" : " wait") + " in an earlier collective") }
+    if !waiting.isEmpty {
+      parts.append(ranks(waiting) + (waiting.count == 1 ? " waits" : " wait") + " in an earlier collective")
+    }
     if parts.isEmpty { parts.append("every rank arrived and is responding, but the collective did not complete") }
     return head + "; " + parts.joined(separator: "; ")
   }

@@ -6,16 +6,22 @@ import Foundation
 /// pseudo-labelling round).
 public enum MetricsExport {
   /// Scalar fields of a step record, in this column order when present.
-  static let stepColumns = ["step", "lr", "lr_scale", "target_meta_loss", "target_test_accuracy", "target_test_loss",
-                            "pseudo_count", "pseudo_accuracy_diagnostic", "skipped"]
+  static let stepColumns = [
+    "step", "lr", "lr_scale", "target_meta_loss", "target_test_accuracy", "target_test_loss",
+    "pseudo_count", "pseudo_accuracy_diagnostic", "skipped",
+  ]
 
   /// The step records as CSV: the scalar columns, then `loss:<source>`, then `weight:<source>:<layer>`.
   public static func metricsCSV(_ run: RunFolder) -> String {
     var sources: [String] = [], layers: [String] = []
     var scalars = stepColumns.filter { c in run.steps.contains { $0.fields[c] != nil } }
     for rec in run.steps {
-      for k in ((rec.fields["losses"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) { sources.append(k) }
-      for k in ((rec.fields["weights"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) { sources.append(k) }
+      for k in ((rec.fields["losses"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
+        sources.append(k)
+      }
+      for k in ((rec.fields["weights"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
+        sources.append(k)
+      }
       for l in (rec.fields["layers"] as? [String]) ?? [] where !layers.contains(l) { layers.append(l) }
     }
     if scalars.isEmpty { scalars = ["step"] }
@@ -43,7 +49,9 @@ public enum MetricsExport {
   /// The event records as CSV: `step`, `event`, then every other field (lists and maps as JSON).
   public static func eventsCSV(_ run: RunFolder) -> String {
     var keys: [String] = []
-    for e in run.events { for k in e.fields.keys.sorted() where k != "step" && k != "event" && !keys.contains(k) { keys.append(k) } }
+    for e in run.events {
+      for k in e.fields.keys.sorted() where k != "step" && k != "event" && !keys.contains(k) { keys.append(k) }
+    }
     var lines = [(["step", "event"] + keys).map(cell).joined(separator: ",")]
     for e in run.events { lines.append((["step", "event"] + keys).map { value(e.fields[$0]) }.joined(separator: ",")) }
     return lines.joined(separator: "\n") + "\n"
@@ -64,7 +72,8 @@ public enum MetricsExport {
     case let s as String: return cell(s)
     case let other?:
       guard JSONSerialization.isValidJSONObject(other),
-            let d = try? JSONSerialization.data(withJSONObject: other, options: [.sortedKeys]) else { return cell("\(other)") }
+        let d = try? JSONSerialization.data(withJSONObject: other, options: [.sortedKeys])
+      else { return cell("\(other)") }
       return cell(String(decoding: d, as: UTF8.self))
     }
   }

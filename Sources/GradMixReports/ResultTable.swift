@@ -43,7 +43,8 @@ public struct ResultTable {
       groups[g, default: [:]][seed] = v
     }
     if let baseline, groups[baseline] == nil {
-      throw RunFolderError(path: "--baseline", detail: "no group '\(baseline)' (groups: \(order.joined(separator: "; ")))")
+      throw RunFolderError(
+        path: "--baseline", detail: "no group '\(baseline)' (groups: \(order.joined(separator: "; ")))")
     }
     rows = order.map { g in
       let values = groups[g] ?? [:]
@@ -77,11 +78,14 @@ public struct ResultTable {
     let unit = percent ? " (%)" : ""
     var head = ["\(keys.joined(separator: ", "))", "n", "\(metric)\(unit), mean ± 95% CI"]
     if let baseline { head.append("paired Δ vs \(baseline)\(unit) ± 95% CI") }
-    var lines = ["| " + head.joined(separator: " | ") + " |", "|" + head.map { _ in "---" }.joined(separator: "|") + "|"]
+    var lines = [
+      "| " + head.joined(separator: " | ") + " |", "|" + head.map { _ in "---" }.joined(separator: "|") + "|",
+    ]
     for r in rows {
       var cells = [r.group, "\(r.estimate.count)", format(r.estimate)]
       if let baseline {
-        cells.append(r.group == baseline ? "—" : r.difference.map { "\(format($0)) (\($0.count) pairs)" } ?? "no common seeds")
+        cells.append(
+          r.group == baseline ? "—" : r.difference.map { "\(format($0)) (\($0.count) pairs)" } ?? "no common seeds")
       }
       lines.append("| " + cells.joined(separator: " | ") + " |")
     }
@@ -90,13 +94,18 @@ public struct ResultTable {
 
   /// CSV with raw numbers (fractions, not percentages); empty cells where undefined.
   public func csv() -> String {
-    func q(_ s: String) -> String { s.contains(where: { ",\"\n".contains($0) }) ? "\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\"" : s }
+    func q(_ s: String) -> String {
+      s.contains(where: { ",\"\n".contains($0) }) ? "\"\(s.replacingOccurrences(of: "\"", with: "\"\""))\"" : s
+    }
     func n(_ v: Double?) -> String { v.map { String($0) } ?? "" }
     var lines = ["group,n,mean,sd,ci95_half_width,diff_pairs,diff_mean,diff_ci95_half_width"]
     for r in rows {
       let d = r.difference
-      lines.append([q(r.group), "\(r.estimate.count)", n(r.estimate.mean), n(r.estimate.standardDeviation),
-                    n(r.estimate.halfWidth), d.map { "\($0.count)" } ?? "", n(d?.mean), n(d?.halfWidth)]
+      lines.append(
+        [
+          q(r.group), "\(r.estimate.count)", n(r.estimate.mean), n(r.estimate.standardDeviation),
+          n(r.estimate.halfWidth), d.map { "\($0.count)" } ?? "", n(d?.mean), n(d?.halfWidth),
+        ]
         .joined(separator: ","))
     }
     return lines.joined(separator: "\n") + "\n"

@@ -49,7 +49,8 @@ public struct RunFolder {
     }
     self.steps = steps
     self.events = events
-    let text = (try? String(contentsOfFile: path + "/config.resolved.yaml", encoding: .utf8))
+    let text =
+      (try? String(contentsOfFile: path + "/config.resolved.yaml", encoding: .utf8))
       ?? (try? String(contentsOfFile: path + "/config.yaml", encoding: .utf8))
     config = text.flatMap { try? Yams.compose(yaml: $0) }
     guard !run.isEmpty || !summary.isEmpty || !steps.isEmpty else {
@@ -62,13 +63,16 @@ public struct RunFolder {
   public func value(for key: String) -> Any? {
     if let v = summary[key] { return v }
     if let v = run[key] { return v }
-    if let v = (run["provenance"] as? [String: Any])?[key] ?? (summary["provenance"] as? [String: Any])?[key] { return v }
+    if let v = (run["provenance"] as? [String: Any])?[key] ?? (summary["provenance"] as? [String: Any])?[key] {
+      return v
+    }
     var node = config
     for part in key.split(separator: ".") {
       var name = Substring(part)
       var indices: [Int] = []
       while let open = name.lastIndex(of: "["), name.last == "]",
-            let i = Int(name[name.index(after: open)..<name.index(before: name.endIndex)]) {
+        let i = Int(name[name.index(after: open)..<name.index(before: name.endIndex)])
+      {
         indices.insert(i, at: 0)
         name = name[..<open]
       }
@@ -106,7 +110,8 @@ public struct RunFolder {
 
   static func readJSON(_ path: String) -> [String: Any] {
     guard let data = FileManager.default.contents(atPath: path),
-          let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [:] }
+      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    else { return [:] }
     return obj
   }
 }

@@ -21,8 +21,12 @@ public struct RunReport {
   /// Every source name, sorted: index i gets palette colour i.
   var sourceNames: [String] {
     var names = Set<String>()
-    for r in runs { for rec in r.steps { if let l = rec.fields["losses"] as? [String: Any] { names.formUnion(l.keys) }
-      if let w = rec.fields["weights"] as? [String: Any] { names.formUnion(w.keys) } } }
+    for r in runs {
+      for rec in r.steps {
+        if let l = rec.fields["losses"] as? [String: Any] { names.formUnion(l.keys) }
+        if let w = rec.fields["weights"] as? [String: Any] { names.formUnion(w.keys) }
+      }
+    }
     return names.sorted()
   }
 
@@ -36,8 +40,9 @@ public struct RunReport {
   /// A series per run of a numeric step-record field.
   func perRun(_ key: String) -> [SVGChart.Series] {
     runs.enumerated().map { i, r in
-      SVGChart.Series(label: r.name, color: SVGChart.palette[i % SVGChart.palette.count],
-                      points: r.steps.compactMap { rec in rec.number(key).map { (Double(rec.step ?? 0), $0) } })
+      SVGChart.Series(
+        label: r.name, color: SVGChart.palette[i % SVGChart.palette.count],
+        points: r.steps.compactMap { rec in rec.number(key).map { (Double(rec.step ?? 0), $0) } })
     }.filter { !$0.points.isEmpty }
   }
 
@@ -57,21 +62,29 @@ public struct RunReport {
           return (Double(rec.step ?? 0), v)
         }
         if !pts.isEmpty {
-          losses.append(SVGChart.Series(label: "\(name) (\(r.name))", color: color(source: name), dash: dash(run: i), points: pts))
+          losses.append(
+            SVGChart.Series(label: "\(name) (\(r.name))", color: color(source: name), dash: dash(run: i), points: pts))
         }
       }
       let meta = r.steps.compactMap { rec in rec.number("target_meta_loss").map { (Double(rec.step ?? 0), $0) } }
       if !meta.isEmpty {
-        losses.append(SVGChart.Series(label: "target meta batch (\(r.name))", color: "#777777", dash: dash(run: i), points: meta))
+        losses.append(
+          SVGChart.Series(label: "target meta batch (\(r.name))", color: "#777777", dash: dash(run: i), points: meta))
       }
     }
     var lossChart = SVGChart(title: "Training losses (colour: source, dash: run)", yLabel: "loss", series: losses)
     lossChart.yRange = 0...0
     out.append(("Losses", lossChart.svg()))
     out.append(contentsOf: weightPictures())
-    out.append(("Learning rate", SVGChart(title: "Learning-rate scale (adaptive)", yLabel: "scale", series: perRun("lr_scale")).svg()))
+    out.append(
+      (
+        "Learning rate",
+        SVGChart(title: "Learning-rate scale (adaptive)", yLabel: "scale", series: perRun("lr_scale")).svg()
+      ))
     out.append(("Learning rate", SVGChart(title: "Learning rate", yLabel: "lr", series: perRun("lr")).svg()))
-    out.append(("Pseudo-labels", SVGChart(title: "Pseudo-labelled target images", yLabel: "count", series: pseudoSeries()).svg()))
+    out.append(
+      ("Pseudo-labels", SVGChart(title: "Pseudo-labelled target images", yLabel: "count", series: pseudoSeries()).svg())
+    )
     out.append(contentsOf: rankPictures())
     return out
   }
@@ -80,7 +93,9 @@ public struct RunReport {
   func weightPictures() -> [(String, String)] {
     var layers: [String] = []
     for r in runs {
-      for rec in r.steps { for l in (rec.fields["layers"] as? [String]) ?? [] where !layers.contains(l) { layers.append(l) } }
+      for rec in r.steps {
+        for l in (rec.fields["layers"] as? [String]) ?? [] where !layers.contains(l) { layers.append(l) }
+      }
     }
     return layers.map { layer in
       var series: [SVGChart.Series] = []
@@ -88,13 +103,16 @@ public struct RunReport {
         for name in sourceNames {
           let pts = r.steps.compactMap { rec -> (x: Double, y: Double)? in
             guard let idx = (rec.fields["layers"] as? [String])?.firstIndex(of: layer),
-                  let w = (rec.fields["weights"] as? [String: Any])?[name] as? [Any], idx < w.count,
-                  let v = RunFolder.number(w[idx]) else { return nil }
+              let w = (rec.fields["weights"] as? [String: Any])?[name] as? [Any], idx < w.count,
+              let v = RunFolder.number(w[idx])
+            else { return nil }
             return (Double(rec.step ?? 0), v)
           }
           if !pts.isEmpty {
-            series.append(SVGChart.Series(label: runs.count > 1 ? "\(name) (\(r.name))" : name,
-                                          color: color(source: name), dash: dash(run: i), points: pts))
+            series.append(
+              SVGChart.Series(
+                label: runs.count > 1 ? "\(name) (\(r.name))" : name,
+                color: color(source: name), dash: dash(run: i), points: pts))
           }
         }
       }
@@ -106,9 +124,14 @@ public struct RunReport {
 
   func pseudoSeries() -> [SVGChart.Series] {
     runs.enumerated().compactMap { i, r in
-      var pts = r.events.filter { $0.event == "pseudo_labels" }.compactMap { e in e.number("count").map { (Double(e.step ?? 0), $0) } }
-      if pts.isEmpty { pts = r.steps.compactMap { rec in rec.number("pseudo_count").map { (Double(rec.step ?? 0), $0) } } }
-      return pts.isEmpty ? nil : SVGChart.Series(label: r.name, color: SVGChart.palette[i % SVGChart.palette.count], points: pts)
+      var pts = r.events.filter { $0.event == "pseudo_labels" }.compactMap { e in
+        e.number("count").map { (Double(e.step ?? 0), $0) }
+      }
+      if pts.isEmpty {
+        pts = r.steps.compactMap { rec in rec.number("pseudo_count").map { (Double(rec.step ?? 0), $0) } }
+      }
+      return pts.isEmpty
+        ? nil : SVGChart.Series(label: r.name, color: SVGChart.palette[i % SVGChart.palette.count], points: pts)
     }
   }
 
@@ -118,14 +141,22 @@ public struct RunReport {
     runs.compactMap { r in
       guard let ranks = r.summary["per_rank"] as? [[String: Any]], ranks.count > 1 else { return nil }
       // Compute phases, then waiting (for the slowest rank) and transfer (communication) apart.
-      let phases = ["target_gradient", "source_gradients", "mixing", "update", "evaluation", "pseudo_labelling",
-                    "waiting", "communication"].filter { p in ranks.contains { RunFolder.number($0[p]) != nil } }
+      let phases = [
+        "target_gradient", "source_gradients", "mixing", "update", "evaluation", "pseudo_labelling",
+        "waiting", "communication",
+      ].filter { p in ranks.contains { RunFolder.number($0[p]) != nil } }
       let bars = ranks.map { rank in
-        (label: "rank \(RunFolder.number(rank["rank"]).map { String(Int($0)) } ?? "?")",
-         parts: phases.map { RunFolder.number(rank[$0]) ?? 0 })
+        (
+          label: "rank \(RunFolder.number(rank["rank"]).map { String(Int($0)) } ?? "?")",
+          parts: phases.map { RunFolder.number(rank[$0]) ?? 0 }
+        )
       }
-      return ("Time per rank", SVGChart.stackedBars(title: "Seconds per phase and rank: \(r.name)", unit: "s",
-                                                    bars: bars, partNames: phases))
+      return (
+        "Time per rank",
+        SVGChart.stackedBars(
+          title: "Seconds per phase and rank: \(r.name)", unit: "s",
+          bars: bars, partNames: phases)
+      )
     }
   }
 
@@ -133,17 +164,22 @@ public struct RunReport {
 
   /// The runs' summary table rows.
   func summaryTable() -> String {
-    var rows = "<table><tr><th>run</th><th>method</th><th>seed</th><th>steps</th><th>target test accuracy</th>"
+    var rows =
+      "<table><tr><th>run</th><th>method</th><th>seed</th><th>steps</th><th>target test accuracy</th>"
       + "<th>wall seconds</th><th>ranks</th><th>commit</th><th>host</th><th>started</th></tr>\n"
     for r in runs {
-      let acc = r.number(for: "target_test_accuracy").flatMap { $0.isFinite ? String(format: "%.2f%%", $0 * 100) : nil }
+      let acc =
+        r.number(for: "target_test_accuracy").flatMap { $0.isFinite ? String(format: "%.2f%%", $0 * 100) : nil }
         ?? (r.steps.last?.number("target_test_accuracy").map { String(format: "%.2f%% (unfinished)", $0 * 100) } ?? "—")
-      let steps = r.finished ? (r.string(for: "steps") ?? "?") : "\(r.steps.last?.step ?? 0) of \(r.string(for: "steps") ?? "?")"
-      let cells = [r.name, r.method ?? "?", r.seed ?? "?", steps, acc,
-                   r.number(for: "wall_seconds").map { String(format: "%.1f", $0) } ?? "—",
-                   r.string(for: "world_size") ?? "?",
-                   (r.string(for: "commit") ?? "?") + ((r.value(for: "dirty") as? Bool) == true ? " (dirty)" : ""),
-                   r.string(for: "hostname") ?? "—", r.string(for: "started_at") ?? "—"]
+      let steps =
+        r.finished ? (r.string(for: "steps") ?? "?") : "\(r.steps.last?.step ?? 0) of \(r.string(for: "steps") ?? "?")"
+      let cells = [
+        r.name, r.method ?? "?", r.seed ?? "?", steps, acc,
+        r.number(for: "wall_seconds").map { String(format: "%.1f", $0) } ?? "—",
+        r.string(for: "world_size") ?? "?",
+        (r.string(for: "commit") ?? "?") + ((r.value(for: "dirty") as? Bool) == true ? " (dirty)" : ""),
+        r.string(for: "hostname") ?? "—", r.string(for: "started_at") ?? "—",
+      ]
       rows += "<tr>" + cells.map { "<td>\(SVGChart.escape($0))</td>" }.joined() + "</tr>\n"
     }
     return rows + "</table>\n"
@@ -175,7 +211,8 @@ public struct RunReport {
       page += svg + "\n"
     }
     if !lastSection.isEmpty { page += "</div>\n" }
-    page += "<footer>Written by \(SVGChart.escape(generator)) from \(runs.map { SVGChart.escape($0.path) }.joined(separator: ", ")).</footer>\n"
+    page +=
+      "<footer>Written by \(SVGChart.escape(generator)) from \(runs.map { SVGChart.escape($0.path) }.joined(separator: ", ")).</footer>\n"
     return page + "</body></html>\n"
   }
 }

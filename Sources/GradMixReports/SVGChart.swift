@@ -64,13 +64,17 @@ public struct SVGChart {
     let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
     let left = 62.0, right = 12.0, top = 28.0, legendRows = Double((series.count + 2) / 3)
     let fullHeight = Int(height + 10 + 16 * legendRows)
-    var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(Int(width))\" height=\"\(fullHeight)\" "
+    var out =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(Int(width))\" height=\"\(fullHeight)\" "
     out += "viewBox=\"0 0 \(Int(width)) \(fullHeight)\" font-family=\"sans-serif\" font-size=\"11\">\n"
     out += "<title>\(SVGChart.escape(title))</title>\n"
-    out += "<text x=\"\(Int(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">\(SVGChart.escape(title))</text>\n"
+    out +=
+      "<text x=\"\(Int(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">\(SVGChart.escape(title))</text>\n"
     guard let x0 = all.map(\.x).min(), let x1 = all.map(\.x).max(), var y0 = all.map(\.y).min(),
-          var y1 = all.map(\.y).max() else {
-      out += "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" fill=\"#777\">no data in these runs</text>\n</svg>"
+      var y1 = all.map(\.y).max()
+    else {
+      out +=
+        "<text x=\"\(Int(width / 2))\" y=\"\(Int(height / 2))\" text-anchor=\"middle\" fill=\"#777\">no data in these runs</text>\n</svg>"
       return out
     }
     if let r = yRange { y0 = min(y0, r.lowerBound); y1 = max(y1, r.upperBound) }
@@ -90,20 +94,26 @@ public struct SVGChart {
       out += "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(top + plotH)\" y2=\"\(top + plotH + 4)\" stroke=\"#999\"/>"
       out += "<text x=\"\(x)\" y=\"\(top + plotH + 16)\" text-anchor=\"middle\">\(SVGChart.label(t))</text>\n"
     }
-    out += "<text x=\"\(left + plotW / 2)\" y=\"\(top + plotH + 32)\" text-anchor=\"middle\">\(SVGChart.escape(xLabel))</text>\n"
-    out += "<text transform=\"translate(14,\(top + plotH / 2)) rotate(-90)\" text-anchor=\"middle\">\(SVGChart.escape(yLabel))</text>\n"
+    out +=
+      "<text x=\"\(left + plotW / 2)\" y=\"\(top + plotH + 32)\" text-anchor=\"middle\">\(SVGChart.escape(xLabel))</text>\n"
+    out +=
+      "<text transform=\"translate(14,\(top + plotH / 2)) rotate(-90)\" text-anchor=\"middle\">\(SVGChart.escape(yLabel))</text>\n"
     for s in series {
       let pts = s.points.filter { $0.x.isFinite && $0.y.isFinite }
       guard !pts.isEmpty else { continue }
       let d = pts.map { String(format: "%.1f,%.1f", px($0.x), py($0.y)) }.joined(separator: " ")
       let dash = s.dash.isEmpty ? "" : " stroke-dasharray=\"\(s.dash)\""
-      out += "<polyline class=\"series\" data-label=\"\(SVGChart.escape(s.label))\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\"\(dash) points=\"\(d)\"/>\n"
-      if pts.count == 1 { out += "<circle cx=\"\(px(pts[0].x))\" cy=\"\(py(pts[0].y))\" r=\"2.5\" fill=\"\(s.color)\"/>\n" }
+      out +=
+        "<polyline class=\"series\" data-label=\"\(SVGChart.escape(s.label))\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\"\(dash) points=\"\(d)\"/>\n"
+      if pts.count == 1 {
+        out += "<circle cx=\"\(px(pts[0].x))\" cy=\"\(py(pts[0].y))\" r=\"2.5\" fill=\"\(s.color)\"/>\n"
+      }
     }
     for (i, s) in series.enumerated() {
       let lx = left + Double(i % 3) * (plotW / 3), ly = height + 10 + Double(i / 3) * 16
       let dash = s.dash.isEmpty ? "" : " stroke-dasharray=\"\(s.dash)\""
-      out += "<line x1=\"\(lx)\" x2=\"\(lx + 22)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"\(dash)/>"
+      out +=
+        "<line x1=\"\(lx)\" x2=\"\(lx + 22)\" y1=\"\(ly - 4)\" y2=\"\(ly - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"\(dash)/>"
       out += "<text x=\"\(lx + 26)\" y=\"\(ly)\">\(SVGChart.escape(String(s.label.prefix(40))))</text>\n"
     }
     out += "</svg>"
@@ -111,14 +121,18 @@ public struct SVGChart {
   }
 
   /// Horizontal stacked bars (one per label) of named parts, e.g. seconds per phase per rank.
-  public static func stackedBars(title: String, unit: String, bars: [(label: String, parts: [Double])],
-                                 partNames: [String], width: Double = 560) -> String {
+  public static func stackedBars(
+    title: String, unit: String, bars: [(label: String, parts: [Double])],
+    partNames: [String], width: Double = 560
+  ) -> String {
     let rowH = 20.0, left = 110.0, top = 28.0, legendRows = Double((partNames.count + 2) / 3)
     let height = top + Double(bars.count) * rowH + 30 + 16 * legendRows
     let total = bars.map { $0.parts.reduce(0, +) }.max() ?? 0
-    var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
+    var out =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">\n"
     out += "<title>\(escape(title))</title>\n"
-    out += "<text x=\"\(Int(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">\(escape(title))</text>\n"
+    out +=
+      "<text x=\"\(Int(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">\(escape(title))</text>\n"
     let plotW = width - left - 20
     for (i, bar) in bars.enumerated() {
       let y = top + Double(i) * rowH
@@ -126,7 +140,8 @@ public struct SVGChart {
       var x = left
       for (j, v) in bar.parts.enumerated() where v > 0 && total > 0 {
         let w = v / total * plotW
-        out += "<rect class=\"bar\" x=\"\(x)\" y=\"\(y + 2)\" width=\"\(w)\" height=\"\(rowH - 4)\" fill=\"\(palette[j % palette.count])\"><title>\(escape(partNames[j])): \(label(v)) \(unit)</title></rect>"
+        out +=
+          "<rect class=\"bar\" x=\"\(x)\" y=\"\(y + 2)\" width=\"\(w)\" height=\"\(rowH - 4)\" fill=\"\(palette[j % palette.count])\"><title>\(escape(partNames[j])): \(label(v)) \(unit)</title></rect>"
         x += w
       }
       out += "<text x=\"\(x + 4)\" y=\"\(y + 14)\">\(label(bar.parts.reduce(0, +))) \(unit)</text>\n"

@@ -7,8 +7,9 @@ public func expectClose<A: Collection, B: Collection>(
   _ actual: A, _ expected: B, absolute: Double = 1e-5, relative: Double = 1e-4, _ what: String = "",
   sourceLocation: SourceLocation = #_sourceLocation
 ) where A.Element: BinaryFloatingPoint, B.Element: BinaryFloatingPoint {
-  #expect(actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)",
-          sourceLocation: sourceLocation)
+  #expect(
+    actual.count == expected.count, "\(what): \(actual.count) values, expected \(expected.count)",
+    sourceLocation: sourceLocation)
   var bad: [String] = []
   var badCount = 0
   for (i, (a, e)) in zip(actual, expected).enumerated() {
@@ -18,6 +19,7 @@ public func expectClose<A: Collection, B: Collection>(
       if bad.count < 5 { bad.append("[\(i)] \(da) vs \(de)") }
     }
   }
-  #expect(badCount == 0, "\(what): \(badCount) values differ: \(bad.joined(separator: ", "))",
-          sourceLocation: sourceLocation)
+  #expect(
+    badCount == 0, "\(what): \(badCount) values differ: \(bad.joined(separator: ", "))",
+    sourceLocation: sourceLocation)
 }

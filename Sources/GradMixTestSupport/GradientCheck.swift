@@ -68,9 +68,13 @@ public struct LayerGradientCheck {
     var state0: [Float] = []
     for t in layer.stateShapes {
       for _ in 0..<t.count {
-        if t.name.hasSuffix("running_var") { state0.append(0.5 + rng.uniform()) }
-        else if t.name.hasSuffix("running_mean") { state0.append(rng.normal() * 0.5) }
-        else { state0.append(0) }
+        if t.name.hasSuffix("running_var") {
+          state0.append(0.5 + rng.uniform())
+        } else if t.name.hasSuffix("running_mean") {
+          state0.append(rng.normal() * 0.5)
+        } else {
+          state0.append(0)
+        }
       }
     }
     if state0.isEmpty { state0 = [0] }
@@ -93,9 +97,10 @@ public struct LayerGradientCheck {
             scratch.withUnsafeMutableBufferPointer { sb in
               var state = state0
               state.withUnsafeMutableBufferPointer { stb in
-                layer.forward(output: yb.baseAddress!, input: xb.baseAddress!, parameters: pb.baseAddress!,
-                              state: stb.baseAddress!, scratch: sb.baseAddress!, inputShape: inputShape, batch: batch,
-                              mode: mode, rng: &d)
+                layer.forward(
+                  output: yb.baseAddress!, input: xb.baseAddress!, parameters: pb.baseAddress!,
+                  state: stb.baseAddress!, scratch: sb.baseAddress!, inputShape: inputShape, batch: batch,
+                  mode: mode, rng: &d)
               }
             }
           }
@@ -118,9 +123,10 @@ public struct LayerGradientCheck {
             y.withUnsafeBufferPointer { yb in
               p.withUnsafeBufferPointer { pb in
                 scratch.withUnsafeMutableBufferPointer { sb in
-                  layer.backward(dInput: dxb.baseAddress!, dParameters: dtb.baseAddress!, dOutput: rb.baseAddress!,
-                                 input: xb.baseAddress!, output: yb.baseAddress!, parameters: pb.baseAddress!,
-                                 scratch: sb.baseAddress!, inputShape: inputShape, batch: batch)
+                  layer.backward(
+                    dInput: dxb.baseAddress!, dParameters: dtb.baseAddress!, dOutput: rb.baseAddress!,
+                    input: xb.baseAddress!, output: yb.baseAddress!, parameters: pb.baseAddress!,
+                    scratch: sb.baseAddress!, inputShape: inputShape, batch: batch)
                 }
               }
             }
@@ -137,16 +143,20 @@ public struct LayerGradientCheck {
       pick.shuffle(&all)
       return Array(all.prefix(maxCoordinates))
     }
-    let inputCmp = compare("\(layer.token) dL/dx", coordinates(inCount), analytic: dx.map(Double.init),
-                           epsilon: epsilon) { i, eps in
+    let inputCmp = compare(
+      "\(layer.token) dL/dx", coordinates(inCount), analytic: dx.map(Double.init),
+      epsilon: epsilon
+    ) { i, eps in
       var xp = x, xm = x
       xp[i] += eps; xm[i] -= eps
       return (objective(xp, theta) - objective(xm, theta)) / (2 * Double(eps))
     }
     var paramCmp: GradientComparison?
     if !theta.isEmpty {
-      paramCmp = compare("\(layer.token) dL/dθ", coordinates(theta.count), analytic: analyticTheta,
-                         epsilon: epsilon) { i, eps in
+      paramCmp = compare(
+        "\(layer.token) dL/dθ", coordinates(theta.count), analytic: analyticTheta,
+        epsilon: epsilon
+      ) { i, eps in
         var tp = theta, tm = theta
         tp[i] += eps; tm[i] -= eps
         return (objective(x, tp) - objective(x, tm)) / (2 * Double(eps))
@@ -186,7 +196,8 @@ public func compare(
     }
     if best.err > worst.err || worst.i < 0 { worst = (best.err, i, a, best.n) }
   }
-  return GradientComparison(name: name, checked: indices.count, skipped: skipped,
-                            maxRelativeError: worst.err, worstIndex: worst.i, worstAnalytic: worst.a,
-                            worstNumeric: worst.n)
+  return GradientComparison(
+    name: name, checked: indices.count, skipped: skipped,
+    maxRelativeError: worst.err, worstIndex: worst.i, worstAnalytic: worst.a,
+    worstNumeric: worst.n)
 }

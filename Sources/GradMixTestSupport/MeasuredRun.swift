@@ -56,13 +56,15 @@ public func runMeasured(_ path: String, _ arguments: [String], environment: [Str
     // time(1) reports "Command terminated by signal N" and exits with 128 + N.
     let report = read(rssPath)
     if let line = report.split(separator: "\n").first(where: { $0.contains("terminated by signal") }),
-       let n = Int32(line.split(separator: " ").last ?? "") {
+      let n = Int32(line.split(separator: " ").last ?? "")
+    {
       signaled = true
       signal = n
     }
     rss = Int(report.split(separator: "\n").last.map { String($0).trimmingCharacters(in: .whitespaces) } ?? "") ?? rss
     if signaled { code = 0 }
   }
-  return MeasuredResult(status: signaled ? nil : code, signal: signaled ? signal : nil,
-                        stdout: read(outPath), stderr: read(errPath), maxRSSKiB: rss)
+  return MeasuredResult(
+    status: signaled ? nil : code, signal: signaled ? signal : nil,
+    stdout: read(outPath), stderr: read(errPath), maxRSSKiB: rss)
 }

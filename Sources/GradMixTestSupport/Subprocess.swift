@@ -16,15 +16,20 @@ public func productsDirectory() -> URL {
 }
 
 /// Runs `gradmix` (or another product) with `arguments`, capturing its output.
-public func runProduct(_ arguments: [String], product name: String = "gradmix", environment: [String: String] = [:],
-                       currentDirectory: String? = nil) throws -> ProcessResult {
-  try runProgram(productsDirectory().appendingPathComponent(name).path, arguments, environment: environment,
-                 currentDirectory: currentDirectory)
+public func runProduct(
+  _ arguments: [String], product name: String = "gradmix", environment: [String: String] = [:],
+  currentDirectory: String? = nil
+) throws -> ProcessResult {
+  try runProgram(
+    productsDirectory().appendingPathComponent(name).path, arguments, environment: environment,
+    currentDirectory: currentDirectory)
 }
 
 /// Runs any program with `arguments`, capturing its output.
-public func runProgram(_ path: String, _ arguments: [String], environment: [String: String] = [:],
-                       currentDirectory: String? = nil) throws -> ProcessResult {
+public func runProgram(
+  _ path: String, _ arguments: [String], environment: [String: String] = [:],
+  currentDirectory: String? = nil
+) throws -> ProcessResult {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: path)
   process.arguments = arguments
@@ -47,8 +52,9 @@ public func runProgram(_ path: String, _ arguments: [String], environment: [Stri
   let outData = out.fileHandleForReading.readDataToEndOfFile()
   group.wait()
   process.waitUntilExit()
-  return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                       stderr: String(decoding: errData, as: UTF8.self))
+  return ProcessResult(
+    status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+    stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// A new empty folder under the temporary directory, named `<prefix>-<uuid>`.

@@ -59,7 +59,8 @@ var failures = 0
   check("allgather\(mode)", gathered == (0..<n).flatMap { [Double($0), Double($0 * $0)] })
   // gather of byte blobs of unequal lengths (checkpoint state).
   let blobs = try comm.gather(bytes: [UInt8](repeating: UInt8(r), count: r + 2), root: 0)
-  check("gather(bytes:) to rank 0\(mode)", r != 0 || blobs == (0..<n).map { [UInt8](repeating: UInt8($0), count: $0 + 2) })
+  check(
+    "gather(bytes:) to rank 0\(mode)", r != 0 || blobs == (0..<n).map { [UInt8](repeating: UInt8($0), count: $0 + 2) })
   // non-blocking allreduce.
   var y = base
   let request = try y.withUnsafeMutableBufferPointer { try comm.startAllreduceSum(inPlace: $0) }

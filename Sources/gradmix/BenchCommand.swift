@@ -96,8 +96,10 @@ struct EngineBenchCommand: ParsableCommand {
         for t in try parseList(threads, "threads") {
           let prof = profile ? LayerProfile(model: model) : nil
           let r = bench.run(mode: mode, batch: b, threads: t, profile: prof)
-          print(String(format: "%-6@ %6d %8d %19.1f %8.1f %8.1f %8.2f", mode.rawValue, b, t, r.imagesPerSecond,
-                       r.imagesPerSecondMin, r.imagesPerSecondMax, r.secondsPerStep * 1000))
+          print(
+            String(
+              format: "%-6@ %6d %8d %19.1f %8.1f %8.1f %8.2f", mode.rawValue, b, t, r.imagesPerSecond,
+              r.imagesPerSecondMin, r.imagesPerSecondMax, r.secondsPerStep * 1000))
           if let prof { printProfile(prof, steps: repeats * steps) }
           records.append([
             "engine": "gradmix", "spec": spec, "mode": mode.rawValue, "batch": b, "threads": t,
@@ -119,8 +121,10 @@ struct EngineBenchCommand: ParsableCommand {
     let total = (p.forwardSeconds + p.backwardSeconds).reduce(0, +)
     for (i, t) in p.tokens.enumerated() where p.forwardSeconds[i] + p.backwardSeconds[i] > 0 {
       let f = p.forwardSeconds[i] / Double(steps) * 1000, b = p.backwardSeconds[i] / Double(steps) * 1000
-      print(String(format: "    %-16@ forward %7.3f ms  backward %7.3f ms  (%4.1f%%)", t, f, b,
-                   100 * (p.forwardSeconds[i] + p.backwardSeconds[i]) / total))
+      print(
+        String(
+          format: "    %-16@ forward %7.3f ms  backward %7.3f ms  (%4.1f%%)", t, f, b,
+          100 * (p.forwardSeconds[i] + p.backwardSeconds[i]) / total))
     }
   }
 }

@@ -38,7 +38,9 @@ struct CommBenchCommand: ParsableCommand {
   @Option(help: "Append the records to this JSON list file (rank 0).")
   var json: String?
 
-  @Option(help: "Run the collectives under the step watchdog with this timeout (as train --step-timeout), to measure its cost.")
+  @Option(
+    help:
+      "Run the collectives under the step watchdog with this timeout (as train --step-timeout), to measure its cost.")
   var stepTimeout: Double?
 
   func run() throws {
@@ -52,7 +54,10 @@ struct CommBenchCommand: ParsableCommand {
     }
     if let stepTimeout {
       guard stepTimeout > 0 && stepTimeout <= Launch.maxStepTimeout else {
-        if world.rank == 0 { printError("error: --step-timeout must be a positive number of seconds, at most \(Int(Launch.maxStepTimeout))") }
+        if world.rank == 0 {
+          printError(
+            "error: --step-timeout must be a positive number of seconds, at most \(Int(Launch.maxStepTimeout))")
+        }
         world.finalize()
         throw ExitCode(2)
       }
@@ -64,8 +69,9 @@ struct CommBenchCommand: ParsableCommand {
     bench.repeats = repeats
     var records: [[String: Any]] = []
     if world.rank == 0 {
-      printLine("comm benchmark: \(world.worldSize) ranks, transport \(transport), \(sourcesPerWorker) source(s) per worker, \(layers) layers, median of \(repeats)"
-                + (stepTimeout.map { ", step watchdog \(String(format: "%g", $0)) s" } ?? ""))
+      printLine(
+        "comm benchmark: \(world.worldSize) ranks, transport \(transport), \(sourcesPerWorker) source(s) per worker, \(layers) layers, median of \(repeats)"
+          + (stepTimeout.map { ", step watchdog \(String(format: "%g", $0)) s" } ?? ""))
       printLine("protocol                params  median ms     min ms   rank-0 MB sent   MB received")
     }
     do {
@@ -73,11 +79,14 @@ struct CommBenchCommand: ParsableCommand {
         for p in list {
           let r = try bench.run(p, params: n)
           guard world.rank == 0 else { continue }
-          printLine(r.protocolName.padding(toLength: 20, withPad: " ", startingAt: 0)
-            + String(format: " %9d %10.3f %10.3f %16.3f %13.3f", n, r.medianSeconds * 1000, r.minSeconds * 1000,
-                     Double(r.bytesSent) / 1e6, Double(r.bytesReceived) / 1e6))
+          printLine(
+            r.protocolName.padding(toLength: 20, withPad: " ", startingAt: 0)
+              + String(
+                format: " %9d %10.3f %10.3f %16.3f %13.3f", n, r.medianSeconds * 1000, r.minSeconds * 1000,
+                Double(r.bytesSent) / 1e6, Double(r.bytesReceived) / 1e6))
           records.append([
-            "protocol": r.protocolName, "params": n, "world_size": r.worldSize, "sources": r.sources, "layers": r.layers,
+            "protocol": r.protocolName, "params": n, "world_size": r.worldSize, "sources": r.sources,
+            "layers": r.layers,
             "median_seconds": r.medianSeconds, "min_seconds": r.minSeconds, "bytes_sent": r.bytesSent,
             "bytes_received": r.bytesReceived, "collective_seconds": r.collectiveSeconds,
             "collective_bytes": r.collectiveBytes, "transport": transport, "repeats": repeats,
@@ -91,7 +100,10 @@ struct CommBenchCommand: ParsableCommand {
     if world.rank == 0, let json {
       var existing: [Any] = []
       if let data = FileManager.default.contents(atPath: json),
-         let list = try? JSONSerialization.jsonObject(with: data) as? [Any] { existing = list }
+        let list = try? JSONSerialization.jsonObject(with: data) as? [Any]
+      {
+        existing = list
+      }
       let data = try JSONSerialization.data(withJSONObject: existing + records, options: [.prettyPrinted, .sortedKeys])
       try AtomicFile.write(data, to: json)
     }

@@ -30,7 +30,9 @@ enum CommandLineArguments {
 
   /// The first non-empty line of an ArgumentParser message, without its `Error: ` prefix.
   static func oneLine(_ message: String) -> String {
-    var line = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty } ?? "invalid arguments"
+    var line =
+      message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.first { !$0.isEmpty }
+      ?? "invalid arguments"
     for prefix in ["Error: ", "error: "] where line.hasPrefix(prefix) { line.removeFirst(prefix.count) }
     return line
   }

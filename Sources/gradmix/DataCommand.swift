@@ -15,7 +15,8 @@ struct DataCommand: ParsableCommand {
     @Option(help: "Which split of a domain: train or test.")
     var split = "train"
 
-    @Option(help: "Seed of the domain's random transforms (default: as train: --config's data_seed, else its seed, else 1).")
+    @Option(
+      help: "Seed of the domain's random transforms (default: as train: --config's data_seed, else its seed, else 1).")
     var seed: UInt64?
 
     @Option(help: "Raw data folder (default: as train: $GRADMIX_DATA, else --config's data_root, else data/raw).")
@@ -33,7 +34,8 @@ struct DataCommand: ParsableCommand {
       if let dataRoot { return dataRoot }
       if let env = ProcessInfo.processInfo.environment["GRADMIX_DATA"], !env.isEmpty { return env }
       if let config, let data = try? readConfig(config),
-         let root = DomainCatalog.parseRunDefaults(yaml: String(decoding: data, as: UTF8.self)).dataRoot {
+        let root = DomainCatalog.parseRunDefaults(yaml: String(decoding: data, as: UTF8.self)).dataRoot
+      {
         return root
       }
       return "data/raw"
@@ -149,7 +151,8 @@ struct DataCommand: ParsableCommand {
         Inspect.printSummary(set, classCount: classes, names: names)
         if let grid {
           guard !set.isFeatures else {
-            throw DataError.badConfig(field: "--grid", detail: "\(target) holds feature vectors \(set.sampleShape), not images")
+            throw DataError.badConfig(
+              field: "--grid", detail: "\(target) holds feature vectors \(set.sampleShape), not images")
           }
           let g = gridImage(set, perClass: options.perClass, classCount: classes, scale: options.scale)
           try PNG.write(grid, width: g.width, height: g.height, rgb: g.rgb)

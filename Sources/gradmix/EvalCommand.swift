@@ -30,14 +30,20 @@ struct EvalCommand: ParsableCommand {
       let loaded = try Checkpoint.load(from: checkpoint, for: model)
       if let bad = loaded.parameters.firstNonFiniteIndex() {
         throw CheckpointError.malformed(
-          path: checkpoint, detail: "tensor '\(model.layout.tensorName(at: bad))' holds NaN or infinite values (a diverged run); nothing to evaluate")
+          path: checkpoint,
+          detail:
+            "tensor '\(model.layout.tensorName(at: bad))' holds NaN or infinite values (a diverged run); nothing to evaluate"
+        )
       }
       let seed = dataSeed ?? meta.extra["data_seed"].flatMap { UInt64($0) } ?? cfg.dataSeed ?? cfg.seed ?? 1
-      let result = try Evaluation.testAccuracy(config: cfg, parameters: loaded.parameters, state: loaded.state, model: model,
-                                               dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot),
-                                               dataSeed: seed)
-      print(String(format: "target test accuracy %.2f%% (loss %.4f) on %d images of %@ (data seed %llu), step %d",
-                   result.accuracy * 100, result.loss, result.count, cfg.target.domain, seed, meta.step))
+      let result = try Evaluation.testAccuracy(
+        config: cfg, parameters: loaded.parameters, state: loaded.state, model: model,
+        dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot),
+        dataSeed: seed)
+      print(
+        String(
+          format: "target test accuracy %.2f%% (loss %.4f) on %d images of %@ (data seed %llu), step %d",
+          result.accuracy * 100, result.loss, result.count, cfg.target.domain, seed, meta.step))
     } catch {
       Launch.fail(error, comm: LocalCommunicator())
     }

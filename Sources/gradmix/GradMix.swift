@@ -13,8 +13,10 @@ struct GradMixCommand: ParsableCommand {
       digits benchmark and docs/DESIGN.md for the method.
       """,
     version: Provenance.versionLine,
-    subcommands: [TrainCommand.self, EvalCommand.self, SweepCommand.self, TableCommand.self, ReportCommand.self,
-                  ExportCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self])
+    subcommands: [
+      TrainCommand.self, EvalCommand.self, SweepCommand.self, TableCommand.self, ReportCommand.self,
+      ExportCommand.self, BenchCommand.self, DataCommand.self, InfoCommand.self, InspectCheckpointCommand.self,
+    ])
 
   /// Runs the command. Usage and input errors print exactly one line
   /// `error: <option or file>: <fault>` on stderr and exit with status 2 (as
@@ -25,7 +27,8 @@ struct GradMixCommand: ParsableCommand {
   /// "Reliability").
   static func main() {
     do {
-      var command = try parseAsRoot(CommandLineArguments.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+      var command = try parseAsRoot(
+        CommandLineArguments.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
       try command.run()
     } catch {
       let code = exitCode(for: error)

@@ -28,7 +28,9 @@ struct InspectCheckpointCommand: ParsableCommand {
       for e in model.layout.entries {
         let v = loaded.parameters.slice(e.range)
         let l2 = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        print("  \(e.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(describing: e.shape).padding(toLength: 16, withPad: " ", startingAt: 0)) l2 \(String(format: "%.4f", l2))")
+        print(
+          "  \(e.name.padding(toLength: 14, withPad: " ", startingAt: 0)) \(String(describing: e.shape).padding(toLength: 16, withPad: " ", startingAt: 0)) l2 \(String(format: "%.4f", l2))"
+        )
       }
     } catch let e as CheckpointError {
       throw ValidationError(e.description)

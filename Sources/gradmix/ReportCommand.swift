@@ -7,7 +7,8 @@ import GradMixReports
 struct ReportCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "report",
-    abstract: "Write DIR/index.html: pictures of one or more runs (accuracy, losses, weights, lr, pseudo-labels, ranks).",
+    abstract:
+      "Write DIR/index.html: pictures of one or more runs (accuracy, losses, weights, lr, pseudo-labels, ranks).",
     discussion: """
       The page is self-contained (inline SVG and CSS, no scripts or external files): open it in any \
       browser or attach it. Several runs overlay in every picture; a source keeps one colour and a run one \

@@ -24,7 +24,9 @@ enum RunCollection {
       }
       let children = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).sorted()
         .map { p + "/" + $0 }.filter(isRun)
-      guard !children.isEmpty else { throw ValidationError("\(p): holds no run (no run.json, summary.json or metrics.jsonl)") }
+      guard !children.isEmpty else {
+        throw ValidationError("\(p): holds no run (no run.json, summary.json or metrics.jsonl)")
+      }
       out += children.compactMap { try? RunFolder(path: $0) }
     }
     return out

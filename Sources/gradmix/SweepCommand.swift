@@ -32,7 +32,8 @@ struct SweepCommand: ParsableCommand {
   @Option(help: "Seeds: a list and/or ranges, e.g. 1-5 or 1,3,7-9.")
   var seeds = "1"
 
-  @Option(name: .customLong("set"), help: "A config key and its values, KEY=V1,V2 (repeatable; the grid is the product).")
+  @Option(
+    name: .customLong("set"), help: "A config key and its values, KEY=V1,V2 (repeatable; the grid is the product).")
   var sets: [String] = []
 
   @Option(help: "Trainings at once.")
@@ -73,7 +74,9 @@ struct SweepCommand: ParsableCommand {
   static func parseSeeds(_ text: String) throws -> [Int] {
     var out: [Int] = []
     for part in text.split(separator: ",") {
-      let ends = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      let ends = part.split(separator: "-", omittingEmptySubsequences: false).map {
+        Int($0.trimmingCharacters(in: .whitespaces))
+      }
       if ends.count == 1, let a = ends[0] { out.append(a); continue }
       guard ends.count == 2, let a = ends[0], let b = ends[1], a <= b else {
         throw ValidationError("--seeds: '\(part)' is not a seed or a range A-B (e.g. 1-5 or 1,3,7-9)")
@@ -103,8 +106,10 @@ struct SweepCommand: ParsableCommand {
         for seed in try Self.parseSeeds(seeds) {
           let tag = combo.map { "-\($0.0)=\($0.1)" }.joined()
             .map { "[]/ ".contains($0) ? "_" : $0 }.map(String.init).joined()
-          out.append(Cell(name: "\(prefix)\(m ?? "default")\(tag)-s\(seed)", method: m, seed: seed,
-                          overrides: combo.map { "\($0.0)=\($0.1)" }))
+          out.append(
+            Cell(
+              name: "\(prefix)\(m ?? "default")\(tag)-s\(seed)", method: m, seed: seed,
+              overrides: combo.map { "\($0.0)=\($0.1)" }))
         }
       }
     }
@@ -145,18 +150,23 @@ struct SweepCommand: ParsableCommand {
       todo.append((cell, args))
     }
     if !unfinished.isEmpty && !resume {
-      throw ValidationError("\(out): \(unfinished.count) run(s) were started but not finished (\(unfinished.prefix(5).joined(separator: ", "))\(unfinished.count > 5 ? ", ..." : "")); continue them with --resume")
+      throw ValidationError(
+        "\(out): \(unfinished.count) run(s) were started but not finished (\(unfinished.prefix(5).joined(separator: ", "))\(unfinished.count > 5 ? ", ..." : "")); continue them with --resume"
+      )
     }
     let binary = Self.executablePath()
-    printLine("sweep: \(grid.count) run(s), \(skipped) already done, \(todo.count) to run (\(unfinished.count) resumed), \(jobs) at a time with \(runThreads) thread(s) each -> \(out)")
+    printLine(
+      "sweep: \(grid.count) run(s), \(skipped) already done, \(todo.count) to run (\(unfinished.count) resumed), \(jobs) at a time with \(runThreads) thread(s) each -> \(out)"
+    )
     if dryRun {
       for (_, args) in todo { print(([binary] + args).map(Self.shellQuoted).joined(separator: " ")) }
       return
     }
     let failures = runAll(todo, binary: binary)
-    let table = try? ResultTable(runs: RunCollection.expand([out]).filter { r in grid.contains { $0.name == r.name } },
-                                 keys: ["method"] + sets.compactMap { $0.split(separator: "=").first.map(String.init) },
-                                 metric: "target_test_accuracy", baseline: baseline)
+    let table = try? ResultTable(
+      runs: RunCollection.expand([out]).filter { r in grid.contains { $0.name == r.name } },
+      keys: ["method"] + sets.compactMap { $0.split(separator: "=").first.map(String.init) },
+      metric: "target_test_accuracy", baseline: baseline)
     if let table { print("\n" + table.markdown(), terminator: "") }
     if !failures.isEmpty {
       printError("sweep: \(failures.count) run(s) failed: \(failures.joined(separator: ", ")) (see their .log files)")
@@ -228,6 +238,7 @@ struct SweepCommand: ParsableCommand {
   }
 
   static func shellQuoted(_ s: String) -> String {
-    s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=,:".contains($0) }) ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=,:".contains($0) })
+      ? s : "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 }

@@ -35,8 +35,9 @@ struct TableCommand: ParsableCommand {
     let folders = try RunCollection.expand(runs)
     let table: ResultTable
     do {
-      table = try ResultTable(runs: folders, keys: by.split(separator: ",").map(String.init), metric: metric,
-                              baseline: baseline)
+      table = try ResultTable(
+        runs: folders, keys: by.split(separator: ",").map(String.init), metric: metric,
+        baseline: baseline)
     } catch {
       throw ValidationError("\(error)")
     }

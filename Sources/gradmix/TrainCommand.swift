@@ -20,18 +20,25 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "The run's YAML config (see docs/CONFIG.md).")
   var config: String?
 
-  @Argument(help: ArgumentHelp(
-    "Config overrides, KEY=VALUE (e.g. optimizer.lr=0.05 sources[1].limit=500), checked like the file.",
-    valueName: "key=value"))
+  @Argument(
+    help: ArgumentHelp(
+      "Config overrides, KEY=VALUE (e.g. optimizer.lr=0.05 sources[1].limit=500), checked like the file.",
+      valueName: "key=value"))
   var overrides: [String] = []
 
-  @Option(help: "Continue the interrupted run in this output folder from its newest valid checkpoint (its config and options are reused).")
+  @Option(
+    help:
+      "Continue the interrupted run in this output folder from its newest valid checkpoint (its config and options are reused)."
+  )
   var resume: String?
 
   @Option(help: .hidden)
   var stopAfter: Int?
 
-  @Option(help: ArgumentHelp("Test aid (fault injection): make SOURCE's gradient NaN in steps FROM..<TO, written SOURCE@FROM-TO.", visibility: .hidden))
+  @Option(
+    help: ArgumentHelp(
+      "Test aid (fault injection): make SOURCE's gradient NaN in steps FROM..<TO, written SOURCE@FROM-TO.",
+      visibility: .hidden))
   var injectNan: [String] = []
 
   @Option(help: "Method. Default: the config's, else gradmix.")
@@ -58,24 +65,37 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "How ranks get the target gradient: broadcast (from rank 0) or recompute (on every rank).")
   var targetGradient: TargetGradientMode = .broadcast
 
-  @Option(help: "How weighted gradients are combined: allreduce (each rank mixes its own, one allreduce) or gather (the coordinator mixes all and broadcasts).")
+  @Option(
+    help:
+      "How weighted gradients are combined: allreduce (each rank mixes its own, one allreduce) or gather (the coordinator mixes all and broadcasts)."
+  )
   var comm: MixingProtocol = .allreduce
 
   @Option(help: "Compare a parameter checksum across ranks every N steps (0: never).")
   var checkEvery = 50
 
-  @Option(help: "Evaluate on the target's test split or on its validation split (held out of the unlabelled draw; for choosing hyperparameters). Default: test; --resume reuses the run's.")
+  @Option(
+    help:
+      "Evaluate on the target's test split or on its validation split (held out of the unlabelled draw; for choosing hyperparameters). Default: test; --resume reuses the run's."
+  )
   var evalSplit: EvalSplit?
 
-  @Option(help: ArgumentHelp(
-    "Under mpirun: when a rank waits SECONDS in one collective (a rank stopped or hung), end the job with exit status 4 and one line naming the step and the ranks that did not arrive. Default: wait forever. Recorded in run.json and reused by --resume.",
-    valueName: "seconds"))
+  @Option(
+    help: ArgumentHelp(
+      "Under mpirun: when a rank waits SECONDS in one collective (a rank stopped or hung), end the job with exit status 4 and one line naming the step and the ranks that did not arrive. Default: wait forever. Recorded in run.json and reused by --resume.",
+      valueName: "seconds"))
   var stepTimeout: Double?
 
-  @Option(help: "Write a per-step JSONL trace (phase seconds, collectives with calls, bytes and seconds) to this file; under MPI each rank writes FILE with .rank-R before the extension.")
+  @Option(
+    help:
+      "Write a per-step JSONL trace (phase seconds, collectives with calls, bytes and seconds) to this file; under MPI each rank writes FILE with .rank-R before the extension."
+  )
   var trace: String?
 
-  @Flag(help: "Pipeline the mixing: allreduce each layer's slice while earlier layers are still being differentiated (allreduce protocol, layer-wise or uniform weights; same result).")
+  @Flag(
+    help:
+      "Pipeline the mixing: allreduce each layer's slice while earlier layers are still being differentiated (allreduce protocol, layer-wise or uniform weights; same result)."
+  )
   var overlap = false
 
   @Flag(help: "Do not count and time collectives or keep per-step timings (to measure their overhead).")
@@ -95,10 +115,12 @@ struct TrainCommand: ParsableCommand {
       throw ValidationError("give exactly one of --config FILE (a new run) or --resume DIR (continue a run)")
     }
     if resume != nil && (method != nil || seed != nil || dataSeed != nil || steps != nil || out != nil) {
-      throw ValidationError("--resume reuses the run's method, seeds, steps and folder; drop --method/--seed/--data-seed/--steps/--out")
+      throw ValidationError(
+        "--resume reuses the run's method, seeds, steps and folder; drop --method/--seed/--data-seed/--steps/--out")
     }
     if resume != nil && !overrides.isEmpty {
-      throw ValidationError("--resume reuses the run's config (config.yaml in its folder); drop the KEY=VALUE overrides")
+      throw ValidationError(
+        "--resume reuses the run's config (config.yaml in its folder); drop the KEY=VALUE overrides")
     }
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
@@ -106,7 +128,9 @@ struct TrainCommand: ParsableCommand {
       throw ValidationError("--threads: at most \(Launch.maxThreads) (4 per core of this machine), got \(threads)")
     }
     if let stepTimeout, !(stepTimeout > 0 && stepTimeout <= Launch.maxStepTimeout) {
-      throw ValidationError("--step-timeout must be a positive number of seconds, at most \(Int(Launch.maxStepTimeout)) (a week), got \(String(format: "%g", stepTimeout))")
+      throw ValidationError(
+        "--step-timeout must be a positive number of seconds, at most \(Int(Launch.maxStepTimeout)) (a week), got \(String(format: "%g", stepTimeout))"
+      )
     }
     guard checkEvery >= 0 else { throw ValidationError("--check-every must not be negative, got \(checkEvery)") }
     if overlap && comm == .gather {
@@ -132,17 +156,22 @@ struct TrainCommand: ParsableCommand {
         cfg = try TrainConfig.load(path: resume + "/config.yaml")
         resumed = run
         if let recorded = run.threads, let threads, threads != recorded {
-          throw ValidationError("--threads: the run was started with --threads \(recorded) (it decides the arithmetic); drop --threads to reuse it")
+          throw ValidationError(
+            "--threads: the run was started with --threads \(recorded) (it decides the arithmetic); drop --threads to reuse it"
+          )
         }
         resumedThreads = run.threads
         resumedOverlap = run.overlap
         resumedStepTimeout = run.stepTimeout
         if let recorded = run.evalSplit, let evalSplit, evalSplit != recorded {
-          throw ValidationError("--eval-split: the run was started with --eval-split \(recorded.rawValue) (its metrics report that split); drop --eval-split to reuse it")
+          throw ValidationError(
+            "--eval-split: the run was started with --eval-split \(recorded.rawValue) (its metrics report that split); drop --eval-split to reuse it"
+          )
         }
         resumedEvalSplit = run.evalSplit
-        options = RunOptions(method: run.method, seed: run.seed, dataSeed: run.dataSeed, steps: run.steps, outDir: resume,
-                             dataRoot: dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
+        options = RunOptions(
+          method: run.method, seed: run.seed, dataSeed: run.dataSeed, steps: run.steps, outDir: resume,
+          dataRoot: dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
         options.targetGradient = run.targetGradient
         options.coordinatorOwnsSources = run.coordinatorOwnsSources
         options.mixing = run.mixing
@@ -156,7 +185,8 @@ struct TrainCommand: ParsableCommand {
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         options = RunOptions(
           method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: steps ?? cfg.steps,
-          outDir: out ?? "runs/\(name == "config" ? URL(fileURLWithPath: config).deletingLastPathComponent().lastPathComponent : name)-\(m.rawValue)-s\(s)",
+          outDir: out
+            ?? "runs/\(name == "config" ? URL(fileURLWithPath: config).deletingLastPathComponent().lastPathComponent : name)-\(m.rawValue)-s\(s)",
           dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot), configPath: config)
         options.targetGradient = targetGradient
         options.coordinatorOwnsSources = coordinatorOwnsSources
@@ -183,7 +213,8 @@ struct TrainCommand: ParsableCommand {
         }
         let names = cfg.sources.indices.map(cfg.sourceName) + ["target", "pseudo"]
         guard names.contains(String(parts[0])) else {
-          throw ValidationError("--inject-nan: unknown source '\(parts[0])' (sources: \(names.joined(separator: ", ")))")
+          throw ValidationError(
+            "--inject-nan: unknown source '\(parts[0])' (sources: \(names.joined(separator: ", ")))")
         }
         options.injectNaN = (String(parts[0]), range[0]..<range[1])
       }
@@ -197,18 +228,21 @@ struct TrainCommand: ParsableCommand {
       outDir = options.outDir
       evalName = options.evalSplit.rawValue
       Launch.setThreads(threads ?? resumedThreads, comm: world)
-      try MemoryEstimate.check(config: cfg, options: options, rank: world.rank, worldSize: world.worldSize,
-                               threads: BLAS.threads, file: options.configPath)
+      try MemoryEstimate.check(
+        config: cfg, options: options, rank: world.rank, worldSize: world.worldSize,
+        threads: BLAS.threads, file: options.configPath)
       if world.rank == 0 {
-        options.provenance = Provenance.capture(config: cfg, dataRoot: options.dataRoot, worldSize: world.worldSize,
-                                                threads: BLAS.threads)
+        options.provenance = Provenance.capture(
+          config: cfg, dataRoot: options.dataRoot, worldSize: world.worldSize,
+          threads: BLAS.threads)
       }
       let t = try Trainer(config: cfg, options: options, communicator: world)
       if resume != nil { try t.resumeFromNewestCheckpoint() }
       trainer = t
       Launch.agreeToStart(nil, comm: world)
     } catch {
-      Launch.agreeToStart(ConfigError.naming(resume.map { $0 + "/config.yaml" } ?? config ?? "config", in: error), comm: world)
+      Launch.agreeToStart(
+        ConfigError.naming(resume.map { $0 + "/config.yaml" } ?? config ?? "config", in: error), comm: world)
     }
     do {
       guard let trainer else { return }
@@ -223,16 +257,20 @@ struct TrainCommand: ParsableCommand {
       if let since = summary.divergedSince {
         // Every rank reaches this at the same step; rank 0 speaks for the job.
         if world.rank == 0 {
-          printError("error: \(outDir): the run diverged since step \(since) (\(summary.divergence ?? "")); summary.json has \"status\": \"diverged\"; "
-                     + (summary.lastCheckpoint.map { "the last finite checkpoint is \(outDir)/\($0)" } ?? "no checkpoint was written before it"))
+          printError(
+            "error: \(outDir): the run diverged since step \(since) (\(summary.divergence ?? "")); summary.json has \"status\": \"diverged\"; "
+              + (summary.lastCheckpoint.map { "the last finite checkpoint is \(outDir)/\($0)" }
+                ?? "no checkpoint was written before it"))
         }
         Launch.finish(world)
         Foundation.exit(Launch.divergedStatus)
       }
       if world.rank == 0 {
-        printLine(String(format: "done: target %@ accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
-                         evalName, summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
-                         outDir))
+        printLine(
+          String(
+            format: "done: target %@ accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
+            evalName, summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
+            outDir))
       }
       Launch.finish(world)
     } catch {

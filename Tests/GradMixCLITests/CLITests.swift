@@ -20,10 +20,13 @@ struct CLITests {
   func benchEngineJSON() throws {
     let dir = try tempDir()
     let json = dir + "/engine.json"
-    let r = try runProduct(["bench", "engine", "--batches", "2,3", "--threads", "1", "--repeats", "2", "--steps", "1",
-                            "--warmup", "0", "--json", json])
+    let r = try runProduct([
+      "bench", "engine", "--batches", "2,3", "--threads", "1", "--repeats", "2", "--steps", "1",
+      "--warmup", "0", "--json", json,
+    ])
     #expect(r.status == 0, "\(r.stderr)")
-    let records = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [[String: Any]])
+    let records = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [[String: Any]])
     #expect(records.count == 4)  // 2 modes x 2 batches x 1 thread count
     for rec in records {
       #expect(["train", "infer"].contains(rec["mode"] as? String))
@@ -49,12 +52,14 @@ struct CLITests {
     let dir = try tempDir()
     let model = try Sequential(spec: "conv4k3-relu-pool2-fc3", inputShape: Shape([1, 8, 8]))
     let path = dir + "/c.safetensors"
-    try Checkpoint.save(to: path, model: model, parameters: model.makeParameters(seed: 1),
-                        metadata: CheckpointMetadata(model: model, step: 7, extra: ["method": "gradmix"]))
+    try Checkpoint.save(
+      to: path, model: model, parameters: model.makeParameters(seed: 1),
+      metadata: CheckpointMetadata(model: model, step: 7, extra: ["method": "gradmix"]))
     let ok = try runProduct(["inspect-checkpoint", path])
     #expect(ok.status == 0, "\(ok.stderr)")
-    #expect(ok.stdout.contains("step:       7") && ok.stdout.contains("conv1.weight") && ok.stdout.contains("[4, 1, 3, 3]"),
-            "\(ok.stdout)")
+    #expect(
+      ok.stdout.contains("step:       7") && ok.stdout.contains("conv1.weight") && ok.stdout.contains("[4, 1, 3, 3]"),
+      "\(ok.stdout)")
     let data = try Data(contentsOf: URL(fileURLWithPath: path))
     try data.prefix(data.count / 2).write(to: URL(fileURLWithPath: path))
     let bad = try runProduct(["inspect-checkpoint", path])

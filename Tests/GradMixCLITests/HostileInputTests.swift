@@ -1,8 +1,9 @@
 import Foundation
-@testable import GradMixData
 import GradMixEngine
 import GradMixTestSupport
 import Testing
+
+@testable import GradMixData
 
 /// Issue #12's promise, as a table: every hostile input ends with exit
 /// status 2 and exactly one `error:` line naming the file or field (faults:
@@ -62,8 +63,10 @@ struct HostileInputTests {
   static let finished: String = {
     guard let dir = try? makeTemporaryDirectory("gradmix-hostile-run") else { return "/nonexistent" }
     try? Data(config.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    _ = try? runProduct(["train", "--config", dir + "/c.yaml", "--data-root", root, "--out", dir + "/run", "--quiet",
-                         "--threads", "1"])
+    _ = try? runProduct([
+      "train", "--config", dir + "/c.yaml", "--data-root", root, "--out", dir + "/run", "--quiet",
+      "--threads", "1",
+    ])
     return dir + "/run"
   }()
 
@@ -103,7 +106,9 @@ struct HostileInputTests {
       Case(name: "--comm", mentions: ["--comm"]) { try $0.train(["--comm", "nope"]) },
       Case(name: "--target-gradient", mentions: ["--target-gradient"]) { try $0.train(["--target-gradient", "x"]) },
       Case(name: "--check-every -3", mentions: ["--check-every"]) { try $0.train(["--check-every", "-3"]) },
-      Case(name: "--overlap --comm gather", mentions: ["--overlap"]) { try $0.train(["--overlap", "--comm", "gather"]) },
+      Case(name: "--overlap --comm gather", mentions: ["--overlap"]) {
+        try $0.train(["--overlap", "--comm", "gather"])
+      },
       Case(name: "--inject-nan unknown source", mentions: ["--inject-nan", "nosuch"]) {
         try $0.train(["--inject-nan", "nosuch@1-2"])
       },
@@ -121,11 +126,17 @@ struct HostileInputTests {
       Case(name: "config is a folder", mentions: ["is a directory"]) { f in ["train", "--config", f.dir] },
       Case(name: "config is a device", mentions: ["/dev/null"]) { _ in ["train", "--config", "/dev/null"] },
       Case(name: "config empty", mentions: ["e.yaml"]) { f in ["train", "--config", try f.write("", to: "e.yaml")] },
-      Case(name: "config not YAML", mentions: ["y.yaml"]) { f in ["train", "--config", try f.write("a: [1, 2\n", to: "y.yaml")] },
+      Case(name: "config not YAML", mentions: ["y.yaml"]) { f in
+        ["train", "--config", try f.write("a: [1, 2\n", to: "y.yaml")]
+      },
       Case(name: "unknown key", mentions: ["c.yaml", "stepz"]) { try $0.train([], edit: r("steps: 4", "stepz: 4")) },
       Case(name: "steps 0", mentions: ["c.yaml", "steps"]) { try $0.train([], edit: r("steps: 4", "steps: 0")) },
-      Case(name: "classes 1", mentions: ["c.yaml", "classes"]) { try $0.train([], edit: r("classes: 10", "classes: 1")) },
-      Case(name: "bad model spec", mentions: ["c.yaml", "model.spec"]) { try $0.train([], edit: r("conv6k5s2", "convXk5")) },
+      Case(name: "classes 1", mentions: ["c.yaml", "classes"]) {
+        try $0.train([], edit: r("classes: 10", "classes: 1"))
+      },
+      Case(name: "bad model spec", mentions: ["c.yaml", "model.spec"]) {
+        try $0.train([], edit: r("conv6k5s2", "convXk5"))
+      },
       Case(name: "model.input [6,28,28]", mentions: ["c.yaml", "model.input", "[6, 28, 28]"]) {
         try $0.train([], edit: r("fc10}", "fc10, input: [6, 28, 28]}"))
       },
@@ -141,41 +152,78 @@ struct HostileInputTests {
       Case(name: "fc100000000", mentions: ["c.yaml", "needs about"], maxMiB: 200) {
         try $0.train([], edit: r("conv6k5s2-relu-pool2-fc24-relu-fc10", "fc100000000-fc10"))
       },
-      Case(name: "batch_size 0", mentions: ["c.yaml", "batch_size"]) { try $0.train([], edit: r("batch_size: 10", "batch_size: 0")) },
-      Case(name: "batch_size -5", mentions: ["c.yaml", "batch_size"]) { try $0.train([], edit: r("batch_size: 10", "batch_size: -5")) },
+      Case(name: "batch_size 0", mentions: ["c.yaml", "batch_size"]) {
+        try $0.train([], edit: r("batch_size: 10", "batch_size: 0"))
+      },
+      Case(name: "batch_size -5", mentions: ["c.yaml", "batch_size"]) {
+        try $0.train([], edit: r("batch_size: 10", "batch_size: -5"))
+      },
       Case(name: "no sources", mentions: ["c.yaml", "sources"]) {
-        try $0.train([], edit: { t in
-          t.replacingOccurrences(of: "sources:\n  - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}\n  - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}", with: "sources: []")
-        })
+        try $0.train(
+          [],
+          edit: { t in
+            t.replacingOccurrences(
+              of:
+                "sources:\n  - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}\n  - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}",
+              with: "sources: []")
+          })
       },
-      Case(name: "unknown domain", mentions: ["c.yaml", "sources[0].domain"]) { try $0.train([], edit: r("domain: mnist,", "domain: nope,")) },
+      Case(name: "unknown domain", mentions: ["c.yaml", "sources[0].domain"]) {
+        try $0.train([], edit: r("domain: mnist,", "domain: nope,"))
+      },
       Case(name: "duplicate source", mentions: ["c.yaml", "sources[1].name"]) {
-        try $0.train([], edit: r("syndigits, split: train, classes: [5, 6, 7, 8, 9]", "mnist, split: train, classes: [0, 1, 2, 3, 4]"))
+        try $0.train(
+          [],
+          edit: r("syndigits, split: train, classes: [5, 6, 7, 8, 9]", "mnist, split: train, classes: [0, 1, 2, 3, 4]"))
       },
-      Case(name: "empty class list", mentions: ["c.yaml", "sources[0].classes"]) { try $0.train([], edit: r("[0, 1, 2, 3, 4]", "[]")) },
-      Case(name: "class out of range", mentions: ["c.yaml", "sources[0].classes"]) { try $0.train([], edit: r("[0, 1, 2, 3, 4]", "[0, 12]")) },
+      Case(name: "empty class list", mentions: ["c.yaml", "sources[0].classes"]) {
+        try $0.train([], edit: r("[0, 1, 2, 3, 4]", "[]"))
+      },
+      Case(name: "class out of range", mentions: ["c.yaml", "sources[0].classes"]) {
+        try $0.train([], edit: r("[0, 1, 2, 3, 4]", "[0, 12]"))
+      },
       Case(name: "label_map without an entry", mentions: ["c.yaml", "sources[0].label_map"]) {
         try $0.train([], edit: r("[0, 1, 2, 3, 4]}", "[0, 1, 2, 3, 4], label_map: {0: 0, 1: 1}}"))
       },
       Case(name: "label_map out of range", mentions: ["c.yaml", "sources[0].label_map"]) {
         try $0.train([], edit: r("[0, 1, 2, 3, 4]}", "[0, 1], label_map: {0: 0, 1: 99}}"))
       },
-      Case(name: "limit 0", mentions: ["c.yaml", "sources[0].limit"]) { try $0.train([], edit: r("[0, 1, 2, 3, 4]}", "[0, 1, 2, 3, 4], limit: 0}")) },
-      Case(name: "unknown split", mentions: ["c.yaml", "target.split", "train, test"]) { try $0.train([], edit: r("split: test", "split: validation")) },
-      Case(name: "target: too many labelled", mentions: ["c.yaml", "target"]) { try $0.train([], edit: r("labelled_per_class: 3", "labelled_per_class: 300")) },
-      Case(name: "target: too many test", mentions: ["c.yaml", "target"]) { try $0.train([], edit: r("test: 200", "test: 20000")) },
-      Case(name: "target.test 0", mentions: ["c.yaml", "target.test"]) { try $0.train([], edit: r("test: 200", "test: 0")) },
-      Case(name: "lr negative", mentions: ["c.yaml", "optimizer.lr"]) { try $0.train([], edit: r("lr: 0.05", "lr: -1")) },
-      Case(name: "momentum 1.5", mentions: ["c.yaml", "optimizer.momentum"]) { try $0.train([], edit: r("momentum: 0.9", "momentum: 1.5")) },
+      Case(name: "limit 0", mentions: ["c.yaml", "sources[0].limit"]) {
+        try $0.train([], edit: r("[0, 1, 2, 3, 4]}", "[0, 1, 2, 3, 4], limit: 0}"))
+      },
+      Case(name: "unknown split", mentions: ["c.yaml", "target.split", "train, test"]) {
+        try $0.train([], edit: r("split: test", "split: validation"))
+      },
+      Case(name: "target: too many labelled", mentions: ["c.yaml", "target"]) {
+        try $0.train([], edit: r("labelled_per_class: 3", "labelled_per_class: 300"))
+      },
+      Case(name: "target: too many test", mentions: ["c.yaml", "target"]) {
+        try $0.train([], edit: r("test: 200", "test: 20000"))
+      },
+      Case(name: "target.test 0", mentions: ["c.yaml", "target.test"]) {
+        try $0.train([], edit: r("test: 200", "test: 0"))
+      },
+      Case(name: "lr negative", mentions: ["c.yaml", "optimizer.lr"]) {
+        try $0.train([], edit: r("lr: 0.05", "lr: -1"))
+      },
+      Case(name: "momentum 1.5", mentions: ["c.yaml", "optimizer.momentum"]) {
+        try $0.train([], edit: r("momentum: 0.9", "momentum: 1.5"))
+      },
       Case(name: "schedule kind", mentions: ["c.yaml", "optimizer.schedule.kind"]) {
         try $0.train([], edit: r("momentum: 0.9}", "momentum: 0.9, schedule: {kind: wobbly}}"))
       },
-      Case(name: "weight_score", mentions: ["c.yaml", "weight_score"]) { try $0.train([], edit: { $0 + "\nweight_score: best\n" }) },
-      Case(name: "eval_every 0", mentions: ["c.yaml", "eval_every"]) { try $0.train([], edit: r("eval_every: 2", "eval_every: 0")) },
+      Case(name: "weight_score", mentions: ["c.yaml", "weight_score"]) {
+        try $0.train([], edit: { $0 + "\nweight_score: best\n" })
+      },
+      Case(name: "eval_every 0", mentions: ["c.yaml", "eval_every"]) {
+        try $0.train([], edit: r("eval_every: 2", "eval_every: 0"))
+      },
       Case(name: "pseudo threshold 2", mentions: ["c.yaml", "pseudo_labels.threshold"]) {
         try $0.train([], edit: { $0 + "\npseudo_labels: {warmup: 1, every: 1, threshold: 2, per_class_cap: 5}\n" })
       },
-      Case(name: "steps as text", mentions: ["c.yaml", "steps"]) { try $0.train([], edit: r("steps: 4", "steps: four")) },
+      Case(name: "steps as text", mentions: ["c.yaml", "steps"]) {
+        try $0.train([], edit: r("steps: 4", "steps: four"))
+      },
       // Output folders.
       Case(name: "--out is a file", mentions: ["--out", "f.txt"]) { f in
         try f.train([]).map { $0 == f.dir + "/run" ? try f.write("x", to: "f.txt") : $0 }
@@ -192,17 +240,24 @@ struct HostileInputTests {
         let file = try f.write("x", to: "g.txt")
         return try f.train([]).map { $0 == f.dir + "/run" ? file + "/run" : $0 }
       },
-      Case(name: "--trace in a missing folder", mentions: ["--trace"]) { f in try f.train(["--trace", f.dir + "/no/t.jsonl"]) },
+      Case(name: "--trace in a missing folder", mentions: ["--trace"]) { f in
+        try f.train(["--trace", f.dir + "/no/t.jsonl"])
+      },
       // Resume.
       Case(name: "--resume missing", mentions: ["--resume"]) { f in ["train", "--resume", f.dir + "/none"] },
       Case(name: "--resume a non-run", mentions: ["--resume", "run.json"]) { f in ["train", "--resume", f.dir] },
-      Case(name: "--resume a finished run", mentions: ["--resume", "finished"]) { f in ["train", "--resume", f.finished] },
-      Case(name: "--resume with --method", mentions: ["--resume"]) { f in ["train", "--resume", f.finished, "--method", "uniform"] },
+      Case(name: "--resume a finished run", mentions: ["--resume", "finished"]) { f in
+        ["train", "--resume", f.finished]
+      },
+      Case(name: "--resume with --method", mentions: ["--resume"]) { f in
+        ["train", "--resume", f.finished, "--method", "uniform"]
+      },
       Case(name: "--resume an edited config", mentions: ["config.yaml", "optimizer.lr"]) { f in
         let run = try runCopy(f)
         try FileManager.default.removeItem(atPath: run + "/summary.json")
         let text = try String(contentsOfFile: run + "/config.yaml", encoding: .utf8)
-        try Data(text.replacingOccurrences(of: "lr: 0.05", with: "lr: 0.07").utf8).write(to: URL(fileURLWithPath: run + "/config.yaml"))
+        try Data(text.replacingOccurrences(of: "lr: 0.05", with: "lr: 0.07").utf8).write(
+          to: URL(fileURLWithPath: run + "/config.yaml"))
         return ["train", "--resume", run]
       },
       Case(name: "--resume with other --threads", mentions: ["--threads"]) { f in
@@ -220,7 +275,8 @@ struct HostileInputTests {
         return try f.train([]).map { $0 == f.root ? root : $0 }
       },
       Case(name: "truncated IDX", mentions: ["train-images-idx3-ubyte", "truncated"]) { f in
-        let root = try f.root(replacing: "mnist/train-images-idx3-ubyte", with: idx([400, 28, 28], [UInt8](repeating: 1, count: 1000)))
+        let root = try f.root(
+          replacing: "mnist/train-images-idx3-ubyte", with: idx([400, 28, 28], [UInt8](repeating: 1, count: 1000)))
         return try f.train([]).map { $0 == f.root ? root : $0 }
       },
       Case(name: "bad IDX magic", mentions: ["train-images-idx3-ubyte", "magic"]) { f in
@@ -228,7 +284,8 @@ struct HostileInputTests {
         return try f.train([]).map { $0 == f.root ? root : $0 }
       },
       Case(name: "label out of range", mentions: ["train-labels-idx1-ubyte"]) { f in
-        let root = try f.root(replacing: "mnist/train-labels-idx1-ubyte", with: idx([400], [UInt8](repeating: 200, count: 400)))
+        let root = try f.root(
+          replacing: "mnist/train-labels-idx1-ubyte", with: idx([400], [UInt8](repeating: 200, count: 400)))
         return try f.train([]).map { $0 == f.root ? root : $0 }
       },
       Case(name: "gzip bomb", mentions: ["train-images-idx3-ubyte"], maxMiB: 200) { f in
@@ -260,8 +317,9 @@ struct HostileInputTests {
         let model = try Sequential(spec: "conv6k5s2-relu-pool2-fc24-relu-fc10", inputShape: Shape([3, 28, 28]))
         let p = model.makeParameters(seed: 1)
         p.storage[5] = .nan
-        try Checkpoint.save(to: f.dir + "/nan.safetensors", model: model, parameters: p,
-                            metadata: CheckpointMetadata(model: model, step: 4))
+        try Checkpoint.save(
+          to: f.dir + "/nan.safetensors", model: model, parameters: p,
+          metadata: CheckpointMetadata(model: model, step: 4))
         return ["eval", "--checkpoint", f.dir + "/nan.safetensors", "--config", try f.config(), "--data-root", f.root]
       },
       Case(name: "eval: corrupt checkpoint", mentions: ["final.safetensors", "checksum"]) { f in
@@ -271,10 +329,15 @@ struct HostileInputTests {
         try bytes.write(to: URL(fileURLWithPath: run + "/final.safetensors"))
         return ["eval", "--checkpoint", run + "/final.safetensors", "--config", try f.config(), "--data-root", f.root]
       },
-      Case(name: "eval: missing --config", mentions: ["--config"]) { f in ["eval", "--checkpoint", f.finished + "/final.safetensors"] },
+      Case(name: "eval: missing --config", mentions: ["--config"]) { f in
+        ["eval", "--checkpoint", f.finished + "/final.safetensors"]
+      },
       Case(name: "inspect: missing file", mentions: ["none-ubyte"]) { f in ["data", "inspect", f.dir + "/none-ubyte"] },
       Case(name: "inspect: truncated", mentions: ["t-images-idx3-ubyte", "truncated"]) { f in
-        ["data", "inspect", try f.write(String(decoding: idx([5, 28, 28], [1, 2, 3]), as: UTF8.self), to: "t-images-idx3-ubyte")]
+        [
+          "data", "inspect",
+          try f.write(String(decoding: idx([5, 28, 28], [1, 2, 3]), as: UTF8.self), to: "t-images-idx3-ubyte"),
+        ]
       },
       Case(name: "inspect: --split", mentions: ["--split"]) { _ in ["data", "inspect", "mnist", "--split", "dev"] },
       Case(name: "inspect: --scale 0", mentions: ["--scale"]) { _ in ["data", "inspect", "mnist", "--scale", "0"] },
@@ -292,8 +355,9 @@ struct HostileInputTests {
 
   @Test("at least 60 hostile inputs") func enough() { #expect(Self.cases.count >= 60) }
 
-  @Test("each hostile input: its status, one error line naming the file or field, no signal, bounded memory",
-        arguments: cases)
+  @Test(
+    "each hostile input: its status, one error line naming the file or field, no signal, bounded memory",
+    arguments: cases)
   func hostile(_ c: Case) throws {
     let dir = try makeTemporaryDirectory("gradmix-hostile")
     defer { try? FileManager.default.removeItem(atPath: dir) }

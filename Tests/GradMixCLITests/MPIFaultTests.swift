@@ -10,8 +10,12 @@ struct MPIFaultTests {
   func divergenceUnderMPI() throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-div")
     try Data(RobustRunTests.config(steps: 30, lr: "1000000").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let r = try MPITests.mpi(2, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root,
-                                            "--out", dir + "/run", "--quiet", "--threads", "1"])
+    let r = try MPITests.mpi(
+      2, "gradmix",
+      [
+        "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root,
+        "--out", dir + "/run", "--quiet", "--threads", "1",
+      ])
     #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
     #expect(errors.count == 1 && errors[0].contains("diverged since step"), "\(r.stderr)")
@@ -26,8 +30,10 @@ struct MPIFaultTests {
     #expect(kept.allSatisfy { (Int($0.dropFirst(5).prefix(6)) ?? .max) < since }, "\(kept) since step \(since)")
     #expect(s["last_checkpoint"] as? String == "checkpoints/" + last)
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/final.safetensors"))
-    let e = try runProduct(["eval", "--checkpoint", dir + "/run/checkpoints/" + last, "--config", dir + "/c.yaml",
-                            "--data-root", SmallRunConfig.root])
+    let e = try runProduct([
+      "eval", "--checkpoint", dir + "/run/checkpoints/" + last, "--config", dir + "/c.yaml",
+      "--data-root", SmallRunConfig.root,
+    ])
     #expect(e.status == 0, "the kept checkpoint is finite: \(e.stderr)")
   }
 
@@ -37,20 +43,28 @@ struct MPIFaultTests {
   /// one line naming the step rank 0 waits in and the stopped rank. (Where
   /// rank 2 stops, computing or waiting, depends on timing; either way it
   /// must be named, and only it.)
-  @Test("--step-timeout: a SIGSTOPped worker ends the (resumed) job with status 4 and one line naming the step and the rank")
+  @Test(
+    "--step-timeout: a SIGSTOPped worker ends the (resumed) job with status 4 and one line naming the step and the rank"
+  )
   func stoppedRank() throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-timeout")
     try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1, extra: ["checkpoint_every: 10"]).utf8)
       .write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     let run = dir + "/run"
-    let first = try MPITests.mpi(3, "gradmix", ["train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root,
-                                                "--out", run, "--quiet", "--threads", "1", "--check-every", "0",
-                                                "--step-timeout", "3", "--stop-after", "12"])
+    let first = try MPITests.mpi(
+      3, "gradmix",
+      [
+        "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root,
+        "--out", run, "--quiet", "--threads", "1", "--check-every", "0",
+        "--step-timeout", "3", "--stop-after", "12",
+      ])
     #expect(first.status == 0, "\(first.stderr)")
     #expect((try RobustRunTests.json(run + "/run.json"))["step_timeout"] as? Double == 3)
 
-    let job = try #require(try Self.stop(rank: 2, afterStep: 14, of: ["train", "--resume", run, "--quiet", "--check-every", "0"],
-                                         run: run))
+    let job = try #require(
+      try Self.stop(
+        rank: 2, afterStep: 14, of: ["train", "--resume", run, "--quiet", "--check-every", "0"],
+        run: run))
     let stderr = job.stderr
     #expect(job.status == 4, "\(stderr)")
     #expect(job.seconds < 30, "ended \(job.seconds) s after the stop (timeout 3 s)")
@@ -72,21 +86,26 @@ struct MPIFaultTests {
 
   /// Under the watchdog every collective is non-blocking and completed by polling; the arithmetic is
   /// the same, so each protocol's job is bit-identical to the one without the watchdog.
-  @Test("--step-timeout changes no result: 3 ranks, allreduce, --overlap and --comm gather, bit-identical",
-        arguments: [[], ["--overlap"], ["--comm", "gather"]])
+  @Test(
+    "--step-timeout changes no result: 3 ranks, allreduce, --overlap and --comm gather, bit-identical",
+    arguments: [[], ["--overlap"], ["--comm", "gather"]])
   func watchdogSameResult(_ protocolOptions: [String]) throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-same")
     try Data((MPITests.config + "\ncheckpoint_every: 12\n").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let common = ["train", "--config", dir + "/c.yaml", "--data-root", MPITests.root, "--quiet", "--threads", "1",
-                  "--check-every", "6"] + protocolOptions
+    let common =
+      [
+        "train", "--config", dir + "/c.yaml", "--data-root", MPITests.root, "--quiet", "--threads", "1",
+        "--check-every", "6",
+      ] + protocolOptions
     let plain = try MPITests.mpi(3, "gradmix", common + ["--out", dir + "/plain"])
     #expect(plain.status == 0, "\(plain.stderr)")
     let watched = try MPITests.mpi(3, "gradmix", common + ["--out", dir + "/watched", "--step-timeout", "120"])
     #expect(watched.status == 0, "\(watched.stderr)")
     let a = try MPITests.summary(dir + "/plain"), b = try MPITests.summary(dir + "/watched")
     for key in ["params_l2", "target_test_loss", "target_test_accuracy"] {
-      #expect(a[key] as? Double != nil && a[key] as? Double == b[key] as? Double,
-              "\(key): \(String(describing: b[key])) with the watchdog vs \(String(describing: a[key]))")
+      #expect(
+        a[key] as? Double != nil && a[key] as? Double == b[key] as? Double,
+        "\(key): \(String(describing: b[key])) with the watchdog vs \(String(describing: a[key]))")
     }
   }
 
@@ -95,18 +114,25 @@ struct MPIFaultTests {
   @Test("--step-timeout: a SIGSTOPped rank 0 is reported by rank 1, with status 4 and one line")
   func stoppedCoordinator() throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-timeout0")
-    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let job = try #require(try Self.stop(rank: 0, afterStep: 4, of: [
-      "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet",
-      "--threads", "1", "--check-every", "0", "--step-timeout", "3"], run: dir + "/run"))
+    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1).utf8).write(
+      to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let job = try #require(
+      try Self.stop(
+        rank: 0, afterStep: 4,
+        of: [
+          "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet",
+          "--threads", "1", "--check-every", "0", "--step-timeout", "3",
+        ], run: dir + "/run"))
     #expect(job.status == 4, "\(job.stderr)")
     #expect(job.seconds < 30, "ended \(job.seconds) s after the stop (timeout 3 s)")
     let errors = job.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
     #expect(errors.count == 1, "\(job.stderr)")
     let line = String(try #require(errors.first))
     #expect(line.hasPrefix("error: step timeout: no progress for 6.5 s at step "), "\(line)")
-    #expect(line.hasSuffix(" on rank 1 of 3; rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout"),
-            "\(line)")
+    #expect(
+      line.hasSuffix(
+        " on rank 1 of 3; rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout"),
+      "\(line)")
   }
 
   /// On 5 ranks, the two sources and the target as a source take ranks 1–4, so one source is split
@@ -116,14 +142,21 @@ struct MPIFaultTests {
   @Test("--step-timeout on 5 ranks: a stopped member of a shard group is the only rank blamed")
   func stoppedGroupMember() throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-timeout-group")
-    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    try Data(SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1).utf8).write(
+      to: URL(fileURLWithPath: dir + "/c.yaml"))
     let run = dir + "/run"
     // run.json is written before the first step; its sources list the split source's shards.
-    let job = try #require(try Self.stop(rank: 4, afterStep: 4, of: [
-      "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", run, "--quiet",
-      "--threads", "1", "--check-every", "0", "--step-timeout", "3"], run: run, ranks: 5))
+    let job = try #require(
+      try Self.stop(
+        rank: 4, afterStep: 4,
+        of: [
+          "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", run, "--quiet",
+          "--threads", "1", "--check-every", "0", "--step-timeout", "3",
+        ], run: run, ranks: 5))
     let sources = try #require((try RobustRunTests.json(run + "/run.json"))["sources"] as? [[String: Any]])
-    let shardRanks = sources.compactMap { $0["shards"] as? [[String: Any]] }.map { $0.compactMap { $0["rank"] as? Int } }
+    let shardRanks = sources.compactMap { $0["shards"] as? [[String: Any]] }.map {
+      $0.compactMap { $0["rank"] as? Int }
+    }
     #expect(shardRanks == [[3, 4]], "the placement this test relies on: \(sources)")
     #expect(job.status == 4, "\(job.stderr)")
     let errors = job.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
@@ -145,11 +178,14 @@ struct MPIFaultTests {
   /// Runs `mpirun -np <ranks> gradmix <arguments>`, sends SIGSTOP to `rank` once `run`/metrics.jsonl has
   /// reached `afterStep`, and waits (at most 60 s) for the job to end; nil (with an issue recorded) if it
   /// does not. No process of the job is left behind, stopped or not.
-  static func stop(rank: Int, afterStep: Int, of arguments: [String], run: String, ranks worldSize: Int = 3,
-                   sourceLocation: SourceLocation = #_sourceLocation) throws -> StoppedJob? {
+  static func stop(
+    rank: Int, afterStep: Int, of arguments: [String], run: String, ranks worldSize: Int = 3,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) throws -> StoppedJob? {
     let job = Process()
     job.executableURL = URL(fileURLWithPath: try #require(mpirunPath))
-    job.arguments = ["-np", "\(worldSize)", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path] + arguments
+    job.arguments =
+      ["-np", "\(worldSize)", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path] + arguments
     var env = ProcessInfo.processInfo.environment
     for (k, v) in MPITests.env { env[k] = v }
     job.environment = env
@@ -166,8 +202,9 @@ struct MPIFaultTests {
     var deadline = Date().addingTimeInterval(120)
     while Date() < deadline && job.isRunning && loggedSteps(run).last ?? 0 < afterStep { usleep(20_000) }
     ranks = Self.ranks(of: job.processIdentifier)
-    let pid = try #require(ranks[rank], "rank \(rank)'s process among the children of mpirun: \(ranks)",
-                           sourceLocation: sourceLocation)
+    let pid = try #require(
+      ranks[rank], "rank \(rank)'s process among the children of mpirun: \(ranks)",
+      sourceLocation: sourceLocation)
     #expect(kill(pid, SIGSTOP) == 0, sourceLocation: sourceLocation)
     let stopped = Date()
     deadline = stopped.addingTimeInterval(60)
@@ -176,8 +213,9 @@ struct MPIFaultTests {
       Issue.record("the job still runs 60 s after rank \(rank) was stopped", sourceLocation: sourceLocation)
       return nil
     }
-    return StoppedJob(status: job.terminationStatus, seconds: Date().timeIntervalSince(stopped),
-                      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    return StoppedJob(
+      status: job.terminationStatus, seconds: Date().timeIntervalSince(stopped),
+      stderr: try String(contentsOfFile: errPath, encoding: .utf8))
   }
 
   /// The steps in `run`/metrics.jsonl, in order.
@@ -193,11 +231,13 @@ struct MPIFaultTests {
     var found: [Int: Int32] = [:]
     for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
       guard let pid = Int32(entry),
-            let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")") else { continue }
+        let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { continue }
       let fields = stat[stat.index(after: close)...].split(separator: " ")
       guard fields.count > 2, Int32(fields[1]) == parent,
-            let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+        let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ")
+      else { continue }
       for variable in environ.split(separator: 0) {
         let text = String(decoding: variable, as: UTF8.self)
         if text.hasPrefix("OMPI_COMM_WORLD_RANK="), let rank = Int(text.dropFirst("OMPI_COMM_WORLD_RANK=".count)) {

@@ -12,7 +12,9 @@ let mpirunPath: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
 @Suite("MPI runs", .serialized, .enabled(if: mpirunPath != nil, "mpirun is not installed"))
 struct MPITests {
   static var mpirun: String? { mpirunPath }
-  static let env = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1"]
+  static let env = [
+    "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_rmaps_base_oversubscribe": "1",
+  ]
   static let root: String = { (try? SyntheticDataRoot.make()) ?? "/nonexistent" }()
 
   static let config = """
@@ -38,7 +40,9 @@ struct MPITests {
   }
 
   static func summary(_ dir: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))) as? [String: Any])
+    try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
+        as? [String: Any])
   }
 
   @Test("every collective of MPICommunicator on 3 ranks, blocking and under the step watchdog")
@@ -57,7 +61,9 @@ struct MPITests {
     let dir = try Self.tempDir()
     let cfg = dir + "/c.yaml"
     try Data(Self.config.utf8).write(to: URL(fileURLWithPath: cfg))
-    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--check-every", "6"]
+    let common = [
+      "train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--check-every", "6",
+    ]
     let single = try runProduct(common + ["--out", dir + "/single"])
     #expect(single.status == 0, "\(single.stderr)")
     let reference = try Self.summary(dir + "/single")
@@ -67,7 +73,9 @@ struct MPITests {
       ("np3-overlap", 3, ["--overlap"]), ("np1-overlap", 1, ["--overlap"]),
     ]
     for (name, n, extra) in variants {
-      let r = n == 1 ? try runProduct(common + ["--out", dir + "/" + name] + extra)
+      let r =
+        n == 1
+        ? try runProduct(common + ["--out", dir + "/" + name] + extra)
         : try Self.mpi(n, "gradmix", common + ["--out", dir + "/" + name] + extra)
       #expect(r.status == 0, "\(name): \(r.stderr)")
       let s = try Self.summary(dir + "/" + name)
@@ -95,12 +103,14 @@ struct MPITests {
     try bytes.prefix(1000).write(to: URL(fileURLWithPath: images))
     let cfg = dir + "/c.yaml"
     try Data(Self.config.utf8).write(to: URL(fileURLWithPath: cfg))
-    let r = try Self.mpi(3, "gradmix", ["train", "--config", cfg, "--data-root", broken, "--quiet", "--out", dir + "/run"])
+    let r = try Self.mpi(
+      3, "gradmix", ["train", "--config", cfg, "--data-root", broken, "--quiet", "--out", dir + "/run"])
     #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
     #expect(errors.count == 1, "\(r.stderr)")
-    #expect(errors.first?.contains("rank 2 of 3") == true && errors.first?.contains("train-images-idx4-ubyte") == true,
-            "\(r.stderr)")
+    #expect(
+      errors.first?.contains("rank 2 of 3") == true && errors.first?.contains("train-images-idx4-ubyte") == true,
+      "\(r.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
   }
 
@@ -115,8 +125,12 @@ struct MPITests {
     // Two sources of 2 rows: at most 4 shards, so at most 5 ranks are busy.
     try Data(Self.twoSources.replacingOccurrences(of: "batch_size: 10", with: "batch_size: 2").utf8)
       .write(to: URL(fileURLWithPath: cfg))
-    let r = try Self.mpi(6, "gradmix", ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--method",
-                                        "gradmix-no-pl", "--out", dir + "/run"])
+    let r = try Self.mpi(
+      6, "gradmix",
+      [
+        "train", "--config", cfg, "--data-root", Self.root, "--quiet", "--method",
+        "gradmix-no-pl", "--out", dir + "/run",
+      ])
     #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
     #expect(errors.count == 1 && errors[0].contains("cannot keep 6 ranks busy"), "\(r.stderr)")
@@ -132,8 +146,11 @@ struct MPITests {
     let dir = try Self.tempDir()
     let cfg = dir + "/c.yaml"
     try Data((split ? Self.twoSources : Self.config).utf8).write(to: URL(fileURLWithPath: cfg))
-    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
-                  "--check-every", "5"] + (split ? ["--method", "gradmix-no-pl", "weighting.score=dot"] : [])
+    let common =
+      [
+        "train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
+        "--check-every", "5",
+      ] + (split ? ["--method", "gradmix-no-pl", "weighting.score=dot"] : [])
     let single = try runProduct(common + ["--out", dir + "/single"])
     #expect(single.status == 0, "\(single.stderr)")
     let reference = try Self.summary(dir + "/single")
@@ -148,9 +165,10 @@ struct MPITests {
       #expect(abs(x - y) <= 1e-3, "np \(n): test loss \(y) vs one process \(x)")
       // Every rank computes something; with two sources their batches are split.
       let sources = try #require(s["sources"] as? [[String: Any]])
-      let ranks = Set(sources.flatMap { src in
-        ((src["shards"] as? [[String: Any]])?.compactMap { $0["rank"] as? Int }) ?? [src["rank"] as? Int ?? -1]
-      })
+      let ranks = Set(
+        sources.flatMap { src in
+          ((src["shards"] as? [[String: Any]])?.compactMap { $0["rank"] as? Int }) ?? [src["rank"] as? Int ?? -1]
+        })
       #expect(ranks.union([0]) == Set(0..<n), "np \(n): placement \(sources)")
       #expect(sources.contains { $0["shards"] != nil } == split, "np \(n): placement \(sources)")
     }
@@ -192,8 +210,10 @@ struct MPITests {
     let dir = try Self.tempDir()
     let cfg = productsDirectory().appendingPathComponent("../../../experiments/digits/config.yaml").standardized.path
     // The synthetic root has 400 target test images: a smaller target split, the same model and batches.
-    let common = ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
-                  "--check-every", "5", "target.unlabelled=100", "target.test=200"]
+    let common = [
+      "train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
+      "--check-every", "5", "target.unlabelled=100", "target.test=200",
+    ]
     let single = try runProduct(common + ["--out", dir + "/single"])
     #expect(single.status == 0, "\(single.stderr)")
     let reference = try Self.summary(dir + "/single")
@@ -224,7 +244,8 @@ struct MPITests {
     let dir = try Self.tempDir()
     let cfg = dir + "/c.yaml", normCfg = dir + "/n.yaml"
     // Without pseudo-labels: two sources on 3 and 4 workers, so their batches are split.
-    let config = Self.twoSources.replacingOccurrences(of: "pseudo_labels: {warmup: 8, every: 6, threshold: 0.3, per_class_cap: 10}\n", with: "")
+    let config = Self.twoSources.replacingOccurrences(
+      of: "pseudo_labels: {warmup: 8, every: 6, threshold: 0.3, per_class_cap: 10}\n", with: "")
     #expect(config != Self.twoSources)
     try Data(config.utf8).write(to: URL(fileURLWithPath: cfg))
     try Data((config + "\nweight_score: source-norm\n").utf8).write(to: URL(fileURLWithPath: normCfg))
@@ -235,12 +256,16 @@ struct MPITests {
       ("dot", cfg, 4, ["--method", "gradmix-paper", "--quiet"], false),
     ]
     for v in variants {
-      let common = ["train", "--config", v.config, "--data-root", Self.root, "--threads", "1", "--steps", "20",
-                    "--check-every", "5"] + v.args
+      let common =
+        [
+          "train", "--config", v.config, "--data-root", Self.root, "--threads", "1", "--steps", "20",
+          "--check-every", "5",
+        ] + v.args
       let single = try runProduct(common + ["--out", dir + "/single-" + v.name])
       #expect(single.status == 0, "\(v.name): \(single.stderr)")
       let reference = try Self.summary(dir + "/single-" + v.name)
-      let r = try Self.mpi(v.ranks, "gradmix", common + ["--out", dir + "/" + v.name, "--trace", dir + "/trace-" + v.name + ".jsonl"])
+      let r = try Self.mpi(
+        v.ranks, "gradmix", common + ["--out", dir + "/" + v.name, "--trace", dir + "/trace-" + v.name + ".jsonl"])
       #expect(r.status == 0, "\(v.name): \(r.stderr)")
       let s = try Self.summary(dir + "/" + v.name)
       let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
@@ -249,7 +274,8 @@ struct MPITests {
       #expect(abs(x - y) <= 1e-3, "\(v.name): test loss \(y) vs one process \(x)")
       let split = Self.splitRanks(s)
       #expect(!split.isEmpty, "\(v.name): no batch split: \(s["sources"] ?? "")")
-      #expect(try Self.groupRanks(trace: dir + "/trace-" + v.name, ranks: v.ranks) == (v.groups ? split : []), "\(v.name)")
+      #expect(
+        try Self.groupRanks(trace: dir + "/trace-" + v.name, ranks: v.ranks) == (v.groups ? split : []), "\(v.name)")
       if v.name == "source-norm-overlap" {
         #expect(r.stdout.contains("not pipelined while split sources sum their shards"), "\(r.stdout.prefix(3000))")
       }
@@ -268,9 +294,13 @@ struct MPITests {
     let single = try runProduct(common + ["--out", dir + "/single"])
     #expect(single.status == 0, "\(single.stderr)")
     let script = productsDirectory().appendingPathComponent("../../../cluster/launch.sh").standardized.path
-    let r = try runProgram("/bin/bash", [script, "--ranks", "2", "--hostfile", dir + "/hosts", "--transport", "tcp",
-                                         "--threads", "1", "--bin", productsDirectory().appendingPathComponent("gradmix").path,
-                                         "--"] + common + ["--out", dir + "/tcp"], environment: Self.env)
+    let r = try runProgram(
+      "/bin/bash",
+      [
+        script, "--ranks", "2", "--hostfile", dir + "/hosts", "--transport", "tcp",
+        "--threads", "1", "--bin", productsDirectory().appendingPathComponent("gradmix").path,
+        "--",
+      ] + common + ["--out", dir + "/tcp"], environment: Self.env)
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     let a = try Self.summary(dir + "/single"), b = try Self.summary(dir + "/tcp")
     #expect(b["world_size"] as? Int == 2)
@@ -298,11 +328,15 @@ struct MPITests {
     let resumed = try train(["train", "--resume", dir + "/resumed"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/resumed")
-    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double, "params_l2 \(String(describing: b["params_l2"])) vs \(String(describing: a["params_l2"]))")
+    #expect(
+      a["params_l2"] as? Double == b["params_l2"] as? Double,
+      "params_l2 \(String(describing: b["params_l2"])) vs \(String(describing: a["params_l2"]))")
     #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
     // The resumed run's metrics hold each step once.
     let lines = try String(contentsOfFile: dir + "/resumed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-    let steps = lines.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int }
+    let steps = lines.compactMap {
+      (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int
+    }
     let logged = steps.filter { $0 % 6 == 0 }
     #expect(logged == Array(Set(logged)).sorted(), "duplicate or unordered steps: \(steps)")
   }
@@ -320,7 +354,8 @@ struct MPITests {
     #expect(straight.status == 0, "\(straight.stderr)")
     let job = Process()
     job.executableURL = URL(fileURLWithPath: Self.mpirun!)
-    job.arguments = ["-np", "3", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path]
+    job.arguments =
+      ["-np", "3", "--oversubscribe", productsDirectory().appendingPathComponent("gradmix").path]
       + common + ["--out", dir + "/killed"]
     var env = ProcessInfo.processInfo.environment
     for (k, v) in Self.env { env[k] = v }

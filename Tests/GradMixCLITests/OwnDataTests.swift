@@ -11,8 +11,10 @@ struct OwnDataTests {
 
   static func run(_ yaml: String, in dir: String) throws -> ProcessResult {
     try Data(yaml.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    return try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run",
-                           "--method", "gradmix"])
+    return try runProduct([
+      "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run",
+      "--method", "gradmix",
+    ])
   }
 
   static let digits = """
@@ -24,18 +26,22 @@ struct OwnDataTests {
     optimizer: {lr: 0.05}
     """
 
-  @Test("model.input [1, 28, 28] and [3, 14, 14] train on the digit domains (they used to crash)",
-        arguments: [([1, 28, 28], "conv6k5s2-relu-pool2-fc10"), ([3, 14, 14], "conv6k3-relu-pool2-fc10")])
+  @Test(
+    "model.input [1, 28, 28] and [3, 14, 14] train on the digit domains (they used to crash)",
+    arguments: [([1, 28, 28], "conv6k5s2-relu-pool2-fc10"), ([3, 14, 14], "conv6k3-relu-pool2-fc10")])
   func otherShapes(input: [Int], spec: String) throws {
     let dir = try makeTemporaryDirectory("gradmix-own")
     let r = try Self.run("model: {spec: \(spec), input: \(input)}\n" + Self.digits, in: dir)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stdout.contains("uint8 images \(input)"), "\(r.stdout)")
-    let info = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/run.json"))) as? [String: Any])
+    let info = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/run.json")))
+        as? [String: Any])
     #expect(info["sample_shape"] as? [Int] == input)
   }
 
-  @Test("a feature-vector .npz and a mismatching model.input: exit 2, one error line naming both shapes, no run written")
+  @Test(
+    "a feature-vector .npz and a mismatching model.input: exit 2, one error line naming both shapes, no run written")
   func mismatch() throws {
     let dir = try makeTemporaryDirectory("gradmix-own")
     var x = [UInt8](), y = [UInt8]()
@@ -77,8 +83,10 @@ struct OwnDataTests {
     let bad = try Self.run("model: {spec: fc8-relu-fc4, input: [6]}\n" + body, in: dir)
     #expect(bad.status == 2)
     let lines = bad.stderr.split(separator: "\n")
-    #expect(lines.count == 1 && lines[0].hasPrefix("error: ")
-            && lines[0].hasSuffix("f.npz[x_train.npy]: the data's samples are feature vectors [5] but model.input is [6]"), "\(bad.stderr)")
+    #expect(
+      lines.count == 1 && lines[0].hasPrefix("error: ")
+        && lines[0].hasSuffix("f.npz[x_train.npy]: the data's samples are feature vectors [5] but model.input is [6]"),
+      "\(bad.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/run.json"))
     let good = try Self.run("model: {spec: fc8-relu-fc4, input: [5]}\n" + body, in: dir)
     #expect(good.status == 0, "\(good.stderr)")
@@ -95,4 +103,3 @@ struct OwnDataTests {
     return ~c
   }
 }
-

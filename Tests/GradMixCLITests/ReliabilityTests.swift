@@ -5,7 +5,7 @@ import GradMixTestSupport
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// Numeric faults and interruption, through the command line.
@@ -17,23 +17,31 @@ struct ReliabilityTests {
 
   static func tempDir() throws -> String { try makeTemporaryDirectory("gradmix-rel") }
 
-  @Test("a source with a NaN gradient gets weight 0 for those steps, with a warning, and training goes on",
-        arguments: [false, true])
+  @Test(
+    "a source with a NaN gradient gets weight 0 for those steps, with a warning, and training goes on",
+    arguments: [false, true])
   func nanSource(overlap: Bool) throws {
     let dir = try Self.tempDir()
     try Data(Self.config(steps: 12).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let r = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run",
-                            "--method", "gradmix", "--inject-nan", "syndigits[5-9]@3-6"] + (overlap ? ["--overlap"] : []))
+    let r = try runProduct(
+      [
+        "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run",
+        "--method", "gradmix", "--inject-nan", "syndigits[5-9]@3-6",
+      ] + (overlap ? ["--overlap"] : []))
     #expect(r.status == 0, "\(r.stderr)")
     let warnings = r.stderr.split(separator: "\n").filter { $0.contains("non-finite") && $0.contains("syndigits[5-9]") }
     #expect(warnings.count == 3, "\(r.stderr)")
-    let s = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json"))) as? [String: Any])
+    let s = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json")))
+        as? [String: Any])
     #expect(s["nonfinite_source_steps"] as? Int == 3)
     #expect((s["params_l2"] as? Double)?.isFinite == true)
     let lines = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n")
     for line in lines {
       let rec = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-      guard let step = rec["step"] as? Int, [4, 6].contains(step), let w = rec["weights"] as? [String: [Double]] else { continue }
+      guard let step = rec["step"] as? Int, [4, 6].contains(step), let w = rec["weights"] as? [String: [Double]] else {
+        continue
+      }
       #expect(w["syndigits[5-9]"] == [0, 0, 0], "step \(step): \(w)")
     }
   }
@@ -44,7 +52,9 @@ struct ReliabilityTests {
     try Data(Self.config(steps: 400).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     let process = Process()
     process.executableURL = productsDirectory().appendingPathComponent("gradmix")
-    process.arguments = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run", "--quiet"]
+    process.arguments = [
+      "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run", "--quiet",
+    ]
     let out = Pipe()
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
@@ -60,7 +70,8 @@ struct ReliabilityTests {
     let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     #expect(process.terminationStatus == 75, "\(output)")
-    let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("interrupted: stopped after step") }, "\(output)")
+    let line = try #require(
+      output.split(separator: "\n").first { $0.hasPrefix("interrupted: stopped after step") }, "\(output)")
     let step = try #require(Int(line.split(separator: " ")[4]))
     #expect(step > 0 && step < 400)
     let ckpt = dir + "/run/checkpoints/" + String(format: "step-%06d.safetensors", step)
@@ -100,8 +111,12 @@ struct ReliabilityTests {
     process.waitUntilExit()
     let resumed = try runProduct(["train", "--resume", dir + "/killed", "--threads", "1"])
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
-    let a = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/straight/summary.json"))) as? [String: Any])
-    let b = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/killed/summary.json"))) as? [String: Any])
+    let a = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/straight/summary.json")))
+        as? [String: Any])
+    let b = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/killed/summary.json")))
+        as? [String: Any])
     #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
     #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
   }
@@ -110,8 +125,10 @@ struct ReliabilityTests {
   func corruptNewest() throws {
     let dir = try Self.tempDir()
     try Data((Self.config(steps: 20) + "\ncheckpoint_every: 5\n").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let r = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--out",
-                            dir + "/run", "--stop-after", "12"])
+    let r = try runProduct([
+      "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--out",
+      dir + "/run", "--stop-after", "12",
+    ])
     #expect(r.status == 0, "\(r.stderr)")
     let newest = dir + "/run/checkpoints/step-000010.safetensors"
     var bytes = try Data(contentsOf: URL(fileURLWithPath: newest))
@@ -119,8 +136,9 @@ struct ReliabilityTests {
     try bytes.write(to: URL(fileURLWithPath: newest))
     let resumed = try runProduct(["train", "--resume", dir + "/run"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
-    #expect(resumed.stderr.contains("warning: skipping checkpoint") && resumed.stderr.contains("checksum mismatch"),
-            "\(resumed.stderr)")
+    #expect(
+      resumed.stderr.contains("warning: skipping checkpoint") && resumed.stderr.contains("checksum mismatch"),
+      "\(resumed.stderr)")
     #expect(resumed.stdout.contains("(step 5 of 20)"), "\(resumed.stdout)")
   }
 

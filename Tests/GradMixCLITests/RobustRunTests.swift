@@ -9,18 +9,23 @@ struct RobustRunTests {
   static var root: String { SmallRunConfig.root }
 
   static func config(steps: Int, lr: String = "0.05") -> String {
-    SmallRunConfig.text(steps: steps, lr: lr, evalEvery: 1, logEvery: 1, extra: ["checkpoint_every: 1", "keep_checkpoints: 10"])
+    SmallRunConfig.text(
+      steps: steps, lr: lr, evalEvery: 1, logEvery: 1, extra: ["checkpoint_every: 1", "keep_checkpoints: 10"])
   }
 
   static func json(_ path: String) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
   }
 
-  @Test("lr 1e6: one error line, status 3, summary.json says diverged, only pre-divergence checkpoints are kept, no NaN in JSON")
+  @Test(
+    "lr 1e6: one error line, status 3, summary.json says diverged, only pre-divergence checkpoints are kept, no NaN in JSON"
+  )
   func divergence() throws {
     let dir = try makeTemporaryDirectory("gradmix-div")
     try Data(Self.config(steps: 30, lr: "1000000").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let r = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run", "--quiet"])
+    let r = try runProduct([
+      "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run", "--quiet",
+    ])
     #expect(r.status == 3, "\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
     #expect(errors.count == 1 && errors[0].contains("diverged since step"), "\(r.stderr)")
@@ -38,8 +43,10 @@ struct RobustRunTests {
       #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)")
     }
     // The kept checkpoint is finite: eval accepts it.
-    let e = try runProduct(["eval", "--checkpoint", dir + "/run/checkpoints/" + kept.last!, "--config", dir + "/c.yaml",
-                            "--data-root", Self.root])
+    let e = try runProduct([
+      "eval", "--checkpoint", dir + "/run/checkpoints/" + kept.last!, "--config", dir + "/c.yaml",
+      "--data-root", Self.root,
+    ])
     #expect(e.status == 0, "\(e.stderr)")
   }
 
@@ -51,7 +58,8 @@ struct RobustRunTests {
     try Data(Self.config(steps: 12).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     let common = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1"]
     #expect(try runProduct(common + ["--out", dir + "/straight"]).status == 0)
-    #expect(try runProduct(common + ["--out", dir + "/stopped", "--stop-after", "7", "--step-timeout", "2.5"]).status == 0)
+    #expect(
+      try runProduct(common + ["--out", dir + "/stopped", "--stop-after", "7", "--step-timeout", "2.5"]).status == 0)
     let run = try Self.json(dir + "/stopped/run.json")
     #expect(run["threads"] as? Int == 1)
     #expect(run["step_timeout"] as? Double == 2.5)
@@ -67,13 +75,17 @@ struct RobustRunTests {
   func resumeReusesEvalSplit() throws {
     let dir = try makeTemporaryDirectory("gradmix-eval-split")
     try Data(Self.config(steps: 6).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let stopped = try runProduct(["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1",
-                                  "--out", dir + "/run", "--stop-after", "3", "--eval-split", "validation"])
+    let stopped = try runProduct([
+      "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1",
+      "--out", dir + "/run", "--stop-after", "3", "--eval-split", "validation",
+    ])
     #expect(stopped.status == 0, "\(stopped.stderr)")
     #expect((try Self.json(dir + "/run/run.json"))["eval_split"] as? String == "validation")
     let other = try runProduct(["train", "--resume", dir + "/run", "--quiet", "--eval-split", "test"])
-    #expect(other.status == 2 && other.stderr.hasPrefix("error: --eval-split: the run was started with --eval-split validation"),
-            "\(other.stderr)")
+    #expect(
+      other.status == 2
+        && other.stderr.hasPrefix("error: --eval-split: the run was started with --eval-split validation"),
+      "\(other.stderr)")
     let resumed = try runProduct(["train", "--resume", dir + "/run", "--quiet"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     #expect((try Self.json(dir + "/run/summary.json"))["eval_split"] as? String == "validation")
@@ -83,8 +95,10 @@ struct RobustRunTests {
   func sweepDryRun() throws {
     let dir = try makeTemporaryDirectory("gradmix-dry-run")
     try Data(Self.config(steps: 2).utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let r = try runProduct(["sweep", "--config", dir + "/c.yaml", "--methods", "uniform", "--seeds", "1-2",
-                            "--out", dir + "/sweep", "--data-root", Self.root, "--dry-run"])
+    let r = try runProduct([
+      "sweep", "--config", dir + "/c.yaml", "--methods", "uniform", "--seeds", "1-2",
+      "--out", dir + "/sweep", "--data-root", Self.root, "--dry-run",
+    ])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stdout.split(separator: "\n").filter { $0.contains(" train --config ") }.count == 2, "\(r.stdout)")
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["c.yaml"])

@@ -26,14 +26,17 @@ struct RunToolsTests {
   func overrideAndProvenance() throws {
     let dir = try Self.tempDir()
     let config = try Self.writeConfig(dir)
-    let r = try runProduct(["train", "--config", config, "--data-root", Self.root, "--out", dir + "/run", "--steps", "40",
-                            "--threads", "1", "optimizer.lr=0.02", "sources[1].limit=30"])
+    let r = try runProduct([
+      "train", "--config", config, "--data-root", Self.root, "--out", dir + "/run", "--steps", "40",
+      "--threads", "1", "optimizer.lr=0.02", "sources[1].limit=30",
+    ])
     #expect(r.status == 0, "\(r.stderr)")
     // The start-up table lists the overrides and the keys scaled from 80 to 40 steps.
     #expect(r.stdout.contains("overrides:  optimizer.lr=0.02 sources[1].limit=30"), "\(r.stdout)")
     #expect(r.stdout.contains("checkpoint_every 40->20") && r.stdout.contains("eval_every 10->5"), "\(r.stdout)")
     let resolved = try String(contentsOfFile: dir + "/run/config.resolved.yaml", encoding: .utf8)
-    #expect(resolved.contains("lr: 0.02") && resolved.contains("limit: 30") && resolved.contains("steps: 40"), "\(resolved)")
+    #expect(
+      resolved.contains("lr: 0.02") && resolved.contains("limit: 30") && resolved.contains("steps: 40"), "\(resolved)")
     #expect(resolved.contains("eval_every: 5") && resolved.contains("momentum: 0.9"), "\(resolved)")
     // config.yaml (what --resume reads) carries the overrides but not the scaling.
     let config2 = try String(contentsOfFile: dir + "/run/config.yaml", encoding: .utf8)
@@ -60,24 +63,31 @@ struct RunToolsTests {
   func badOverride() throws {
     let dir = try Self.tempDir()
     let config = try Self.writeConfig(dir)
-    let r = try runProduct(["train", "--config", config, "--data-root", Self.root, "--out", dir + "/run",
-                            "optimizer.lrr=0.02"])
+    let r = try runProduct([
+      "train", "--config", config, "--data-root", Self.root, "--out", dir + "/run",
+      "optimizer.lrr=0.02",
+    ])
     #expect(r.status == 2)
     #expect(r.stderr == "error: command line: optimizer.lrr: unknown key (did you mean 'lr'?)\n", "\(r.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/run"))
   }
 
-  @Test("sweep runs the grid in parallel, skips finished cells, resumes unfinished ones; table, report and export read it")
+  @Test(
+    "sweep runs the grid in parallel, skips finished cells, resumes unfinished ones; table, report and export read it")
   func sweepTableReport() throws {
     let dir = try Self.tempDir()
     let config = try Self.writeConfig(dir, steps: 12)
     let out = dir + "/sweep"
-    let common = ["sweep", "--config", config, "--methods", "uniform,gradmix", "--seeds", "1-2", "--jobs", "2",
-                  "--out", out, "--data-root", Self.root, "--baseline", "uniform"]
+    let common = [
+      "sweep", "--config", config, "--methods", "uniform,gradmix", "--seeds", "1-2", "--jobs", "2",
+      "--out", out, "--data-root", Self.root, "--baseline", "uniform",
+    ]
     // An unfinished cell: stopped after 4 of 12 steps (a checkpoint at step 4, no summary.json).
-    let stopped = try runProduct(["train", "--config", config, "--method", "gradmix", "--seed", "2", "--out",
-                                  out + "/gradmix-s2", "--data-root", Self.root, "--stop-after", "4", "--quiet",
-                                  "checkpoint_every=2"])
+    let stopped = try runProduct([
+      "train", "--config", config, "--method", "gradmix", "--seed", "2", "--out",
+      out + "/gradmix-s2", "--data-root", Self.root, "--stop-after", "4", "--quiet",
+      "checkpoint_every=2",
+    ])
     #expect(stopped.status == 0, "\(stopped.stderr)")
     let runJSON = try String(contentsOfFile: out + "/gradmix-s2/run.json", encoding: .utf8)
     let refused = try runProduct(common)
@@ -123,10 +133,16 @@ struct RunToolsTests {
   static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
-  @Test("the sbatch script's time-limit path: SIGTERM, checkpoint, requeue (exit 75), resume, finish; failed module load stops")
+  @Test(
+    "the sbatch script's time-limit path: SIGTERM, checkpoint, requeue (exit 75), resume, finish; failed module load stops"
+  )
   func slurmRequeue() throws {
-    let r = try runProgram("/bin/bash", [Self.repo + "/cluster/test-requeue.sh",
-                                         productsDirectory().appendingPathComponent("gradmix").path])
+    let r = try runProgram(
+      "/bin/bash",
+      [
+        Self.repo + "/cluster/test-requeue.sh",
+        productsDirectory().appendingPathComponent("gradmix").path,
+      ])
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     #expect(r.stdout.contains("test-requeue: all passed"), "\(r.stdout)")
   }
@@ -143,9 +159,11 @@ struct RunToolsTests {
       guard let text = try? String(contentsOfFile: config, encoding: .utf8), !text.contains("format:") else { continue }
       tried += 1
       // One step of a small model: the data of every source and the target is built.
-      let r = try runProduct(["train", "--config", config, "--data-root", dir + "/data", "--out", dir + "/\(e)",
-                              "--steps", "1", "--quiet", "--threads", "1", "model.spec=conv4k5s2-relu-pool2-fc10",
-                              "target.unlabelled=50", "target.test=50"])
+      let r = try runProduct([
+        "train", "--config", config, "--data-root", dir + "/data", "--out", dir + "/\(e)",
+        "--steps", "1", "--quiet", "--threads", "1", "model.spec=conv4k5s2-relu-pool2-fc10",
+        "target.unlabelled=50", "target.test=50",
+      ])
       #expect(r.status == 0, "\(e): \(r.stderr)")
     }
     #expect(tried >= 4)

@@ -1,10 +1,11 @@
 import Foundation
-@testable import GradMixCore
 import GradMixData
 import GradMixDistributed
 import GradMixEngine
 import GradMixTestSupport
 import Testing
+
+@testable import GradMixCore
 
 /// A BatchNorm/residual network in the trainer: the running statistics move
 /// once per step by the mean of the sources' updates, are saved in the
@@ -18,8 +19,10 @@ struct BatchNormTrainingTests {
     let params = model.makeParameters(seed: 1), ws = model.makeWorkspace(maxBatch: 2)
     var rng = RNG(seed: 2)
     // Two "sources": batches with channel means (1, 3) and (5, -1), weights 1 and 0.5.
-    let batches: [[Float]] = [[1, 1, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3],
-                              [4, 6, 4, 6, -1, -1, -1, -1, 6, 4, 6, 4, -1, -1, -1, -1]]
+    let batches: [[Float]] = [
+      [1, 1, 1, 1, 3, 3, 3, 3, 1, 1, 1, 1, 3, 3, 3, 3],
+      [4, 6, 4, 6, -1, -1, -1, -1, 6, 4, 6, 4, -1, -1, -1, -1],
+    ]
     for (b, w) in zip(batches, [Float(1), 0.5]) {
       for i in b.indices { ws.input[i] = b[i] }
       model.forward(ws, batch: 2, parameters: params, state: stats.state, mode: .train, rng: &rng)
@@ -35,8 +38,9 @@ struct BatchNormTrainingTests {
     expectClose(Array(stats.state.slice(mean.range)), meanBatchMean.map { 0.1 * $0 }, absolute: 1e-6, relative: 1e-5)
     // Unbiased variances over 8 values: 0 and 0 (constant), 8/7 and 0.
     let meanBatchVar: [Float] = [(1 * 0 + 0.5 * 8 / 7) / 1.5, 0]
-    expectClose(Array(stats.state.slice(variance.range)), meanBatchVar.map { 0.9 + 0.1 * $0 }, absolute: 1e-6,
-                relative: 1e-5)
+    expectClose(
+      Array(stats.state.slice(variance.range)), meanBatchVar.map { 0.9 + 0.1 * $0 }, absolute: 1e-6,
+      relative: 1e-5)
     #expect(stats.state.slice(count.range)[0] == 1)
   }
 
@@ -51,8 +55,9 @@ struct BatchNormTrainingTests {
     #expect(ckpt.state.slice(count.range)[0] == 6)
     let rv = try #require(model.stateLayout.entry(named: "bn1.running_var"))
     #expect(ckpt.state.slice(rv.range).contains { abs($0 - 1) > 1e-3 })
-    let eval = try Evaluation.testAccuracy(config: cfg, parameters: ckpt.parameters, state: ckpt.state, model: model,
-                                           dataRoot: TrainerTests.root, dataSeed: 3)
+    let eval = try Evaluation.testAccuracy(
+      config: cfg, parameters: ckpt.parameters, state: ckpt.state, model: model,
+      dataRoot: TrainerTests.root, dataSeed: 3)
     #expect(eval.accuracy == summary.testAccuracy)
   }
 }

@@ -11,8 +11,10 @@ struct ConfigOverrideTests {
 
   @Test("overrides set scalars, list items and new blocks, exactly as the file would")
   func applies() throws {
-    let c = try Self.load(["optimizer.lr=0.05", "sources[1].limit=500", "adaptive_lr.beta=0.8",
-                           "sources[0].classes=[0, 1]", "method=uniform"])
+    let c = try Self.load([
+      "optimizer.lr=0.05", "sources[1].limit=500", "adaptive_lr.beta=0.8",
+      "sources[0].classes=[0, 1]", "method=uniform",
+    ])
     #expect(c.optimizer.lr == 0.05)
     #expect(c.sources[1].limit == 500 && c.sources[0].limit == nil)
     #expect(c.adaptiveLR?.beta == 0.8)
@@ -29,18 +31,20 @@ struct ConfigOverrideTests {
   }
 
   /// Each bad override gets the file's one-line error, attributed to the command line.
-  @Test("bad overrides are checked like the file", arguments: [
-    ("optimizer.lrr=0.1", "command line: optimizer.lrr: unknown key (did you mean 'lr'?)"),
-    ("optimizer.lr=-1", "command line: optimizer.lr: must be positive, got -1.0"),
-    ("optimizer.lr=fast", "command line: optimizer.lr: expected a value of type Float"),
-    ("sources[5].limit=3", "command line: sources[5]: out of range: the list has 2 item(s)"),
-    ("sources[1].limit=0", "command line: sources[1].limit: must be positive, got 0"),
-    ("steps.x=1", "command line: steps: is not a mapping, so it has no key 'x'"),
-    ("optimizer.lr", "command line: optimizer.lr: an override is KEY=VALUE"),
-    ("optimizer.lr=", "command line: optimizer.lr: needs a value after '='"),
-    ("a..b=1", "command line: a..b: not a key path"),
-    ("pseudo_labels.threshold=2", "command line: pseudo_labels.threshold: must be in (0, 1]"),
-  ])
+  @Test(
+    "bad overrides are checked like the file",
+    arguments: [
+      ("optimizer.lrr=0.1", "command line: optimizer.lrr: unknown key (did you mean 'lr'?)"),
+      ("optimizer.lr=-1", "command line: optimizer.lr: must be positive, got -1.0"),
+      ("optimizer.lr=fast", "command line: optimizer.lr: expected a value of type Float"),
+      ("sources[5].limit=3", "command line: sources[5]: out of range: the list has 2 item(s)"),
+      ("sources[1].limit=0", "command line: sources[1].limit: must be positive, got 0"),
+      ("steps.x=1", "command line: steps: is not a mapping, so it has no key 'x'"),
+      ("optimizer.lr", "command line: optimizer.lr: an override is KEY=VALUE"),
+      ("optimizer.lr=", "command line: optimizer.lr: needs a value after '='"),
+      ("a..b=1", "command line: a..b: not a key path"),
+      ("pseudo_labels.threshold=2", "command line: pseudo_labels.threshold: must be in (0, 1]"),
+    ])
   func bad(_ c: (String, String)) {
     do {
       _ = try Self.load([c.0])
@@ -80,8 +84,9 @@ struct ConfigOverrideTests {
   @Test("the resolved config writes out the run's values and defaults and loads back")
   func resolved() throws {
     let c = try Self.load(["optimizer.lr=0.02"])
-    var options = RunOptions(method: .uniform, seed: 7, dataSeed: 9, steps: 20, outDir: "out", dataRoot: "/data",
-                             configPath: "c.yaml")
+    var options = RunOptions(
+      method: .uniform, seed: 7, dataSeed: 9, steps: 20, outDir: "out", dataRoot: "/data",
+      configPath: "c.yaml")
     options.progress = false
     let r = c.resolved(options: options)
     let text = try r.yaml()

@@ -62,12 +62,12 @@ struct LayerWeightingTests {
   @Test("adaptive learning rate: 1 at first, relative to the running average, clipped")
   func adaptiveLearningRate() {
     var alr = AdaptiveLearningRate(beta: 0.5, minScale: 0.5, maxScale: 2)
-    #expect(alr.scale(usefulness: 4) == 1)      // ū = 4
-    #expect(alr.scale(usefulness: 6) == 1.5)    // 6/4; ū = 5
-    #expect(alr.scale(usefulness: 50) == 2)     // clipped; ū = 27.5
-    #expect(alr.scale(usefulness: 1) == 0.5)    // clipped; ū = 14.25
+    #expect(alr.scale(usefulness: 4) == 1)  // ū = 4
+    #expect(alr.scale(usefulness: 6) == 1.5)  // 6/4; ū = 5
+    #expect(alr.scale(usefulness: 50) == 2)  // clipped; ū = 27.5
+    #expect(alr.scale(usefulness: 1) == 0.5)  // clipped; ū = 14.25
     #expect(alr.scale(usefulness: 14.25) == 1)
-    #expect(alr.scale(usefulness: .nan) == 1)   // a non-finite step does not move the average
+    #expect(alr.scale(usefulness: .nan) == 1)  // a non-finite step does not move the average
     #expect(alr.average == 14.25)
   }
 

@@ -22,11 +22,14 @@ struct LookAheadTests {
       return ((0..<(batch * 300)).map { _ in r.normal() }, (0..<batch).map { _ in Int32(r.int(below: 5)) })
     }
     /// Loss on (x, y) at parameters p, and its gradient if asked.
-    func loss(_ p: FlatBuffer, _ data: ([Float], [Int32]), gradient: FlatBuffer? = nil, mask: ClassMask? = nil) -> Double {
+    func loss(_ p: FlatBuffer, _ data: ([Float], [Int32]), gradient: FlatBuffer? = nil, mask: ClassMask? = nil)
+      -> Double
+    {
       for i in 0..<data.0.count { ws.input[i] = data.0[i] }
       let logits = model.forward(ws, batch: batch, parameters: p, mode: .eval, rng: &rng)
-      let l = SoftmaxCrossEntropy.loss(dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: data.1,
-                                       weights: nil, mask: mask, batch: batch, classes: 5)
+      let l = SoftmaxCrossEntropy.loss(
+        dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: data.1,
+        weights: nil, mask: mask, batch: batch, classes: 5)
       if let gradient {
         gradient.zero()
         model.backward(ws, batch: batch, parameters: p, gradients: gradient)
@@ -40,7 +43,11 @@ struct LookAheadTests {
     // Two sources: one on all classes, one that only knows classes 0-2 (masked softmax).
     let sources: [(([Float], [Int32]), ClassMask?)] = [
       (batchData(101), nil),
-      ({ var d = batchData(102); d.1 = d.1.map { $0 % 3 }; return d }(), ClassMask(classCount: 5, allowing: [0, 1, 2])),
+      (
+        {
+          var d = batchData(102); d.1 = d.1.map { $0 % 3 }; return d
+        }(), ClassMask(classCount: 5, allowing: [0, 1, 2])
+      ),
     ]
     let alpha = 0.5
     for (k, source) in sources.enumerated() {
@@ -57,8 +64,10 @@ struct LookAheadTests {
           mixer.accumulate(gk, weights: weights, into: p)
           return loss(p, target)
         }
-        let cmp = compare("source \(k) layer \(model.layout.layerNames[l])", [0], analytic: [analytic],
-                          epsilon: 1e-2, floor: 1e-3) { _, eps in
+        let cmp = compare(
+          "source \(k) layer \(model.layout.layerNames[l])", [0], analytic: [analytic],
+          epsilon: 1e-2, floor: 1e-3
+        ) { _, eps in
           (lookAhead(eps) - lookAhead(-eps)) / (2 * Double(eps))
         }
         #expect(cmp.maxRelativeError < 2e-2, "\(cmp)")

@@ -18,7 +18,8 @@ struct PeerWeightingTests {
   // Source 0: ((1, 0), (0, 1)): dots (1, 2), norms² (1, 1), cos = 3 / √(2·5) = 0.9487.
   // Source 1: ((0, 1), (0, -1)): dots (0, -2), norms² (1, 1), cos = -2 / √10 = -0.6325.
   // Source 2: ((2, 0), (0, 0)): dots (2, 0), norms² (4, 0), cos = 2 / √(4·5) = 0.4472.
-  let s = statistics(dots: [[1, 2], [0, -2], [2, 0]], sourceSquared: [[1, 1], [1, 1], [4, 0]], targetSquared: [1, 4])
+  let s = statistics(
+    dots: [[1, 2], [0, -2], [2, 0]], sourceSquared: [[1, 1], [1, 1], [4, 0]], targetSquared: [1, 4])
 
   @Test("cosine: whole-model cosines, gated at 0, normalised, the same in every layer")
   func cosine() {
@@ -89,7 +90,8 @@ struct PeerWeightingTests {
 
   @Test("gradmix smoothing: an EMA of the scores, started at each source's first score")
   func smoothing() {
-    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
+    var rule = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: s̄ = (4, 2) -> (2/3, 1/3). Step 2: s̄ = (0, 2) -> (0, 1).
@@ -101,7 +103,8 @@ struct PeerWeightingTests {
     let w3 = rule.solve(a, active: [true, true])
     #expect(w3.weights[0][0] == 0.5 && w3.usefulness == 6)
     // A source seen for the first time starts at its own score, not at 0.
-    var late = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first)
+    var late = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first)
     _ = late.solve(a, active: [true, false])
     let w = late.solve(a, active: [true, true])
     #expect(abs(w.weights[1][0] - Float(1.0 / 3)) < 1e-7)
@@ -129,7 +132,8 @@ struct PeerWeightingTests {
   @Test("gradmix confidence: a score must be z standard errors of its EMA above 0")
   func confidence() {
     // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
-    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
+    var rule = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
     let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-2], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: no spread yet, m = (4, 1) -> (0.8, 0.2).
@@ -140,40 +144,47 @@ struct PeerWeightingTests {
     let w2 = rule.solve(b, active: [true, true])
     #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
     // Without the bound the same EMA gives (1/2, 1/2).
-    var plain = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
+    var plain = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
     _ = plain.solve(a, active: [true, true])
     #expect(plain.solve(b, active: [true, true]).weights[0][0] == 0.5)
     // The state round-trips.
-    var copy = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
+    var copy = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
     copy.state = rule.state
     #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
   }
 
   @Test("gradmix sharpness: the bounded scores' power p before the per-layer normalisation")
   func sharpness() {
-    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-                                sharpness: 2, prior: .first, gate: false)
+    var rule = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
+      sharpness: 2, prior: .first, gate: false)
     // Scores (3, 1): p = 1 gives (3/4, 1/4), p = 2 gives (9/10, 1/10).
-    let w = rule.solve(statistics(dots: [[3], [1]], sourceSquared: [[1], [1]], targetSquared: [1]), active: [true, true])
+    let w = rule.solve(
+      statistics(dots: [[3], [1]], sourceSquared: [[1], [1]], targetSquared: [1]), active: [true, true])
     #expect(abs(w.weights[0][0] - 0.9) < 1e-6 && abs(w.weights[1][0] - 0.1) < 1e-6)
   }
 
   @Test("gradmix prior 0: the EMA starts at 0, so a source's first score counts (1 − β)")
   func zeroPrior() {
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
-    var rule = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1,
-                                sharpness: 1, prior: .zero, gate: false)
+    var rule = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1,
+      sharpness: 1, prior: .zero, gate: false)
     // Step 1: m = (2, 1), q = (8, 2), variance (4, 1), standard error √(var/3): bounds 2 − 2/√3, 1 − 1/√3,
     // in the ratio 2 : 1 as with the first-score start (which has no spread yet).
     let w1 = rule.solve(a, active: [true, true])
     #expect(rule.means == [2, 1] && rule.squares == [8, 2])
     #expect(abs(w1.weights[0][0] - Float(2.0 / 3)) < 1e-6)
     // z = 2: both bounds 2 − 4/√3 < 0 and 1 − 2/√3 < 0: the layer is empty until evidence accumulates.
-    var strict = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-                                  sharpness: 1, prior: .zero, gate: false)
+    var strict = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
+      sharpness: 1, prior: .zero, gate: false)
     #expect(strict.solve(a, active: [true, true]).emptyLayers == [0])
-    var first = GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-                                 sharpness: 1, prior: .first, gate: false)
+    var first = GradMixWeighting(
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
+      sharpness: 1, prior: .first, gate: false)
     #expect(first.solve(a, active: [true, true]).emptyLayers.isEmpty)
   }
 
@@ -181,31 +192,38 @@ struct PeerWeightingTests {
   func gate() {
     // Source 0 helps layer 0 but points away in the last layer; source 1 helps both.
     let st = statistics(dots: [[3, -1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
-    var gated = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-                                 sharpness: 1, prior: .first, gate: true)
+    var gated = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
+      sharpness: 1, prior: .first, gate: true)
     let w = gated.solve(st, active: [true, true])
     #expect(w.weights[0] == [0, 0] && w.weights[1] == [1, 1])
     #expect(!gated.isLayerSeparable)
-    var open = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-                                sharpness: 1, prior: .first, gate: false)
+    var open = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
+      sharpness: 1, prior: .first, gate: false)
     #expect(open.solve(st, active: [true, true]).weights[0] == [0.75, 0])
   }
 
   @Test("methods build their rules: gradmix with the config's settings, gradmix-paper the paper's")
   func methodRules() throws {
-    let yaml = TrainConfigTests.valid + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true}\n"
+    let yaml =
+      TrainConfigTests.valid
+      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
     let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
     #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
     #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
-    #expect(defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)
-    #expect(defaults?.prior == .zero && defaults?.confidence == 1 && defaults?.sharpness == 1 && defaults?.gate == false)
+    #expect(
+      defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)
+    #expect(
+      defaults?.prior == .zero && defaults?.confidence == 1 && defaults?.sharpness == 1 && defaults?.gate == false)
     #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)
     var paper = Method.gradmixPaper.makeRule(sources: 3, layers: 2, config: d)
-    #expect(paper.solve(s, active: [true, true, true])
-      == LayerWeighting.solve(dots: s.dots, active: [true, true, true], rule: .layerWise))
+    #expect(
+      paper.solve(s, active: [true, true, true])
+        == LayerWeighting.solve(dots: s.dots, active: [true, true, true], rule: .layerWise))
     #expect(Method.cosine.makeRule(sources: 3, layers: 2, config: d) is CosineWeighting)
     #expect(Method.pcgradTarget.makeRule(sources: 3, layers: 2, config: d) is PCGradTargetWeighting)
   }

@@ -33,7 +33,8 @@ struct RobustnessTests {
   func healthy() {
     var m = DivergenceMonitor()
     for t in 1...20 {
-      #expect(m.observe(step: t, losses: [t % 3 == 0 ? .nan : 2.3, 2.3 + Double(t % 4)], parametersFinite: true) == nil)
+      #expect(
+        m.observe(step: t, losses: [t % 3 == 0 ? .nan : 2.3, 2.3 + Double(t % 4)], parametersFinite: true) == nil)
     }
   }
 
@@ -51,32 +52,39 @@ struct RobustnessTests {
     #expect(e.workspaceBytes <= 1.5 * Double(real))
     let big = MemoryEstimate(model: model, localSources: 2, batch: 1_000_000_000, threads: 1)
     #expect(big.totalBytes > 1e12)
-    let threaded = try Sequential(spec: "conv6k5s2-relu-pool2-fc24-relu-fc10", inputShape: Shape([3, 28, 28]), threads: 8)
+    let threaded = try Sequential(
+      spec: "conv6k5s2-relu-pool2-fc24-relu-fc10", inputShape: Shape([3, 28, 28]), threads: 8)
     #expect(MemoryEstimate(model: threaded, localSources: 2, batch: 10, threads: 8).workspaceBytes > e.workspaceBytes)
   }
 
   @Test("a config that needs more than is available is refused with the estimate and what is available")
   func memoryRefusal() throws {
-    var config = try TrainConfig.parse(yaml: """
-      model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
-      classes: 10
-      steps: 4
-      sources: [{domain: mnist}]
-      target: {domain: mnist-m, labelled_per_class: 3, unlabelled: 10, test: 20}
-      optimizer: {lr: 0.1}
-      """, file: "c.yaml")
-    let options = RunOptions(method: .gradmix, seed: 1, dataSeed: 1, steps: 4, outDir: "o", dataRoot: "d", configPath: "c.yaml")
+    var config = try TrainConfig.parse(
+      yaml: """
+        model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
+        classes: 10
+        steps: 4
+        sources: [{domain: mnist}]
+        target: {domain: mnist-m, labelled_per_class: 3, unlabelled: 10, test: 20}
+        optimizer: {lr: 0.1}
+        """, file: "c.yaml")
+    let options = RunOptions(
+      method: .gradmix, seed: 1, dataSeed: 1, steps: 4, outDir: "o", dataRoot: "d", configPath: "c.yaml")
     let plenty = AvailableMemory(bytes: 1e10, source: "test")
-    try MemoryEstimate.check(config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)
+    try MemoryEstimate.check(
+      config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)
     config.batchSize = 100_000_000
     #expect(throws: ConfigError.self) {
-      try MemoryEstimate.check(config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)
+      try MemoryEstimate.check(
+        config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)
     }
     do {
-      try MemoryEstimate.check(config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)
+      try MemoryEstimate.check(
+        config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)
     } catch let e as ConfigError {
-      #expect(e.description.hasPrefix("c.yaml: needs about ") && e.description.contains("9.3 GiB are available (test)"),
-              "\(e.description)")
+      #expect(
+        e.description.hasPrefix("c.yaml: needs about ") && e.description.contains("9.3 GiB are available (test)"),
+        "\(e.description)")
     }
     #expect(AvailableMemory.current().map { $0.bytes > 0 } ?? true)
   }
@@ -94,10 +102,12 @@ struct RobustnessTests {
       optimizer: {lr: 0.1}
       """
     let a = ConfigFingerprint(config: try TrainConfig.parse(yaml: base, file: "a"))
-    let same = ConfigFingerprint(config: try TrainConfig.parse(yaml: "# comment\n" + base + "\nlog_every: 7\n", file: "b"))
+    let same = ConfigFingerprint(
+      config: try TrainConfig.parse(yaml: "# comment\n" + base + "\nlog_every: 7\n", file: "b"))
     #expect(a.changedKeys(from: same).isEmpty)
     #expect(a.hash == same.hash)
-    let edited = base.replacingOccurrences(of: "lr: 0.1", with: "lr: 0.2").replacingOccurrences(of: "6: 1", with: "6: 0")
+    let edited = base.replacingOccurrences(of: "lr: 0.1", with: "lr: 0.2").replacingOccurrences(
+      of: "6: 1", with: "6: 0")
     let b = ConfigFingerprint(config: try TrainConfig.parse(yaml: edited, file: "c"))
     #expect(b.changedKeys(from: a) == ["optimizer.lr", "sources[0].label_map.6"])
     #expect(a.hash != b.hash)

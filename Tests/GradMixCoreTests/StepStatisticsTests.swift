@@ -82,8 +82,9 @@ struct StepStatisticsTests {
   static func fixture() throws -> (Sequential, [SourceSlot], FlatBuffer) {
     let model = try Sequential(spec: "fc3-fc2", inputShape: Shape([2]))  // layer 0: 9 floats, layer 1: 8
     let slots = (0..<2).map { k in
-      SourceSlot(index: k, info: SourceInfo(name: "s\(k)", kind: .configured(k), shards: [.init(rank: 0, rows: 0..<4)]),
-                 sampler: nil, mask: nil, batchSize: 4, rows: 0..<4, model: model, seed: 1)
+      SourceSlot(
+        index: k, info: SourceInfo(name: "s\(k)", kind: .configured(k), shards: [.init(rank: 0, rows: 0..<4)]),
+        sampler: nil, mask: nil, batchSize: 4, rows: 0..<4, model: model, seed: 1)
     }
     for i in 0..<17 {
       slots[0].gradient.storage[i] = Float(i % 5) - 1
@@ -127,8 +128,9 @@ struct StepStatisticsTests {
       var stats = Self.measure(slots, target: target, mixer: mixer)
       let rule = DotProductWeighting(scheme: .layerWise)
       let pipelinedOut = model.makeBuffer(), plainOut = model.makeBuffer()
-      let pipelined = PipelinedMixing(comm: LocalCommunicator(), mixer: mixer, mixed: pipelinedOut, targetGradient: target,
-                                      rule: rule)
+      let pipelined = PipelinedMixing(
+        comm: LocalCommunicator(), mixer: mixer, mixed: pipelinedOut, targetGradient: target,
+        rule: rule)
       var timers = PhaseTimers()
       for l in [1, 0] { try pipelined.layerReady(l, statistics: stats, local: slots, timers: &timers) }
       if poison { stats.finite[1] = 0 }

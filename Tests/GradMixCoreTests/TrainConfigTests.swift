@@ -28,28 +28,35 @@ struct TrainConfigTests {
   }
 
   /// Each bad config is rejected with the file, the field and the fault.
-  @Test("bad configs name the field and the fault", arguments: [
-    ("steps: 20", "steps: 0", "steps: must be positive"),
-    ("batch_size: 8}", "bach_size: 8}", "sources[0].bach_size: unknown key (did you mean 'batch_size'?)"),
-    ("batch_size: 8}", "batch_size: -3}", "sources[0].batch_size: must be positive"),
-    ("classes: 10\n", "classes: 10\nmethod: magic\n", "method: unknown method 'magic'"),
-    ("domain: syndigits", "domain: svhn", "sources[1].domain: unknown domain 'svhn'"),
-    ("classes: [5, 6, 7, 8, 9]}", "classes: [5, 6, 7, 8, 9], label_map: {5: 12}}", "sources[1].label_map: maps 5 to 12"),
-    ("conv4k5-relu-pool2-fc10", "conv4k5-relu-pool2-fc7", "model.spec: the model has 7 outputs but the target has 10"),
-    ("conv4k5-relu-pool2-fc10", "conv4k40-fc10", "model.spec: layer 'conv4k40' does not fit"),
-    ("lr: 0.01", "lr: -1", "optimizer.lr: must be positive"),
-    ("classes: 10\n", "classes: 10\nweighting: {smoothing: 1}\n", "weighting.smoothing: must be in [0, 1)"),
-    ("classes: 10\n", "classes: 10\nweighting: {score: angle}\n", "weighting.score: must be dot or cosine"),
-    ("classes: 10\n", "classes: 10\nweighting: {sharpness: 0}\n", "weighting.sharpness: must be positive"),
-    ("classes: 10\n", "classes: 10\nweighting: {prior: mean}\n", "weighting.prior: must be first or zero"),
-    ("test: 50}", "test: 50, validation: -1}", "target.validation: must not be negative"),
-    ("test: 50}", "test: 50, classes: [0, 12]}", "target.classes: class 12 is outside 0..<10"),
-    ("threshold: 0.8", "threshold: 1.5", "pseudo_labels.threshold: must be in (0, 1]"),
-    ("kind: cosine", "kind: linear", "optimizer.schedule.kind: unknown schedule 'linear'"),
-    ("labelled_per_class: 2", "labelled_per_class: two", "target.labelled_per_class: expected a value of type Int"),
-    ("test: 50}", "test: 50, extra: 1}", "target.extra: unknown key"),
-    ("op: invert", "op: explode", "domains"),
-  ])
+  @Test(
+    "bad configs name the field and the fault",
+    arguments: [
+      ("steps: 20", "steps: 0", "steps: must be positive"),
+      ("batch_size: 8}", "bach_size: 8}", "sources[0].bach_size: unknown key (did you mean 'batch_size'?)"),
+      ("batch_size: 8}", "batch_size: -3}", "sources[0].batch_size: must be positive"),
+      ("classes: 10\n", "classes: 10\nmethod: magic\n", "method: unknown method 'magic'"),
+      ("domain: syndigits", "domain: svhn", "sources[1].domain: unknown domain 'svhn'"),
+      (
+        "classes: [5, 6, 7, 8, 9]}", "classes: [5, 6, 7, 8, 9], label_map: {5: 12}}",
+        "sources[1].label_map: maps 5 to 12"
+      ),
+      (
+        "conv4k5-relu-pool2-fc10", "conv4k5-relu-pool2-fc7", "model.spec: the model has 7 outputs but the target has 10"
+      ),
+      ("conv4k5-relu-pool2-fc10", "conv4k40-fc10", "model.spec: layer 'conv4k40' does not fit"),
+      ("lr: 0.01", "lr: -1", "optimizer.lr: must be positive"),
+      ("classes: 10\n", "classes: 10\nweighting: {smoothing: 1}\n", "weighting.smoothing: must be in [0, 1)"),
+      ("classes: 10\n", "classes: 10\nweighting: {score: angle}\n", "weighting.score: must be dot or cosine"),
+      ("classes: 10\n", "classes: 10\nweighting: {sharpness: 0}\n", "weighting.sharpness: must be positive"),
+      ("classes: 10\n", "classes: 10\nweighting: {prior: mean}\n", "weighting.prior: must be first or zero"),
+      ("test: 50}", "test: 50, validation: -1}", "target.validation: must not be negative"),
+      ("test: 50}", "test: 50, classes: [0, 12]}", "target.classes: class 12 is outside 0..<10"),
+      ("threshold: 0.8", "threshold: 1.5", "pseudo_labels.threshold: must be in (0, 1]"),
+      ("kind: cosine", "kind: linear", "optimizer.schedule.kind: unknown schedule 'linear'"),
+      ("labelled_per_class: 2", "labelled_per_class: two", "target.labelled_per_class: expected a value of type Int"),
+      ("test: 50}", "test: 50, extra: 1}", "target.extra: unknown key"),
+      ("op: invert", "op: explode", "domains"),
+    ])
   func bad(_ c: (String, String, String)) {
     let yaml = Self.valid.replacingOccurrences(of: c.0, with: c.1)
     #expect(yaml != Self.valid, "the test's replacement did not apply")

@@ -35,8 +35,9 @@ struct TrainerTests {
 
   static func options(_ method: Method, seed: UInt64 = 1, steps: Int = 30) -> RunOptions {
     let out = FileManager.default.temporaryDirectory.appendingPathComponent("gradmix-run-\(UUID().uuidString)").path
-    var o = RunOptions(method: method, seed: seed, dataSeed: 3, steps: steps, outDir: out, dataRoot: root,
-                       configPath: "test.yaml")
+    var o = RunOptions(
+      method: method, seed: seed, dataSeed: 3, steps: steps, outDir: out, dataRoot: root,
+      configPath: "test.yaml")
     o.progress = false
     return o
   }
@@ -51,13 +52,17 @@ struct TrainerTests {
     let opts = Self.options(.gradmix)
     let summary = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
     let s = try Self.json(opts.outDir + "/summary.json")
-    for key in ["method", "seed", "steps", "target_test_accuracy", "target_test_loss", "params_l2", "wall_seconds",
-                "world_size", "mean_weights"] {
+    for key in [
+      "method", "seed", "steps", "target_test_accuracy", "target_test_loss", "params_l2", "wall_seconds",
+      "world_size", "mean_weights",
+    ] {
       #expect(s[key] != nil, "summary.json lacks \(key)")
     }
     #expect(s["method"] as? String == "gradmix" && s["steps"] as? Int == 30 && s["world_size"] as? Int == 1)
     let lines = try String(contentsOfFile: opts.outDir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-    let records = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+    let records = try lines.map {
+      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+    }
     let steps = records.compactMap { $0["weights"] != nil ? $0["step"] as? Int : nil }
     #expect(steps.contains(30) && steps.contains(5))
     let last = try #require(records.last { $0["weights"] != nil })
@@ -73,8 +78,9 @@ struct TrainerTests {
     let model = try Sequential(spec: cfg.model.spec, inputShape: Shape([3, 28, 28]))
     let ckpt = try Checkpoint.load(from: opts.outDir + "/final.safetensors", for: model)
     #expect(ckpt.metadata.step == 30)
-    let eval = try Evaluation.testAccuracy(config: cfg, parameters: ckpt.parameters, model: model, dataRoot: Self.root,
-                                           dataSeed: 3)
+    let eval = try Evaluation.testAccuracy(
+      config: cfg, parameters: ckpt.parameters, model: model, dataRoot: Self.root,
+      dataSeed: 3)
     #expect(eval.accuracy == summary.testAccuracy)
     #expect(eval.count == 200)
     // Chance is 10%. The default rule's lower bound (one standard error of the smoothed cosine) leaves
@@ -86,9 +92,13 @@ struct TrainerTests {
   @Test("the same seed gives the same model; another seed does not")
   func determinism() throws {
     let cfg = try Self.config(steps: 12)
-    let a = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator()).run()
-    let b = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator()).run()
-    let c = try Trainer(config: cfg, options: Self.options(.gradmix, seed: 2, steps: 12), communicator: LocalCommunicator()).run()
+    let a = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator())
+      .run()
+    let b = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator())
+      .run()
+    let c = try Trainer(
+      config: cfg, options: Self.options(.gradmix, seed: 2, steps: 12), communicator: LocalCommunicator()
+    ).run()
     #expect(a.parametersL2 == b.parametersL2 && a.testLoss == b.testLoss)
     #expect(a.parametersL2 != c.parametersL2)
   }
@@ -103,7 +113,8 @@ struct TrainerTests {
     case .targetOnly: #expect(names == ["target"])
     case .sourceOnly: #expect(names == ["mnist[0-4]", "syndigits[5-9]"])
     case .uniform, .finetune, .gradmixNoPL: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target"])
-    case .gradmix, .gradmixNoALR, .l2rw, .gradmixPaper, .cosine, .tawt, .pcgradTarget: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
+    case .gradmix, .gradmixNoALR, .l2rw, .gradmixPaper, .cosine, .tawt, .pcgradTarget:
+      #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
     }
     let s = try trainer.run()
     #expect(s.testAccuracy.isFinite && s.parametersL2.isFinite)
@@ -112,13 +123,16 @@ struct TrainerTests {
   /// A source whose labels are pure noise should be weighted down by the look-ahead rule.
   @Test("a source with shuffled labels gets a lower mean weight than a clean one")
   func noisySource() throws {
-    let cfg = try Self.config(steps: 120, extra: """
-      domains:
-        mnist-noise: {base: mnist, transforms: [{op: shuffle-labels}]}
-      """, sources: """
-        - {name: clean, domain: mnist, split: train}
-        - {name: noise, domain: mnist-noise, split: train}
-      """)
+    let cfg = try Self.config(
+      steps: 120,
+      extra: """
+        domains:
+          mnist-noise: {base: mnist, transforms: [{op: shuffle-labels}]}
+        """,
+      sources: """
+          - {name: clean, domain: mnist, split: train}
+          - {name: noise, domain: mnist-noise, split: train}
+        """)
     let opts = Self.options(.gradmixNoPL, steps: 120)
     _ = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
     let s = try Self.json(opts.outDir + "/summary.json")

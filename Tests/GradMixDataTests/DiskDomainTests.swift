@@ -48,13 +48,18 @@ struct DiskDomainTests {
     let x = FormatFixtures.npy("<f4", [5, 2], FormatFixtures.bytes((0..<10).map(Float.init)))
     let y = FormatFixtures.npy("<i8", [5], FormatFixtures.bytes((0..<5).map { Int64($0 % 2) }))
     let npz = try NPZTests.write(FormatFixtures.zip([("x_train.npy", x), ("y_train.npy", y)], deflate: true))
-    let custom = ["f": DomainSpec(dataset: DiskDataset(format: .npz, path: npz)),
-                  "f-rot": DomainSpec(base: "f", transforms: [TransformSpec(op: "rotate", params: ["degrees": 5])])]
+    let custom = [
+      "f": DomainSpec(dataset: DiskDataset(format: .npz, path: npz)),
+      "f-rot": DomainSpec(base: "f", transforms: [TransformSpec(op: "rotate", params: ["degrees": 5])]),
+    ]
     let catalog = try DomainCatalog(dataRoot: root, custom: custom, sampleShape: [2])
     // Only the train part: every fifth sample of each class is test (the fixed partition).
     let train = try catalog.build("f", split: .train, seed: 0), test = try catalog.build("f", split: .test, seed: 0)
     #expect(train.count + test.count == 5 && train.isFeatures && train.sampleShape == Shape([2]))
-    #expect(throws: DataError.badConfig(field: "domains.f-rot.transforms", detail: "transforms apply to images; this domain holds feature vectors")) {
+    #expect(
+      throws: DataError.badConfig(
+        field: "domains.f-rot.transforms", detail: "transforms apply to images; this domain holds feature vectors")
+    ) {
       _ = try catalog.build("f-rot", split: .train, seed: 0)
     }
   }

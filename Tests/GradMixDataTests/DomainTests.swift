@@ -141,7 +141,9 @@ struct DomainTests {
         "domains:\n  d: {base: svhn}",
         .badConfig(
           field: "domains.d.base",
-          detail: "unknown base 'svhn'; a base is a raw dataset (mnist, uci, syndigits, fashion), a domain, or {format: imagefolder|npz|idx, ...}")
+          detail:
+            "unknown base 'svhn'; a base is a raw dataset (mnist, uci, syndigits, fashion), a domain, or {format: imagefolder|npz|idx, ...}"
+        )
       ),
       (
         "domains:\n  a: {base: b}\n  b: {base: a}",

@@ -41,7 +41,9 @@ enum FormatFixtures {
     return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xff), UInt8(n >> 8)] + Array(header.utf8) + data
   }
 
-  static func bytes(_ floats: [Float]) -> [UInt8] { floats.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) } }
+  static func bytes(_ floats: [Float]) -> [UInt8] {
+    floats.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }
+  }
   static func bytes(_ ints: [Int64]) -> [UInt8] { ints.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) } }
 
   /// A zip archive (no zip64) of `members`, stored or raw-deflated.

@@ -53,7 +53,10 @@ struct FuzzTests {
     let inputs: [(String, [UInt8])] = [
       ("npz", FormatFixtures.decode(FormatFixtures.numpySavez)),
       ("npz", FormatFixtures.decode(FormatFixtures.numpySavezCompressed)),
-      ("png", FormatFixtures.png(width: 3, height: 2, colorType: 3, pixels: [0, 1, 0, 1, 1, 0], palette: [1, 2, 3, 4, 5, 6])),
+      (
+        "png",
+        FormatFixtures.png(width: 3, height: 2, colorType: 3, pixels: [0, 1, 0, 1, 1, 0], palette: [1, 2, 3, 4, 5, 6])
+      ),
       ("jpg", FormatFixtures.decode(FormatFixtures.jpegRGB)),
     ]
     for (k, (kind, original)) in inputs.enumerated() {
@@ -84,8 +87,9 @@ struct FuzzTests {
     let dir = try DataFixtures.tempDir()
     let model = try Sequential(spec: "conv2k3-fc3", inputShape: Shape([1, 5, 5]))
     let path = dir + "/c.safetensors"
-    try Checkpoint.save(to: path, model: model, parameters: model.makeParameters(seed: 1),
-                        metadata: CheckpointMetadata(model: model, step: 1))
+    try Checkpoint.save(
+      to: path, model: model, parameters: model.makeParameters(seed: 1),
+      metadata: CheckpointMetadata(model: model, step: 1))
     for file in [path, Checkpoint.sidecarPath(for: path)] {
       let original = Array(try Data(contentsOf: URL(fileURLWithPath: file)))
       var rejected = 0

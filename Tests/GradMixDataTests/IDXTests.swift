@@ -145,7 +145,8 @@ struct IDXStreamingTests {
     let p = dir + "/x-images-idx3-ubyte.gz"
     let header: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2]
     // 8 promised bytes, then 64 MiB + 1 of zeros: refused after reading at most the limit.
-    try DataFixtures.writeBytes(try FileBytes.gzip(header + [UInt8](repeating: 0, count: (1 << 26) + 9), path: p), to: p)
+    try DataFixtures.writeBytes(
+      try FileBytes.gzip(header + [UInt8](repeating: 0, count: (1 << 26) + 9), path: p), to: p)
     #expect(throws: DataError.self) { try IDX.read(p) }
     // 2 extra bytes: the exact count is reported.
     try DataFixtures.writeBytes(try FileBytes.gzip(header + [UInt8](repeating: 0, count: 10), path: p), to: p)

@@ -10,21 +10,29 @@ struct ImageFolderTests {
   static func makeFolder() throws -> String {
     let root = try DataFixtures.tempDir()
     for split in ["train", "test"] {
-      for c in ["a-square", "b-circle"] { try FileManager.default.createDirectory(atPath: "\(root)/\(split)/\(c)", withIntermediateDirectories: true) }
+      for c in ["a-square", "b-circle"] {
+        try FileManager.default.createDirectory(atPath: "\(root)/\(split)/\(c)", withIntermediateDirectories: true)
+      }
     }
     let t = root + "/train"
-    try DataFixtures.writeBytes(FormatFixtures.png(width: 2, height: 2, colorType: 0, pixels: [0, 100, 200, 255]), to: "\(t)/a-square/1-grey.png")
     try DataFixtures.writeBytes(
-      FormatFixtures.png(width: 2, height: 2, colorType: 2, pixels: [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]), to: "\(t)/a-square/2-rgb.png")
+      FormatFixtures.png(width: 2, height: 2, colorType: 0, pixels: [0, 100, 200, 255]), to: "\(t)/a-square/1-grey.png")
     try DataFixtures.writeBytes(
-      FormatFixtures.png(width: 2, height: 2, colorType: 3, pixels: [0, 1, 1, 0], palette: [9, 8, 7, 1, 2, 3]), to: "\(t)/b-circle/3-palette.png")
+      FormatFixtures.png(width: 2, height: 2, colorType: 2, pixels: [255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]),
+      to: "\(t)/a-square/2-rgb.png")
     try DataFixtures.writeBytes(
-      FormatFixtures.png(width: 2, height: 2, colorType: 6, pixels: [200, 100, 50, 255, 200, 100, 50, 0, 0, 0, 0, 255, 255, 255, 255, 255]),
+      FormatFixtures.png(width: 2, height: 2, colorType: 3, pixels: [0, 1, 1, 0], palette: [9, 8, 7, 1, 2, 3]),
+      to: "\(t)/b-circle/3-palette.png")
+    try DataFixtures.writeBytes(
+      FormatFixtures.png(
+        width: 2, height: 2, colorType: 6,
+        pixels: [200, 100, 50, 255, 200, 100, 50, 0, 0, 0, 0, 255, 255, 255, 255, 255]),
       to: "\(t)/b-circle/4-rgba.PNG")
     try DataFixtures.writeBytes(FormatFixtures.decode(FormatFixtures.jpegRGB), to: "\(t)/b-circle/5-rgb.jpg")
     try DataFixtures.writeBytes(FormatFixtures.decode(FormatFixtures.jpegGrey), to: "\(t)/a-square/6-grey.jpeg")
     try DataFixtures.writeBytes(Array("not an image".utf8), to: "\(t)/a-square/notes.txt")
-    try DataFixtures.writeBytes(FormatFixtures.png(width: 1, height: 1, colorType: 0, pixels: [7]), to: "\(root)/test/b-circle/x.png")
+    try DataFixtures.writeBytes(
+      FormatFixtures.png(width: 1, height: 1, colorType: 0, pixels: [7]), to: "\(root)/test/b-circle/x.png")
     return root
   }
 
@@ -51,19 +59,22 @@ struct ImageFolderTests {
     #expect(test.count == 1 && test.labels == [1] && test.pixels.allSatisfy { $0 == 7 })  // enlarged bilinearly
   }
 
-  @Test("the provenance fingerprint of a folder's listing changes with a file's size and with a new file, not otherwise")
+  @Test(
+    "the provenance fingerprint of a folder's listing changes with a file's size and with a new file, not otherwise")
   func listingDigest() throws {
     let root = try Self.makeFolder()
     let d = DiskDataset(format: .imagefolder, path: root)
     let first = try #require(d.listingDigest())
     #expect(first.hasPrefix("listing-sha256:") && first.hasSuffix("(7 files)"))  // notes.txt is not an image
     #expect(d.listingDigest() == first)
-    try DataFixtures.writeBytes(FormatFixtures.png(width: 1, height: 2, colorType: 0, pixels: [7, 8]),
-                                to: "\(root)/test/b-circle/x.png")
+    try DataFixtures.writeBytes(
+      FormatFixtures.png(width: 1, height: 2, colorType: 0, pixels: [7, 8]),
+      to: "\(root)/test/b-circle/x.png")
     let resized = try #require(d.listingDigest())
     #expect(resized != first && resized.hasSuffix("(7 files)"))
-    try DataFixtures.writeBytes(FormatFixtures.png(width: 1, height: 1, colorType: 0, pixels: [9]),
-                                to: "\(root)/test/a-square/y.png")
+    try DataFixtures.writeBytes(
+      FormatFixtures.png(width: 1, height: 1, colorType: 0, pixels: [9]),
+      to: "\(root)/test/a-square/y.png")
     #expect(d.listingDigest()?.hasSuffix("(8 files)") == true)
     #expect(DiskDataset(format: .npz, path: root).listingDigest() == nil)
   }
@@ -87,7 +98,8 @@ struct ImageFolderTests {
     // Another shape is another key.
     #expect(try d.load(split: .train, shape: [1, 2, 2]).channels == 1)
     // Changing a file (size and mtime) rebuilds: the marker is gone, the new pixels are in.
-    try DataFixtures.writeBytes(FormatFixtures.png(width: 1, height: 1, colorType: 0, pixels: [50]), to: "\(root)/train/a-square/1-grey.png")
+    try DataFixtures.writeBytes(
+      FormatFixtures.png(width: 1, height: 1, colorType: 0, pixels: [50]), to: "\(root)/train/a-square/1-grey.png")
     let changed = try d.load(split: .train, shape: [3, 2, 2])
     #expect(Array(changed.image(0)) == [UInt8](repeating: 50, count: 12) && changed.pixels.last == first.pixels.last)
     // A damaged cache file is ignored.
@@ -110,7 +122,9 @@ struct ImageFolderTests {
     } catch let e as DataError {
       #expect(e.description.hasPrefix(bad + ": bad PNG: "), "\(e)")
     }
-    try DataFixtures.writeBytes(Array(FormatFixtures.decode(FormatFixtures.jpegRGB).prefix(400)), to: bad.replacingOccurrences(of: ".png", with: ".jpg"))
+    try DataFixtures.writeBytes(
+      Array(FormatFixtures.decode(FormatFixtures.jpegRGB).prefix(400)),
+      to: bad.replacingOccurrences(of: ".png", with: ".jpg"))
     try FileManager.default.removeItem(atPath: bad)
     #expect(throws: DataError.self) { _ = try d.load(split: .train, shape: [3, 2, 2]) }
     #expect(throws: DataError.shapeMismatch(what: root, data: "images (an image folder)", model: [64])) {
@@ -121,7 +135,9 @@ struct ImageFolderTests {
     }
     let one = try DataFixtures.tempDir()
     try FileManager.default.createDirectory(atPath: one + "/train/only", withIntermediateDirectories: true)
-    #expect(throws: DataError.self) { _ = try DiskDataset(format: .imagefolder, path: one).load(split: .train, shape: [3, 2, 2]) }
+    #expect(throws: DataError.self) {
+      _ = try DiskDataset(format: .imagefolder, path: one).load(split: .train, shape: [3, 2, 2])
+    }
   }
 
   @Test("the area filter averages exactly when shrinking by a whole factor")

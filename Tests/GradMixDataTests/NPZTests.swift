@@ -16,11 +16,14 @@ struct NPZTests {
   func numpyFiles() throws {
     let stored = try Self.write(FormatFixtures.decode(FormatFixtures.numpySavez))
     // x_train is [2, 3, 2, 3] uint8 = 0..<36: NHWC by the rule (last axis 3).
-    let images = try #require(try NPZDataset.load(path: stored, part: "train", arrays: [:], layout: nil, shape: [3, 3, 2]))
-    #expect(images.sampleShape == Shape([3, 3, 2]) && images.pixels == (0..<36).map(UInt8.init) && images.labels == [0, 2])
+    let images = try #require(
+      try NPZDataset.load(path: stored, part: "train", arrays: [:], layout: nil, shape: [3, 3, 2]))
+    #expect(
+      images.sampleShape == Shape([3, 3, 2]) && images.pixels == (0..<36).map(UInt8.init) && images.labels == [0, 2])
     // Renamed arrays: feats [2, 2] float32 are feature vectors.
     let feats = try #require(
-      try NPZDataset.load(path: stored, part: "train", arrays: ["x_train": "feats", "y_train": "labels"], layout: nil, shape: [2]))
+      try NPZDataset.load(
+        path: stored, part: "train", arrays: ["x_train": "feats", "y_train": "labels"], layout: nil, shape: [2]))
     #expect(feats.isFeatures && feats.features == [0.5, -1.25, 3, 4] && feats.labels == [1, 0])
     // No x_test: the test part is absent (the caller partitions the train part).
     #expect(try NPZDataset.load(path: stored, part: "test", arrays: [:], layout: nil, shape: [3, 3, 2]) == nil)
@@ -37,11 +40,14 @@ struct NPZTests {
     // [1, 3, 2, 2] uint8: the last axis (2) is no channel count, the second (3) is: NCHW.
     let x = (0..<12).map(UInt8.init)
     let y = FormatFixtures.npy("<i8", [1], FormatFixtures.bytes([Int64(4)]))
-    let path = try Self.write(FormatFixtures.zip([("x_train.npy", FormatFixtures.npy("|u1", [1, 3, 2, 2], x)), ("y_train.npy", y)], deflate: true))
+    let path = try Self.write(
+      FormatFixtures.zip(
+        [("x_train.npy", FormatFixtures.npy("|u1", [1, 3, 2, 2], x)), ("y_train.npy", y)], deflate: true))
     let set = try #require(try NPZDataset.load(path: path, part: "train", arrays: [:], layout: nil, shape: [3, 2, 2]))
     #expect(set.channels == 3 && set.height == 2 && set.width == 2)
     #expect(set.pixels == [0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11])  // HWC: pixel k's channels are k, k+4, k+8
-    let forced = try #require(try NPZDataset.load(path: path, part: "train", arrays: [:], layout: "nhwc", shape: [3, 2, 2]))
+    let forced = try #require(
+      try NPZDataset.load(path: path, part: "train", arrays: [:], layout: "nhwc", shape: [3, 2, 2]))
     #expect(forced.channels == 2 && forced.height == 3 && forced.pixels == x)
 
     let f = FormatFixtures.npy("<f4", [1, 2, 2], FormatFixtures.bytes([0, 0.5, 1, 0.25]))
@@ -54,7 +60,10 @@ struct NPZTests {
   func errors() throws {
     let stored = try Self.write(FormatFixtures.decode(FormatFixtures.numpySavez))
     let cases: [([String: String], [Int], String)] = [
-      (["x_train": "feats", "y_train": "labels"], [3], "[feats.npy]: the data's samples are feature vectors [2] but model.input is [3]"),
+      (
+        ["x_train": "feats", "y_train": "labels"], [3],
+        "[feats.npy]: the data's samples are feature vectors [2] but model.input is [3]"
+      ),
       ([:], [64], "[x_train.npy]: the data's samples are images [3, 3, 2] but model.input is [64]"),
       (["x_train": "nope"], [3, 3, 2], ": has no array 'nope' (arrays: x_train, y_train, feats, labels)"),
       (["y_train": "labels", "x_train": "feats"], [2, 2, 2], "the data's samples are feature vectors [2]"),
@@ -71,17 +80,21 @@ struct NPZTests {
     // A negative label, a header claiming 2^40 rows (refused before any allocation), Fortran order.
     let x = FormatFixtures.npy("<f4", [1, 1], FormatFixtures.bytes([Float(1)]))
     let bad: [([UInt8], String)] = [
-      (FormatFixtures.npy("<i8", [1], FormatFixtures.bytes([Int64(-3)])), "label -3 at index 0 is outside 0..<16777216"),
+      (FormatFixtures.npy("<i8", [1], FormatFixtures.bytes([Int64(-3)])), "label -3 at index 0 is outside 0..<16777216")
     ]
     for (y, message) in bad {
       let p = try Self.write(FormatFixtures.zip([("x_train.npy", x), ("y_train.npy", y)], deflate: false))
-      #expect(throws: DataError.self) { _ = try NPZDataset.load(path: p, part: "train", arrays: [:], layout: nil, shape: [1]) }
+      #expect(throws: DataError.self) {
+        _ = try NPZDataset.load(path: p, part: "train", arrays: [:], layout: nil, shape: [1])
+      }
       do { _ = try NPZDataset.load(path: p, part: "train", arrays: [:], layout: nil, shape: [1]) } catch {
         #expect("\(error)".contains(message), "\(error)")
       }
     }
     let huge = FormatFixtures.npy("<f4", [1 << 40, 64], [])
-    let hp = try Self.write(FormatFixtures.zip([("x_train.npy", huge), ("y_train.npy", FormatFixtures.npy("<i8", [1 << 40], []))], deflate: false))
+    let hp = try Self.write(
+      FormatFixtures.zip(
+        [("x_train.npy", huge), ("y_train.npy", FormatFixtures.npy("<i8", [1 << 40], []))], deflate: false))
     do {
       _ = try NPZDataset.load(path: hp, part: "train", arrays: [:], layout: nil, shape: [64])
       Issue.record("a 2^40-row header must be refused")
@@ -91,18 +104,28 @@ struct NPZTests {
     var fortran = FormatFixtures.npy("<f4", [1, 1], FormatFixtures.bytes([Float(1)]))
     let at = try #require((0..<fortran.count - 5).first { Array(fortran[$0..<($0 + 5)]) == Array("False".utf8) })
     fortran.replaceSubrange(at..<(at + 5), with: Array("True ".utf8))
-    let fp = try Self.write(FormatFixtures.zip([("x_train.npy", fortran), ("y_train.npy", FormatFixtures.npy("<i8", [1], FormatFixtures.bytes([Int64(0)])))], deflate: false))
-    #expect(throws: DataError.badFormat(path: "\(fp)[x_train.npy]", detail: "not a readable .npy array: Fortran-ordered array; save it with np.ascontiguousarray(x)")) {
+    let fp = try Self.write(
+      FormatFixtures.zip(
+        [("x_train.npy", fortran), ("y_train.npy", FormatFixtures.npy("<i8", [1], FormatFixtures.bytes([Int64(0)])))],
+        deflate: false))
+    #expect(
+      throws: DataError.badFormat(
+        path: "\(fp)[x_train.npy]",
+        detail: "not a readable .npy array: Fortran-ordered array; save it with np.ascontiguousarray(x)")
+    ) {
       _ = try NPZDataset.load(path: fp, part: "train", arrays: [:], layout: nil, shape: [1])
     }
     // A truncated archive and a flipped data byte (CRC) are caught.
     let whole = FormatFixtures.decode(FormatFixtures.numpySavezCompressed)
     let cut = try Self.write(Array(whole.prefix(whole.count - 30)))
-    #expect(throws: DataError.self) { _ = try NPZDataset.load(path: cut, part: "train", arrays: [:], layout: nil, shape: [3]) }
+    #expect(throws: DataError.self) {
+      _ = try NPZDataset.load(path: cut, part: "train", arrays: [:], layout: nil, shape: [3])
+    }
     var flipped = FormatFixtures.decode(FormatFixtures.numpySavez)
     flipped[160] ^= 0x10  // inside x_train's values
     let fl = try Self.write(flipped)
-    #expect(throws: DataError.badFormat(path: "\(fl)[x_train.npy]", detail: "CRC-32 mismatch (the member is corrupt)")) {
+    #expect(throws: DataError.badFormat(path: "\(fl)[x_train.npy]", detail: "CRC-32 mismatch (the member is corrupt)"))
+    {
       _ = try NPZDataset.load(path: fl, part: "train", arrays: [:], layout: nil, shape: [3, 3, 2])
     }
   }

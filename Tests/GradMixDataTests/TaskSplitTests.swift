@@ -88,21 +88,25 @@ struct TaskSplitTests {
     for c in 0..<5 { labels += Array(repeating: Int32(c), count: 20) }
     var set = DataFixtures.randomSet(count: labels.count, height: 2, width: 2, seed: 3)
     set.labels = labels
-    let plain = try splitTarget(set, classCount: 5, labelledPerClass: 2, unlabelled: 40, test: 30, validation: 0, seed: 3)
+    let plain = try splitTarget(
+      set, classCount: 5, labelledPerClass: 2, unlabelled: 40, test: 30, validation: 0, seed: 3)
     let v = try splitTarget(set, classCount: 5, labelledPerClass: 2, unlabelled: 40, test: 30, validation: 15, seed: 3)
     #expect(plain.validation.count == 0 && v.validation.count == 15)
-    #expect(v.labelledIndices == plain.labelledIndices && v.unlabelledIndices == plain.unlabelledIndices
-      && v.testIndices == plain.testIndices)
+    #expect(
+      v.labelledIndices == plain.labelledIndices && v.unlabelledIndices == plain.unlabelledIndices
+        && v.testIndices == plain.testIndices)
     let all = v.labelledIndices + v.unlabelledIndices + v.testIndices + v.validationIndices
     #expect(Set(all).count == all.count, "the validation part shares an image")
     #expect(v.validation == set.subset(v.validationIndices))
     // Default: everything left (20 here), at most 1000.
     let d = try splitTarget(set, classCount: 5, labelledPerClass: 2, unlabelled: 40, test: 30, seed: 3)
     #expect(d.validation.count == 20)
-    #expect(Set(d.validationIndices).isSuperset(of: v.validationIndices), "a larger validation set extends the smaller one")
+    #expect(
+      Set(d.validationIndices).isSuperset(of: v.validationIndices), "a larger validation set extends the smaller one")
     expectDataError(
-      .notEnoughSamples(what: "target split: 21 validation images after 40 unlabelled and 30 test", needed: 21,
-                        available: 20), mentions: "validation"
+      .notEnoughSamples(
+        what: "target split: 21 validation images after 40 unlabelled and 30 test", needed: 21,
+        available: 20), mentions: "validation"
     ) {
       try splitTarget(set, classCount: 5, labelledPerClass: 2, unlabelled: 40, test: 30, validation: 21, seed: 3)
     }

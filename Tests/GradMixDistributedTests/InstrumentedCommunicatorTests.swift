@@ -13,14 +13,20 @@ final class SlowPeerCommunicator: Communicator {
   var rank: Int { 0 }
   var worldSize: Int { 2 }
   var localSize: Int { 2 }
-  func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws { Thread.sleep(forTimeInterval: reduceSeconds) }
-  func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Double>) throws { Thread.sleep(forTimeInterval: reduceSeconds) }
+  func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws {
+    Thread.sleep(forTimeInterval: reduceSeconds)
+  }
+  func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Double>) throws {
+    Thread.sleep(forTimeInterval: reduceSeconds)
+  }
   func allreduceMin(inPlace buffer: UnsafeMutableBufferPointer<Int64>) throws {}
   func allreduceMax(inPlace buffer: UnsafeMutableBufferPointer<Int64>) throws {}
   func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {}
   func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int) throws {}
-  func gather(_ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
-              root: Int) throws {}
+  func gather(
+    _ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,
+    root: Int
+  ) throws {}
   func gather(bytes: [UInt8], root: Int) throws -> [[UInt8]]? { [bytes] }
   func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {}
   func startAllreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws -> CommunicationRequest {

@@ -27,18 +27,21 @@ struct StepWatchdogTests {
     #expect(dog.message(call: "MPI_Bcast", now: 101.5).hasSuffix("; ranks 2, 3 wait in an earlier collective"))
     dog.record(rank: 1, sequence: 3, now: 102.9)
     #expect(dog.missingRanks(now: 103) == [2, 3] && dog.hasCulprit(now: 103))
-    #expect(dog.message(call: "MPI_Bcast", now: 103)
-      == "step timeout: no progress for 5 s at step 7 (in MPI_Bcast); ranks 2, 3 did not arrive")
+    #expect(
+      dog.message(call: "MPI_Bcast", now: 103)
+        == "step timeout: no progress for 5 s at step 7 (in MPI_Bcast); ranks 2, 3 did not arrive")
     for r in 1...3 { dog.record(rank: r, sequence: 3, now: 104) }
     dog.record(rank: 3, sequence: 2, now: 101)  // a late, older report never moves a rank back
     #expect(dog.allCaughtUp && dog.arrived == [0, 3, 3, 3] && !dog.hasCulprit(now: 104.5))
-    #expect(dog.message(call: "MPI_Allreduce(float, sum)", now: 104.5)
-      .hasSuffix("; every rank arrived and is responding, but the collective did not complete"))
+    #expect(
+      dog.message(call: "MPI_Allreduce(float, sum)", now: 104.5)
+        .hasSuffix("; every rank arrived and is responding, but the collective did not complete"))
     _ = dog.startCollective()
     dog.record(rank: 1, sequence: 4, now: 105)
     dog.record(rank: 2, sequence: 4, now: 105)
-    #expect(dog.message(call: "MPI_Barrier", now: 106)
-      == "step timeout: no progress for 5 s at step 7 (in MPI_Barrier); rank 3 did not arrive")
+    #expect(
+      dog.message(call: "MPI_Barrier", now: 106)
+        == "step timeout: no progress for 5 s at step 7 (in MPI_Barrier); rank 3 did not arrive")
   }
 
   @Test("a rank that arrived but fell silent for three heartbeats stopped inside the collective")
@@ -49,12 +52,16 @@ struct StepWatchdogTests {
     dog.record(rank: 1, sequence: 3, now: 102.5)  // rank 2 last heard at 101
     #expect(dog.silentRanks(now: 102.4).isEmpty)
     #expect(dog.silentRanks(now: 103) == [2])
-    #expect(dog.message(call: "MPI_Allreduce(float, sum)", now: 103)
-      == "step timeout: no progress for 5 s at step 7 (in MPI_Allreduce(float, sum)); rank 2 arrived but stopped responding")
+    #expect(
+      dog.message(call: "MPI_Allreduce(float, sum)", now: 103)
+        == "step timeout: no progress for 5 s at step 7 (in MPI_Allreduce(float, sum)); rank 2 arrived but stopped responding"
+    )
     _ = dog.startCollective()  // rank 0 moves on: rank 3 has not reported the new one, rank 2 still silent
     dog.record(rank: 1, sequence: 4, now: 104)
     dog.record(rank: 2, sequence: 4, now: 101.5)
-    #expect(dog.message(call: "MPI_Bcast", now: 104).hasSuffix("; rank 3 did not arrive; rank 2 arrived but stopped responding"))
+    #expect(
+      dog.message(call: "MPI_Bcast", now: 104).hasSuffix(
+        "; rank 3 did not arrive; rank 2 arrived but stopped responding"))
     #expect(StepWatchdog(timeout: 100, rank: 0, worldSize: 2, now: 0).heartbeat == 1)
     #expect(StepWatchdog(timeout: 0.1, rank: 0, worldSize: 2, now: 0).heartbeat == 0.05)
   }
@@ -67,8 +74,10 @@ struct StepWatchdogTests {
     #expect(zero.patience == 2.5)
     #expect(one.patience == 2.5 * 1.5 + 2)
     #expect(two.patience == one.patience + 1)
-    #expect(two.message(call: "MPI_Gatherv", now: 10)
-      == "step timeout: no progress for 6.75 s before the first step (in MPI_Gatherv) on rank 2 of 3; rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout")
+    #expect(
+      two.message(call: "MPI_Gatherv", now: 10)
+        == "step timeout: no progress for 6.75 s before the first step (in MPI_Gatherv) on rank 2 of 3; rank 0 did not end the job first, so rank 0 itself is stopped or slower than the timeout"
+    )
     two.step = 12
     #expect(two.message(call: "MPI_Gatherv", now: 10).contains(" at step 12 "))
   }

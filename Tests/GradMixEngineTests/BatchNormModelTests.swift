@@ -11,8 +11,11 @@ struct BatchNormModelTests {
   @Test("the ResNet spec has PyTorch-style names, one layer per conv+bn and per block, and a state layout")
   func resnetLayout() throws {
     let m = try Sequential(spec: Self.resnetSpec, inputShape: Shape([3, 32, 32]))
-    #expect(m.shapes.map(\.dims) == [[3, 32, 32], [16, 32, 32], [16, 32, 32], [32, 32, 32], [64, 16, 16],
-                                     [64, 16, 16], [64], [10]])
+    #expect(
+      m.shapes.map(\.dims) == [
+        [3, 32, 32], [16, 32, 32], [16, 32, 32], [32, 32, 32], [64, 16, 16],
+        [64, 16, 16], [64], [10],
+      ])
     #expect(m.layers.map(\.token) == ["conv16k3p1", "bn+relu", "res32", "res64s2", "res64", "gap", "fc10"])
     #expect(m.layout.layerNames == ["conv1", "res1", "res2", "res3", "fc1"])
     let names = m.layout.entries.map(\.name)
@@ -45,16 +48,19 @@ struct BatchNormModelTests {
     #expect(m.layout.layerNames == ["conv1", "bn1", "fc1"])
     #expect(m.shapes.map(\.dims) == [[1, 8, 8], [4, 6, 6], [4, 3, 3], [4, 3, 3], [4], [3]])
     let v = try Sequential(spec: "fc16-bn-relu-fc3", inputShape: Shape([8]))
-    #expect(v.layout.entries.map(\.name) == ["fc1.weight", "fc1.bias", "bn1.weight", "bn1.bias", "fc2.weight", "fc2.bias"])
+    #expect(
+      v.layout.entries.map(\.name) == ["fc1.weight", "fc1.bias", "bn1.weight", "bn1.bias", "fc2.weight", "fc2.bias"])
     #expect(v.layout.layerNames == ["fc1", "fc2"])
     #expect(v.stateLayout.entries.map(\.name) == ["bn1.running_mean", "bn1.running_var", "bn1.num_batches_tracked"])
   }
 
-  @Test("bad uses of the new tokens are rejected with the token named", arguments: [
-    ("res16-fc2", [8], "res16"), ("fc8-gap-fc2", [3, 4, 4], "gap"), ("avgpool9-fc2", [1, 8, 8], "larger"),
-    ("res0-fc2", [1, 8, 8], "res0"), ("conv4k3-fc2", [12], "conv4k3"), ("bnx-fc2", [4], "bnx"),
-    ("avgpool2s0-fc2", [1, 8, 8], "avgpool2s0"),
-  ])
+  @Test(
+    "bad uses of the new tokens are rejected with the token named",
+    arguments: [
+      ("res16-fc2", [8], "res16"), ("fc8-gap-fc2", [3, 4, 4], "gap"), ("avgpool9-fc2", [1, 8, 8], "larger"),
+      ("res0-fc2", [1, 8, 8], "res0"), ("conv4k3-fc2", [12], "conv4k3"), ("bnx-fc2", [4], "bnx"),
+      ("avgpool2s0-fc2", [1, 8, 8], "avgpool2s0"),
+    ])
   func badSpecs(_ c: (String, [Int], String)) {
     do {
       _ = try Sequential(spec: c.0, inputShape: Shape(c.1))

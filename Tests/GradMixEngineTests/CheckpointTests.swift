@@ -18,23 +18,27 @@ struct CheckpointTests {
     for i in 0..<velocity.count { velocity.storage[i] = Float(i % 17) * 1e-3 - 0.005 }
     var rng = RNG(seed: 12)
     _ = rng.next()
-    let meta = CheckpointMetadata(model: model, step: 42, rng: rng, optimizer: SGD(momentum: 0.9, weightDecay: 5e-4),
-                                  baseLearningRate: 0.01, schedule: .cosine(total: 100, warmup: 5, minFactor: 0),
-                                  extra: ["method": "gradmix"])
+    let meta = CheckpointMetadata(
+      model: model, step: 42, rng: rng, optimizer: SGD(momentum: 0.9, weightDecay: 5e-4),
+      baseLearningRate: 0.01, schedule: .cosine(total: 100, warmup: 5, minFactor: 0),
+      extra: ["method": "gradmix"])
     let path = dir + "/step-42.safetensors"
     try Checkpoint.save(to: path, model: model, parameters: params, velocity: velocity, metadata: meta)
     return (dir, path, model, params, velocity)
   }
 
-  func expectError(_ path: String, _ model: Sequential, contains text: String,
-                   sourceLocation: SourceLocation = #_sourceLocation) {
+  func expectError(
+    _ path: String, _ model: Sequential, contains text: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) {
     do {
       _ = try Checkpoint.load(from: path, for: model)
       Issue.record("the checkpoint was accepted", sourceLocation: sourceLocation)
     } catch let e as CheckpointError {
       #expect(e.description.contains(text), "\(e.description)", sourceLocation: sourceLocation)
-      #expect(e.description.contains(path) || e.description.contains(Checkpoint.sidecarPath(for: path)),
-              "the error must name the file: \(e.description)", sourceLocation: sourceLocation)
+      #expect(
+        e.description.contains(path) || e.description.contains(Checkpoint.sidecarPath(for: path)),
+        "the error must name the file: \(e.description)", sourceLocation: sourceLocation)
     } catch {
       Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
     }
@@ -56,7 +60,8 @@ struct CheckpointTests {
     #expect(loaded.metadata.extra["method"] == "gradmix")
     #expect(FileManager.default.fileExists(atPath: s.dir + "/step-42.json"))
     // No temporary files are left behind.
-    #expect(try FileManager.default.contentsOfDirectory(atPath: s.dir).sorted() == ["step-42.json", "step-42.safetensors"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: s.dir).sorted() == ["step-42.json", "step-42.safetensors"])
   }
 
   @Test("the tensors file is valid safetensors with PyTorch-style names")
@@ -73,7 +78,9 @@ struct CheckpointTests {
     // The first tensor's bytes are the parameters, little-endian.
     let entry = try #require(s.model.layout.entry(named: "conv1.weight"))
     let offsets = try #require(w["data_offsets"] as? [Int])
-    let first = data.withUnsafeBytes { Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8 + n + offsets[0], as: UInt32.self))) }
+    let first = data.withUnsafeBytes {
+      Float(bitPattern: UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 8 + n + offsets[0], as: UInt32.self)))
+    }
     #expect(first == s.params.storage[entry.range.lowerBound])
   }
 
@@ -113,7 +120,8 @@ struct CheckpointTests {
     let b = try Sequential(spec: "fc5", inputShape: Shape([5]))
     #expect(a.parameterCount == b.parameterCount)
     let path = dir + "/x.safetensors"
-    try Checkpoint.save(to: path, model: b, parameters: b.makeParameters(seed: 1), metadata: CheckpointMetadata(model: b, step: 0))
+    try Checkpoint.save(
+      to: path, model: b, parameters: b.makeParameters(seed: 1), metadata: CheckpointMetadata(model: b, step: 0))
     // Make the sidecar claim model a, keeping its (correct) checksum of the tensors file.
     var meta = try Checkpoint.readMetadata(at: path)
     let expected = CheckpointMetadata(model: a, step: 0)
@@ -134,7 +142,8 @@ struct CheckpointTests {
   func overwrite() throws {
     let s = try saved()
     let newParams = s.model.makeParameters(seed: 99)
-    try Checkpoint.save(to: s.path, model: s.model, parameters: newParams, metadata: CheckpointMetadata(model: s.model, step: 43))
+    try Checkpoint.save(
+      to: s.path, model: s.model, parameters: newParams, metadata: CheckpointMetadata(model: s.model, step: 43))
     let loaded = try Checkpoint.load(from: s.path, for: s.model)
     #expect(loaded.parameters.array == newParams.array)
     #expect(loaded.velocity == nil)
@@ -148,8 +157,9 @@ struct CheckpointTests {
     let params = model.makeParameters(seed: 1), state = model.makeState()
     for i in 0..<state.count { state.storage[i] = Float(i % 13) * 0.25 + 0.5 }
     let path = dir + "/bn.safetensors"
-    try Checkpoint.save(to: path, model: model, parameters: params, state: state,
-                        metadata: CheckpointMetadata(model: model, step: 1))
+    try Checkpoint.save(
+      to: path, model: model, parameters: params, state: state,
+      metadata: CheckpointMetadata(model: model, step: 1))
     let loaded = try Checkpoint.load(from: path, for: model)
     #expect(loaded.state.array.map(\.bitPattern) == state.array.map(\.bitPattern))
     #expect(loaded.parameters.array.map(\.bitPattern) == params.array.map(\.bitPattern))

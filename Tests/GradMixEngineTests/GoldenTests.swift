@@ -49,15 +49,17 @@ struct GoldenTests {
     var rng = RNG(seed: 0)
     y.withUnsafeMutableBufferPointer { yb in
       scratch.withUnsafeMutableBufferPointer { sb in
-        layer.forward(output: yb.baseAddress!, input: xf, parameters: pf, scratch: sb.baseAddress!,
-                      inputShape: inShape, batch: n, mode: .eval, rng: &rng)
+        layer.forward(
+          output: yb.baseAddress!, input: xf, parameters: pf, scratch: sb.baseAddress!,
+          inputShape: inShape, batch: n, mode: .eval, rng: &rng)
       }
     }
     dx.withUnsafeMutableBufferPointer { dxb in
       dp.withUnsafeMutableBufferPointer { dpb in
         scratch.withUnsafeMutableBufferPointer { sb in
-          layer.backward(dInput: dxb.baseAddress!, dParameters: dpb.baseAddress!, dOutput: dyf, input: xf,
-                         output: y, parameters: pf, scratch: sb.baseAddress!, inputShape: inShape, batch: n)
+          layer.backward(
+            dInput: dxb.baseAddress!, dParameters: dpb.baseAddress!, dOutput: dyf, input: xf,
+            output: y, parameters: pf, scratch: sb.baseAddress!, inputShape: inShape, batch: n)
         }
       }
     }
@@ -68,10 +70,12 @@ struct GoldenTests {
   func conv(_ name: String) throws {
     let g = try Self.load()
     let t = name == "conv_a" ? g.conv_a : g.conv_b
-    let layer = Conv2D(inChannels: t.weight_shape[1], outChannels: t.weight_shape[0], kernelSize: t.weight_shape[2],
-                       stride: t.stride, padding: t.padding)
-    #expect(try layer.outputShape(for: Shape(Array(t.input_shape.dropFirst())))
-            == Shape(Array(t.output_shape.dropFirst())))
+    let layer = Conv2D(
+      inChannels: t.weight_shape[1], outChannels: t.weight_shape[0], kernelSize: t.weight_shape[2],
+      stride: t.stride, padding: t.padding)
+    #expect(
+      try layer.outputShape(for: Shape(Array(t.input_shape.dropFirst())))
+        == Shape(Array(t.output_shape.dropFirst())))
     let r = try run(layer, shape: t.input_shape, x: t.input, params: t.weight + t.bias, dy: t.dy)
     expectClose(r.y, t.output, absolute: 1e-5, relative: 1e-5, "\(name) output")
     expectClose(r.dx, t.dx, absolute: 1e-5, relative: 1e-5, "\(name) dx")
@@ -81,7 +85,8 @@ struct GoldenTests {
   @Test("MaxPool2D matches the reference")
   func pool() throws {
     let t = try Self.load().maxpool
-    let r = try run(MaxPool2D(kernelSize: t.kernel, stride: t.stride), shape: t.input_shape, x: t.input, params: [], dy: t.dy)
+    let r = try run(
+      MaxPool2D(kernelSize: t.kernel, stride: t.stride), shape: t.input_shape, x: t.input, params: [], dy: t.dy)
     expectClose(r.y, t.output, absolute: 1e-6, relative: 0, "maxpool output")
     expectClose(r.dx, t.dx, absolute: 1e-6, relative: 0, "maxpool dx")
   }
@@ -101,8 +106,9 @@ struct GoldenTests {
     for t in try Self.load().softmax_ce {
       var d: [Float] = []
       let mask = t.mask.map { ClassMask(allowed: $0.map { $0 != 0 }) }
-      let l = SoftmaxCrossEntropy.loss(dLogits: &d, logits: t.logits.map(Float.init), labels: t.labels,
-                                       weights: t.weights?.map(Float.init), mask: mask)
+      let l = SoftmaxCrossEntropy.loss(
+        dLogits: &d, logits: t.logits.map(Float.init), labels: t.labels,
+        weights: t.weights?.map(Float.init), mask: mask)
       #expect(abs(Double(l) - t.loss) <= 1e-5 * max(1, abs(t.loss)), "\(t.name): loss \(l) vs \(t.loss)")
       expectClose(d, t.dlogits, absolute: 1e-6, relative: 1e-4, "\(t.name) dlogits")
       if let m = t.mask {

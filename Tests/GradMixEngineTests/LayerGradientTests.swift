@@ -15,8 +15,10 @@ import Testing
 struct LayerGradientTests {
   static let tolerance = 1e-2
 
-  func check(_ layer: any Layer, _ shape: [Int], batch: Int, seed: UInt64, mode: Mode = .train,
-             sourceLocation: SourceLocation = #_sourceLocation) throws {
+  func check(
+    _ layer: any Layer, _ shape: [Int], batch: Int, seed: UInt64, mode: Mode = .train,
+    sourceLocation: SourceLocation = #_sourceLocation
+  ) throws {
     var checker = LayerGradientCheck(layer: layer, inputShape: Shape(shape), batch: batch, seed: seed)
     checker.mode = mode
     let result = try checker.run()
@@ -37,20 +39,23 @@ struct LayerGradientTests {
     }
   }
 
-  @Test("Conv2D", arguments: [
-    ConvCase(c: 1, h: 5, w: 5, oc: 2, k: 3, s: 1, p: 0, relu: false),
-    ConvCase(c: 3, h: 7, w: 6, oc: 4, k: 3, s: 2, p: 1, relu: false),
-    ConvCase(c: 2, h: 6, w: 9, oc: 3, k: 2, s: 2, p: 0, relu: false),
-    ConvCase(c: 2, h: 5, w: 4, oc: 3, k: 3, s: 1, p: 2, relu: false),
-    ConvCase(c: 3, h: 8, w: 8, oc: 2, k: 5, s: 3, p: 2, relu: false),
-    ConvCase(c: 2, h: 6, w: 6, oc: 3, k: 3, s: 1, p: 1, relu: true),
-    ConvCase(c: 2, h: 6, w: 6, oc: 3, k: 3, s: 1, p: 1, relu: true, chunk: 1),
-    ConvCase(c: 3, h: 5, w: 7, oc: 2, k: 5, s: 1, p: 2, relu: false, chunk: 1),
-    ConvCase(c: 3, h: 7, w: 6, oc: 4, k: 3, s: 2, p: 1, relu: true, chunk: 1),
-  ])
+  @Test(
+    "Conv2D",
+    arguments: [
+      ConvCase(c: 1, h: 5, w: 5, oc: 2, k: 3, s: 1, p: 0, relu: false),
+      ConvCase(c: 3, h: 7, w: 6, oc: 4, k: 3, s: 2, p: 1, relu: false),
+      ConvCase(c: 2, h: 6, w: 9, oc: 3, k: 2, s: 2, p: 0, relu: false),
+      ConvCase(c: 2, h: 5, w: 4, oc: 3, k: 3, s: 1, p: 2, relu: false),
+      ConvCase(c: 3, h: 8, w: 8, oc: 2, k: 5, s: 3, p: 2, relu: false),
+      ConvCase(c: 2, h: 6, w: 6, oc: 3, k: 3, s: 1, p: 1, relu: true),
+      ConvCase(c: 2, h: 6, w: 6, oc: 3, k: 3, s: 1, p: 1, relu: true, chunk: 1),
+      ConvCase(c: 3, h: 5, w: 7, oc: 2, k: 5, s: 1, p: 2, relu: false, chunk: 1),
+      ConvCase(c: 3, h: 7, w: 6, oc: 4, k: 3, s: 2, p: 1, relu: true, chunk: 1),
+    ])
   func conv(_ t: ConvCase) throws {
-    let layer = Conv2D(inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu,
-                       chunkFloats: t.chunk)
+    let layer = Conv2D(
+      inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu,
+      chunkFloats: t.chunk)
     try check(layer, [t.c, t.h, t.w], batch: 2, seed: UInt64(t.h * 100 + t.k * 10 + t.s))
   }
 
@@ -59,8 +64,9 @@ struct LayerGradientTests {
     var rng = RNG(seed: 1000 + UInt64(i))
     let k = 1 + rng.int(below: 4), p = rng.int(below: k), s = 1 + rng.int(below: 3)
     let h = k + rng.int(below: 6), w = k + rng.int(below: 6)
-    let layer = Conv2D(inChannels: 1 + rng.int(below: 3), outChannels: 1 + rng.int(below: 4),
-                       kernelSize: k, stride: s, padding: p, fusedReLU: rng.int(below: 2) == 1)
+    let layer = Conv2D(
+      inChannels: 1 + rng.int(below: 3), outChannels: 1 + rng.int(below: 4),
+      kernelSize: k, stride: s, padding: p, fusedReLU: rng.int(below: 2) == 1)
     print("Conv2D random case \(i) (seed \(1000 + i)): \(layer.token) on [\(layer.inChannels), \(h), \(w)]")
     try check(layer, [layer.inChannels, h, w], batch: 1 + rng.int(below: 3), seed: 2000 + UInt64(i))
   }
@@ -121,15 +127,18 @@ struct LayerGradientTests {
     var testDescription: String { "c\(c) \(h)x\(w) -> res\(oc)s\(s)\(eval ? " eval" : "")" }
   }
 
-  @Test("ResidualBlock (identity and projection shortcuts, train and eval)", arguments: [
-    ResCase(c: 2, oc: 2, s: 1, h: 5, w: 4, eval: false),   // identity
-    ResCase(c: 2, oc: 3, s: 1, h: 4, w: 4, eval: false),   // projection (channels)
-    ResCase(c: 2, oc: 3, s: 2, h: 6, w: 5, eval: false),   // projection (stride and channels)
-    ResCase(c: 3, oc: 3, s: 2, h: 5, w: 5, eval: false),   // projection (stride)
-    ResCase(c: 2, oc: 3, s: 2, h: 6, w: 5, eval: true),
-  ])
+  @Test(
+    "ResidualBlock (identity and projection shortcuts, train and eval)",
+    arguments: [
+      ResCase(c: 2, oc: 2, s: 1, h: 5, w: 4, eval: false),  // identity
+      ResCase(c: 2, oc: 3, s: 1, h: 4, w: 4, eval: false),  // projection (channels)
+      ResCase(c: 2, oc: 3, s: 2, h: 6, w: 5, eval: false),  // projection (stride and channels)
+      ResCase(c: 3, oc: 3, s: 2, h: 5, w: 5, eval: false),  // projection (stride)
+      ResCase(c: 2, oc: 3, s: 2, h: 6, w: 5, eval: true),
+    ])
   func residual(_ t: ResCase) throws {
-    try check(ResidualBlock(inChannels: t.c, outChannels: t.oc, stride: t.s), [t.c, t.h, t.w], batch: 3,
-              seed: UInt64(50 + t.oc * 10 + t.s), mode: t.eval ? .eval : .train)
+    try check(
+      ResidualBlock(inChannels: t.c, outChannels: t.oc, stride: t.s), [t.c, t.h, t.w], batch: 3,
+      seed: UInt64(50 + t.oc * 10 + t.s), mode: t.eval ? .eval : .train)
   }
 }

@@ -61,8 +61,9 @@ struct LossTests {
     let logits: [Float] = [0, 5, 1, 9, 0, 2]
     let p = SoftmaxCrossEntropy.predictions(logits: logits, batch: 2, classes: 3)
     #expect(p == [1, 0])
-    let masked = SoftmaxCrossEntropy.predictions(logits: logits, batch: 2, classes: 3,
-                                                 mask: ClassMask(classCount: 3, allowing: [0, 2]))
+    let masked = SoftmaxCrossEntropy.predictions(
+      logits: logits, batch: 2, classes: 3,
+      mask: ClassMask(classCount: 3, allowing: [0, 2]))
     #expect(masked == [2, 0])
   }
 }

@@ -26,7 +26,8 @@ struct ResNetGoldenTests {
   }
 
   static func load() throws -> Golden {
-    let url = try #require(Bundle.module.url(forResource: "golden_resnet", withExtension: "json", subdirectory: "Fixtures"))
+    let url = try #require(
+      Bundle.module.url(forResource: "golden_resnet", withExtension: "json", subdirectory: "Fixtures"))
     return try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
   }
 
@@ -62,8 +63,9 @@ struct ResNetGoldenTests {
       for (i, v) in g.dy.enumerated() { ws.dOutput.storage[i] = Float(v) }
       model.backward(ws, batch: g.batch, parameters: params, gradients: grads)
       for e in model.layout.entries {
-        expectClose(Array(grads.slice(e.range)), expected.gradients[e.name] ?? [], absolute: 2e-4, relative: 1e-3,
-                    "\(mode) d\(e.name)")
+        expectClose(
+          Array(grads.slice(e.range)), expected.gradients[e.name] ?? [], absolute: 2e-4, relative: 1e-3,
+          "\(mode) d\(e.name)")
       }
       if let s = expected.state {
         expectClose(state.array, flatten(model.stateLayout, s), absolute: 1e-5, relative: 1e-4, "\(mode) state")

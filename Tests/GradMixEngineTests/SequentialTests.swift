@@ -9,10 +9,16 @@ struct SequentialTests {
   @Test("the digit CNN has the expected shapes and one parameter group per layer")
   func digitCNN() throws {
     let m = try Sequential(spec: Self.digitSpec, inputShape: Shape([3, 28, 28]))
-    #expect(m.shapes.map(\.dims) == [[3, 28, 28], [32, 24, 24], [32, 12, 12], [64, 8, 8], [64, 4, 4], [1024], [512], [10]])
+    #expect(
+      m.shapes.map(\.dims) == [
+        [3, 28, 28], [32, 24, 24], [32, 12, 12], [64, 8, 8], [64, 4, 4], [1024], [512], [10],
+      ])
     #expect(m.layout.layerNames == ["conv1", "conv2", "fc1", "fc2"])
-    #expect(m.layout.entries.map(\.name) == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
-                                             "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"])
+    #expect(
+      m.layout.entries.map(\.name) == [
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias",
+        "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias",
+      ])
     #expect(m.layout.entry(named: "conv2.weight")?.shape == [64, 32, 5, 5])
     #expect(m.parameterCount == (32 * 75 + 32) + (64 * 800 + 64) + (1024 * 512 + 512) + (512 * 10 + 10))
     // Layer ranges tile the buffer.
@@ -21,11 +27,13 @@ struct SequentialTests {
     #expect(next == m.parameterCount)
   }
 
-  @Test("bad specs are rejected with the token named", arguments: [
-    ("", "empty"), ("conv32-fc10", "conv32"), ("conv32k5-relu-poo2-fc10", "poo2"), ("fc0", "fc0"),
-    ("conv8k30-fc10", "does not fit"), ("pool2-pool2-pool2-pool2-pool2-fc10", "larger than the input"),
-    ("relu-pool2", "must end"), ("dropout1.5-fc10", "dropout"),
-  ])
+  @Test(
+    "bad specs are rejected with the token named",
+    arguments: [
+      ("", "empty"), ("conv32-fc10", "conv32"), ("conv32k5-relu-poo2-fc10", "poo2"), ("fc0", "fc0"),
+      ("conv8k30-fc10", "does not fit"), ("pool2-pool2-pool2-pool2-pool2-fc10", "larger than the input"),
+      ("relu-pool2", "must end"), ("dropout1.5-fc10", "dropout"),
+    ])
   func badSpecs(_ c: (String, String)) {
     do {
       _ = try Sequential(spec: c.0, inputShape: Shape([3, 28, 28]))
@@ -46,32 +54,39 @@ struct SequentialTests {
   /// im2col's same-size-plane path, width 21 at stride 2 its SIMD gather, and
   /// a 1-float chunk the one-image path (GEMM straight into the output, dY
   /// used in place).
-  @Test("Conv2D agrees with the naive reference on a batch", arguments: [
-    (1, 0, 10, 0), (2, 1, 10, 0), (1, 2, 10, 0), (1, 1, 10, 0), (1, 1, 10, 1), (2, 1, 21, 0), (2, 1, 21, 1),
-  ])
+  @Test(
+    "Conv2D agrees with the naive reference on a batch",
+    arguments: [
+      (1, 0, 10, 0), (2, 1, 10, 0), (1, 2, 10, 0), (1, 1, 10, 0), (1, 1, 10, 1), (2, 1, 21, 0), (2, 1, 21, 1),
+    ])
   func convAgainstNaive(_ spwc: (Int, Int, Int, Int)) throws {
     let (s, p, w, chunk) = spwc
     var rng = RNG(seed: 41)
     let n = 3, c = 3, h = 11, oc = 5, k = 3
-    let layer = Conv2D(inChannels: c, outChannels: oc, kernelSize: k, stride: s, padding: p,
-                       chunkFloats: chunk > 0 ? chunk : nil)
+    let layer = Conv2D(
+      inChannels: c, outChannels: oc, kernelSize: k, stride: s, padding: p,
+      chunkFloats: chunk > 0 ? chunk : nil)
     let x = (0..<(n * c * h * w)).map { _ in rng.normal() }
     let wt = (0..<(oc * c * k * k)).map { _ in rng.normal() }
     let b = (0..<oc).map { _ in rng.normal() }
-    let ref = Reference.conv2d(x: x.map(Double.init), n: n, c: c, h: h, w: w, weight: wt.map(Double.init),
-                               bias: b.map(Double.init), outChannels: oc, kernel: k, stride: s, padding: p)
+    let ref = Reference.conv2d(
+      x: x.map(Double.init), n: n, c: c, h: h, w: w, weight: wt.map(Double.init),
+      bias: b.map(Double.init), outChannels: oc, kernel: k, stride: s, padding: p)
     let dy = (0..<ref.y.count).map { _ in rng.normal() }
-    let refB = Reference.conv2dBackward(dy: dy.map(Double.init), x: x.map(Double.init), n: n, c: c, h: h, w: w,
-                                        weight: wt.map(Double.init), outChannels: oc, kernel: k, stride: s, padding: p)
+    let refB = Reference.conv2dBackward(
+      dy: dy.map(Double.init), x: x.map(Double.init), n: n, c: c, h: h, w: w,
+      weight: wt.map(Double.init), outChannels: oc, kernel: k, stride: s, padding: p)
     var y = [Float](repeating: 0, count: ref.y.count)
     var scratch = [Float](repeating: 0, count: layer.scratchCount(input: Shape([c, h, w]), batch: n))
     var dx = [Float](repeating: 0, count: x.count)
     var dp = [Float](repeating: 0, count: wt.count + oc)
     var r = RNG(seed: 0)
-    layer.forward(output: &y, input: x, parameters: wt + b, scratch: &scratch, inputShape: Shape([c, h, w]),
-                  batch: n, mode: .train, rng: &r)
-    layer.backward(dInput: &dx, dParameters: &dp, dOutput: dy, input: x, output: y, parameters: wt + b,
-                   scratch: &scratch, inputShape: Shape([c, h, w]), batch: n)
+    layer.forward(
+      output: &y, input: x, parameters: wt + b, scratch: &scratch, inputShape: Shape([c, h, w]),
+      batch: n, mode: .train, rng: &r)
+    layer.backward(
+      dInput: &dx, dParameters: &dp, dOutput: dy, input: x, output: y, parameters: wt + b,
+      scratch: &scratch, inputShape: Shape([c, h, w]), batch: n)
     expectClose(y, ref.y, absolute: 1e-4, relative: 1e-4, "output")
     expectClose(dx, refB.dx, absolute: 1e-4, relative: 1e-4, "dx")
     expectClose(dp, refB.dw + refB.db, absolute: 1e-4, relative: 1e-4, "dw, db")
@@ -106,8 +121,9 @@ struct SequentialTests {
       let logits = model.forward(ws, batch: batch, parameters: p, mode: .train, rng: &dropoutRNG)
       let l = labels.withUnsafeBufferPointer { lb in
         weights.withUnsafeBufferPointer { wb in
-          SoftmaxCrossEntropy.loss(dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: lb.baseAddress!,
-                                   weights: wb.baseAddress, mask: mask, batch: batch, classes: 5)
+          SoftmaxCrossEntropy.loss(
+            dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: lb.baseAddress!,
+            weights: wb.baseAddress, mask: mask, batch: batch, classes: 5)
         }
       }
       if let gradient { model.backward(ws, batch: batch, parameters: p, gradients: gradient) }
@@ -119,8 +135,10 @@ struct SequentialTests {
     #expect(l1 == l2)
     #expect(gFused.array == gSeparate.array)
 
-    let cmp = compare("model dL/dθ", Array(0..<params.count), analytic: gFused.array.map(Double.init),
-                      epsilon: 3e-3) { j, eps in
+    let cmp = compare(
+      "model dL/dθ", Array(0..<params.count), analytic: gFused.array.map(Double.init),
+      epsilon: 3e-3
+    ) { j, eps in
       let p = params.clone()
       p.storage[j] += eps
       let lp = lossAndGradient(fused, p, gradient: nil)
@@ -180,8 +198,9 @@ struct SequentialTests {
       for i in 0..<x.count { ws.input[i] = x[i] }
       var r = RNG(seed: 0)
       let logits = m.forward(ws, batch: batch, parameters: params, mode: .train, rng: &r)
-      _ = SoftmaxCrossEntropy.loss(dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: labels,
-                                   weights: nil, mask: nil, batch: batch, classes: 5)
+      _ = SoftmaxCrossEntropy.loss(
+        dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: labels,
+        weights: nil, mask: nil, batch: batch, classes: 5)
       let g = m.makeBuffer()
       m.backward(ws, batch: batch, parameters: params, gradients: g)
       return (Array(logits), g.array)

@@ -41,13 +41,15 @@ struct TrainingTests {
         labels[b] = train.y[i]
       }
       let logits = model.forward(ws, batch: batch, parameters: params, mode: .train, rng: &rng)
-      let loss = SoftmaxCrossEntropy.loss(dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: labels,
-                                          weights: nil, mask: nil, batch: batch, classes: 4)
+      let loss = SoftmaxCrossEntropy.loss(
+        dLogits: ws.dOutput.pointer, logits: logits.baseAddress!, labels: labels,
+        weights: nil, mask: nil, batch: batch, classes: 4)
       if step == 0 { firstLoss = loss }
       lastLoss = loss
       grads.zero()
       model.backward(ws, batch: batch, parameters: params, gradients: grads)
-      sgd.step(parameters: params, gradients: grads, velocity: velocity, learningRate: schedule.rate(base: 0.05, at: step))
+      sgd.step(
+        parameters: params, gradients: grads, velocity: velocity, learningRate: schedule.rate(base: 0.05, at: step))
     }
     var correct = 0
     let evalWS = model.makeWorkspace(maxBatch: 100)

@@ -7,20 +7,26 @@ import Testing
 @Suite("Tables, reports and exports")
 struct ReportTests {
   /// Writes a run folder: summary.json with the accuracy, and a metrics.jsonl with two sources over 3 records.
-  static func makeRun(_ root: String, _ name: String, method: String, seed: Int, accuracy: Double,
-                      ranks: Int = 1) throws -> String {
+  static func makeRun(
+    _ root: String, _ name: String, method: String, seed: Int, accuracy: Double,
+    ranks: Int = 1
+  ) throws -> String {
     let dir = root + "/" + name
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var summary: [String: Any] = ["method": method, "seed": seed, "steps": 30, "target_test_accuracy": accuracy,
-                                  "wall_seconds": 1.5, "world_size": ranks]
+    var summary: [String: Any] = [
+      "method": method, "seed": seed, "steps": 30, "target_test_accuracy": accuracy,
+      "wall_seconds": 1.5, "world_size": ranks,
+    ]
     if ranks > 1 {
       summary["per_rank"] = (0..<ranks).map {
         ["rank": $0, "source_gradients": 1.0 + Double($0), "waiting": 0.25, "communication": 0.5]
       }
     }
     try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: dir + "/summary.json"))
-    try JSONSerialization.data(withJSONObject: ["method": method, "seed": String(seed), "commit": "abc123", "dirty": false])
-      .write(to: URL(fileURLWithPath: dir + "/run.json"))
+    try JSONSerialization.data(withJSONObject: [
+      "method": method, "seed": String(seed), "commit": "abc123", "dirty": false,
+    ])
+    .write(to: URL(fileURLWithPath: dir + "/run.json"))
     var lines: [String] = []
     for step in [10, 20, 30] {
       let rec: [String: Any] = [
@@ -29,7 +35,8 @@ struct ReportTests {
         "weights": ["mnist": [0.25, 0.5], "printed": [0.75, 0.5]],
         "target_test_accuracy": accuracy * Double(step) / 30, "pseudo_count": step,
       ]
-      lines.append(String(decoding: try JSONSerialization.data(withJSONObject: rec, options: .sortedKeys), as: UTF8.self))
+      lines.append(
+        String(decoding: try JSONSerialization.data(withJSONObject: rec, options: .sortedKeys), as: UTF8.self))
     }
     lines.insert(#"{"step": 15, "event": "pseudo_labels", "count": 42, "per_class": [1, 2]}"#, at: 2)
     lines.append(#"{"step": 31, "lr": 0.0"#)  // a torn last line of an interrupted write
@@ -59,8 +66,9 @@ struct ReportTests {
     #expect(md.contains("| gradmix | 3 | 84.00 ± ") && md.contains("4.00 ± 2.48 (3 pairs)"), "\(md)")
     #expect(t.csv().hasPrefix("group,n,mean,sd,ci95_half_width"))
     // Config keys group too (read from config.resolved.yaml).
-    let byLR = try ResultTable(runs: runs, keys: ["optimizer.lr", "sources[0].limit"], metric: "target_test_accuracy",
-                               baseline: nil)
+    let byLR = try ResultTable(
+      runs: runs, keys: ["optimizer.lr", "sources[0].limit"], metric: "target_test_accuracy",
+      baseline: nil)
     #expect(byLR.rows.map(\.group) == ["0.01, 5"])
     #expect(throws: RunFolderError.self) {
       try ResultTable(runs: runs, keys: ["method"], metric: "target_test_accuracy", baseline: "nosuch")
@@ -76,12 +84,16 @@ struct ReportTests {
     #expect(html.hasPrefix("<!DOCTYPE html>"))
     // Self-contained: no scripts, no linked files; the only URI is the SVG namespace.
     #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
-    #expect(html.components(separatedBy: "http").count == html.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count)
+    #expect(
+      html.components(separatedBy: "http").count
+        == html.components(separatedBy: "xmlns=\"http://www.w3.org/2000/svg\"").count)
     let svgs = html.components(separatedBy: "<svg ").count - 1
     // accuracy, losses, 2 layers of weights, lr scale, lr, pseudo-labels, ranks of run a
     #expect(svgs == 8, "\(svgs) pictures")
-    for title in ["Target test accuracy", "Source weights, layer conv1", "Source weights, layer fc2",
-                  "Learning-rate scale", "Pseudo-labelled target images", "Seconds per phase and rank: a"] {
+    for title in [
+      "Target test accuracy", "Source weights, layer conv1", "Source weights, layer fc2",
+      "Learning-rate scale", "Pseudo-labelled target images", "Seconds per phase and rank: a",
+    ] {
       #expect(html.contains(title), "missing \(title)")
     }
     // The rank picture has one bar per rank and phase present (3 ranks × 3 phases).

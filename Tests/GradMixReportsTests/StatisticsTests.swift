@@ -6,7 +6,9 @@ import Testing
 struct StatisticsTests {
   /// Two-sided 95% critical values t_{0.975, df} from a standard table
   /// (NIST/SEMATECH e-Handbook, Table 1.3.6.7.2).
-  @Test("t quantiles match the table", arguments: [(1.0, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (29, 2.045), (100, 1.984)])
+  @Test(
+    "t quantiles match the table",
+    arguments: [(1.0, 12.706), (2, 4.303), (4, 2.776), (9, 2.262), (29, 2.045), (100, 1.984)])
   func tTable(_ c: (Double, Double)) {
     #expect(abs(Statistics.tQuantile(0.975, degreesOfFreedom: c.0) - c.1) < 1e-3)
   }

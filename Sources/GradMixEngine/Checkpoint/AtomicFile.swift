@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+  import Glibc
 #endif
 
 /// Writes files so that a reader sees either the old file or the complete
@@ -40,7 +40,9 @@ public enum AtomicFile {
       throw CheckpointError.writeFailed(path: path, reason: "fsync: " + reason)
     }
     close(fd)
-    guard rename(tmp, path) == 0 else { throw CheckpointError.writeFailed(path: path, reason: "rename: " + errnoString()) }
+    guard rename(tmp, path) == 0 else {
+      throw CheckpointError.writeFailed(path: path, reason: "rename: " + errnoString())
+    }
     ok = true
     let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if dfd >= 0 { _ = fsync(dfd); close(dfd) }

@@ -26,8 +26,10 @@ public struct CheckpointMetadata: Codable, Equatable, Sendable {
   /// Free-form string fields of the trainer (method, config, ...).
   public var extra: [String: String] = [:]
 
-  public init(model: Sequential, step: Int, rng: RNG? = nil, optimizer: SGD? = nil,
-              baseLearningRate: Float? = nil, schedule: LearningRateSchedule? = nil, extra: [String: String] = [:]) {
+  public init(
+    model: Sequential, step: Int, rng: RNG? = nil, optimizer: SGD? = nil,
+    baseLearningRate: Float? = nil, schedule: LearningRateSchedule? = nil, extra: [String: String] = [:]
+  ) {
     spec = model.spec
     inputShape = model.inputShape.dims
     layoutHash = String(model.layout.hash, radix: 16)
@@ -74,11 +76,16 @@ public enum Checkpoint {
     to path: String, model: Sequential, parameters: FlatBuffer, state: FlatBuffer? = nil, velocity: FlatBuffer? = nil,
     metadata: CheckpointMetadata
   ) throws {
-    precondition(!model.hasState || state?.count == model.stateLayout.count,
-      "Model '\(model.spec)' keeps BatchNorm running statistics: save needs its state buffer of \(model.stateLayout.count) floats.")
-    precondition(parameters.count == model.layout.count,
+    precondition(
+      !model.hasState || state?.count == model.stateLayout.count,
+      "Model '\(model.spec)' keeps BatchNorm running statistics: save needs its state buffer of \(model.stateLayout.count) floats."
+    )
+    precondition(
+      parameters.count == model.layout.count,
       "The parameter buffer has \(parameters.count) floats, the model \(model.layout.count).")
-    if let velocity { precondition(velocity.count == model.layout.count, "The velocity buffer has \(velocity.count) floats.") }
+    if let velocity {
+      precondition(velocity.count == model.layout.count, "The velocity buffer has \(velocity.count) floats.")
+    }
     var tensors: [(String, [Int], UnsafeMutableBufferPointer<Float>)] = model.layout.entries.map {
       ($0.name, $0.shape, parameters.slice($0.range))
     }
@@ -107,11 +114,15 @@ public enum Checkpoint {
     do {
       meta = try CheckpointJSON.decoder().decode(CheckpointMetadata.self, from: data)
     } catch {
-      throw CheckpointError.malformed(path: sidecar, detail: "the sidecar is not valid checkpoint JSON (\(shortDescription(error)))")
+      throw CheckpointError.malformed(
+        path: sidecar, detail: "the sidecar is not valid checkpoint JSON (\(shortDescription(error)))")
     }
     guard meta.formatVersion == CheckpointMetadata.currentFormatVersion else {
       throw CheckpointError.malformed(
-        path: sidecar, detail: "formatVersion \(meta.formatVersion) is not supported (this build reads \(CheckpointMetadata.currentFormatVersion))")
+        path: sidecar,
+        detail:
+          "formatVersion \(meta.formatVersion) is not supported (this build reads \(CheckpointMetadata.currentFormatVersion))"
+      )
     }
     return meta
   }
@@ -121,12 +132,14 @@ public enum Checkpoint {
   public static func load(from path: String, for model: Sequential) throws -> LoadedCheckpoint {
     let meta = try readMetadata(at: path)
     guard meta.spec == model.spec, meta.inputShape == model.inputShape.dims else {
-      throw CheckpointError.specMismatch(path: path, found: "\(meta.spec) on \(meta.inputShape)",
-                                         expected: "\(model.spec) on \(model.inputShape.dims)")
+      throw CheckpointError.specMismatch(
+        path: path, found: "\(meta.spec) on \(meta.inputShape)",
+        expected: "\(model.spec) on \(model.inputShape.dims)")
     }
     guard meta.layoutHash == String(model.layout.hash, radix: 16), meta.parameterCount == model.layout.count else {
-      throw CheckpointError.specMismatch(path: path, found: "layout \(meta.layoutHash) with \(meta.parameterCount) parameters",
-                                         expected: "layout \(String(model.layout.hash, radix: 16)) with \(model.layout.count) parameters")
+      throw CheckpointError.specMismatch(
+        path: path, found: "layout \(meta.layoutHash) with \(meta.parameterCount) parameters",
+        expected: "layout \(String(model.layout.hash, radix: 16)) with \(model.layout.count) parameters")
     }
     let file = try readFile(path)
     let computed = crc32(file)
@@ -169,7 +182,8 @@ public enum Checkpoint {
     }
     guard !isDir.boolValue else { throw CheckpointError.unreadable(path: path, reason: "it is a directory") }
     let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
-    guard (try? FileManager.default.attributesOfItem(atPath: resolved)[.type] as? FileAttributeType) == .typeRegular else {
+    guard (try? FileManager.default.attributesOfItem(atPath: resolved)[.type] as? FileAttributeType) == .typeRegular
+    else {
       throw CheckpointError.unreadable(path: path, reason: "not a regular file (a device, pipe or socket?)")
     }
   }

@@ -20,7 +20,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case .missingTensor(let p, let n): return "\(p): checkpoint has no tensor '\(n)'"
     case .shapeMismatch(let p, let t, let f, let e): return "\(p): tensor '\(t)' has shape \(f), the model needs \(e)"
     case .checksumMismatch(let p, let s, let c):
-      return "\(p): checksum mismatch (sidecar says CRC-32 \(String(s, radix: 16)), file has \(String(c, radix: 16))): the file is corrupted"
+      return
+        "\(p): checksum mismatch (sidecar says CRC-32 \(String(s, radix: 16)), file has \(String(c, radix: 16))): the file is corrupted"
     case .writeFailed(let p, let r): return "\(p): cannot write checkpoint: \(r)"
     }
   }

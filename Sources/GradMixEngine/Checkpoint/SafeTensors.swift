@@ -33,9 +33,9 @@ public enum SafeTensors {
     file.append(json)
     for (_, _, values) in tensors {
       #if _endian(big)
-      for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { file.append(contentsOf: $0) } }
+        for v in values { withUnsafeBytes(of: v.bitPattern.littleEndian) { file.append(contentsOf: $0) } }
       #else
-      file.append(UnsafeBufferPointer(values))
+        file.append(UnsafeBufferPointer(values))
       #endif
     }
     return file
@@ -50,7 +50,8 @@ public enum SafeTensors {
     }
     let n = file.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
     guard n <= UInt64(file.count - 8) else {
-      throw CheckpointError.truncated(path: path, detail: "the header claims \(n) bytes but only \(file.count - 8) follow")
+      throw CheckpointError.truncated(
+        path: path, detail: "the header claims \(n) bytes but only \(file.count - 8) follow")
     }
     let headerEnd = 8 + Int(n)
     let object: Any
@@ -65,16 +66,19 @@ public enum SafeTensors {
     var result: [String: TensorInfo] = [:]
     for (name, value) in header where name != "__metadata__" {
       guard let t = value as? [String: Any], let dtype = t["dtype"] as? String,
-            let shape = (t["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-            let offsets = (t["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-            offsets.count == 2, shape.count == (t["shape"] as? [Any])?.count
+        let shape = (t["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+        let offsets = (t["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+        offsets.count == 2, shape.count == (t["shape"] as? [Any])?.count
       else { throw CheckpointError.malformed(path: path, detail: "tensor '\(name)' has a bad header entry") }
       guard dtype == "F32" else {
         throw CheckpointError.malformed(path: path, detail: "tensor '\(name)' has dtype \(dtype), expected F32")
       }
       guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0],
-            offsets[1] - offsets[0] == shape.reduce(1, *) * 4
-      else { throw CheckpointError.malformed(path: path, detail: "tensor '\(name)' has offsets \(offsets) that do not match its shape \(shape)") }
+        offsets[1] - offsets[0] == shape.reduce(1, *) * 4
+      else {
+        throw CheckpointError.malformed(
+          path: path, detail: "tensor '\(name)' has offsets \(offsets) that do not match its shape \(shape)")
+      }
       result[name] = TensorInfo(dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1], dataStart: headerEnd)
     }
     // Contiguous, non-overlapping and covering the data section exactly.
@@ -87,10 +91,12 @@ public enum SafeTensors {
       expected = info.end
     }
     if expected > dataLength {
-      throw CheckpointError.truncated(path: path, detail: "the tensors need \(expected) data bytes but the file has \(dataLength)")
+      throw CheckpointError.truncated(
+        path: path, detail: "the tensors need \(expected) data bytes but the file has \(dataLength)")
     }
     if expected < dataLength {
-      throw CheckpointError.malformed(path: path, detail: "\(dataLength - expected) trailing bytes after the tensor data")
+      throw CheckpointError.malformed(
+        path: path, detail: "\(dataLength - expected) trailing bytes after the tensor data")
     }
     return result
   }

@@ -9,7 +9,8 @@ public struct AvgPool2D: WindowPooling {
   public let token: String
 
   public init(kernelSize: Int, stride: Int? = nil, token: String? = nil) {
-    precondition(kernelSize > 0 && (stride ?? 1) > 0,
+    precondition(
+      kernelSize > 0 && (stride ?? 1) > 0,
       "The pooling window size and stride must be greater than 0, got \(kernelSize) and \(stride ?? kernelSize).")
     self.kernelSize = kernelSize
     self.stride = stride ?? kernelSize

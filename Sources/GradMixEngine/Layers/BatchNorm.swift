@@ -40,8 +40,10 @@ public struct BatchNorm: Layer {
   }
 
   public var stateShapes: [ParameterShape] {
-    [ParameterShape("running_mean", [channels], fill: .zero), ParameterShape("running_var", [channels], fill: .one),
-     ParameterShape("num_batches_tracked", [], fill: .zero)]
+    [
+      ParameterShape("running_mean", [channels], fill: .zero), ParameterShape("running_var", [channels], fill: .one),
+      ParameterShape("num_batches_tracked", [], fill: .zero),
+    ]
   }
 
   public func outputShape(for input: Shape) throws -> Shape {
@@ -78,9 +80,9 @@ public struct BatchNorm: Layer {
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
     let c = channels, p = plane(inputShape), m = n * p, relu = fusedReLU
-    let gamma = parameters, beta = parameters + c           // [C]
-    let runningMean = state, runningVar = state + c         // [C]
-    let mean = scratch, invstd = scratch + c                // [C]
+    let gamma = parameters, beta = parameters + c  // [C]
+    let runningMean = state, runningVar = state + c  // [C]
+    let mean = scratch, invstd = scratch + c  // [C]
     let train = mode == .train
     scratch[2 * c] = train ? 1 : 0
     BLAS.parallelFor(c) { ch in

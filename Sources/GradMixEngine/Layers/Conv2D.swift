@@ -31,17 +31,23 @@ public struct Conv2D: Layer {
   public let hasBias: Bool
   public let token: String
 
-  public init(inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
-              fusedReLU: Bool = false, hasBias: Bool = true, token: String? = nil, workers: Int? = nil,
-              chunkFloats: Int? = nil) {
-    precondition(inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
-      "Conv2D needs positive channels, kernel and stride and a non-negative padding, got in \(inChannels), out \(outChannels), kernel \(kernelSize), stride \(stride), padding \(padding).")
+  public init(
+    inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+    fusedReLU: Bool = false, hasBias: Bool = true, token: String? = nil, workers: Int? = nil,
+    chunkFloats: Int? = nil
+  ) {
+    precondition(
+      inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
+      "Conv2D needs positive channels, kernel and stride and a non-negative padding, got in \(inChannels), out \(outChannels), kernel \(kernelSize), stride \(stride), padding \(padding)."
+    )
     self.inChannels = inChannels; self.outChannels = outChannels; self.kernelSize = kernelSize
     self.stride = stride; self.padding = padding; self.fusedReLU = fusedReLU
     self.hasBias = hasBias
     self.chunkFloats = chunkFloats ?? Conv2D.defaultChunkFloats
     self.workers = workers ?? BLAS.threads
-    self.token = token ?? "conv\(outChannels)k\(kernelSize)" + (stride != 1 ? "s\(stride)" : "") + (padding != 0 ? "p\(padding)" : "")
+    self.token =
+      token ?? "conv\(outChannels)k\(kernelSize)" + (stride != 1 ? "s\(stride)" : "")
+      + (padding != 0 ? "p\(padding)" : "")
   }
 
   public var parameterShapes: [ParameterShape] {
@@ -51,8 +57,9 @@ public struct Conv2D: Layer {
 
   func geometry(_ input: Shape) -> ConvGeometry? {
     guard input.rank == 3, input.dims[0] == inChannels else { return nil }
-    return ConvGeometry(channels: inChannels, height: input.dims[1], width: input.dims[2],
-                        kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: padding)
+    return ConvGeometry(
+      channels: inChannels, height: input.dims[1], width: input.dims[2],
+      kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: padding)
   }
 
   func checkedGeometry(_ input: Shape) -> ConvGeometry {
@@ -70,8 +77,10 @@ public struct Conv2D: Layer {
       throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "expected \(inChannels) input channels")
     }
     guard let g = geometry(input) else {
-      throw ModelSpecError.doesNotFit(layer: token, input: input,
-        reason: "a \(kernelSize)x\(kernelSize) kernel with padding \(padding) does not fit \(input.dims[1])x\(input.dims[2])")
+      throw ModelSpecError.doesNotFit(
+        layer: token, input: input,
+        reason:
+          "a \(kernelSize)x\(kernelSize) kernel with padding \(padding) does not fit \(input.dims[1])x\(input.dims[2])")
     }
     return Shape([outChannels, g.outH, g.outW])
   }
@@ -165,19 +174,20 @@ public struct Conv2D: Layer {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
-    let weight = parameters                    // [OC, CKK]
+    let weight = parameters  // [OC, CKK]
     let bias: UnsafePointer<Float>? = hasBias ? parameters + oc * g.patch : nil  // [OC]
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
-      let cols = scratch                       // [CKK, B*OHW]
-      let product = scratch + g.patch * ld     // [OC, B*OHW]
+      let cols = scratch  // [CKK, B*OHW]
+      let product = scratch + g.patch * ld  // [OC, B*OHW]
       let xc = x + first * inCount
       for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
       let yc = y + first * oc * ohw
       if b == 1 {
         // One image: its product [OC, OHW] is its output, so the GEMM writes y directly.
-        BLAS.gemm(yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
-                  m: oc, n: ld, k: g.patch)
+        BLAS.gemm(
+          yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
+          m: oc, n: ld, k: g.patch)
         if bias != nil || relu {
           for o in 0..<oc {
             let dst = yc + o * ohw
@@ -191,8 +201,9 @@ public struct Conv2D: Layer {
         }
         continue
       }
-      BLAS.gemm(product, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
-                m: oc, n: ld, k: g.patch)
+      BLAS.gemm(
+        product, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
+        m: oc, n: ld, k: g.patch)
       // Scatter [OC, B*OHW] -> y [B, OC, OHW], adding the bias (and the fused ReLU).
       for i in 0..<b {
         for o in 0..<oc {
@@ -244,8 +255,9 @@ public struct Conv2D: Layer {
       let s = scratch + w * perWorker
       let dParams = w == 0 ? dParameters : s + perWorker - gradCount
       if w > 0 { zeroFloats(dParams, gradCount) }
-      backwardImages(range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
-                     flipped: flipped, g: g, batch: n)
+      backwardImages(
+        range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
+        flipped: flipped, g: g, batch: n)
     }
     for w in 1..<used {
       addFloats(dParameters, scratch + w * perWorker + perWorker - gradCount, gradCount)
@@ -262,17 +274,17 @@ public struct Conv2D: Layer {
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
-    let dWeight = dParameters                  // [OC, CKK]
-    let dBias = dParameters + oc * g.patch     // [OC]
+    let dWeight = dParameters  // [OC, CKK]
+    let dBias = dParameters + oc * g.patch  // [OC]
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
-      let cols = scratch                       // [CKK, B*OHW]
-      let gathered = scratch + rows * ld       // [OC, B*OHW]
-      let ones = gathered + oc * ld            // [B*OHW]
+      let cols = scratch  // [CKK, B*OHW]
+      let gathered = scratch + rows * ld  // [OC, B*OHW]
+      let ones = gathered + oc * ld  // [B*OHW]
       let dyc = dy + first * oc * ohw, yc = y + first * oc * ohw
-      let dyT: UnsafePointer<Float>            // [OC, B*OHW]
+      let dyT: UnsafePointer<Float>  // [OC, B*OHW]
       if b == 1 && !relu {
-        dyT = dyc                              // one image's dY [OC, OHW] is already dYᵀ
+        dyT = dyc  // one image's dY [OC, OHW] is already dYᵀ
       } else {
         for i in 0..<b {
           for o in 0..<oc {
@@ -293,19 +305,25 @@ public struct Conv2D: Layer {
       }
       let xc = x + first * inCount
       for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
-      BLAS.gemm(dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
-                m: oc, n: g.patch, k: ld, beta: 1)
+      BLAS.gemm(
+        dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
+        m: oc, n: g.patch, k: ld, beta: 1)
       guard let dx else { continue }
-      if transposed, b == 1, let gT = ConvGeometry(channels: oc, height: g.outH, width: g.outW, kernelH: g.kernelH,
-                                                   kernelW: g.kernelW, stride: 1, padding: g.padding) {
+      if transposed, b == 1,
+        let gT = ConvGeometry(
+          channels: oc, height: g.outH, width: g.outW, kernelH: g.kernelH,
+          kernelW: g.kernelW, stride: 1, padding: g.padding)
+      {
         // dX [C, HW] = W̃ [C, OC*KK] · columns of dY [OC*KK, HW] (dY is [OC, OHW] here, one image).
         im2col(cols, ldCols: ld, dyT, image: 0, geometry: gT)
-        BLAS.gemm(dx + first * inCount, ldc: ld, flipped, lda: oc * g.kernelH * g.kernelW, transposeA: false,
-                  cols, ldb: ld, transposeB: false, m: g.channels, n: ld, k: oc * g.kernelH * g.kernelW)
+        BLAS.gemm(
+          dx + first * inCount, ldc: ld, flipped, lda: oc * g.kernelH * g.kernelW, transposeA: false,
+          cols, ldb: ld, transposeB: false, m: g.channels, n: ld, k: oc * g.kernelH * g.kernelW)
         continue
       }
-      BLAS.gemm(cols, ldc: ld, weight, lda: g.patch, transposeA: true, dyT, ldb: ld, transposeB: false,
-                m: g.patch, n: ld, k: oc)
+      BLAS.gemm(
+        cols, ldc: ld, weight, lda: g.patch, transposeA: true, dyT, ldb: ld, transposeB: false,
+        m: g.patch, n: ld, k: oc)
       let dxc = dx + first * inCount
       for i in 0..<b {
         zeroFloats(dxc + i * inCount, inCount)

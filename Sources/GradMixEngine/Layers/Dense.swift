@@ -15,7 +15,8 @@ public struct Dense: Layer {
   public let workers: Int
 
   public init(inputSize: Int, outputSize: Int, fusedReLU: Bool = false, token: String? = nil, workers: Int? = nil) {
-    precondition(inputSize > 0 && outputSize > 0,
+    precondition(
+      inputSize > 0 && outputSize > 0,
       "Dense needs positive sizes, got input \(inputSize), output \(outputSize).")
     self.inputSize = inputSize; self.outputSize = outputSize; self.fusedReLU = fusedReLU
     self.token = token ?? "fc\(outputSize)"
@@ -49,9 +50,10 @@ public struct Dense: Layer {
       let rows = (n * w / used)..<(n * (w + 1) / used)
       guard !rows.isEmpty else { return }
       let yw = y + rows.lowerBound * o
-      for i in 0..<rows.count { (yw + i * o).update(from: bias, count: o) }   // y [rows, O] = b
-      BLAS.gemm(yw, ldc: o, x + rows.lowerBound * inSize, lda: inSize, transposeA: false, parameters, ldb: inSize,
-                transposeB: true, m: rows.count, n: o, k: inSize, beta: 1)     // y += x · Wᵀ
+      for i in 0..<rows.count { (yw + i * o).update(from: bias, count: o) }  // y [rows, O] = b
+      BLAS.gemm(
+        yw, ldc: o, x + rows.lowerBound * inSize, lda: inSize, transposeA: false, parameters, ldb: inSize,
+        transposeB: true, m: rows.count, n: o, k: inSize, beta: 1)  // y += x · Wᵀ
       if relu {
         let total = rows.count * o
         for j in 0..<total { yw[j] = max(yw[j], 0) }
@@ -87,15 +89,17 @@ public struct Dense: Layer {
           for j in outs { dBias[j] += row[j] }
         }
         // dW[outs, I] += dY[:, outs]ᵀ · x [N, I]
-        BLAS.gemm(dParameters + outs.lowerBound * inSize, ldc: inSize, grad + outs.lowerBound, lda: o, transposeA: true,
-                  x, ldb: inSize, transposeB: false, m: outs.count, n: inSize, k: n, beta: 1)
+        BLAS.gemm(
+          dParameters + outs.lowerBound * inSize, ldc: inSize, grad + outs.lowerBound, lda: o, transposeA: true,
+          x, ldb: inSize, transposeB: false, m: outs.count, n: inSize, k: n, beta: 1)
       }
       guard let dx else { return }
       let rows = (n * w / used)..<(n * (w + 1) / used)
       guard !rows.isEmpty else { return }
       // dX [rows, I] = dY [rows, O] · W [O, I]
-      BLAS.gemm(dx + rows.lowerBound * inSize, ldc: inSize, grad + rows.lowerBound * o, lda: o, transposeA: false,
-                parameters, ldb: inSize, transposeB: false, m: rows.count, n: inSize, k: o)
+      BLAS.gemm(
+        dx + rows.lowerBound * inSize, ldc: inSize, grad + rows.lowerBound * o, lda: o, transposeA: false,
+        parameters, ldb: inSize, transposeB: false, m: rows.count, n: inSize, k: o)
     }
   }
 

@@ -8,7 +8,8 @@ public struct GlobalAvgPool: Layer {
 
   public func outputShape(for input: Shape) throws -> Shape {
     guard input.rank == 3 else {
-      throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "global average pooling needs a [C, H, W] input")
+      throw ModelSpecError.doesNotFit(
+        layer: token, input: input, reason: "global average pooling needs a [C, H, W] input")
     }
     return Shape([input.dims[0]])
   }

@@ -99,8 +99,9 @@ extension Layer {
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG
   ) {
-    forward(output: output, input: input, parameters: parameters, scratch: scratch, inputShape: inputShape,
-            batch: batch, mode: mode, rng: &rng)
+    forward(
+      output: output, input: input, parameters: parameters, scratch: scratch, inputShape: inputShape,
+      batch: batch, mode: mode, rng: &rng)
   }
   public var isView: Bool { false }
   public func scratchCount(input: Shape, batch: Int) -> Int { 0 }

@@ -10,7 +10,8 @@ public struct MaxPool2D: WindowPooling {
   public let token: String
 
   public init(kernelSize: Int, stride: Int? = nil, token: String? = nil) {
-    precondition(kernelSize > 0 && (stride ?? 1) > 0,
+    precondition(
+      kernelSize > 0 && (stride ?? 1) > 0,
       "The pooling window size and stride must be greater than 0, got \(kernelSize) and \(stride ?? kernelSize).")
     self.kernelSize = kernelSize
     self.stride = stride ?? kernelSize
@@ -62,8 +63,10 @@ public struct MaxPool2D: WindowPooling {
   /// The common 2x2, stride-2 window, unrolled (first maximum wins on ties,
   /// as in the general loop).
   @inline(__always)
-  static func pool2x2(_ dst: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>,
-                      _ src: UnsafePointer<Float>, _ g: ConvGeometry) {
+  static func pool2x2(
+    _ dst: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>,
+    _ src: UnsafePointer<Float>, _ g: ConvGeometry
+  ) {
     let w = g.width
     for oh in 0..<g.outH {
       let r0 = src + 2 * oh * w, r1 = r0 + w

@@ -28,20 +28,27 @@ public struct ResidualBlock: Layer {
   let downsample: (conv: Conv2D, bn: BatchNorm)?
 
   public init(inChannels: Int, outChannels: Int, stride: Int = 1, token: String? = nil, workers: Int? = nil) {
-    precondition(inChannels > 0 && outChannels > 0 && stride > 0,
-      "A residual block needs positive channels and stride, got in \(inChannels), out \(outChannels), stride \(stride).")
+    precondition(
+      inChannels > 0 && outChannels > 0 && stride > 0,
+      "A residual block needs positive channels and stride, got in \(inChannels), out \(outChannels), stride \(stride)."
+    )
     self.inChannels = inChannels; self.outChannels = outChannels; self.stride = stride
     self.token = token ?? "res\(outChannels)" + (stride != 1 ? "s\(stride)" : "")
-    conv1 = Conv2D(inChannels: inChannels, outChannels: outChannels, kernelSize: 3, stride: stride, padding: 1,
-                   hasBias: false, workers: workers)
+    conv1 = Conv2D(
+      inChannels: inChannels, outChannels: outChannels, kernelSize: 3, stride: stride, padding: 1,
+      hasBias: false, workers: workers)
     bn1 = BatchNorm(channels: outChannels, fusedReLU: true)
-    conv2 = Conv2D(inChannels: outChannels, outChannels: outChannels, kernelSize: 3, padding: 1, hasBias: false,
-                   workers: workers)
+    conv2 = Conv2D(
+      inChannels: outChannels, outChannels: outChannels, kernelSize: 3, padding: 1, hasBias: false,
+      workers: workers)
     bn2 = BatchNorm(channels: outChannels)
     if stride != 1 || inChannels != outChannels {
-      downsample = (Conv2D(inChannels: inChannels, outChannels: outChannels, kernelSize: 1, stride: stride,
-                           hasBias: false, workers: workers),
-                    BatchNorm(channels: outChannels))
+      downsample = (
+        Conv2D(
+          inChannels: inChannels, outChannels: outChannels, kernelSize: 1, stride: stride,
+          hasBias: false, workers: workers),
+        BatchNorm(channels: outChannels)
+      )
     } else {
       downsample = nil
     }
@@ -55,16 +62,21 @@ public struct ResidualBlock: Layer {
   }
 
   public var parameterShapes: [ParameterShape] {
-    parts.flatMap { part in part.layer.parameterShapes.map { ParameterShape("\(part.prefix).\($0.name)", $0.shape, fill: $0.fill) } }
+    parts.flatMap { part in
+      part.layer.parameterShapes.map { ParameterShape("\(part.prefix).\($0.name)", $0.shape, fill: $0.fill) }
+    }
   }
 
   public var stateShapes: [ParameterShape] {
-    parts.flatMap { part in part.layer.stateShapes.map { ParameterShape("\(part.prefix).\($0.name)", $0.shape, fill: $0.fill) } }
+    parts.flatMap { part in
+      part.layer.stateShapes.map { ParameterShape("\(part.prefix).\($0.name)", $0.shape, fill: $0.fill) }
+    }
   }
 
   public func outputShape(for input: Shape) throws -> Shape {
     guard input.rank == 3, input.dims[0] == inChannels else {
-      throw ModelSpecError.doesNotFit(layer: token, input: input,
+      throw ModelSpecError.doesNotFit(
+        layer: token, input: input,
         reason: input.rank == 3 ? "expected \(inChannels) input channels" : "a residual block needs a [C, H, W] input")
     }
     return try conv1.outputShape(for: input)
@@ -82,7 +94,7 @@ public struct ResidualBlock: Layer {
   /// Where the cached and temporary buffers live in the scratch area.
   struct Regions {
     var a1 = 0, h1 = 0, a2 = 0, ad = 0, sd = 0, t1 = 0, t2 = 0, t3 = 0, tx = 0
-    var bnCache: [Int] = []   // bn1, bn2, shortcut bn
+    var bnCache: [Int] = []  // bn1, bn2, shortcut bn
     var conv = 0
     var total = 0
   }
@@ -97,8 +109,10 @@ public struct ResidualBlock: Layer {
     if downsample != nil { r.ad = take(o); r.sd = take(o); r.tx = take(i) }
     let cache = bn1.scratchCount(input: out, batch: n)
     r.bnCache = [take(cache), take(cache), take(downsample != nil ? cache : 0)]
-    r.conv = take(max(conv1.scratchCount(input: input, batch: n), conv2.scratchCount(input: out, batch: n),
-                      downsample?.conv.scratchCount(input: input, batch: n) ?? 0))
+    r.conv = take(
+      max(
+        conv1.scratchCount(input: input, batch: n), conv2.scratchCount(input: out, batch: n),
+        downsample?.conv.scratchCount(input: input, batch: n) ?? 0))
     r.total = at
     return r
   }
@@ -125,20 +139,26 @@ public struct ResidualBlock: Layer {
     }
     let r = regions(input: inputShape, batch: n), p = parameterOffsets, s = scratch
     let bnState = bn1.stateCount
-    conv1.forward(output: s + r.a1, input: x, parameters: parameters + p[0], scratch: s + r.conv,
-                  inputShape: inputShape, batch: n, mode: mode, rng: &rng)
-    bn1.forward(output: s + r.h1, input: s + r.a1, parameters: parameters + p[1], state: state,
-                scratch: s + r.bnCache[0], inputShape: out, batch: n, mode: mode, rng: &rng)
-    conv2.forward(output: s + r.a2, input: s + r.h1, parameters: parameters + p[2], scratch: s + r.conv,
-                  inputShape: out, batch: n, mode: mode, rng: &rng)
-    bn2.forward(output: y, input: s + r.a2, parameters: parameters + p[3], state: state + bnState,
-                scratch: s + r.bnCache[1], inputShape: out, batch: n, mode: mode, rng: &rng)
+    conv1.forward(
+      output: s + r.a1, input: x, parameters: parameters + p[0], scratch: s + r.conv,
+      inputShape: inputShape, batch: n, mode: mode, rng: &rng)
+    bn1.forward(
+      output: s + r.h1, input: s + r.a1, parameters: parameters + p[1], state: state,
+      scratch: s + r.bnCache[0], inputShape: out, batch: n, mode: mode, rng: &rng)
+    conv2.forward(
+      output: s + r.a2, input: s + r.h1, parameters: parameters + p[2], scratch: s + r.conv,
+      inputShape: out, batch: n, mode: mode, rng: &rng)
+    bn2.forward(
+      output: y, input: s + r.a2, parameters: parameters + p[3], state: state + bnState,
+      scratch: s + r.bnCache[1], inputShape: out, batch: n, mode: mode, rng: &rng)
     let shortcut: UnsafePointer<Float>
     if let d = downsample {
-      d.conv.forward(output: s + r.ad, input: x, parameters: parameters + p[4], scratch: s + r.conv,
-                     inputShape: inputShape, batch: n, mode: mode, rng: &rng)
-      d.bn.forward(output: s + r.sd, input: s + r.ad, parameters: parameters + p[5], state: state + 2 * bnState,
-                   scratch: s + r.bnCache[2], inputShape: out, batch: n, mode: mode, rng: &rng)
+      d.conv.forward(
+        output: s + r.ad, input: x, parameters: parameters + p[4], scratch: s + r.conv,
+        inputShape: inputShape, batch: n, mode: mode, rng: &rng)
+      d.bn.forward(
+        output: s + r.sd, input: s + r.ad, parameters: parameters + p[5], state: state + 2 * bnState,
+        scratch: s + r.bnCache[2], inputShape: out, batch: n, mode: mode, rng: &rng)
       shortcut = UnsafePointer(s + r.sd)
     } else {
       shortcut = x
@@ -170,22 +190,28 @@ public struct ResidualBlock: Layer {
       let o = i * perSample
       maskedCopyFloats(s + r.t1 + o, dy + o, mask: y + o, perSample)
     }
-    bn2.backward(dInput: s + r.t2, dParameters: dParameters + p[3], dOutput: s + r.t1, input: s + r.a2, output: y,
-                 parameters: parameters + p[3], scratch: s + r.bnCache[1], inputShape: out, batch: n)
-    conv2.backward(dInput: s + r.t3, dParameters: dParameters + p[2], dOutput: s + r.t2, input: s + r.h1,
-                   output: s + r.a2, parameters: parameters + p[2], scratch: s + r.conv, inputShape: out, batch: n)
-    bn1.backward(dInput: s + r.t2, dParameters: dParameters + p[1], dOutput: s + r.t3, input: s + r.a1,
-                 output: s + r.h1, parameters: parameters + p[1], scratch: s + r.bnCache[0], inputShape: out, batch: n)
-    conv1.backward(dInput: dx, dParameters: dParameters + p[0], dOutput: s + r.t2, input: x, output: s + r.a1,
-                   parameters: parameters + p[0], scratch: s + r.conv, inputShape: inputShape, batch: n)
+    bn2.backward(
+      dInput: s + r.t2, dParameters: dParameters + p[3], dOutput: s + r.t1, input: s + r.a2, output: y,
+      parameters: parameters + p[3], scratch: s + r.bnCache[1], inputShape: out, batch: n)
+    conv2.backward(
+      dInput: s + r.t3, dParameters: dParameters + p[2], dOutput: s + r.t2, input: s + r.h1,
+      output: s + r.a2, parameters: parameters + p[2], scratch: s + r.conv, inputShape: out, batch: n)
+    bn1.backward(
+      dInput: s + r.t2, dParameters: dParameters + p[1], dOutput: s + r.t3, input: s + r.a1,
+      output: s + r.h1, parameters: parameters + p[1], scratch: s + r.bnCache[0], inputShape: out, batch: n)
+    conv1.backward(
+      dInput: dx, dParameters: dParameters + p[0], dOutput: s + r.t2, input: x, output: s + r.a1,
+      parameters: parameters + p[0], scratch: s + r.conv, inputShape: inputShape, batch: n)
     let inCount = inputShape.count
     if let d = downsample {
-      d.bn.backward(dInput: s + r.t2, dParameters: dParameters + p[5], dOutput: s + r.t1, input: s + r.ad,
-                    output: s + r.sd, parameters: parameters + p[5], scratch: s + r.bnCache[2], inputShape: out,
-                    batch: n)
-      d.conv.backward(dInput: dx == nil ? nil : s + r.tx, dParameters: dParameters + p[4], dOutput: s + r.t2,
-                      input: x, output: s + r.ad, parameters: parameters + p[4], scratch: s + r.conv,
-                      inputShape: inputShape, batch: n)
+      d.bn.backward(
+        dInput: s + r.t2, dParameters: dParameters + p[5], dOutput: s + r.t1, input: s + r.ad,
+        output: s + r.sd, parameters: parameters + p[5], scratch: s + r.bnCache[2], inputShape: out,
+        batch: n)
+      d.conv.backward(
+        dInput: dx == nil ? nil : s + r.tx, dParameters: dParameters + p[4], dOutput: s + r.t2,
+        input: x, output: s + r.ad, parameters: parameters + p[4], scratch: s + r.conv,
+        inputShape: inputShape, batch: n)
       guard let dx else { return }
       let tx = s + r.tx
       BLAS.parallelFor(n) { i in addFloats(dx + i * inCount, tx + i * inCount, inCount) }
@@ -203,7 +229,8 @@ func addReLU(_ y: UnsafeMutablePointer<Float>, _ shortcut: UnsafePointer<Float>,
   var j = 0
   let d = UnsafeMutableRawPointer(y), s = UnsafeRawPointer(shortcut)
   while j + 8 <= count {
-    var v = d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    var v =
+      d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
       + s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
     v = v.replacing(with: zero, where: v .< zero)
     d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)

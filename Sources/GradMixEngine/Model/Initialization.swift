@@ -11,7 +11,8 @@ extension Sequential {
   /// layer draws from its own stream (seed, layer index), so adding a layer
   /// does not change the others.
   public func initialize(_ parameters: FlatBuffer, seed: UInt64) {
-    precondition(parameters.count == layout.count,
+    precondition(
+      parameters.count == layout.count,
       "The parameter buffer has \(parameters.count) floats, the model \(layout.count).")
     var rngs: [Int: RNG] = [:]
     for (i, layer) in layers.enumerated() where layer.parameterCount > 0 {

@@ -53,12 +53,16 @@ public enum LayerToken: Equatable, Sendable {
       let fields = try numbers(String(t.dropFirst(3)), keys: ["", "s"], token: t, position: position)
       guard let c = fields[""] else { throw ModelSpecError.unknownToken(t, position: position) }
       let s = fields["s"] ?? 1
-      guard c > 0, s > 0 else { throw ModelSpecError.badNumber(token: t, reason: "channels and stride must be positive") }
+      guard c > 0, s > 0 else {
+        throw ModelSpecError.badNumber(token: t, reason: "channels and stride must be positive")
+      }
       return .residual(channels: c, stride: s)
     }
     if t.hasPrefix("dropout") {
       guard let r = Float(t.dropFirst(7)) else { throw ModelSpecError.unknownToken(t, position: position) }
-      guard r >= 0, r < 1 else { throw ModelSpecError.badNumber(token: t, reason: "the dropout rate must be in [0, 1)") }
+      guard r >= 0, r < 1 else {
+        throw ModelSpecError.badNumber(token: t, reason: "the dropout rate must be in [0, 1)")
+      }
       return .dropout(r)
     }
     if t.hasPrefix("conv") {
@@ -97,7 +101,9 @@ public enum LayerToken: Equatable, Sendable {
       allowed = allowed[(idx + 1)...]
     }
     for ch in s {
-      if ch.isNumber { digits.append(ch) } else {
+      if ch.isNumber {
+        digits.append(ch)
+      } else {
         try flush()
         key = String(ch); digits = ""
       }

@@ -11,7 +11,8 @@ public enum ModelSpecError: Error, Equatable, CustomStringConvertible {
     case .empty:
       return "the model spec is empty (expected tokens like conv32k5-relu-pool2-fc10)"
     case .unknownToken(let t, let p):
-      return "unknown token '\(t)' at position \(p + 1) of the model spec (known: conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], avgpool<K>[s<S>], gap, bn, res<C>[s<S>], relu, fc<N>, flatten, dropout<rate>)"
+      return
+        "unknown token '\(t)' at position \(p + 1) of the model spec (known: conv<C>k<K>[s<S>][p<P>], pool<K>[s<S>], avgpool<K>[s<S>], gap, bn, res<C>[s<S>], relu, fc<N>, flatten, dropout<rate>)"
     case .badNumber(let t, let r):
       return "bad number in model spec token '\(t)': \(r)"
     case .doesNotFit(let l, let input, let r):

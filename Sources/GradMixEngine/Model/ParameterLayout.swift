@@ -31,9 +31,10 @@ public struct ParameterLayout: Equatable, Sendable, CustomStringConvertible {
   /// Builds the layout from `(layerName, tensors)` pairs in storage order;
   /// tensor `t` of layer `name` is called `name.t`.
   public init(layers: [(name: String, tensors: [ParameterShape])]) {
-    self.init(groups: layers.map { layer in
-      (layer.name, layer.tensors.map { (name: "\(layer.name).\($0.name)", shape: $0.shape) })
-    })
+    self.init(
+      groups: layers.map { layer in
+        (layer.name, layer.tensors.map { (name: "\(layer.name).\($0.name)", shape: $0.shape) })
+      })
   }
 
   /// Builds the layout from groups of fully named tensors in storage order

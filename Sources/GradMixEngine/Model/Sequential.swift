@@ -94,21 +94,26 @@ public struct Sequential: Sendable {
           throw ModelSpecError.doesNotFit(layer: text, input: current, reason: "a convolution needs a [C, H, W] input")
         }
         convCount += 1
-        try append(Conv2D(inChannels: current.dims[0], outChannels: c, kernelSize: k, stride: s, padding: p,
-                          fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers),
-                   module: "conv\(convCount)")
+        try append(
+          Conv2D(
+            inChannels: current.dims[0], outChannels: c, kernelSize: k, stride: s, padding: p,
+            fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers),
+          module: "conv\(convCount)")
       case .dense(let n):
         if current.rank != 1 { try append(Flatten()) }
         fcCount += 1
-        try append(Dense(inputSize: current.count, outputSize: n, fusedReLU: reluNext,
-                         token: reluNext ? "\(text)+relu" : text, workers: workers),
-                   module: "fc\(fcCount)")
+        try append(
+          Dense(
+            inputSize: current.count, outputSize: n, fusedReLU: reluNext,
+            token: reluNext ? "\(text)+relu" : text, workers: workers),
+          module: "fc\(fcCount)")
       case .pool(let k, let s): try append(MaxPool2D(kernelSize: k, stride: s, token: text))
       case .avgPool(let k, let s): try append(AvgPool2D(kernelSize: k, stride: s, token: text))
       case .globalAvgPool: try append(GlobalAvgPool())
       case .batchNorm:
         guard current.rank == 3 || current.rank == 1 else {
-          throw ModelSpecError.doesNotFit(layer: text, input: current, reason: "batch norm needs a [C, H, W] or [F] input")
+          throw ModelSpecError.doesNotFit(
+            layer: text, input: current, reason: "batch norm needs a [C, H, W] or [F] input")
         }
         bnCount += 1
         // Choice: a bn right after a conv or fc joins that layer's group (docs/DESIGN.md).
@@ -117,15 +122,18 @@ public struct Sequential: Sendable {
         case .conv, .dense: afterWeights = true
         default: afterWeights = false
         }
-        try append(BatchNorm(channels: current.dims[0], fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text),
-                   module: "bn\(bnCount)", join: afterWeights)
+        try append(
+          BatchNorm(channels: current.dims[0], fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text),
+          module: "bn\(bnCount)", join: afterWeights)
       case .residual(let c, let s):
         guard current.rank == 3 else {
-          throw ModelSpecError.doesNotFit(layer: text, input: current, reason: "a residual block needs a [C, H, W] input")
+          throw ModelSpecError.doesNotFit(
+            layer: text, input: current, reason: "a residual block needs a [C, H, W] input")
         }
         resCount += 1
-        try append(ResidualBlock(inChannels: current.dims[0], outChannels: c, stride: s, token: text, workers: workers),
-                   module: "res\(resCount)")
+        try append(
+          ResidualBlock(inChannels: current.dims[0], outChannels: c, stride: s, token: text, workers: workers),
+          module: "res\(resCount)")
       case .relu: try append(ReLU())
       case .flatten: try append(Flatten())
       case .dropout(let r): try append(Dropout(rate: r, token: text))
@@ -173,7 +181,8 @@ public struct Sequential: Sendable {
 
   /// Sets `state` to the initial values of ``makeState()``.
   public func resetState(_ state: FlatBuffer) {
-    precondition(state.count == stateLayout.count,
+    precondition(
+      state.count == stateLayout.count,
       "The state buffer has \(state.count) floats, the model \(stateLayout.count).")
     var at = 0
     for layer in layers {
@@ -204,8 +213,10 @@ public struct Sequential: Sendable {
     rng: inout RNG, profile: LayerProfile? = nil
   ) -> UnsafeMutableBufferPointer<Float> {
     check(workspace, batch: batch, parameters)
-    precondition(!hasState || state?.count == stateLayout.count,
-      "Model '\(spec)' keeps BatchNorm running statistics: forward needs its state buffer of \(stateLayout.count) floats (makeState()), got \(state.map { "\($0.count)" } ?? "none").")
+    precondition(
+      !hasState || state?.count == stateLayout.count,
+      "Model '\(spec)' keeps BatchNorm running statistics: forward needs its state buffer of \(stateLayout.count) floats (makeState()), got \(state.map { "\($0.count)" } ?? "none")."
+    )
     let statePointer = state?.pointer ?? workspace.dOutput.pointer  // never touched by stateless layers
     for (i, layer) in layers.enumerated() where !layer.isView {
       let start = profile == nil ? 0 : monotonicSeconds()
@@ -231,10 +242,13 @@ public struct Sequential: Sendable {
     layerDone: ((Int) -> Void)? = nil
   ) {
     check(workspace, batch: batch, parameters)
-    precondition(gradients.count == layout.count,
+    precondition(
+      gradients.count == layout.count,
       "The gradient buffer has \(gradients.count) floats, the model \(layout.count).")
-    precondition(workspace.lastBatch == batch,
-      "backward(batch: \(batch)) must follow a forward pass of the same batch (last forward had \(workspace.lastBatch)).")
+    precondition(
+      workspace.lastBatch == batch,
+      "backward(batch: \(batch)) must follow a forward pass of the same batch (last forward had \(workspace.lastBatch))."
+    )
     var dy = workspace.dOutput.pointer
     var spare = (workspace.gradientA.pointer, workspace.gradientB.pointer)
     for i in stride(from: layers.count - 1, through: 0, by: -1) {
@@ -257,11 +271,15 @@ public struct Sequential: Sendable {
   }
 
   private func check(_ workspace: Workspace, batch: Int, _ parameters: FlatBuffer) {
-    precondition(workspace.spec == spec && workspace.inputShape == inputShape,
-      "The workspace was made for model '\(workspace.spec)' on \(workspace.inputShape), not '\(spec)' on \(inputShape).")
-    precondition(batch >= 1 && batch <= workspace.maxBatch,
+    precondition(
+      workspace.spec == spec && workspace.inputShape == inputShape,
+      "The workspace was made for model '\(workspace.spec)' on \(workspace.inputShape), not '\(spec)' on \(inputShape)."
+    )
+    precondition(
+      batch >= 1 && batch <= workspace.maxBatch,
       "The batch size \(batch) must be between 1 and the workspace's maximum \(workspace.maxBatch).")
-    precondition(parameters.count == layout.count,
+    precondition(
+      parameters.count == layout.count,
       "The parameter buffer has \(parameters.count) floats, the model \(layout.count).")
   }
 }

@@ -63,8 +63,9 @@ public enum BLAS {
     _ y: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, lda: Int, transpose: Bool,
     _ x: UnsafePointer<Float>, m: Int, n: Int, alpha: Float = 1, beta: Float = 0
   ) {
-    cblas_sgemv(CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
-                x, 1, beta, y, 1)
+    cblas_sgemv(
+      CblasRowMajor, transpose ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
+      x, 1, beta, y, 1)
   }
 
   /// The dot product of two equally long slices, accumulated in double

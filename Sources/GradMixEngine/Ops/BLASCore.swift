@@ -15,14 +15,17 @@ public enum BLASCore {
   public static var name: String { BLAS.coreName }
 
   /// Kernel sets that use AVX2 or AVX-512 (OpenBLAS `driver/others/dynamic.c`).
-  public static let vectorCores: Set<String> = ["haswell", "zen", "skylakex", "cooperlake", "sapphirerapids",
-                                                "excavator"]
+  public static let vectorCores: Set<String> = [
+    "haswell", "zen", "skylakex", "cooperlake", "sapphirerapids",
+    "excavator",
+  ]
 
   /// The flags of the first CPU in /proc/cpuinfo (empty where there is none).
   public static func cpuFlags(cpuinfo path: String = "/proc/cpuinfo") -> Set<String> {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-          let colon = line.firstIndex(of: ":") else { return [] }
+      let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+      let colon = line.firstIndex(of: ":")
+    else { return [] }
     return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
   }
 

@@ -107,7 +107,8 @@ public func batchNormInputGradient(
   while j + 8 <= count {
     var g = pd.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
     if let y {
-      g = g.replacing(with: zero, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .<= zero)
+      g = g.replacing(
+        with: zero, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .<= zero)
     }
     let v = va * g + vb * px.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + vc
     po.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)

@@ -45,7 +45,9 @@ public enum SoftmaxCrossEntropy {
     mask: ClassMask?, batch n: Int, classes k: Int
   ) -> Float {
     precondition(n > 0 && k > 0, "The loss needs a positive batch and class count, got \(n) and \(k).")
-    if let mask { precondition(mask.classCount == k, "The class mask has \(mask.classCount) classes, the logits \(k).") }
+    if let mask {
+      precondition(mask.classCount == k, "The class mask has \(mask.classCount) classes, the logits \(k).")
+    }
     var total = 0.0
     let invN = 1 / Float(n)
     for i in 0..<n {
@@ -89,12 +91,14 @@ public enum SoftmaxCrossEntropy {
           if let weights {
             precondition(weights.count == n, "\(weights.count) weights for \(n) samples.")
             return weights.withUnsafeBufferPointer { w in
-              loss(dLogits: d.baseAddress, logits: z.baseAddress!, labels: y.baseAddress!, weights: w.baseAddress,
-                   mask: mask, batch: n, classes: k)
+              loss(
+                dLogits: d.baseAddress, logits: z.baseAddress!, labels: y.baseAddress!, weights: w.baseAddress,
+                mask: mask, batch: n, classes: k)
             }
           }
-          return loss(dLogits: d.baseAddress, logits: z.baseAddress!, labels: y.baseAddress!, weights: nil,
-                      mask: mask, batch: n, classes: k)
+          return loss(
+            dLogits: d.baseAddress, logits: z.baseAddress!, labels: y.baseAddress!, weights: nil,
+            mask: mask, batch: n, classes: k)
         }
       }
     }
@@ -125,11 +129,11 @@ public enum SoftmaxCrossEntropy {
 }
 
 #if canImport(Glibc)
-import Glibc
-@inlinable func _expf(_ x: Float) -> Float { Glibc.expf(x) }
-@inlinable func _logf(_ x: Float) -> Float { Glibc.logf(x) }
+  import Glibc
+  @inlinable func _expf(_ x: Float) -> Float { Glibc.expf(x) }
+  @inlinable func _logf(_ x: Float) -> Float { Glibc.logf(x) }
 #else
-import Darwin
-@inlinable func _expf(_ x: Float) -> Float { Darwin.expf(x) }
-@inlinable func _logf(_ x: Float) -> Float { Darwin.logf(x) }
+  import Darwin
+  @inlinable func _expf(_ x: Float) -> Float { Darwin.expf(x) }
+  @inlinable func _logf(_ x: Float) -> Float { Darwin.logf(x) }
 #endif

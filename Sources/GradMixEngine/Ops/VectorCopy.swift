@@ -8,8 +8,9 @@ public func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<
   var j = 0
   let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src)
   while j + 8 <= count {
-    d.storeBytes(of: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), toByteOffset: j * 4,
-                 as: SIMD8<Float>.self)
+    d.storeBytes(
+      of: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), toByteOffset: j * 4,
+      as: SIMD8<Float>.self)
     j += 8
   }
   while j < count { dst[j] = src[j]; j += 1 }
@@ -21,7 +22,8 @@ public func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<F
   var j = 0
   let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src)
   while j + 8 <= count {
-    let sum = d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    let sum =
+      d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
       + s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
     d.storeBytes(of: sum, toByteOffset: j * 4, as: SIMD8<Float>.self)
     j += 8

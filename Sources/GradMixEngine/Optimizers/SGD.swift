@@ -22,8 +22,10 @@ public struct SGD: Equatable, Sendable, Codable {
 
   /// Applies one step with learning rate `learningRate` to every parameter.
   public func step(parameters: FlatBuffer, gradients: FlatBuffer, velocity: FlatBuffer, learningRate: Float) {
-    precondition(parameters.count == gradients.count && parameters.count == velocity.count,
-      "SGD needs equally long buffers, got parameters \(parameters.count), gradients \(gradients.count), velocity \(velocity.count).")
+    precondition(
+      parameters.count == gradients.count && parameters.count == velocity.count,
+      "SGD needs equally long buffers, got parameters \(parameters.count), gradients \(gradients.count), velocity \(velocity.count)."
+    )
     let p = parameters.pointer, g = gradients.pointer, v = velocity.pointer
     let mu = momentum, wd = weightDecay, lr = learningRate
     if nesterov {

@@ -40,7 +40,8 @@ public final class FlatBuffer: @unchecked Sendable {
 
   /// A mutable view of `range` (for example `layout.layerRanges[l]`).
   @inlinable public func slice(_ range: Range<Int>) -> UnsafeMutableBufferPointer<Float> {
-    precondition(range.lowerBound >= 0 && range.upperBound <= count,
+    precondition(
+      range.lowerBound >= 0 && range.upperBound <= count,
       "Slice \(range) is outside the buffer of \(count) floats.")
     return UnsafeMutableBufferPointer(rebasing: storage[range])
   }
@@ -57,7 +58,8 @@ public final class FlatBuffer: @unchecked Sendable {
 
   /// Copies all elements of `other`, which must have the same count.
   public func copy(from other: FlatBuffer) {
-    precondition(other.count == count,
+    precondition(
+      other.count == count,
       "Cannot copy a buffer of \(other.count) floats into one of \(count).")
     if count > 0 { pointer.update(from: other.pointer, count: count) }
   }

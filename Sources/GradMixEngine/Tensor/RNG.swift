@@ -36,8 +36,10 @@ public struct RNG: RandomNumberGenerator, Codable, Equatable, Sendable {
     let hex = try decoder.singleValueContainer().decode([String].self)
     let words = hex.compactMap { UInt64($0, radix: 16) }
     guard words.count == hex.count, let rng = RNG(state: words) else {
-      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-        debugDescription: "An RNG state is four words, not all zero; got \(hex)."))
+      throw DecodingError.dataCorrupted(
+        .init(
+          codingPath: decoder.codingPath,
+          debugDescription: "An RNG state is four words, not all zero; got \(hex)."))
     }
     self = rng
   }
@@ -90,11 +92,11 @@ public struct RNG: RandomNumberGenerator, Codable, Equatable, Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
-@usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+  import Glibc
+  @usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
+  @usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
 #else
-import Darwin
-@usableFromInline func _log(_ x: Double) -> Double { Darwin.log(x) }
-@usableFromInline func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+  import Darwin
+  @usableFromInline func _log(_ x: Double) -> Double { Darwin.log(x) }
+  @usableFromInline func _cos(_ x: Double) -> Double { Darwin.cos(x) }
 #endif

@@ -4,7 +4,8 @@ public struct Shape: Equatable, Hashable, Sendable, CustomStringConvertible {
   public var dims: [Int]
 
   public init(_ dims: [Int]) {
-    precondition(!dims.isEmpty && dims.allSatisfy { $0 > 0 },
+    precondition(
+      !dims.isEmpty && dims.allSatisfy { $0 > 0 },
       "A shape needs at least one dimension and every dimension must be positive, got \(dims).")
     self.dims = dims
   }
