@@ -19,7 +19,7 @@ final class RunLog {
         file: directory, field: "", "cannot create the output folder: \((error as NSError).localizedDescription)")
     }
     let path = directory + "/metrics.jsonl"
-    if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+    if !fm.fileExists(atPath: path) { _ = fm.createFile(atPath: path, contents: nil) }
     guard let h = FileHandle(forWritingAtPath: path) else {
       throw ConfigError(file: path, field: "", "cannot open for writing")
     }

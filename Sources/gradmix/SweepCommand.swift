@@ -204,7 +204,7 @@ struct SweepCommand: ParsableCommand {
       slots.wait()
       group.enter()
       let logPath = out + "/" + cell.name + ".log"
-      FileManager.default.createFile(atPath: logPath, contents: nil)
+      _ = FileManager.default.createFile(atPath: logPath, contents: nil)
       let log = FileHandle(forWritingAtPath: logPath)
       let p = Process()
       p.executableURL = URL(fileURLWithPath: binary)

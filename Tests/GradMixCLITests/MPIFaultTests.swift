@@ -190,7 +190,7 @@ struct MPIFaultTests {
     for (k, v) in MPITests.env { env[k] = v }
     job.environment = env
     let errPath = run + ".stderr"
-    FileManager.default.createFile(atPath: errPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errPath, contents: nil)
     job.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
     job.standardOutput = FileHandle.nullDevice
     try job.run()

@@ -121,17 +121,17 @@ struct RobustnessTests {
     try RunDirectory.checkNew(dir + "/new/deeper")
     try RunDirectory.checkNew(dir)
     try FileManager.default.createDirectory(atPath: dir + "/checkpoints", withIntermediateDirectories: true)
-    FileManager.default.createFile(atPath: dir + "/metrics.jsonl", contents: nil)
+    _ = FileManager.default.createFile(atPath: dir + "/metrics.jsonl", contents: nil)
     try RunDirectory.checkNew(dir)  // what a failed start leaves
-    FileManager.default.createFile(atPath: dir + "/metrics.jsonl", contents: Data("{}\n".utf8))
+    _ = FileManager.default.createFile(atPath: dir + "/metrics.jsonl", contents: Data("{}\n".utf8))
     #expect(throws: ConfigError.self) { try RunDirectory.checkNew(dir) }
-    FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
+    _ = FileManager.default.createFile(atPath: dir + "/file", contents: Data("x".utf8))
     #expect(throws: ConfigError.self) { try RunDirectory.checkNew(dir + "/file") }
     #expect(throws: ConfigError.self) { try RunDirectory.checkNew(dir + "/file/sub") }
     #expect(throws: ConfigError.self) { try RunDirectory.checkResumable(dir) }
-    FileManager.default.createFile(atPath: dir + "/run.json", contents: Data("{}".utf8))
+    _ = FileManager.default.createFile(atPath: dir + "/run.json", contents: Data("{}".utf8))
     try RunDirectory.checkResumable(dir)
-    FileManager.default.createFile(atPath: dir + "/summary.json", contents: Data("{}".utf8))
+    _ = FileManager.default.createFile(atPath: dir + "/summary.json", contents: Data("{}".utf8))
     #expect(throws: ConfigError.self) { try RunDirectory.checkResumable(dir) }
   }
 
