@@ -32,7 +32,7 @@ indirect enum KeySchema: Sendable {
       "lr": .value, "momentum": .value, "weight_decay": .value, "nesterov": .value,
       "schedule": .map(["kind": .value, "every": .value, "gamma": .value, "warmup": .value, "min_factor": .value]),
     ]),
-    "adaptive_lr": .map(["beta": .value, "min_scale": .value, "max_scale": .value]),
+    "adaptive_lr": .map(["enabled": .value, "beta": .value, "min_scale": .value, "max_scale": .value]),
     "pseudo_labels": .map([
       "warmup": .value, "every": .value, "threshold": .value, "per_class_cap": .value,
       "batch_size": .value,
@@ -41,6 +41,7 @@ indirect enum KeySchema: Sendable {
     "weighting": .map([
       "smoothing": .value, "layer_share": .value, "score": .value, "confidence": .value,
       "sharpness": .value, "prior": .value, "gate": .value, "tawt_rate": .value,
+      "hold": .value,
     ]),
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,

@@ -3,8 +3,9 @@ import Foundation
 /// The GradMix weights with the departures from the paper that the task
 /// suite selected on its validation split (docs/DESIGN.md, "The default
 /// rule"): each (source, layer) score is smoothed over steps, optionally
-/// reduced by z of its standard errors, and the layer-wise weights may be
-/// shrunk toward source-wise ones.
+/// reduced by z of its standard errors, the layer-wise weights may be
+/// shrunk toward source-wise ones, and the first steps mix the labelled
+/// target set alone while the scores gather evidence.
 ///
 /// With x_k,l this step's score, the paper's d_k,l = ⟨g_T,l, g_k,l⟩ (or the
 /// cosine d_k,l / (‖g_k,l‖ ‖g_T,l‖)):
@@ -32,6 +33,15 @@ import Foundation
 /// gets no update with λ = 1 (the paper) and the source-wise weights with
 /// λ < 1. Usefulness (the adaptive learning rate's input) stays the paper's
 /// Σ_l Σ_k max(d_k,l, 0) of this step's raw dot products.
+///
+/// Choice (the default since the second validation screen, `hold: 10`):
+/// for the first H steps the labelled target set (where it is a source)
+/// gets weight 1 in every layer and the other sources 0, while every
+/// source's scores still enter the EMA. At an untrained network a
+/// harmful source's classifier-layer cosine is the largest of all (the
+/// label-independent part of the gradient), and with no evidence yet the
+/// bound cannot tell it apart; holding it out costs the useful sources
+/// H steps of the learning-rate warm-up, when the steps are small.
 public struct GradMixWeighting: WeightingRule {
   /// What each weight is proportional to before smoothing.
   public enum Score: String, Sendable { case dot, cosine }
@@ -48,6 +58,7 @@ public struct GradMixWeighting: WeightingRule {
     public static let sharpness = 1.0
     public static let prior = Prior.zero
     public static let gate = false
+    public static let hold = 10
   }
 
   public let score: Score
@@ -62,6 +73,12 @@ public struct GradMixWeighting: WeightingRule {
   public let prior: Prior
   /// Whether a source whose last-layer bound is ≤ 0 gets 0 in every layer.
   public let gate: Bool
+  /// The labelled target set's index among the sources (nil: not a source).
+  public let targetIndex: Int?
+  /// The first H steps mix the target set alone (scores still accumulate).
+  public let hold: Int
+  /// Steps solved so far (for ``hold``).
+  public var solved = 0
   /// m and q, row-major K×L, and whether each source has been seen (1) or not (0).
   public var means: [Double]
   public var squares: [Double]
@@ -70,7 +87,8 @@ public struct GradMixWeighting: WeightingRule {
   public init(
     sources: Int, layers: Int, score: Score = Defaults.score, smoothing: Double = Defaults.smoothing,
     layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
-    sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate
+    sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate,
+    targetIndex: Int? = nil, hold: Int = Defaults.hold
   ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
@@ -83,6 +101,8 @@ public struct GradMixWeighting: WeightingRule {
     self.sharpness = sharpness
     self.prior = prior
     self.gate = gate
+    self.targetIndex = targetIndex
+    self.hold = hold
     means = [Double](repeating: 0, count: sources * layers)
     squares = means
     seen = [Double](repeating: 0, count: sources)
@@ -90,15 +110,28 @@ public struct GradMixWeighting: WeightingRule {
 
   /// The paper's rule: this step's dot products, layer-wise.
   public static func paper(sources: Int, layers: Int) -> GradMixWeighting {
-    GradMixWeighting(sources: sources, layers: layers, score: .dot, smoothing: 0, layerShare: 1, confidence: 0)
+    GradMixWeighting(
+      sources: sources, layers: layers, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, hold: 0)
   }
 
   public var needsWholeSourceNorms: Bool { score == .cosine }
-  public var isLayerSeparable: Bool { smoothing == 0 && layerShare == 1 && score == .dot && !gate }
+  public var isLayerSeparable: Bool {
+    smoothing == 0 && layerShare == 1 && score == .dot && !gate && hold == 0
+  }
 
   public var state: [String: [Double]] {
-    get { smoothing == 0 ? [:] : ["gradmix.means": means, "gradmix.squares": squares, "gradmix.seen": seen] }
+    get {
+      var s: [String: [Double]] =
+        smoothing == 0 ? [:] : ["gradmix.means": means, "gradmix.squares": squares, "gradmix.seen": seen]
+      if hold > 0 && targetIndex != nil { s["gradmix.solved"] = [Double(solved)] }
+      return s
+    }
     set {
+      if let v = newValue["gradmix.solved"], v.count == 1 {
+        solved = Int(v[0])
+      } else if newValue["gradmix.means"] != nil {
+        solved = hold  // a checkpoint from before the hold existed: past it
+      }
       if let v = newValue["gradmix.means"], v.count == means.count { means = v }
       if let v = newValue["gradmix.squares"], v.count == squares.count { squares = v }
       if let v = newValue["gradmix.seen"], v.count == seen.count { seen = v }
@@ -160,6 +193,12 @@ public struct GradMixWeighting: WeightingRule {
       } else {
         empty.append(l)
       }
+    }
+    solved += 1
+    if let t = targetIndex, active[t], solved <= hold {
+      // Hold: the target set alone while the scores gather evidence.
+      for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? 1 : 0 } }
+      empty = []
     }
     return MixingWeights(weights: w, usefulness: usefulness, emptyLayers: empty)
   }

@@ -7,7 +7,7 @@ extension Method {
   /// ``GradMixWeighting/Defaults``); `gradmix-paper` the paper's rule; the
   /// peer methods their own rules; the rest ``DotProductWeighting`` with the
   /// config's `weight_score`.
-  public func makeRule(sources: Int, layers: Int, config: TrainConfig) -> any WeightingRule {
+  public func makeRule(sources: Int, layers: Int, config: TrainConfig, targetIndex: Int? = nil) -> any WeightingRule {
     let w = config.weighting
     let d = GradMixWeighting.Defaults.self
     switch self {
@@ -16,7 +16,8 @@ extension Method {
         sources: sources, layers: layers, score: w?.score.flatMap(GradMixWeighting.Score.init(rawValue:)) ?? d.score,
         smoothing: w?.smoothing ?? d.smoothing, layerShare: w?.layerShare ?? d.layerShare,
         confidence: w?.confidence ?? d.confidence, sharpness: w?.sharpness ?? d.sharpness,
-        prior: w?.prior.flatMap(GradMixWeighting.Prior.init(rawValue:)) ?? d.prior, gate: w?.gate ?? d.gate)
+        prior: w?.prior.flatMap(GradMixWeighting.Prior.init(rawValue:)) ?? d.prior, gate: w?.gate ?? d.gate,
+        targetIndex: targetIndex, hold: w?.hold ?? d.hold)
     case .cosine:
       return CosineWeighting()
     case .tawt:

@@ -179,6 +179,7 @@ extension TrainConfig {
         throw fail("weighting.prior", "must be first or zero, got '\(p)'")
       }
       if let r = w.tawtRate, !(r > 0 && r.isFinite) { throw fail("weighting.tawt_rate", "must be positive, got \(r)") }
+      if let h = w.hold, h < 0 { throw fail("weighting.hold", "must not be negative, got \(h)") }
     }
     if let w = weightScore, !["dot", "source-norm"].contains(w) {
       throw fail("weight_score", "must be dot or source-norm, got '\(w)'")

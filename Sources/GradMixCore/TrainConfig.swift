@@ -98,20 +98,24 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var prior: String?
     /// `gradmix`: a source whose last-layer bound is ≤ 0 gets 0 in every layer.
     public var gate: Bool?
+    /// `gradmix`: the first H steps mix the labelled target set alone.
+    public var hold: Int?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
-      case smoothing, score, confidence, sharpness, prior, gate
+      case smoothing, score, confidence, sharpness, prior, gate, hold
       case layerShare = "layer_share", tawtRate = "tawt_rate"
     }
   }
 
   public struct AdaptiveLR: Codable, Equatable, Sendable {
+    /// Whether the rule methods use it (nil: only `gradmix-paper`).
+    public var enabled: Bool?
     public var beta: Double?
     public var minScale: Double?
     public var maxScale: Double?
     enum CodingKeys: String, CodingKey {
-      case beta
+      case beta, enabled
       case minScale = "min_scale", maxScale = "max_scale"
     }
   }

@@ -57,7 +57,8 @@ public final class Trainer {
     comm = options.instrument ? instruments : communicator
     settings = options.method.settings(
       steps: options.steps, targetAsSource: config.target.asSource ?? true,
-      hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? 0.5)
+      hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? 0.5,
+      adaptiveLR: config.adaptiveLR?.enabled)
     model = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
     parameters = model.makeParameters(seed: Seeds.derive(options.seed, "init"))
     velocity = model.makeBuffer()
@@ -108,7 +109,9 @@ public final class Trainer {
       return SourceInfo(name: name, kind: kind, shards: placement.shards[k])
     }
     sources = infos
-    rule = options.method.makeRule(sources: infos.count, layers: model.layout.layerCount, config: config)
+    rule = options.method.makeRule(
+      sources: infos.count, layers: model.layout.layerCount, config: config,
+      targetIndex: infos.firstIndex { $0.kind == .target })
     groups = ShardGroups(shards: placement.shards, wholeSourceNorms: rule.needsWholeSourceNorms)
 
     // The target data, where this rank needs it.

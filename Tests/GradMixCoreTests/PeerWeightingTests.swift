@@ -1,5 +1,6 @@
 import Foundation
 import GradMixCore
+import GradMixTestSupport
 import Testing
 
 /// Statistics of one step from per-(source, layer) dots and squared norms.
@@ -204,21 +205,68 @@ struct PeerWeightingTests {
     #expect(open.solve(st, active: [true, true]).weights[0] == [0.75, 0])
   }
 
+  @Test("gradmix hold: the first H steps mix the target set alone while the scores accumulate; resumable")
+  func hold() {
+    let st = statistics(dots: [[1, 3], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
+    var held = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2)
+    var plain = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 0)
+    for _ in 0..<2 {
+      #expect(held.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
+      _ = plain.solve(st, active: [true, true])
+    }
+    var resumed = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2)
+    resumed.state = held.state
+    let third = plain.solve(st, active: [true, true])
+    #expect(third.weights[0][1] == 0.75)  // the scores went on accumulating during the hold
+    #expect(held.solve(st, active: [true, true]) == third)
+    #expect(resumed.solve(st, active: [true, true]) == third)
+    // A checkpoint written before the hold existed carries no step count: it resumes past the hold.
+    var old = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2)
+    old.state = held.state.filter { $0.key != "gradmix.solved" }
+    #expect(old.solve(st, active: [true, true]).weights[0][1] > 0)
+    // Without the target set among the sources there is nothing to hold to.
+    var noTarget = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0)
+    #expect(noTarget.solve(st, active: [true, true]).weights[0][1] > 0)
+  }
+
+  @Test("adaptive learning rate: off for the rule methods unless enabled, on for gradmix-paper, never for gradmix-no-alr")
+  func adaptiveLearningRateSwitch() throws {
+    func alr(_ m: Method, _ enabled: Bool?) -> Bool {
+      m.settings(steps: 10, targetAsSource: true, hasPseudoLabels: true, finetuneFraction: 0.5, adaptiveLR: enabled)
+        .adaptiveLearningRate
+    }
+    for m in [Method.gradmix, .gradmixNoPL, .l2rw, .cosine, .tawt, .pcgradTarget] {
+      #expect(!alr(m, nil) && alr(m, true) && !alr(m, false), "\(m)")
+    }
+    #expect(alr(.gradmixPaper, nil) && !alr(.gradmixPaper, false))
+    #expect(!alr(.gradmixNoALR, nil) && !alr(.gradmixNoALR, true))
+    for m in [Method.uniform, .targetOnly, .sourceOnly, .finetune] { #expect(!alr(m, true), "\(m)") }
+    let c = try TrainConfig.parse(yaml: TrainConfigTests.valid + "\nadaptive_lr: {enabled: true}\n", file: "c.yaml")
+    #expect(c.adaptiveLR?.enabled == true)
+  }
+
   @Test("methods build their rules: gradmix with the config's settings, gradmix-paper the paper's")
   func methodRules() throws {
     let yaml =
       TrainConfigTests.valid
-      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true}\n"
+      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
     let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
     #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
-    #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true)
+    #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true && g?.hold == 3)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
     #expect(
       defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)
     #expect(
       defaults?.prior == .zero && defaults?.confidence == 1 && defaults?.sharpness == 1 && defaults?.gate == false)
+    #expect(defaults?.hold == 10 && defaults?.targetIndex == nil)
+    let held = Method.gradmix.makeRule(sources: 3, layers: 2, config: d, targetIndex: 2) as? GradMixWeighting
+    #expect(held?.targetIndex == 2)
     #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)
     var paper = Method.gradmixPaper.makeRule(sources: 3, layers: 2, config: d)
     #expect(
