@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The digits benchmark: every method over 3 seeds on experiments/digits, the UCI variant with three
+# The digits benchmark: every method over 3 seeds on experiments/digits, the UCI variant with four
 # methods, and the noisy-source robustness check; writes results/digits.md and the weights plot.
 #
 # Usage: scripts/run-benchmark.sh [--steps N] [--seeds "1 2 3"] [--jobs J] [--out DIR]
@@ -37,9 +37,9 @@ sweep() {
   "$bin" sweep --config "experiments/$exp/config.yaml" --methods "$methods" --seeds "$seed_list" \
     --steps "$steps" --jobs "$jobs" --threads "$threads" --out "$out" --prefix "$exp-" --resume
 }
-sweep digits target-only,source-only,finetune,uniform,l2rw,gradmix-no-alr,gradmix-no-pl,gradmix
-sweep digits-uci uniform,target-only,gradmix
-sweep digits-noise uniform,gradmix
+sweep digits target-only,source-only,finetune,uniform,l2rw,gradmix-paper,gradmix-no-pl,gradmix
+sweep digits-uci uniform,target-only,gradmix-paper,gradmix
+sweep digits-noise uniform,gradmix-paper,gradmix
 elapsed=$(( $(date +%s) - start ))
 PY=$(scripts/setup-python.sh)
 "$PY" scripts/report/digits_report.py --runs "$out" --steps "$steps" --elapsed "$elapsed" --jobs "$jobs" \

@@ -10,7 +10,7 @@ import json
 import os
 import statistics
 
-METHODS = ["target-only", "source-only", "finetune", "uniform", "l2rw", "gradmix-no-alr", "gradmix-no-pl", "gradmix"]
+METHODS = ["target-only", "source-only", "finetune", "uniform", "l2rw", "gradmix-paper", "gradmix-no-pl", "gradmix"]
 
 
 def load(runs):
@@ -138,11 +138,11 @@ def main():
         "",
         "## experiments/digits-uci (source `uci[0-4]` instead of `mnist[0-4]`)",
         "",
-        table(res, "digits-uci", ["target-only", "uniform", "gradmix"]),
+        table(res, "digits-uci", ["target-only", "uniform", "gradmix-paper", "gradmix"]),
         "",
         "## Robustness: a third source with shuffled labels (experiments/digits-noise)",
         "",
-        table(res, "digits-noise", ["uniform", "gradmix"], extra=("mean weight of the noise source", noise_weight)),
+        table(res, "digits-noise", ["uniform", "gradmix-paper", "gradmix"], extra=("mean weight of the noise source", noise_weight)),
         "",
         "The layer-wise weights of one `gradmix` run over training: `results/digits-weights.png`.",
         "",
