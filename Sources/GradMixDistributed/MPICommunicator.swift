@@ -171,12 +171,18 @@ public final class MPICommunicator: Communicator {
       return
     }
     let start = Self.now()
-    var deadline = start + dog.patience, extended = false, reported = start
+    var deadline = start + dog.patience, extended = false, reported = start, polled = start
     while true {
       var done: Int32 = 0
       try mpiCheck(MPI_Test(&request, &done, gm_mpi_status_ignore()), call)
       if done != 0 { return }
       let now = Self.now()
+      // A pause of this rank itself (stopped and continued, or descheduled for
+      // `silence` or longer) is nobody else's silence: it moves the deadline
+      // on, so a rank that was itself stopped does not blame the others when
+      // it runs again (e.g. continued by the job's abort).
+      if now - polled >= dog.silence { deadline += now - polled }
+      polled = now
       if world.rank == 0 {
         try world.drainArrivals()
       } else if now - reported >= dog.heartbeat {
