@@ -35,7 +35,7 @@ for task in imagefolder npz; do
   echo
 done
 
-methods=(target-only source-only finetune uniform l2rw gradmix-no-alr gradmix-no-pl gradmix)
+methods=(target-only source-only finetune uniform l2rw gradmix-paper gradmix-no-pl gradmix)
 echo "| motions method | seed 1 | seed 2 | seed 3 | mean |"
 echo "|---|---|---|---|---|"
 for m in "${methods[@]}"; do
