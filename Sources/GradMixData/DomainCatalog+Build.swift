@@ -37,7 +37,8 @@ extension DomainCatalog {
       throw DataError.shapeMismatch(
         what: "domain \(name)", data: "images [\(base.channels), \(base.height), \(base.width)]", model: sampleShape)
     }
-    if chain.steps.isEmpty && base.sampleShape.dims == sampleShape {  // already fitted (an image folder, or 28x28x3 data)
+    // Already fitted: an image folder, or 28x28x3 data.
+    if chain.steps.isEmpty && base.sampleShape.dims == sampleShape {
       guard let indices else { return base }
       if let bad = indices.first(where: { $0 < 0 || $0 >= base.count }) {
         throw DataError.notEnoughSamples(

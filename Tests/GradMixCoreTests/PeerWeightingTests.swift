@@ -233,7 +233,8 @@ struct PeerWeightingTests {
     #expect(noTarget.solve(st, active: [true, true]).weights[0][1] > 0)
   }
 
-  @Test("adaptive learning rate: off for the rule methods unless enabled, on for gradmix-paper, never for gradmix-no-alr")
+  @Test(
+    "adaptive learning rate: off for the rule methods unless enabled, on for gradmix-paper, never for gradmix-no-alr")
   func adaptiveLearningRateSwitch() throws {
     func alr(_ m: Method, _ enabled: Bool?) -> Bool {
       m.settings(steps: 10, targetAsSource: true, hasPseudoLabels: true, finetuneFraction: 0.5, adaptiveLR: enabled)

@@ -50,7 +50,10 @@ struct TrainConfigTests {
       ("classes: 10\n", "classes: 10\nweighting: {sharpness: 0}\n", "weighting.sharpness: must be positive"),
       ("classes: 10\n", "classes: 10\nweighting: {prior: mean}\n", "weighting.prior: must be first or zero"),
       ("classes: 10\n", "classes: 10\nweighting: {hold: -1}\n", "weighting.hold: must not be negative"),
-      ("classes: 10\n", "classes: 10\nadaptive_lr: {enabled: maybe}\n", "adaptive_lr.enabled: expected a value of type Bool"),
+      (
+        "classes: 10\n", "classes: 10\nadaptive_lr: {enabled: maybe}\n",
+        "adaptive_lr.enabled: expected a value of type Bool"
+      ),
       ("test: 50}", "test: 50, validation: -1}", "target.validation: must not be negative"),
       ("test: 50}", "test: 50, classes: [0, 12]}", "target.classes: class 12 is outside 0..<10"),
       ("threshold: 0.8", "threshold: 1.5", "pseudo_labels.threshold: must be in (0, 1]"),
