@@ -77,9 +77,15 @@ export -f run_one
 export bin out steps threads split data
 tr '\n' '\0' <"$jobs_file" | xargs -0 -P "$jobs" -I{} bash -c 'IFS=$'"'\t'"' read -r t m s a <<<"$1"; run_one "$t" "$m" "$s" "$a"' _ {}
 elapsed=$(( $(date +%s) - start ))
-PY=${PYTHON:-/work/main/.venv/bin/python}
+# The call as it was made (every option that changes what ran), for the report's header.
+command="scripts/run-suite.sh --seeds \"$seeds\"${steps:+ --steps $steps} --jobs $jobs --eval-split $split"
+[[ $tasks == "digits digits-uci digits-noise digits-permuted cross-task digits-5shot many-sources many-sources-clean" ]] \
+  || command+=" --tasks \"$tasks\""
+[[ $methods == "uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix" ]] || command+=" --methods \"$methods\""
+for v in "${variants[@]}"; do command+=" --variant '$v'"; done
+PY=${PYTHON:-$root/.venv/bin/python}
 [[ -x $PY ]] || PY=$(scripts/setup-python.sh)
 "$PY" scripts/report/suite_report.py --runs "$out" --split "$split" --elapsed "$elapsed" --jobs "$jobs" \
-  --command "scripts/run-suite.sh --seeds \"$seeds\"${steps:+ --steps $steps} --jobs $jobs --eval-split $split" \
+  --command "$command" \
   --json "results/$name.json" --markdown "results/$name.md" --plot "results/$name.png"
 echo "run-suite: wrote results/$name.{json,md,png} ($elapsed s)"

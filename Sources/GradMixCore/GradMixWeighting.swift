@@ -42,6 +42,22 @@ import Foundation
 /// label-independent part of the gradient), and with no evidence yet the
 /// bound cannot tell it apart; holding it out costs the useful sources
 /// H steps of the learning-rate warm-up, when the steps are small.
+///
+/// Choice (the default since the third validation screen, `label_gate:
+/// true`): the label gate. Each source also has a label score x_k =
+/// cos(Λ_k, Λ̄_T), the cosine of the label-dependent part of its
+/// classifier-layer gradient with the target's, smoothed over steps
+/// (``LabelSignature``), with the same EMA, prior and bound (z =
+/// `label_confidence`, default `confidence`); a source whose label bound
+/// is ≤ 0 gets 0 in every layer:
+///
+///     m_k ← β m_k + (1 − β) x_k,   q_k ← β q_k + (1 − β) x_k²
+///     closed_k = m_k − z √((q_k − m_k²)(1 − β)/(1 + β)) ≤ 0  ⇒  s_k,l ← min(s_k,l, 0) for every l
+///
+/// The gradient cosines cannot tell a wrong-label source from a weak useful
+/// one (both about +0.05 in the classifier layer, DESIGN "Harmful
+/// sources"), since both share the label-independent part of the gradient;
+/// the label signatures leave that part out.
 public struct GradMixWeighting: WeightingRule {
   /// What each weight is proportional to before smoothing.
   public enum Score: String, Sendable { case dot, cosine }
@@ -59,6 +75,7 @@ public struct GradMixWeighting: WeightingRule {
     public static let prior = Prior.zero
     public static let gate = false
     public static let hold = 10
+    public static let labelGate = true
   }
 
   public let score: Score
@@ -73,6 +90,12 @@ public struct GradMixWeighting: WeightingRule {
   public let prior: Prior
   /// Whether a source whose last-layer bound is ≤ 0 gets 0 in every layer.
   public let gate: Bool
+  /// Whether a source whose label-signature bound is ≤ 0 gets 0 in every
+  /// layer (the label gate: the same EMA and bound on the cosine of the
+  /// label signatures, ``LabelSignature``).
+  public let labelGate: Bool
+  /// z of the label gate's bound (nil: ``confidence``).
+  public let labelConfidence: Double
   /// The labelled target set's index among the sources (nil: not a source).
   public let targetIndex: Int?
   /// The first H steps mix the target set alone (scores still accumulate).
@@ -83,12 +106,16 @@ public struct GradMixWeighting: WeightingRule {
   public var means: [Double]
   public var squares: [Double]
   public var seen: [Double]
+  /// The label gate's m and q, one per source.
+  public var labelMeans: [Double]
+  public var labelSquares: [Double]
 
   public init(
     sources: Int, layers: Int, score: Score = Defaults.score, smoothing: Double = Defaults.smoothing,
     layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
     sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate,
-    targetIndex: Int? = nil, hold: Int = Defaults.hold
+    targetIndex: Int? = nil, hold: Int = Defaults.hold, labelGate: Bool = Defaults.labelGate,
+    labelConfidence: Double? = nil
   ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
@@ -103,27 +130,34 @@ public struct GradMixWeighting: WeightingRule {
     self.gate = gate
     self.targetIndex = targetIndex
     self.hold = hold
+    self.labelGate = labelGate
+    self.labelConfidence = labelConfidence ?? confidence
     means = [Double](repeating: 0, count: sources * layers)
     squares = means
     seen = [Double](repeating: 0, count: sources)
+    labelMeans = seen
+    labelSquares = seen
   }
 
   /// The paper's rule: this step's dot products, layer-wise.
   public static func paper(sources: Int, layers: Int) -> GradMixWeighting {
     GradMixWeighting(
-      sources: sources, layers: layers, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, hold: 0)
+      sources: sources, layers: layers, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, hold: 0,
+      labelGate: false)
   }
 
-  public var needsWholeSourceNorms: Bool { score == .cosine }
+  public var needsWholeSourceNorms: Bool { score == .cosine || labelGate }
   public var isLayerSeparable: Bool {
-    smoothing == 0 && layerShare == 1 && score == .dot && !gate && hold == 0
+    smoothing == 0 && layerShare == 1 && score == .dot && !gate && hold == 0 && !labelGate
   }
+  public var usesLabelScores: Bool { labelGate }
 
   public var state: [String: [Double]] {
     get {
       var s: [String: [Double]] =
         smoothing == 0 ? [:] : ["gradmix.means": means, "gradmix.squares": squares, "gradmix.seen": seen]
       if hold > 0 && targetIndex != nil { s["gradmix.solved"] = [Double(solved)] }
+      if labelGate { s["gradmix.label_means"] = labelMeans; s["gradmix.label_squares"] = labelSquares }
       return s
     }
     set {
@@ -135,6 +169,8 @@ public struct GradMixWeighting: WeightingRule {
       if let v = newValue["gradmix.means"], v.count == means.count { means = v }
       if let v = newValue["gradmix.squares"], v.count == squares.count { squares = v }
       if let v = newValue["gradmix.seen"], v.count == seen.count { seen = v }
+      if let v = newValue["gradmix.label_means"], v.count == labelMeans.count { labelMeans = v }
+      if let v = newValue["gradmix.label_squares"], v.count == labelSquares.count { labelSquares = v }
     }
   }
 
@@ -156,16 +192,29 @@ public struct GradMixWeighting: WeightingRule {
         means[i] = fresh ? x : smoothing * means[i] + (1 - smoothing) * x
         squares[i] = fresh ? x * x : smoothing * squares[i] + (1 - smoothing) * x * x
       }
+      if labelGate {
+        let x = statistics.labelScores[s]
+        let fresh = seen[s] == 0 && prior == .first
+        labelMeans[s] = fresh ? x : smoothing * labelMeans[s] + (1 - smoothing) * x
+        labelSquares[s] = fresh ? x * x : smoothing * labelSquares[s] + (1 - smoothing) * x * x
+      }
       seen[s] = 1
     }
     // The scores the weights use: the smoothed means less z standard errors.
     var bound = means
+    let f = (1 - smoothing) / (1 + smoothing)
     if confidence > 0 {
-      let f = (1 - smoothing) / (1 + smoothing)
       for i in bound.indices { bound[i] -= confidence * (max(squares[i] - means[i] * means[i], 0) * f).squareRoot() }
     }
-    if gate {
-      for s in 0..<k where bound[s * layers + layers - 1] <= 0 {
+    // The gates: a closed source keeps its EMA but gets 0 in every layer.
+    for s in 0..<k {
+      let closed =
+        (gate && bound[s * layers + layers - 1] <= 0)
+        || (labelGate
+          && labelMeans[s] - labelConfidence
+            * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
+            <= 0)
+      if closed {
         for l in 0..<layers { bound[s * layers + l] = min(bound[s * layers + l], 0) }
       }
     }

@@ -16,7 +16,10 @@ public struct GradientMixer: Sendable {
   }
 
   /// `‖a_l‖²` for every layer l (non-finite if the layer holds a NaN or ±Inf).
-  public func layerSquaredNorms(_ a: FlatBuffer) -> [Double] { layerDots(a, a) }
+  public func layerSquaredNorms(_ a: FlatBuffer) -> [Double] {
+    precondition(a.count == layout.count, "The gradient must have the layout's \(layout.count) floats, got \(a.count).")
+    return layout.layerRanges.map { r in BLAS.squaredNorm(UnsafeBufferPointer(a.slice(r))) }
+  }
 
   /// `mixed += Σ_l weights[l] · g_l`, layer by layer (one axpy per layer;
   /// layers with weight 0 are skipped).

@@ -7,7 +7,12 @@ extension Method {
   /// ``GradMixWeighting/Defaults``); `gradmix-paper` the paper's rule; the
   /// peer methods their own rules; the rest ``DotProductWeighting`` with the
   /// config's `weight_score`.
-  public func makeRule(sources: Int, layers: Int, config: TrainConfig, targetIndex: Int? = nil) -> any WeightingRule {
+  /// `labelGateAvailable` is false for a model whose last layer is not
+  /// dense: the default label gate is then off (an explicit
+  /// `weighting.label_gate: true` is refused by the trainer).
+  public func makeRule(
+    sources: Int, layers: Int, config: TrainConfig, targetIndex: Int? = nil, labelGateAvailable: Bool = true
+  ) -> any WeightingRule {
     let w = config.weighting
     let d = GradMixWeighting.Defaults.self
     switch self {
@@ -17,7 +22,9 @@ extension Method {
         smoothing: w?.smoothing ?? d.smoothing, layerShare: w?.layerShare ?? d.layerShare,
         confidence: w?.confidence ?? d.confidence, sharpness: w?.sharpness ?? d.sharpness,
         prior: w?.prior.flatMap(GradMixWeighting.Prior.init(rawValue:)) ?? d.prior, gate: w?.gate ?? d.gate,
-        targetIndex: targetIndex, hold: w?.hold ?? d.hold)
+        targetIndex: targetIndex, hold: w?.hold ?? d.hold,
+        labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
+        labelConfidence: w?.labelConfidence)
     case .cosine:
       return CosineWeighting()
     case .tawt:

@@ -26,6 +26,8 @@ final class RunRecorder {
   var weightCounts: [Int]
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
+  /// Whether the rule reads label scores (then every metrics record carries them as `label_scores`).
+  var hasLabelScores = false
 
   init(
     options: RunOptions, comm: Communicator, instruments: InstrumentedCommunicator, log: RunLog,
@@ -161,6 +163,11 @@ final class RunRecorder {
       rec["dots"] = dots
       rec["source_squared_norms"] = norms
       rec["target_squared_norms"] = st.targetSquaredNorms
+      if hasLabelScores {  // the label gate's scores (LabelSignature)
+        var scores: [String: Any] = [:]
+        for (s, info) in sources.enumerated() where r.active[s] { scores[info.name] = st.labelScores[s] }
+        rec["label_scores"] = scores
+      }
     }
     if let m = r.metaLoss { rec["target_meta_loss"] = m }
     if let e = evaluation { rec["target_test_accuracy"] = e.accuracy; rec["target_test_loss"] = e.loss }

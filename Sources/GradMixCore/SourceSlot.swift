@@ -43,6 +43,8 @@ final class SourceSlot {
   /// each step (``ShardGroups/summed``); set once by
   /// ``Trainer/formShardGroups()`` before the first step.
   var group: Communicator?
+  /// The label signature of this step's batch (``LabelSignature``), when the rule reads them.
+  var signature: LabelSignature?
 
   init(
     index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, rows: Range<Int>,

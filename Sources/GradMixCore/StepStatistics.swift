@@ -15,10 +15,14 @@ import GradMixDistributed
 /// shards are summed in a group first and only the group's first rank
 /// reports the source's `dots` and `sourceSquaredNorms` (``ShardGroups``).
 ///
-/// Packed layout (Choice), K sources and L layers, 2KL + L + 3K + 3 doubles:
+/// The label scores (``LabelSignature``, zero unless the rule reads them)
+/// are whole-source values like `sourceSquaredNorms`: a rule that reads them
+/// needs whole-source norms.
+///
+/// Packed layout (Choice), K sources and L layers, 2KL + L + 4K + 3 doubles:
 /// `dots` (K×L, row k = source k), `sourceSquaredNorms` (K×L),
 /// `targetSquaredNorms` (L), `present` (K), `finite` (K), `losses` (K),
-/// `metaLoss`, `metaCount`, `stopRequests`. Only ``pack(into:)`` and
+/// `labelScores` (K), `metaLoss`, `metaCount`, `stopRequests`. Only ``pack(into:)`` and
 /// ``init(sources:layers:unpacking:)`` know it (Horovod's `message.h` does the
 /// same for its requests).
 public struct StepStatistics: Equatable, Sendable {
@@ -36,6 +40,9 @@ public struct StepStatistics: Equatable, Sendable {
   public var finite: [Double]
   /// Source k's mini-batch loss (its shards' batch-weighted parts, summed).
   public var losses: [Double]
+  /// Source k's label score, cos(Λ_k, Λ̄_T) (``LabelSignature``; 0 unless the rule reads them),
+  /// filled by the rank that reports the source.
+  public var labelScores: [Double]
   /// The target (meta) batch's loss, and 1 if it was computed (coordinator only).
   public var metaLoss: Double
   public var metaCount: Double
@@ -52,13 +59,14 @@ public struct StepStatistics: Equatable, Sendable {
     present = [Double](repeating: 0, count: k)
     finite = present
     losses = present
+    labelScores = present
     metaLoss = 0
     metaCount = 0
     stopRequests = 0
   }
 
   /// Length of the packed form.
-  public static func packedCount(sources k: Int, layers l: Int) -> Int { 2 * k * l + l + 3 * k + 3 }
+  public static func packedCount(sources k: Int, layers l: Int) -> Int { 2 * k * l + l + 4 * k + 3 }
   public var packedCount: Int { Self.packedCount(sources: sourceCount, layers: layerCount) }
 
   // MARK: - Pack and unpack
@@ -75,6 +83,7 @@ public struct StepStatistics: Equatable, Sendable {
     present.forEach(put)
     finite.forEach(put)
     losses.forEach(put)
+    labelScores.forEach(put)
     put(metaLoss)
     put(metaCount)
     put(stopRequests)
@@ -94,6 +103,7 @@ public struct StepStatistics: Equatable, Sendable {
     present = takeRow(k)
     finite = takeRow(k)
     losses = takeRow(k)
+    labelScores = takeRow(k)
     metaLoss = take()
     metaCount = take()
     stopRequests = take()

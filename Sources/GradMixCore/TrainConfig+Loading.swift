@@ -180,6 +180,9 @@ extension TrainConfig {
       }
       if let r = w.tawtRate, !(r > 0 && r.isFinite) { throw fail("weighting.tawt_rate", "must be positive, got \(r)") }
       if let h = w.hold, h < 0 { throw fail("weighting.hold", "must not be negative, got \(h)") }
+      if let z = w.labelConfidence, !(z >= 0 && z.isFinite) {
+        throw fail("weighting.label_confidence", "must not be negative, got \(z)")
+      }
     }
     if let w = weightScore, !["dot", "source-norm"].contains(w) {
       throw fail("weight_score", "must be dot or source-norm, got '\(w)'")

@@ -100,11 +100,16 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var gate: Bool?
     /// `gradmix`: the first H steps mix the labelled target set alone.
     public var hold: Int?
+    /// `gradmix`: a source whose label-signature bound is ≤ 0 gets 0 in every layer.
+    public var labelGate: Bool?
+    /// `gradmix`: z of the label gate's bound (default: `confidence`).
+    public var labelConfidence: Double?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
       case smoothing, score, confidence, sharpness, prior, gate, hold
-      case layerShare = "layer_share", tawtRate = "tawt_rate"
+      case layerShare = "layer_share", tawtRate = "tawt_rate", labelGate = "label_gate", labelConfidence =
+        "label_confidence"
     }
   }
 

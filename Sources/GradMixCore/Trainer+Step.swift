@@ -21,6 +21,10 @@ extension Trainer {
           sampler, labels: &target.metaLabels, batch: target.metaBatch, rows: 0..<target.metaBatch,
           mask: nil, mode: .eval, rng: &unused)
       }
+      if let signature = targetSignature {
+        collect(signature, labels: target.metaLabels, rows: target.metaBatch, batchSize: target.metaBatch)
+        signature.finish()
+      }
       timers.time(\.targetGradient) { backward(target.metaBatch, into: targetGradient) }
       if isCoordinator { stats.metaLoss = loss; stats.metaCount = 1 }
     }
@@ -36,6 +40,9 @@ extension Trainer {
         forwardAndLoss(
           slot.sampler!, labels: &slot.labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
           mode: .train, rng: &slot.dropout)
+      }
+      if let signature = slot.signature {
+        collect(signature, labels: slot.labels, rows: slot.rows.count, batchSize: slot.batchSize)
       }
       runningStatistics.collect(weight: Float(slot.fraction))
       stats.present[slot.index] = 1
@@ -59,6 +66,9 @@ extension Trainer {
           try strategy.layerReady(l, statistics: stats, local: [], timers: &timers)
         }
       }
+    }
+    if targetSignature != nil {
+      for slot in local where slot.reports { measureLabels(slot, into: &stats) }
     }
     for slot in local { finishMeasuring(slot, in: &stats) }
     try timers.time(\.communication) { try runningStatistics.update(comm) }
@@ -175,7 +185,12 @@ extension Trainer {
   /// scaled by its batch fraction). Nothing to do for other slots.
   func sumShards(_ slot: SourceSlot) throws {
     guard let group = slot.group else { return }
-    try timers.time(\.communication) { try group.allreduceSum(inPlace: slot.gradient.storage) }
+    try timers.time(\.communication) {
+      try group.allreduceSum(inPlace: slot.gradient.storage)
+      if let signature = slot.signature {
+        try signature.storage.withUnsafeMutableBufferPointer { try group.allreduceSum(inPlace: $0) }
+      }
+    }
   }
 
   /// Forms the groups of ``ShardGroups/summed`` (one `split` per summed
@@ -187,10 +202,19 @@ extension Trainer {
     }
   }
 
-  /// Shares g_T: the coordinator broadcasts it (unless every rank recomputes it).
+  /// Shares g_T (and Λ_T): the coordinator broadcasts them (unless every
+  /// rank recomputes them); then every rank moves Λ̄_T on by this step's Λ_T.
   func shareTargetGradient() throws {
-    guard settings.needsTargetGradient && comm.worldSize > 1 && options.targetGradient == .broadcast else { return }
-    try timers.time(\.communication) { try comm.broadcast(targetGradient.storage, root: 0) }
+    guard settings.needsTargetGradient else { return }
+    if comm.worldSize > 1 && options.targetGradient == .broadcast {
+      try timers.time(\.communication) {
+        try comm.broadcast(targetGradient.storage, root: 0)
+        if let signature = targetSignature {
+          try signature.storage.withUnsafeMutableBufferPointer { try comm.broadcast($0, root: 0) }
+        }
+      }
+    }
+    if let signature = targetSignature { timers.time(\.mixing) { signature.smooth() } }
   }
 
   /// ‖g_k,l‖² and ⟨g_T,l, g_k,l⟩ of every layer of `slot`.
@@ -203,11 +227,38 @@ extension Trainer {
     let g = UnsafeBufferPointer(slot.gradient.slice(model.layout.layerRanges[l]))
     let s = slot.index
     timers.time(\.mixing) {
-      let norm = BLAS.dot(g, g)
-      stats.sourceSquaredNorms[s][l] = norm
-      if settings.needsTargetGradient && norm.isFinite && stats.losses[s].isFinite {
-        stats.dots[s][l] = BLAS.dot(UnsafeBufferPointer(targetGradient.slice(model.layout.layerRanges[l])), g)
+      guard settings.needsTargetGradient else {
+        stats.sourceSquaredNorms[s][l] = BLAS.squaredNorm(g)
+        return
       }
+      // One pass over g and g_T for both numbers (BLAS+NormAndDot).
+      let (norm, dot) = BLAS.squaredNormAndDot(
+        g, UnsafeBufferPointer(targetGradient.slice(model.layout.layerRanges[l])))
+      stats.sourceSquaredNorms[s][l] = norm
+      if norm.isFinite && stats.losses[s].isFinite { stats.dots[s][l] = dot }
+    }
+  }
+
+  /// The label signature's sums of this slot's batch from the classifier
+  /// layer's input of the last forward pass (``LabelSignature``).
+  func collect(_ signature: LabelSignature, labels: [Int32], rows: Int, batchSize: Int) {
+    let features = workspace.layerInput(model.layers.count - 1)
+    timers.time(\.mixing) {
+      labels.withUnsafeBufferPointer {
+        signature.collect(features: features.baseAddress!, labels: $0.baseAddress!, rows: rows, batchSize: batchSize)
+      }
+    }
+  }
+
+  /// The label score of `slot`'s (whole, group-summed) batch against Λ̄_T
+  /// (every rank holds the same Λ̄_T); 0 if it is not finite (the source's
+  /// gradient is then non-finite too and the source inactive).
+  func measureLabels(_ slot: SourceSlot, into stats: inout StepStatistics) {
+    guard let signature = slot.signature, let t = targetSignature, settings.needsTargetGradient else { return }
+    timers.time(\.mixing) {
+      signature.finish()
+      let x = signature.cosine(against: t)
+      stats.labelScores[slot.index] = x.isFinite ? x : 0
     }
   }
 
@@ -221,6 +272,7 @@ extension Trainer {
     } else {
       stats.dots[s] = [Double](repeating: 0, count: layerCount)
       stats.sourceSquaredNorms[s] = stats.dots[s]
+      stats.labelScores[s] = 0
     }
   }
 

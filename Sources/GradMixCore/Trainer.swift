@@ -25,6 +25,8 @@ public final class Trainer {
   let runningStatistics: RunningStatistics
   let mixed: FlatBuffer
   let targetGradient: FlatBuffer
+  /// The meta batch's label signature Λ_T, when the rule reads them (``LabelSignature``).
+  let targetSignature: LabelSignature?
   let mixer: GradientMixer
   let sgd: SGD
   let schedule: LearningRateSchedule
@@ -109,10 +111,20 @@ public final class Trainer {
       return SourceInfo(name: name, kind: kind, shards: placement.shards[k])
     }
     sources = infos
+    if config.weighting?.labelGate == true && model.classifierInputCount == nil {
+      throw ConfigError(
+        file: options.configPath, field: "weighting.label_gate",
+        "needs a model whose last layer is a dense layer (fcN), but '\(config.model.spec)' ends otherwise")
+    }
     rule = options.method.makeRule(
       sources: infos.count, layers: model.layout.layerCount, config: config,
-      targetIndex: infos.firstIndex { $0.kind == .target })
+      targetIndex: infos.firstIndex { $0.kind == .target }, labelGateAvailable: model.classifierInputCount != nil)
     groups = ShardGroups(shards: placement.shards, wholeSourceNorms: rule.needsWholeSourceNorms)
+    if rule.usesLabelScores, let features = model.classifierInputCount {
+      targetSignature = LabelSignature(classes: model.classCount, features: features)
+    } else {
+      targetSignature = nil
+    }
 
     // The target data, where this rank needs it.
     let rank = communicator.rank
@@ -147,6 +159,7 @@ public final class Trainer {
     recorder = RunRecorder(
       options: options, comm: comm, instruments: instruments, log: log, sources: infos,
       layerNames: model.layout.layerNames)
+    recorder.hasLabelScores = rule.usesLabelScores
     checkpointer = Checkpointer(
       directory: options.outDir, model: model,
       extra: [
@@ -184,6 +197,9 @@ public final class Trainer {
         SourceSlot(
           index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
           reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
+      slots[slots.count - 1].signature = targetSignature.map {
+        LabelSignature(classes: $0.classes, features: $0.features)
+      }
       batches.append(b)
     }
     workspace = model.makeWorkspace(maxBatch: batches.max() ?? metaBatch)

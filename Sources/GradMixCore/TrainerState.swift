@@ -31,4 +31,6 @@ struct TrainerState: Codable {
   var lastEval: [Double]?
   /// The weighting rule's state (``WeightingRule/state``); absent in older checkpoints.
   var rule: [String: [Double]]?
+  /// Λ̄_T, the target's smoothed label signature (``LabelSignature``), when the rule reads them.
+  var targetSignature: [Float]?
 }

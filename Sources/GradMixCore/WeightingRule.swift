@@ -25,6 +25,9 @@ public protocol WeightingRule: Sendable {
   /// rule keeps no state: then the pipelined mixing can solve each layer as
   /// soon as its gradients exist (`--overlap`).
   var isLayerSeparable: Bool { get }
+  /// Whether the rule reads the label scores (``StepStatistics/labelScores``,
+  /// ``LabelSignature``). The trainer computes them only for such a rule.
+  var usesLabelScores: Bool { get }
   /// The state carried from step to step (empty for a stateless rule).
   var state: [String: [Double]] { get set }
   /// This step's weights; `active[k]` is false for a source that is absent
@@ -35,6 +38,7 @@ public protocol WeightingRule: Sendable {
 extension WeightingRule {
   public var needsWholeSourceNorms: Bool { false }
   public var isLayerSeparable: Bool { false }
+  public var usesLabelScores: Bool { false }
   public var state: [String: [Double]] {
     get { [:] }
     set {}

@@ -92,7 +92,7 @@ struct PeerWeightingTests {
   @Test("gradmix smoothing: an EMA of the scores, started at each source's first score")
   func smoothing() {
     var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false)
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: s̄ = (4, 2) -> (2/3, 1/3). Step 2: s̄ = (0, 2) -> (0, 1).
@@ -105,7 +105,7 @@ struct PeerWeightingTests {
     #expect(w3.weights[0][0] == 0.5 && w3.usefulness == 6)
     // A source seen for the first time starts at its own score, not at 0.
     var late = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first, labelGate: false)
     _ = late.solve(a, active: [true, false])
     let w = late.solve(a, active: [true, true])
     #expect(abs(w.weights[1][0] - Float(1.0 / 3)) < 1e-7)
@@ -114,17 +114,20 @@ struct PeerWeightingTests {
   @Test("gradmix shrinkage toward source-wise weights, and the cosine score")
   func shrinkage() {
     // Layer-wise u: layer 0 (1/3, 0, 2/3), layer 1 (1, 0, 0); source-wise v from totals (3, -2, 2): (3/5, 0, 2/5).
-    var rule = GradMixWeighting(sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0)
+    var rule = GradMixWeighting(
+      sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false)
     let w = rule.solve(s, active: [true, true, true])
     #expect(abs(w.weights[0][0] - Float(0.5 / 3 + 0.3)) < 1e-6 && abs(w.weights[2][0] - Float(1.0 / 3 + 0.2)) < 1e-6)
     #expect(abs(w.weights[0][1] - 0.8) < 1e-6 && abs(w.weights[2][1] - 0.2) < 1e-6 && w.weights[1] == [0, 0])
     // A layer where only source-wise weights exist (λ < 1): it takes them instead of being empty.
     let neg = statistics(dots: [[5, -1], [1, -1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
-    var two = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0)
+    var two = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false)
     let wn = two.solve(neg, active: [true, true])
     #expect(wn.emptyLayers.isEmpty && abs(wn.weights[0][1] - 1) < 1e-6 && wn.weights[1][1] == 0)
     // Cosine score: layer 1 cosines are 2/√4 = 1 (source 0) and source 2's 0/0 = 0.
-    var cosine = GradMixWeighting(sources: 3, layers: 2, score: .cosine, smoothing: 0, layerShare: 1, confidence: 0)
+    var cosine = GradMixWeighting(
+      sources: 3, layers: 2, score: .cosine, smoothing: 0, layerShare: 1, confidence: 0, labelGate: false)
     let wc = cosine.solve(s, active: [true, true, true])
     // Layer 0 cosines: 1/1 = 1, 0, 2/2 = 1 -> (1/2, 0, 1/2).
     #expect(wc.weights[0][0] == 0.5 && wc.weights[2][0] == 0.5 && wc.weights[0][1] == 1)
@@ -134,7 +137,7 @@ struct PeerWeightingTests {
   func confidence() {
     // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
     var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false)
     let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-2], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: no spread yet, m = (4, 1) -> (0.8, 0.2).
@@ -146,12 +149,12 @@ struct PeerWeightingTests {
     #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
     // Without the bound the same EMA gives (1/2, 1/2).
     var plain = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false)
     _ = plain.solve(a, active: [true, true])
     #expect(plain.solve(b, active: [true, true]).weights[0][0] == 0.5)
     // The state round-trips.
     var copy = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false)
     copy.state = rule.state
     #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
   }
@@ -160,7 +163,7 @@ struct PeerWeightingTests {
   func sharpness() {
     var rule = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 2, prior: .first, gate: false)
+      sharpness: 2, prior: .first, gate: false, labelGate: false)
     // Scores (3, 1): p = 1 gives (3/4, 1/4), p = 2 gives (9/10, 1/10).
     let w = rule.solve(
       statistics(dots: [[3], [1]], sourceSquared: [[1], [1]], targetSquared: [1]), active: [true, true])
@@ -172,7 +175,7 @@ struct PeerWeightingTests {
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     var rule = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1,
-      sharpness: 1, prior: .zero, gate: false)
+      sharpness: 1, prior: .zero, gate: false, labelGate: false)
     // Step 1: m = (2, 1), q = (8, 2), variance (4, 1), standard error √(var/3): bounds 2 − 2/√3, 1 − 1/√3,
     // in the ratio 2 : 1 as with the first-score start (which has no spread yet).
     let w1 = rule.solve(a, active: [true, true])
@@ -181,11 +184,11 @@ struct PeerWeightingTests {
     // z = 2: both bounds 2 − 4/√3 < 0 and 1 − 2/√3 < 0: the layer is empty until evidence accumulates.
     var strict = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-      sharpness: 1, prior: .zero, gate: false)
+      sharpness: 1, prior: .zero, gate: false, labelGate: false)
     #expect(strict.solve(a, active: [true, true]).emptyLayers == [0])
     var first = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-      sharpness: 1, prior: .first, gate: false)
+      sharpness: 1, prior: .first, gate: false, labelGate: false)
     #expect(first.solve(a, active: [true, true]).emptyLayers.isEmpty)
   }
 
@@ -195,29 +198,73 @@ struct PeerWeightingTests {
     let st = statistics(dots: [[3, -1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
     var gated = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 1, prior: .first, gate: true)
+      sharpness: 1, prior: .first, gate: true, labelGate: false)
     let w = gated.solve(st, active: [true, true])
     #expect(w.weights[0] == [0, 0] && w.weights[1] == [1, 1])
     #expect(!gated.isLayerSeparable)
     var open = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 1, prior: .first, gate: false)
+      sharpness: 1, prior: .first, gate: false, labelGate: false)
     #expect(open.solve(st, active: [true, true]).weights[0] == [0.75, 0])
+  }
+
+  @Test("gradmix label gate: a source whose label-signature bound is ≤ 0 gets 0 in every layer; resumable")
+  func labelGate() {
+    // Both sources help both layers; source 0's label signature disagrees with the target's.
+    var st = statistics(dots: [[3, 1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
+    st.labelScores = [-0.5, 1]
+    var gated = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
+      labelGate: true)
+    #expect(gated.usesLabelScores && gated.needsWholeSourceNorms && !gated.isLayerSeparable)
+    // Step 1: m = ½ x, q = ½ x², bound = m − √((q − m²)/3) = x (½ − ½/√3) > 0 for source 1's cosine x = 1.
+    let w = gated.solve(st, active: [true, true])
+    #expect(w.weights == [[0, 0], [1, 1]])
+    #expect(abs(gated.labelMeans[0] + 0.25) < 1e-12 && abs(gated.labelMeans[1] - 0.5) < 1e-12)
+    // Without the gate source 0 takes most of layer 0.
+    var open = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
+      labelGate: false)
+    #expect(open.solve(st, active: [true, true]).weights[0][0] > 0.5)
+    // Once source 0's labels agree for long enough, the gate opens; the state resumes it exactly.
+    var agreeing = st
+    agreeing.labelScores = [1, 1]
+    var resumed = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
+      labelGate: true)
+    resumed.state = gated.state
+    #expect(resumed.state["gradmix.label_means"] == gated.labelMeans)
+    var last = w
+    for _ in 0..<6 {
+      last = gated.solve(agreeing, active: [true, true])
+      #expect(resumed.solve(agreeing, active: [true, true]) == last)
+    }
+    #expect(last.weights[0][0] > 0.5)
+    // A source with a score of 0 (no label signature) stays closed, even with z = 0.
+    var silent = st
+    silent.labelScores = [0, 1]
+    var fresh = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero, hold: 0,
+      labelGate: true)
+    #expect(fresh.solve(silent, active: [true, true]).weights[0] == [0, 0])
   }
 
   @Test("gradmix hold: the first H steps mix the target set alone while the scores accumulate; resumable")
   func hold() {
     let st = statistics(dots: [[1, 3], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
     var held = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2)
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
+      labelGate: false)
     var plain = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 0)
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 0,
+      labelGate: false)
     for _ in 0..<2 {
       #expect(held.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
       _ = plain.solve(st, active: [true, true])
     }
     var resumed = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2)
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
+      labelGate: false)
     resumed.state = held.state
     let third = plain.solve(st, active: [true, true])
     #expect(third.weights[0][1] == 0.75)  // the scores went on accumulating during the hold
@@ -225,11 +272,13 @@ struct PeerWeightingTests {
     #expect(resumed.solve(st, active: [true, true]) == third)
     // A checkpoint written before the hold existed carries no step count: it resumes past the hold.
     var old = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2)
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
+      labelGate: false)
     old.state = held.state.filter { $0.key != "gradmix.solved" }
     #expect(old.solve(st, active: [true, true]).weights[0][1] > 0)
     // Without the target set among the sources there is nothing to hold to.
-    var noTarget = GradMixWeighting(sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0)
+    var noTarget = GradMixWeighting(
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, labelGate: false)
     #expect(noTarget.solve(st, active: [true, true]).weights[0][1] > 0)
   }
 
@@ -254,18 +303,20 @@ struct PeerWeightingTests {
   func methodRules() throws {
     let yaml =
       TrainConfigTests.valid
-      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3}\n"
+      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3, label_gate: true}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
     let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
     #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
-    #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true && g?.hold == 3)
+    #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true && g?.hold == 3 && g?.labelGate == true)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
     #expect(
       defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)
     #expect(
       defaults?.prior == .zero && defaults?.confidence == 1 && defaults?.sharpness == 1 && defaults?.gate == false)
-    #expect(defaults?.hold == 10 && defaults?.targetIndex == nil)
+    #expect(
+      defaults?.hold == 10 && defaults?.targetIndex == nil && defaults?.labelGate == GradMixWeighting.Defaults.labelGate
+    )
     let held = Method.gradmix.makeRule(sources: 3, layers: 2, config: d, targetIndex: 2) as? GradMixWeighting
     #expect(held?.targetIndex == 2)
     #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)

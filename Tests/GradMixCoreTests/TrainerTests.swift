@@ -141,4 +141,61 @@ struct TrainerTests {
     print("mean weights: clean \(clean), noise \(noise)")
     #expect(noise.reduce(0, +) < 0.8 * clean.reduce(0, +))
   }
+
+  /// The label gate (docs/DESIGN.md, "The label gate"): a source whose labels
+  /// are a fixed permutation of the target's (class c is the bar of class
+  /// c + 5, the perpendicular one) has label signatures unlike the target's,
+  /// so after the hold it gets (almost) no weight in any layer, while the
+  /// same run without the gate gives it some. Seed 1, data seed 3.
+  @Test("label gate: a permuted-label source is closed in every layer; metrics carry the label scores")
+  func labelGate() throws {
+    let sources = """
+        - {name: clean, domain: mnist, split: train}
+        - name: permuted
+          domain: mnist
+          split: train
+          label_map: {0: 5, 1: 6, 2: 7, 3: 8, 4: 9, 5: 0, 6: 1, 7: 2, 8: 3, 9: 4}
+      """
+    func run(_ gate: Bool) throws -> (weights: [String: [Double]], records: [[String: Any]]) {
+      let cfg = try Self.config(steps: 60, extra: "weighting: {label_gate: \(gate)}", sources: sources)
+      let opts = Self.options(.gradmixNoPL, steps: 60)
+      _ = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
+      let s = try Self.json(opts.outDir + "/summary.json")
+      let lines = try String(contentsOfFile: opts.outDir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      let records = try lines.map {
+        try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+      }
+      return (try #require(s["mean_weights"] as? [String: [Double]]), records)
+    }
+    let gated = try run(true), open = try run(false)
+    let permuted = try #require(gated.weights["permuted"]), ungated = try #require(open.weights["permuted"])
+    print("permuted source's mean weights: gated \(permuted), ungated \(ungated)")
+    #expect(permuted.allSatisfy { $0 < 0.02 })
+    #expect(ungated.reduce(0, +) > permuted.reduce(0, +))
+    // The scores are logged; the permuted source's average is below 0 and the clean source's above.
+    let cosines = gated.records.compactMap { $0["label_scores"] as? [String: Double] }
+    #expect(!cosines.isEmpty && open.records.allSatisfy { $0["label_scores"] == nil })
+    let mean = { (name: String) in cosines.compactMap { $0[name] }.reduce(0, +) / Double(cosines.count) }
+    #expect(mean("permuted") < 0 && mean("clean") > mean("permuted") + 0.1, "\(mean("permuted")) \(mean("clean"))")
+  }
+
+  @Test("the label gate needs a dense last layer: one error naming weighting.label_gate")
+  func labelGateNeedsDenseLastLayer() throws {
+    let yaml = """
+      model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10-dropout0.5}
+      classes: 10
+      steps: 5
+      batch_size: 10
+      sources: [{domain: mnist, split: train}]
+      target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}
+      optimizer: {lr: 0.05}
+      weighting: {label_gate: true}
+      """
+    let cfg = try TrainConfig.parse(yaml: yaml, file: "test.yaml")
+    #expect {
+      _ = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 5), communicator: LocalCommunicator())
+    } throws: { error in
+      "\(error)".contains("weighting.label_gate") && "\(error)".contains("dense")
+    }
+  }
 }

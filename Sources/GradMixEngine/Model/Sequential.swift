@@ -158,6 +158,10 @@ public struct Sequential: Sendable {
   /// Number of output classes (the size of the last layer's output).
   public var classCount: Int { outputShape.count }
   public var parameterCount: Int { layout.count }
+  /// The per-sample input size of the last layer when it is a dense
+  /// (classifier) layer, else nil: the features its weight gradient pairs
+  /// with dL/dlogits (`Workspace.layerInput(layers.count - 1)`).
+  public var classifierInputCount: Int? { layers.last is Dense ? shapes[layers.count - 1].count : nil }
 
   /// A zeroed buffer shaped like the parameters (for gradients, momentum).
   public func makeBuffer() -> FlatBuffer { FlatBuffer(count: layout.count) }

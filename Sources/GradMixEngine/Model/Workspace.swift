@@ -44,6 +44,9 @@ public final class Workspace: @unchecked Sendable {
   /// The model input, [maxBatch, C, H, W]: write a batch here before `forward`.
   public var input: UnsafeMutableBufferPointer<Float> { activations[0].storage }
 
+  /// The input of layer `i` in the last forward pass, [maxBatch, features of layer i's input].
+  public func layerInput(_ i: Int) -> UnsafeMutableBufferPointer<Float> { activations[i].storage }
+
   /// The logits of the last forward pass, [maxBatch, classes].
   public var output: UnsafeMutableBufferPointer<Float> { activations[activations.count - 1].storage }
 

@@ -69,7 +69,7 @@ public enum BLAS {
   }
 
   /// The dot product of two equally long slices, accumulated in double
-  /// precision (`cblas_dsdot`), as used for the GradMix layer-wise weights.
+  /// precision (`cblas_dsdot`); the step's statistics use the fused ``squaredNormAndDot(_:_:)``.
   @inlinable
   public static func dot(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeBufferPointer<Float>) -> Double {
     precondition(x.count == y.count, "dot needs equal lengths, got \(x.count) and \(y.count).")
