@@ -96,6 +96,9 @@ public struct GradMixWeighting: WeightingRule {
   public let labelGate: Bool
   /// z of the label gate's bound (nil: ``confidence``).
   public let labelConfidence: Double
+  /// ρ: the label bound must exceed ρ times the labelled target set's
+  /// smoothed label score (0: the plain gate; an experiment, off by default).
+  public let labelFloor: Double
   /// The labelled target set's index among the sources (nil: not a source).
   public let targetIndex: Int?
   /// The first H steps mix the target set alone (scores still accumulate).
@@ -115,7 +118,7 @@ public struct GradMixWeighting: WeightingRule {
     layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
     sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate,
     targetIndex: Int? = nil, hold: Int = Defaults.hold, labelGate: Bool = Defaults.labelGate,
-    labelConfidence: Double? = nil
+    labelConfidence: Double? = nil, labelFloor: Double = 0
   ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
@@ -132,6 +135,7 @@ public struct GradMixWeighting: WeightingRule {
     self.hold = hold
     self.labelGate = labelGate
     self.labelConfidence = labelConfidence ?? confidence
+    self.labelFloor = labelFloor
     means = [Double](repeating: 0, count: sources * layers)
     squares = means
     seen = [Double](repeating: 0, count: sources)
@@ -207,13 +211,15 @@ public struct GradMixWeighting: WeightingRule {
       for i in bound.indices { bound[i] -= confidence * (max(squares[i] - means[i] * means[i], 0) * f).squareRoot() }
     }
     // The gates: a closed source keeps its EMA but gets 0 in every layer.
+    let floor = labelFloor > 0 ? labelFloor * max(targetIndex.map { labelMeans[$0] } ?? 0, 0) : 0
     for s in 0..<k {
+      let threshold = s == targetIndex ? 0 : floor  // the target set is its own reference
       let closed =
         (gate && bound[s * layers + layers - 1] <= 0)
         || (labelGate
           && labelMeans[s] - labelConfidence
             * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
-            <= 0)
+            <= threshold)
       if closed {
         for l in 0..<layers { bound[s * layers + l] = min(bound[s * layers + l], 0) }
       }

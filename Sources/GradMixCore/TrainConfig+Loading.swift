@@ -180,6 +180,9 @@ extension TrainConfig {
       }
       if let r = w.tawtRate, !(r > 0 && r.isFinite) { throw fail("weighting.tawt_rate", "must be positive, got \(r)") }
       if let h = w.hold, h < 0 { throw fail("weighting.hold", "must not be negative, got \(h)") }
+      if let r = w.labelFloor, !(r >= 0 && r < 1) {
+        throw fail("weighting.label_floor", "must be in [0, 1), got \(r)")
+      }
       if let z = w.labelConfidence, !(z >= 0 && z.isFinite) {
         throw fail("weighting.label_confidence", "must not be negative, got \(z)")
       }

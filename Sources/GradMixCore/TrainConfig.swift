@@ -104,12 +104,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var labelGate: Bool?
     /// `gradmix`: z of the label gate's bound (default: `confidence`).
     public var labelConfidence: Double?
+    /// `gradmix`: ρ, the label bound must exceed ρ times the target set's smoothed label score (default 0).
+    public var labelFloor: Double?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
       case smoothing, score, confidence, sharpness, prior, gate, hold
-      case layerShare = "layer_share", tawtRate = "tawt_rate", labelGate = "label_gate", labelConfidence =
-        "label_confidence"
+      case layerShare = "layer_share", tawtRate = "tawt_rate", labelGate = "label_gate"
+      case labelConfidence = "label_confidence", labelFloor = "label_floor"
     }
   }
 

@@ -249,6 +249,25 @@ struct PeerWeightingTests {
     #expect(fresh.solve(silent, active: [true, true]).weights[0] == [0, 0])
   }
 
+  @Test("gradmix label floor: the label bound must exceed ρ times the target set's smoothed label score")
+  func labelFloor() {
+    // Source 0's label score is positive but weak against the target set's (source 1).
+    var st = statistics(dots: [[3, 1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
+    st.labelScores = [0.1, 0.8]
+    func rule(_ rho: Double) -> GradMixWeighting {
+      GradMixWeighting(
+        sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
+        targetIndex: 1, hold: 0, labelGate: true, labelFloor: rho)
+    }
+    var plain = rule(0), floored = rule(0.5)
+    #expect(plain.solve(st, active: [true, true]).weights[0][0] > 0.5)
+    // m = (0.05, 0.4): 0.05 ≤ 0.5 · 0.4, so source 0 is closed; the target set itself is never floored.
+    #expect(floored.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
+    // The target set is held to the plain gate only (bound > 0), not to a floor of its own score.
+    var alone = rule(0.9)
+    #expect(alone.solve(st, active: [true, true]).weights[1] == [1, 1])
+  }
+
   @Test("gradmix hold: the first H steps mix the target set alone while the scores accumulate; resumable")
   func hold() {
     let st = statistics(dots: [[1, 3], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
