@@ -76,6 +76,7 @@ public struct GradMixWeighting: WeightingRule {
     public static let gate = false
     public static let hold = 10
     public static let labelGate = true
+    public static let labelMatch = true
   }
 
   public let score: Score
@@ -99,6 +100,9 @@ public struct GradMixWeighting: WeightingRule {
   /// ρ: the label bound must exceed ρ times the labelled target set's
   /// smoothed label score (0: the plain gate; an experiment, off by default).
   public let labelFloor: Double
+  /// Whether the label gate also closes a source whose smoothed class match
+  /// (``LabelSignature/match(against:)``, chance-corrected) is ≤ 0.
+  public let labelMatch: Bool
   /// The labelled target set's index among the sources (nil: not a source).
   public let targetIndex: Int?
   /// The first H steps mix the target set alone (scores still accumulate).
@@ -112,13 +116,15 @@ public struct GradMixWeighting: WeightingRule {
   /// The label gate's m and q, one per source.
   public var labelMeans: [Double]
   public var labelSquares: [Double]
+  /// The class match's EMA, one per source (``labelMatch``).
+  public var matchMeans: [Double]
 
   public init(
     sources: Int, layers: Int, score: Score = Defaults.score, smoothing: Double = Defaults.smoothing,
     layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
     sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate,
     targetIndex: Int? = nil, hold: Int = Defaults.hold, labelGate: Bool = Defaults.labelGate,
-    labelConfidence: Double? = nil, labelFloor: Double = 0
+    labelConfidence: Double? = nil, labelFloor: Double = 0, labelMatch: Bool = Defaults.labelMatch
   ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
@@ -136,11 +142,13 @@ public struct GradMixWeighting: WeightingRule {
     self.labelGate = labelGate
     self.labelConfidence = labelConfidence ?? confidence
     self.labelFloor = labelFloor
+    self.labelMatch = labelGate && labelMatch
     means = [Double](repeating: 0, count: sources * layers)
     squares = means
     seen = [Double](repeating: 0, count: sources)
     labelMeans = seen
     labelSquares = seen
+    matchMeans = seen
   }
 
   /// The paper's rule: this step's dot products, layer-wise.
@@ -162,6 +170,7 @@ public struct GradMixWeighting: WeightingRule {
         smoothing == 0 ? [:] : ["gradmix.means": means, "gradmix.squares": squares, "gradmix.seen": seen]
       if hold > 0 && targetIndex != nil { s["gradmix.solved"] = [Double(solved)] }
       if labelGate { s["gradmix.label_means"] = labelMeans; s["gradmix.label_squares"] = labelSquares }
+      if labelMatch { s["gradmix.label_matches"] = matchMeans }
       return s
     }
     set {
@@ -175,6 +184,7 @@ public struct GradMixWeighting: WeightingRule {
       if let v = newValue["gradmix.seen"], v.count == seen.count { seen = v }
       if let v = newValue["gradmix.label_means"], v.count == labelMeans.count { labelMeans = v }
       if let v = newValue["gradmix.label_squares"], v.count == labelSquares.count { labelSquares = v }
+      if let v = newValue["gradmix.label_matches"], v.count == matchMeans.count { matchMeans = v }
     }
   }
 
@@ -201,6 +211,8 @@ public struct GradMixWeighting: WeightingRule {
         let fresh = seen[s] == 0 && prior == .first
         labelMeans[s] = fresh ? x : smoothing * labelMeans[s] + (1 - smoothing) * x
         labelSquares[s] = fresh ? x * x : smoothing * labelSquares[s] + (1 - smoothing) * x * x
+        let y = statistics.labelMatches[s]
+        matchMeans[s] = fresh ? y : smoothing * matchMeans[s] + (1 - smoothing) * y
       }
       seen[s] = 1
     }
@@ -220,6 +232,7 @@ public struct GradMixWeighting: WeightingRule {
           && labelMeans[s] - labelConfidence
             * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
             <= threshold)
+        || (labelMatch && matchMeans[s] <= 0)
       if closed {
         for l in 0..<layers { bound[s * layers + l] = min(bound[s * layers + l], 0) }
       }

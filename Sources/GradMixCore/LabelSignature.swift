@@ -96,6 +96,56 @@ final class LabelSignature {
     return n > 0 ? dot / n.squareRoot() : (norm.isFinite ? 0 : .nan)
   }
 
+  /// The class match: with r_{c,c'} = cos(Λ_c, Λ̄_T,c') the cosine of row c
+  /// of this Λ (the source's class c) and row c' of the target's Λ̄, the
+  /// share of this batch's classes c (those the target has) whose row is
+  /// closest to the target's row of the same class,
+  ///
+  ///     (1/|C_k|) Σ_{c ∈ C_k} [r_{c,c} > max_{c' ≠ c} r_{c,c'}]  −  1/|C_T|
+  ///
+  /// less the share a source with random rows would reach (C_T: the target's
+  /// classes, the rows of Λ̄_T that are not zero; C_k: the source batch's
+  /// classes in C_T).
+  ///
+  /// Choice (docs/DESIGN.md, "The label gate"): whether a source's class c
+  /// looks more like the target's class c than like any other target class.
+  /// A permuted-label source's row c holds the features of the digit that
+  /// the permutation sends to c, so it is closest to that digit's target row
+  /// and scores below chance, also where the whole-matrix cosine is positive
+  /// because the classes' features share directions (look-alike pairs such
+  /// as 1 → 7). Rows are compared by cosine, so a class's share of the batch
+  /// and a domain's feature scale drop out. 0 when no class is shared or the
+  /// target has fewer than two; NaN when Λ is not finite.
+  func match(against target: LabelSignature) -> Double {
+    let c = classes, d = features
+    return storage.withUnsafeBufferPointer { a in
+      target.average.withUnsafeBufferPointer { b in
+        func row(_ p: UnsafeBufferPointer<Float>, _ y: Int) -> UnsafeBufferPointer<Float> {
+          UnsafeBufferPointer(rebasing: p[(y * d)..<((y + 1) * d)])
+        }
+        var sourceNorm = [Double](repeating: 0, count: c), targetNorm = sourceNorm
+        for y in 0..<c {
+          sourceNorm[y] = BLAS.squaredNorm(row(a, y)).squareRoot()
+          targetNorm[y] = BLAS.squaredNorm(row(b, y)).squareRoot()
+        }
+        guard sourceNorm.allSatisfy({ $0.isFinite }) else { return .nan }
+        let targetClasses = (0..<c).filter { targetNorm[$0] > 0 }
+        guard targetClasses.count >= 2 else { return 0 }
+        var hits = 0, rows = 0
+        for y in 0..<c where a[c * d + y] > 0 && sourceNorm[y] > 0 && targetNorm[y] > 0 {
+          var same = 0.0, best = -Double.infinity
+          for t in targetClasses {
+            let r = BLAS.squaredNormAndDot(row(a, y), row(b, t)).dot / (sourceNorm[y] * targetNorm[t])
+            if t == y { same = r } else { best = max(best, r) }
+          }
+          if same > best { hits += 1 }
+          rows += 1
+        }
+        return rows > 0 ? Double(hits) / Double(rows) - 1 / Double(targetClasses.count) : 0
+      }
+    }
+  }
+
   /// (‖Λ‖², ⟨Λ, Λ̄ of `target`⟩) in double precision.
   func squaredNormAndDot(smoothed target: LabelSignature) -> (squaredNorm: Double, dot: Double) {
     let n = classes * features

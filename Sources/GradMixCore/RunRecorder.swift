@@ -164,9 +164,13 @@ final class RunRecorder {
       rec["source_squared_norms"] = norms
       rec["target_squared_norms"] = st.targetSquaredNorms
       if hasLabelScores {  // the label gate's scores (LabelSignature)
-        var scores: [String: Any] = [:]
-        for (s, info) in sources.enumerated() where r.active[s] { scores[info.name] = st.labelScores[s] }
+        var scores: [String: Any] = [:], matches: [String: Any] = [:]
+        for (s, info) in sources.enumerated() where r.active[s] {
+          scores[info.name] = st.labelScores[s]
+          matches[info.name] = st.labelMatches[s]
+        }
         rec["label_scores"] = scores
+        rec["label_matches"] = matches
       }
     }
     if let m = r.metaLoss { rec["target_meta_loss"] = m }

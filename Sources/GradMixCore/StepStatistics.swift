@@ -19,10 +19,10 @@ import GradMixDistributed
 /// are whole-source values like `sourceSquaredNorms`: a rule that reads them
 /// needs whole-source norms.
 ///
-/// Packed layout (Choice), K sources and L layers, 2KL + L + 4K + 3 doubles:
+/// Packed layout (Choice), K sources and L layers, 2KL + L + 5K + 3 doubles:
 /// `dots` (K×L, row k = source k), `sourceSquaredNorms` (K×L),
 /// `targetSquaredNorms` (L), `present` (K), `finite` (K), `losses` (K),
-/// `labelScores` (K), `metaLoss`, `metaCount`, `stopRequests`. Only ``pack(into:)`` and
+/// `labelScores` (K), `labelMatches` (K), `metaLoss`, `metaCount`, `stopRequests`. Only ``pack(into:)`` and
 /// ``init(sources:layers:unpacking:)`` know it (Horovod's `message.h` does the
 /// same for its requests).
 public struct StepStatistics: Equatable, Sendable {
@@ -43,6 +43,9 @@ public struct StepStatistics: Equatable, Sendable {
   /// Source k's label score, cos(Λ_k, Λ̄_T) (``LabelSignature``; 0 unless the rule reads them),
   /// filled by the rank that reports the source.
   public var labelScores: [Double]
+  /// Source k's class match against Λ̄_T (``LabelSignature/match(against:)``; 0 unless the
+  /// rule reads the label scores), filled by the rank that reports the source.
+  public var labelMatches: [Double]
   /// The target (meta) batch's loss, and 1 if it was computed (coordinator only).
   public var metaLoss: Double
   public var metaCount: Double
@@ -60,13 +63,14 @@ public struct StepStatistics: Equatable, Sendable {
     finite = present
     losses = present
     labelScores = present
+    labelMatches = present
     metaLoss = 0
     metaCount = 0
     stopRequests = 0
   }
 
   /// Length of the packed form.
-  public static func packedCount(sources k: Int, layers l: Int) -> Int { 2 * k * l + l + 4 * k + 3 }
+  public static func packedCount(sources k: Int, layers l: Int) -> Int { 2 * k * l + l + 5 * k + 3 }
   public var packedCount: Int { Self.packedCount(sources: sourceCount, layers: layerCount) }
 
   // MARK: - Pack and unpack
@@ -84,6 +88,7 @@ public struct StepStatistics: Equatable, Sendable {
     finite.forEach(put)
     losses.forEach(put)
     labelScores.forEach(put)
+    labelMatches.forEach(put)
     put(metaLoss)
     put(metaCount)
     put(stopRequests)
@@ -104,6 +109,7 @@ public struct StepStatistics: Equatable, Sendable {
     finite = takeRow(k)
     losses = takeRow(k)
     labelScores = takeRow(k)
+    labelMatches = takeRow(k)
     metaLoss = take()
     metaCount = take()
     stopRequests = take()

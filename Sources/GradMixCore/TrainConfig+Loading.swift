@@ -183,6 +183,9 @@ extension TrainConfig {
       if let r = w.labelFloor, !(r >= 0 && r < 1) {
         throw fail("weighting.label_floor", "must be in [0, 1), got \(r)")
       }
+      if w.labelMatch == true && w.labelGate == false {
+        throw fail("weighting.label_match", "is a part of the label gate; it needs weighting.label_gate: true")
+      }
       if let z = w.labelConfidence, !(z >= 0 && z.isFinite) {
         throw fail("weighting.label_confidence", "must not be negative, got \(z)")
       }

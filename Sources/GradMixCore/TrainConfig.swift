@@ -106,12 +106,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var labelConfidence: Double?
     /// `gradmix`: ρ, the label bound must exceed ρ times the target set's smoothed label score (default 0).
     public var labelFloor: Double?
+    /// `gradmix`: the label gate also closes a source whose smoothed class match is ≤ 0.
+    public var labelMatch: Bool?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
       case smoothing, score, confidence, sharpness, prior, gate, hold
       case layerShare = "layer_share", tawtRate = "tawt_rate", labelGate = "label_gate"
-      case labelConfidence = "label_confidence", labelFloor = "label_floor"
+      case labelConfidence = "label_confidence", labelFloor = "label_floor", labelMatch = "label_match"
     }
   }
 

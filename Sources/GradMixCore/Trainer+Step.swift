@@ -257,8 +257,9 @@ extension Trainer {
     guard let signature = slot.signature, let t = targetSignature, settings.needsTargetGradient else { return }
     timers.time(\.mixing) {
       signature.finish()
-      let x = signature.cosine(against: t)
+      let x = signature.cosine(against: t), m = signature.match(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
+      stats.labelMatches[slot.index] = m.isFinite ? m : 0
     }
   }
 
@@ -273,6 +274,7 @@ extension Trainer {
       stats.dots[s] = [Double](repeating: 0, count: layerCount)
       stats.sourceSquaredNorms[s] = stats.dots[s]
       stats.labelScores[s] = 0
+      stats.labelMatches[s] = 0
     }
   }
 

@@ -111,9 +111,10 @@ public final class Trainer {
       return SourceInfo(name: name, kind: kind, shards: placement.shards[k])
     }
     sources = infos
-    if config.weighting?.labelGate == true && model.classifierInputCount == nil {
+    for (field, asked) in [("label_gate", config.weighting?.labelGate), ("label_match", config.weighting?.labelMatch)]
+    where asked == true && model.classifierInputCount == nil {
       throw ConfigError(
-        file: options.configPath, field: "weighting.label_gate",
+        file: options.configPath, field: "weighting.\(field)",
         "needs a model whose last layer is a dense layer (fcN), but '\(config.model.spec)' ends otherwise")
     }
     rule = options.method.makeRule(

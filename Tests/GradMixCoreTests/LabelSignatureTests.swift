@@ -77,6 +77,43 @@ struct LabelSignatureTests {
     #expect(outside.signature[3..<6].allSatisfy { $0 == 0 })
   }
 
+  @Test("the class match: true labels hit every row, a look-alike swap that the cosine passes scores chance, partial classes count their own rows")
+  func classMatch() {
+    // Three classes; 1 and 2 look alike, 0 stands apart (centred rows: r(1, 2) ≈ 0.80).
+    let h: [[Float]] = [[5, 0, 0], [0, 4, 1], [0, 3, 2]]
+    func finished(_ y: [Int32]) -> LabelSignature {
+      let s = Self.signature(h, y, classes: 3)
+      s.finish()
+      return s
+    }
+    let target = finished([0, 1, 2])
+    target.smooth()
+    // The same labels: every row is closest to its own class, 1 − 1/3.
+    #expect(abs(finished([0, 1, 2]).match(against: target) - 2.0 / 3) < 1e-12)
+    // 1 and 2 swapped: the whole-matrix cosine is high (≈ 0.93), but only row 0 hits: 1/3 − 1/3 = 0.
+    let swapped = finished([0, 2, 1])
+    #expect(swapped.cosine(against: target) > 0.9)
+    #expect(abs(swapped.match(against: target)) < 1e-12)
+    // A cyclic permutation misses every row: −1/3.
+    #expect(abs(finished([1, 2, 0]).match(against: target) + 1.0 / 3) < 1e-12)
+    // A source with classes 0 and 1 of a three-class target (orthogonal classes) is scored on its
+    // own rows, centred on its own mean (both hit): 1 − 1/3.
+    let e: [[Float]] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    let orthogonal = Self.signature(e, [0, 1, 2], classes: 3)
+    orthogonal.finish()
+    orthogonal.smooth()
+    let partial = Self.signature(Array(e[0..<2]), [0, 1], classes: 3)
+    partial.finish()
+    #expect(abs(partial.match(against: orthogonal) - 2.0 / 3) < 1e-12)
+    // A target with fewer than two classes gives no evidence: 0; a non-finite Λ gives NaN.
+    let single = finished([0, 0, 0])
+    single.smooth()
+    #expect(finished([0, 1, 2]).match(against: single) == 0)
+    let bad = finished([0, 1, 2])
+    bad.storage[0] = .nan
+    #expect(bad.match(against: target).isNaN)
+  }
+
   @Test("the target's Λ̄ is an EMA from 0 of the finished signatures")
   func smoothing() {
     let h: [[Float]] = [[1, 0], [0, 1]]

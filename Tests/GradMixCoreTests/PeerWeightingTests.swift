@@ -215,7 +215,7 @@ struct PeerWeightingTests {
     st.labelScores = [-0.5, 1]
     var gated = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
-      labelGate: true)
+      labelGate: true, labelMatch: false)
     #expect(gated.usesLabelScores && gated.needsWholeSourceNorms && !gated.isLayerSeparable)
     // Step 1: m = ½ x, q = ½ x², bound = m − √((q − m²)/3) = x (½ − ½/√3) > 0 for source 1's cosine x = 1.
     let w = gated.solve(st, active: [true, true])
@@ -231,7 +231,7 @@ struct PeerWeightingTests {
     agreeing.labelScores = [1, 1]
     var resumed = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
-      labelGate: true)
+      labelGate: true, labelMatch: false)
     resumed.state = gated.state
     #expect(resumed.state["gradmix.label_means"] == gated.labelMeans)
     var last = w
@@ -245,8 +245,36 @@ struct PeerWeightingTests {
     silent.labelScores = [0, 1]
     var fresh = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero, hold: 0,
-      labelGate: true)
+      labelGate: true, labelMatch: false)
     #expect(fresh.solve(silent, active: [true, true]).weights[0] == [0, 0])
+  }
+
+  @Test("gradmix class-match veto: a source whose smoothed class match is ≤ 0 is closed even where its label cosine passes; resumable")
+  func labelMatchVeto() {
+    // Both sources pass the cosine gate; source 0's classes match the target's no better than chance.
+    var st = statistics(dots: [[3, 1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
+    st.labelScores = [0.6, 0.8]
+    st.labelMatches = [-0.1, 0.6]
+    func rule(_ veto: Bool) -> GradMixWeighting {
+      GradMixWeighting(
+        sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
+        targetIndex: 1, hold: 0, labelGate: true, labelMatch: veto)
+    }
+    var cosineOnly = rule(false), vetoed = rule(true)
+    #expect(cosineOnly.solve(st, active: [true, true]).weights[0][0] > 0.5)
+    #expect(vetoed.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
+    #expect(vetoed.matchMeans == [-0.05, 0.3])
+    #expect(vetoed.state["gradmix.label_matches"] == vetoed.matchMeans && cosineOnly.state["gradmix.label_matches"] == nil)
+    // The veto asks for no confidence bound: a match mean just above 0 opens the source; resumed exactly.
+    var better = st
+    better.labelMatches = [0.2, 0.6]
+    var resumed = rule(true)
+    resumed.state = vetoed.state
+    let next = vetoed.solve(better, active: [true, true])  // m = −0.025 + 0.1 = 0.075 > 0
+    #expect(resumed.solve(better, active: [true, true]) == next)
+    #expect(next.weights[0][0] > 0.5)
+    // The veto is a part of the label gate: without the gate it is off.
+    #expect(!GradMixWeighting(sources: 2, layers: 2, labelGate: false, labelMatch: true).labelMatch)
   }
 
   @Test("gradmix label floor: the label bound must exceed ρ times the target set's smoothed label score")
@@ -257,7 +285,7 @@ struct PeerWeightingTests {
     func rule(_ rho: Double) -> GradMixWeighting {
       GradMixWeighting(
         sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
-        targetIndex: 1, hold: 0, labelGate: true, labelFloor: rho)
+        targetIndex: 1, hold: 0, labelGate: true, labelFloor: rho, labelMatch: false)
     }
     var plain = rule(0), floored = rule(0.5)
     #expect(plain.solve(st, active: [true, true]).weights[0][0] > 0.5)
@@ -322,11 +350,12 @@ struct PeerWeightingTests {
   func methodRules() throws {
     let yaml =
       TrainConfigTests.valid
-      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3, label_gate: true}\n"
+      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3, label_gate: true, label_match: false}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
     let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
     #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
     #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true && g?.hold == 3 && g?.labelGate == true)
+    #expect(g?.labelMatch == false)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
     #expect(
@@ -336,6 +365,7 @@ struct PeerWeightingTests {
     #expect(
       defaults?.hold == 10 && defaults?.targetIndex == nil && defaults?.labelGate == GradMixWeighting.Defaults.labelGate
     )
+    #expect(defaults?.labelMatch == GradMixWeighting.Defaults.labelMatch)
     let held = Method.gradmix.makeRule(sources: 3, layers: 2, config: d, targetIndex: 2) as? GradMixWeighting
     #expect(held?.targetIndex == 2)
     #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)

@@ -15,15 +15,15 @@ struct StepStatisticsTests {
     for a in 0..<k { for b in 0..<l { s.sourceSquaredNorms[a][b] = next() } }
     for b in 0..<l { s.targetSquaredNorms[b] = next() }
     for a in 0..<k { s.present[a] = next(); s.finite[a] = next(); s.losses[a] = next() }
-    for a in 0..<k { s.labelScores[a] = next() }
+    for a in 0..<k { s.labelScores[a] = next(); s.labelMatches[a] = next() }
     s.metaLoss = next(); s.metaCount = next(); s.stopRequests = next()
     return s
   }
 
-  @Test("pack and unpack round-trip every field; the packed size is 2KL + L + 4K + 3")
+  @Test("pack and unpack round-trip every field; the packed size is 2KL + L + 5K + 3")
   func roundTrip() {
     let s = Self.distinct(sources: 3, layers: 4)
-    #expect(s.packedCount == 2 * 3 * 4 + 4 + 4 * 3 + 3)
+    #expect(s.packedCount == 2 * 3 * 4 + 4 + 5 * 3 + 3)
     var buffer = [Double](repeating: 0, count: s.packedCount)
     buffer.withUnsafeMutableBufferPointer { s.pack(into: $0) }
     #expect(Set(buffer).count == buffer.count, "every field must land in its own slot")

@@ -51,6 +51,10 @@ struct TrainConfigTests {
       ("classes: 10\n", "classes: 10\nweighting: {prior: mean}\n", "weighting.prior: must be first or zero"),
       ("classes: 10\n", "classes: 10\nweighting: {hold: -1}\n", "weighting.hold: must not be negative"),
       (
+        "classes: 10\n", "classes: 10\nweighting: {label_gate: false, label_match: true}\n",
+        "weighting.label_match: is a part of the label gate; it needs weighting.label_gate: true"
+      ),
+      (
         "classes: 10\n", "classes: 10\nadaptive_lr: {enabled: maybe}\n",
         "adaptive_lr.enabled: expected a value of type Bool"
       ),

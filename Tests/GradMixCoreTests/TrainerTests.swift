@@ -177,9 +177,14 @@ struct TrainerTests {
     #expect(!cosines.isEmpty && open.records.allSatisfy { $0["label_scores"] == nil })
     let mean = { (name: String) in cosines.compactMap { $0[name] }.reduce(0, +) / Double(cosines.count) }
     #expect(mean("permuted") < 0 && mean("clean") > mean("permuted") + 0.1, "\(mean("permuted")) \(mean("clean"))")
+    // The class matches too: the permuted source's rows sit below chance, the clean source's above.
+    let matches = gated.records.compactMap { $0["label_matches"] as? [String: Double] }
+    #expect(matches.count == cosines.count)
+    let match = { (name: String) in matches.compactMap { $0[name] }.reduce(0, +) / Double(matches.count) }
+    #expect(match("permuted") < 0 && match("clean") > 0, "\(match("permuted")) \(match("clean"))")
   }
 
-  @Test("the label gate needs a dense last layer: one error naming weighting.label_gate")
+  @Test("the label gate and its class match need a dense last layer: one error naming the key")
   func labelGateNeedsDenseLastLayer() throws {
     var cfg = try Self.config(steps: 5, extra: "weighting: {label_gate: true}")
     cfg.model.spec += "-dropout0.5"
@@ -187,6 +192,12 @@ struct TrainerTests {
       _ = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 5), communicator: LocalCommunicator())
     } throws: { error in
       "\(error)".contains("weighting.label_gate") && "\(error)".contains("dense")
+    }
+    cfg.weighting = try Self.config(steps: 5, extra: "weighting: {label_match: true}").weighting
+    #expect {
+      _ = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 5), communicator: LocalCommunicator())
+    } throws: { error in
+      "\(error)".contains("weighting.label_match") && "\(error)".contains("dense")
     }
     // Without the explicit key the default gate is simply off for such a model.
     cfg.weighting = nil
