@@ -58,6 +58,14 @@ import Foundation
 /// one (both about +0.05 in the classifier layer, DESIGN "Harmful
 /// sources"), since both share the label-independent part of the gradient;
 /// the label signatures leave that part out.
+///
+/// Choice (the default since the fourth validation screen, `label_match:
+/// true`): the class-match veto. The gate also closes a source whose class
+/// match y_k (``LabelSignature/match(against:)``: the share of its classes
+/// whose signature row is closest to the target's row of the same class,
+/// less chance), smoothed by the same EMA (u_k, no bound), is ≤ 0. The
+/// whole-matrix cosine passes a permutation onto look-alike classes; the
+/// match does not.
 public struct GradMixWeighting: WeightingRule {
   /// What each weight is proportional to before smoothing.
   public enum Score: String, Sendable { case dot, cosine }
