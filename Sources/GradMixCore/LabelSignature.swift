@@ -120,28 +120,31 @@ final class LabelSignature {
     let c = classes, d = features
     return storage.withUnsafeBufferPointer { a in
       target.average.withUnsafeBufferPointer { b in
-        func row(_ p: UnsafeBufferPointer<Float>, _ y: Int) -> UnsafeBufferPointer<Float> {
-          UnsafeBufferPointer(rebasing: p[(y * d)..<((y + 1) * d)])
-        }
-        var sourceNorm = [Double](repeating: 0, count: c), targetNorm = sourceNorm
-        for y in 0..<c {
-          sourceNorm[y] = BLAS.squaredNorm(row(a, y)).squareRoot()
-          targetNorm[y] = BLAS.squaredNorm(row(b, y)).squareRoot()
-        }
-        guard sourceNorm.allSatisfy({ $0.isFinite }) else { return .nan }
-        let targetClasses = (0..<c).filter { targetNorm[$0] > 0 }
-        guard targetClasses.count >= 2 else { return 0 }
-        var hits = 0, rows = 0
-        for y in 0..<c where a[c * d + y] > 0 && sourceNorm[y] > 0 && targetNorm[y] > 0 {
-          var same = 0.0, best = -Double.infinity
-          for t in targetClasses {
-            let r = BLAS.squaredNormAndDot(row(a, y), row(b, t)).dot / (sourceNorm[y] * targetNorm[t])
-            if t == y { same = r } else { best = max(best, r) }
+        // The rows' norms, source's then target's, on the stack (this runs per source and step).
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * c) { norm in
+          func row(_ p: UnsafeBufferPointer<Float>, _ y: Int) -> UnsafeBufferPointer<Float> {
+            UnsafeBufferPointer(rebasing: p[(y * d)..<((y + 1) * d)])
           }
-          if same > best { hits += 1 }
-          rows += 1
+          var targetClasses = 0
+          for y in 0..<c {
+            norm[y] = BLAS.squaredNorm(row(a, y)).squareRoot()
+            guard norm[y].isFinite else { return .nan }
+            norm[c + y] = BLAS.squaredNorm(row(b, y)).squareRoot()
+            if norm[c + y] > 0 { targetClasses += 1 }
+          }
+          guard targetClasses >= 2 else { return 0 }
+          var hits = 0, rows = 0
+          for y in 0..<c where a[c * d + y] > 0 && norm[y] > 0 && norm[c + y] > 0 {
+            var same = 0.0, best = -Double.infinity
+            for t in 0..<c where norm[c + t] > 0 {
+              let r = BLAS.squaredNormAndDot(row(a, y), row(b, t)).dot / (norm[y] * norm[c + t])
+              if t == y { same = r } else { best = max(best, r) }
+            }
+            if same > best { hits += 1 }
+            rows += 1
+          }
+          return rows > 0 ? Double(hits) / Double(rows) - 1 / Double(targetClasses) : 0
         }
-        return rows > 0 ? Double(hits) / Double(rows) - 1 / Double(targetClasses.count) : 0
       }
     }
   }

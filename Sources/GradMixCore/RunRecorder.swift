@@ -155,20 +155,18 @@ final class RunRecorder {
     if let c = r.weights.targetCoefficients { rec["target_coefficients"] = c.map(Double.init) }
     if let st = r.statistics, st.metaCount > 0 {
       // The step's exchanged statistics, for scripts/report/weight_diagnostics.py.
-      var dots: [String: Any] = [:], norms: [String: Any] = [:]
+      var dots: [String: Any] = [:], norms: [String: Any] = [:], scores: [String: Any] = [:]
+      var matches: [String: Any] = [:]
       for (s, info) in sources.enumerated() where r.active[s] {
         dots[info.name] = st.dots[s]
         norms[info.name] = st.sourceSquaredNorms[s]
+        scores[info.name] = st.labelScores[s]
+        matches[info.name] = st.labelMatches[s]
       }
       rec["dots"] = dots
       rec["source_squared_norms"] = norms
       rec["target_squared_norms"] = st.targetSquaredNorms
       if hasLabelScores {  // the label gate's scores (LabelSignature)
-        var scores: [String: Any] = [:], matches: [String: Any] = [:]
-        for (s, info) in sources.enumerated() where r.active[s] {
-          scores[info.name] = st.labelScores[s]
-          matches[info.name] = st.labelMatches[s]
-        }
         rec["label_scores"] = scores
         rec["label_matches"] = matches
       }
