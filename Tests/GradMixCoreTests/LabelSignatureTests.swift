@@ -77,7 +77,9 @@ struct LabelSignatureTests {
     #expect(outside.signature[3..<6].allSatisfy { $0 == 0 })
   }
 
-  @Test("the class match: true labels hit every row, a look-alike swap that the cosine passes scores chance, partial classes count their own rows")
+  @Test(
+    "the class match: true labels hit every row, a look-alike swap that the cosine passes scores chance, partial classes count their own rows"
+  )
   func classMatch() {
     // Three classes; 1 and 2 look alike, 0 stands apart (centred rows: r(1, 2) ≈ 0.80).
     let h: [[Float]] = [[5, 0, 0], [0, 4, 1], [0, 3, 2]]

@@ -249,7 +249,9 @@ struct PeerWeightingTests {
     #expect(fresh.solve(silent, active: [true, true]).weights[0] == [0, 0])
   }
 
-  @Test("gradmix class-match veto: a source whose smoothed class match is ≤ 0 is closed even where its label cosine passes; resumable")
+  @Test(
+    "gradmix class-match veto: a source whose smoothed class match is ≤ 0 is closed even where its label cosine passes; resumable"
+  )
   func labelMatchVeto() {
     // Both sources pass the cosine gate; source 0's classes match the target's no better than chance.
     var st = statistics(dots: [[3, 1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
@@ -264,7 +266,8 @@ struct PeerWeightingTests {
     #expect(cosineOnly.solve(st, active: [true, true]).weights[0][0] > 0.5)
     #expect(vetoed.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
     #expect(vetoed.matchMeans == [-0.05, 0.3])
-    #expect(vetoed.state["gradmix.label_matches"] == vetoed.matchMeans && cosineOnly.state["gradmix.label_matches"] == nil)
+    #expect(
+      vetoed.state["gradmix.label_matches"] == vetoed.matchMeans && cosineOnly.state["gradmix.label_matches"] == nil)
     // The veto asks for no confidence bound: a match mean just above 0 opens the source; resumed exactly.
     var better = st
     better.labelMatches = [0.2, 0.6]
