@@ -27,6 +27,7 @@ indirect enum KeySchema: Sendable {
       "domain": .value, "split": .value, "test_split": .value, "labelled_per_class": .value, "unlabelled": .value,
       "test": .value,
       "validation": .value, "classes": .value, "batch_size": .value, "as_source": .value, "source_batch_size": .value,
+      "disjoint_meta": .value,
     ]),
     "optimizer": .map([
       "lr": .value, "momentum": .value, "weight_decay": .value, "nesterov": .value,
@@ -42,7 +43,7 @@ indirect enum KeySchema: Sendable {
       "smoothing": .value, "layer_share": .value, "score": .value, "confidence": .value,
       "sharpness": .value, "prior": .value, "gate": .value, "tawt_rate": .value,
       "hold": .value, "label_gate": .value, "label_confidence": .value, "label_floor": .value,
-      "label_match": .value,
+      "label_match": .value, "label_classes": .value, "target_cap": .value, "magnitude": .value,
     ]),
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,

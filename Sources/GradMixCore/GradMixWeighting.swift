@@ -71,6 +71,10 @@ public struct GradMixWeighting: WeightingRule {
   public enum Score: String, Sendable { case dot, cosine }
   /// Where a source's EMA starts: at its first score (`first`) or at 0 (`zero`).
   public enum Prior: String, Sendable { case first, zero }
+  /// The magnitude each layer's mix is scaled to: the rule's shares as they
+  /// are (`none`), or the mean gradient norm of the sources that have weight
+  /// in the layer (`open`) or of every active source (`active`).
+  public enum Magnitude: String, Sendable { case none, open, active }
 
   /// The defaults of `gradmix` (config `weighting:`), chosen on the suite's
   /// validation split (docs/DESIGN.md).
@@ -85,6 +89,8 @@ public struct GradMixWeighting: WeightingRule {
     public static let hold = 10
     public static let labelGate = true
     public static let labelMatch = true
+    public static let magnitude = Magnitude.none
+    static let labelClasses = LabelSignature.Classes.target
   }
 
   public let score: Score
@@ -115,6 +121,11 @@ public struct GradMixWeighting: WeightingRule {
   public let targetIndex: Int?
   /// The first H steps mix the target set alone (scores still accumulate).
   public let hold: Int
+  /// The labelled target set's largest weight in a layer where another
+  /// source has weight (its excess goes to them in proportion; nil: no cap).
+  public let targetCap: Double?
+  /// What each layer's mixed gradient is scaled to (``Magnitude``).
+  public let magnitude: Magnitude
   /// Steps solved so far (for ``hold``).
   public var solved = 0
   /// m and q, row-major K×L, and whether each source has been seen (1) or not (0).
@@ -132,7 +143,8 @@ public struct GradMixWeighting: WeightingRule {
     layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
     sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate,
     targetIndex: Int? = nil, hold: Int = Defaults.hold, labelGate: Bool = Defaults.labelGate,
-    labelConfidence: Double? = nil, labelFloor: Double = 0, labelMatch: Bool = Defaults.labelMatch
+    labelConfidence: Double? = nil, labelFloor: Double = 0, labelMatch: Bool = Defaults.labelMatch,
+    targetCap: Double? = nil, magnitude: Magnitude = Defaults.magnitude
   ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
@@ -151,6 +163,8 @@ public struct GradMixWeighting: WeightingRule {
     self.labelConfidence = labelConfidence ?? confidence
     self.labelFloor = labelFloor
     self.labelMatch = labelGate && labelMatch
+    self.targetCap = targetCap
+    self.magnitude = magnitude
     means = [Double](repeating: 0, count: sources * layers)
     squares = means
     seen = [Double](repeating: 0, count: sources)
@@ -270,12 +284,38 @@ public struct GradMixWeighting: WeightingRule {
         empty.append(l)
       }
     }
+    if let cap = targetCap, let t = targetIndex, active[t] {
+      // The target set's cap: its excess over `cap` goes to the other weighted sources, in proportion.
+      for l in 0..<layers where Double(w[t][l]) > cap {
+        var others = 0.0
+        for s in 0..<k where s != t && active[s] { others += Double(w[s][l]) }
+        guard others > 0 else { continue }
+        let scale = (1 - cap) / others
+        for s in 0..<k where s != t && active[s] { w[s][l] = Float(Double(w[s][l]) * scale) }
+        w[t][l] = Float(cap)
+      }
+    }
     solved += 1
     if let t = targetIndex, active[t], solved <= hold {
       // Hold: the target set alone while the scores gather evidence.
       for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? 1 : 0 } }
       empty = []
     }
-    return MixingWeights(weights: w, usefulness: usefulness, emptyLayers: empty)
+    var scales: [Float]? = nil
+    if magnitude != .none {
+      // s_l = (mean of ‖g_k,l‖ over the reference sources) / Σ_k w_k,l ‖g_k,l‖.
+      var s = [Float](repeating: 1, count: layers)
+      for l in 0..<layers {
+        var nominal = 0.0, reference = 0.0, count = 0
+        for j in 0..<k where active[j] {
+          let norm = statistics.sourceSquaredNorms[j][l].squareRoot()
+          nominal += Double(w[j][l]) * norm
+          if magnitude == .active || w[j][l] > 0 { reference += norm; count += 1 }
+        }
+        if nominal > 0 && count > 0 { s[l] = Float(reference / Double(count) / nominal) }
+      }
+      scales = s
+    }
+    return MixingWeights(weights: w, usefulness: usefulness, emptyLayers: empty, layerScales: scales)
   }
 }

@@ -25,7 +25,8 @@ extension Method {
         targetIndex: targetIndex, hold: w?.hold ?? d.hold,
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
         labelConfidence: w?.labelConfidence, labelFloor: w?.labelFloor ?? 0,
-        labelMatch: w?.labelMatch ?? d.labelMatch)
+        labelMatch: w?.labelMatch ?? d.labelMatch, targetCap: w?.targetCap,
+        magnitude: w?.magnitude.flatMap(GradMixWeighting.Magnitude.init(rawValue:)) ?? d.magnitude)
     case .cosine:
       return CosineWeighting()
     case .tawt:

@@ -186,6 +186,16 @@ extension TrainConfig {
       if w.labelMatch == true && w.labelGate == false {
         throw fail("weighting.label_match", "is a part of the label gate; it needs weighting.label_gate: true")
       }
+      if let m = w.magnitude, GradMixWeighting.Magnitude(rawValue: m) == nil {
+        throw fail("weighting.magnitude", "must be none, open or active, got '\(m)'")
+      }
+      if let c = w.targetCap, !(c > 0 && c <= 1) { throw fail("weighting.target_cap", "must be in (0, 1], got \(c)") }
+      if let c = w.labelClasses, LabelSignature.Classes(rawValue: c) == nil {
+        throw fail("weighting.label_classes", "must be target or source, got '\(c)'")
+      }
+      if w.labelClasses != nil && w.labelGate == false {
+        throw fail("weighting.label_classes", "is a part of the label gate; it needs weighting.label_gate: true")
+      }
       if let z = w.labelConfidence, !(z >= 0 && z.isFinite) {
         throw fail("weighting.label_confidence", "must not be negative, got \(z)")
       }

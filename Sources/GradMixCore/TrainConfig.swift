@@ -49,11 +49,14 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Whether the labelled set also takes part as a source (own batches).
     public var asSource: Bool?
     public var sourceBatchSize: Int?
+    /// Whether the target-as-source batch of each step is drawn from the
+    /// meta batch's stream one meta batch ahead (disjoint from it).
+    public var disjointMeta: Bool?
     enum CodingKeys: String, CodingKey {
       case domain, split, unlabelled, test, validation, classes
       case testSplit = "test_split"
       case labelledPerClass = "labelled_per_class", batchSize = "batch_size", asSource = "as_source"
-      case sourceBatchSize = "source_batch_size"
+      case sourceBatchSize = "source_batch_size", disjointMeta = "disjoint_meta"
     }
   }
 
@@ -108,12 +111,20 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var labelFloor: Double?
     /// `gradmix`: the label gate also closes a source whose smoothed class match is ≤ 0.
     public var labelMatch: Bool?
+    /// `gradmix`: the classes the label score and the class match compare over, `target` (all) or
+    /// `source` (the source batch's, rows centred over them).
+    public var labelClasses: String?
+    /// `gradmix`: the labelled target set's largest weight in a layer where another source has weight.
+    public var targetCap: Double?
+    /// `gradmix`: what each layer's mix is scaled to: `none`, `open` or `active` (mean source gradient norm).
+    public var magnitude: String?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
       case smoothing, score, confidence, sharpness, prior, gate, hold
       case layerShare = "layer_share", tawtRate = "tawt_rate", labelGate = "label_gate"
       case labelConfidence = "label_confidence", labelFloor = "label_floor", labelMatch = "label_match"
+      case labelClasses = "label_classes", targetCap = "target_cap", magnitude
     }
   }
 

@@ -27,6 +27,8 @@ public final class Trainer {
   let targetGradient: FlatBuffer
   /// The meta batch's label signature Λ_T, when the rule reads them (``LabelSignature``).
   let targetSignature: LabelSignature?
+  /// Which classes the label scores compare over (`weighting.label_classes`).
+  let labelClasses: LabelSignature.Classes
   let mixer: GradientMixer
   let sgd: SGD
   let schedule: LearningRateSchedule
@@ -121,6 +123,9 @@ public final class Trainer {
       sources: infos.count, layers: model.layout.layerCount, config: config,
       targetIndex: infos.firstIndex { $0.kind == .target }, labelGateAvailable: model.classifierInputCount != nil)
     groups = ShardGroups(shards: placement.shards, wholeSourceNorms: rule.needsWholeSourceNorms)
+    labelClasses =
+      config.weighting?.labelClasses.flatMap(LabelSignature.Classes.init(rawValue:))
+      ?? GradMixWeighting.Defaults.labelClasses
     if rule.usesLabelScores, let features = model.classifierInputCount {
       targetSignature = LabelSignature(classes: model.classCount, features: features)
     } else {
@@ -189,8 +194,10 @@ public final class Trainer {
         mask = data.mask
       case .target:
         guard let split else { preconditionFailure("A rank with the target source holds the target data.") }
+        let disjoint = config.target.disjointMeta == true && settings.needsTargetGradient
         sampler = BatchSampler(
-          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, "target-source"), augment: augment)
+          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, disjoint ? "meta" : "target-source"),
+          augment: augment)
       case .pseudo:
         sampler = nil  // until the first pseudo-labelling
       }
@@ -198,6 +205,9 @@ public final class Trainer {
         SourceSlot(
           index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
           reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
+      if case .target = info.kind, config.target.disjointMeta == true && settings.needsTargetGradient {
+        slots[slots.count - 1].metaAhead = metaBatch
+      }
       slots[slots.count - 1].signature = targetSignature.map {
         LabelSignature(classes: $0.classes, features: $0.features)
       }

@@ -72,6 +72,19 @@ public final class BatchSampler {
     }
   }
 
+  /// Moves to image `n` of the stream of epochs (epoch n / count, position
+  /// n mod count), so the next batch starts there; the augmentation stream
+  /// goes on where it was.
+  public func seek(toImage n: Int) {
+    precondition(n >= 0, "A sampler position must not be negative, got \(n).")
+    let e = n / images.count
+    position = n % images.count
+    if e != epoch {
+      epoch = e
+      shuffleEpoch()
+    }
+  }
+
   /// Puts `order` in epoch `epoch`'s permutation (in place, no allocation).
   func shuffleEpoch() {
     for k in order.indices { order[k] = k }

@@ -299,6 +299,49 @@ struct PeerWeightingTests {
     #expect(alone.solve(st, active: [true, true]).weights[1] == [1, 1])
   }
 
+  @Test("gradmix target cap: the target set's excess over the cap goes to the weighted sources, in proportion")
+  func targetCap() {
+    // Three sources, the target set (2) the strongest; source 1 is closed in layer 1 (negative dot).
+    let st = statistics(
+      dots: [[1, 1], [1, -1], [6, 3]], sourceSquared: [[1, 1], [1, 1], [1, 1]], targetSquared: [1, 1])
+    func rule(_ cap: Double?) -> GradMixWeighting {
+      GradMixWeighting(
+        sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, targetIndex: 2, hold: 0,
+        labelGate: false, targetCap: cap)
+    }
+    var plain = rule(nil), capped = rule(0.5)
+    #expect(plain.solve(st, active: [true, true, true]).weights == [[0.125, 0.25], [0.125, 0], [0.75, 0.75]])
+    #expect(capped.solve(st, active: [true, true, true]).weights == [[0.25, 0.5], [0.25, 0], [0.5, 0.5]])
+    // Below the cap, or with no other weighted source, the weights stay as they are.
+    var loose = rule(0.9), alone = rule(0.5)
+    #expect(loose.solve(st, active: [true, true, true]) == plain.solve(st, active: [true, true, true]))
+    let only = statistics(
+      dots: [[-1, -1], [-1, -1], [6, 3]], sourceSquared: st.sourceSquaredNorms, targetSquared: [1, 1])
+    #expect(alone.solve(only, active: [true, true, true]).weights[2] == [1, 1])
+  }
+
+  @Test("gradmix magnitude: each layer's mix scaled to the mean gradient norm of the open or of every active source")
+  func magnitude() {
+    // Layer 0: both sources positive; layer 1: source 1 negative (closed). Norms² (1, 16) and (4, 9).
+    let st = statistics(dots: [[1, 1], [1, -1]], sourceSquared: [[1, 4], [16, 9]], targetSquared: [1, 1])
+    func rule(_ m: GradMixWeighting.Magnitude) -> GradMixWeighting {
+      GradMixWeighting(
+        sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, hold: 0, labelGate: false,
+        magnitude: m)
+    }
+    var none = rule(.none), open = rule(.open), active = rule(.active)
+    let plain = none.solve(st, active: [true, true])
+    #expect(plain.layerScales == nil && plain.applied == plain)
+    // Shares (0.5, 0.5) and (1, 0). Layer 0: Σ w‖g‖ = 0.5·1 + 0.5·4 = 2.5, mean norm 2.5: s = 1.
+    // Layer 1: Σ w‖g‖ = 2; open: source 0 alone, mean 2, s = 1; active: mean (2 + 3)/2, s = 1.25.
+    let o = open.solve(st, active: [true, true]), a = active.solve(st, active: [true, true])
+    #expect(o.weights == plain.weights && a.weights == plain.weights)  // the recorded shares stay the rule's
+    #expect(o.layerScales == [1, 1] && a.layerScales == [1, 1.25])
+    #expect(a.applied.weights == [[0.5, 1.25], [0.5, 0]] && a.applied.layerScales == nil)
+    // An inactive source counts for neither the mix nor the mean.
+    #expect(active.solve(st, active: [true, false]).layerScales == [1, 1])
+  }
+
   @Test("gradmix hold: the first H steps mix the target set alone while the scores accumulate; resumable")
   func hold() {
     let st = statistics(dots: [[1, 3], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])

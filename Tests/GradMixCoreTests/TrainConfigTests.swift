@@ -54,6 +54,16 @@ struct TrainConfigTests {
         "classes: 10\n", "classes: 10\nweighting: {label_gate: false, label_match: true}\n",
         "weighting.label_match: is a part of the label gate; it needs weighting.label_gate: true"
       ),
+      ("classes: 10\n", "classes: 10\nweighting: {target_cap: 0}\n", "weighting.target_cap: must be in (0, 1]"),
+      (
+        "classes: 10\n", "classes: 10\nweighting: {label_classes: all}\n",
+        "weighting.label_classes: must be target or source, got 'all'"
+      ),
+      (
+        "classes: 10\n", "classes: 10\nweighting: {label_gate: false, label_classes: source}\n",
+        "weighting.label_classes: is a part of the label gate; it needs weighting.label_gate: true"
+      ),
+      ("test: 50}", "test: 50, disjoint_meta: 2}", "target.disjoint_meta: expected a value of type Bool"),
       (
         "classes: 10\n", "classes: 10\nadaptive_lr: {enabled: maybe}\n",
         "adaptive_lr.enabled: expected a value of type Bool"

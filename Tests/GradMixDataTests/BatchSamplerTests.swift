@@ -66,6 +66,19 @@ struct BatchSamplerTests {
     }
   }
 
+  @Test("seeking to image n gives the batch a sampler of the same seed draws after n images, across epochs")
+  func seek() throws {
+    let set = DataFixtures.randomSet(count: 7, height: 3, width: 3, channels: 1)
+    let stream = draw(BatchSampler(set, batchSize: 4, seed: 11), 6)  // 24 images: epochs 0–3
+    let s = BatchSampler(set, batchSize: 4, seed: 11)
+    for n in [4, 12, 20, 0, 8] {  // forward and back, into later epochs and epoch 0 again
+      s.seek(toImage: n)
+      let (x, y) = draw(s, 1)
+      #expect(y == Array(stream.1[n..<(n + 4)]), "image \(n)")
+      #expect(x == Array(stream.0[(n * 9)..<((n + 4) * 9)]))
+    }
+  }
+
   @Test("conversion maps 0 to -1, 255 to 1, HWC to CHW; shifts fill with -1")
   func conversion() throws {
     // One 2x2 RGB image: pixel (y, x) channel c = 10*y + 5*x + c... with extremes.
