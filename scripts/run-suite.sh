@@ -6,13 +6,17 @@
 #
 # Usage: scripts/run-suite.sh [--seeds "1 2 3 4 5"] [--steps N] [--jobs J] [--tasks "digits ..."]
 #          [--methods "uniform l2rw ..."] [--eval-split test|validation] [--name NAME] [--out DIR]
-#          [--variant TAG=ARGS]...
+#          [--variant TAG=ARGS]... [--lr-table FILE|none]
 #   --jobs J         runs J trainings at once, each with max(1, cores/J) BLAS threads (default 2)
 #   --eval-split     test (default; the tables) or validation (held out of the target's unlabelled
 #                    draw, disjoint from test: what rules and hyperparameters are chosen on)
 #   --name NAME      results/NAME.{json,md,png} (default suite, or suite-validation)
 #   --variant T=A    also run method "T" as `gradmix train ... A` (e.g. 'ema9=--method gradmix --rule-ema 0.9'),
 #                    recorded under the method name T
+#   --lr-table FILE  per (task, method) learning rates chosen on the validation split (default
+#                    experiments/suite/learning-rates.tsv; `none`: every run at its config's optimizer.lr):
+#                    a method gets `optimizer.lr=` from it, and so does a variant, by its --method, unless
+#                    its arguments set optimizer.lr themselves
 # A run whose summary.json exists is skipped, so an interrupted call continues where it stopped;
 # an unfinished run starts again. Needs the release binary (swift build -c release) and the data.
 set -euo pipefail
@@ -21,7 +25,7 @@ cd "$root"
 seeds="1 2 3 4 5" steps="" jobs=2 split=test name="" out=""
 tasks="digits digits-uci digits-noise digits-permuted cross-task digits-5shot many-sources many-sources-clean"
 methods="uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix"
-variants=()
+variants=() lr_table=experiments/suite/learning-rates.tsv
 while (($#)); do
   case $1 in
     --seeds) seeds=$2; shift 2 ;;
@@ -33,7 +37,8 @@ while (($#)); do
     --name) name=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --variant) variants+=("$2"); shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --lr-table) lr_table=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "error: run-suite: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -46,6 +51,23 @@ data=${GRADMIX_DATA:-data/raw}
 for t in $tasks; do
   [[ -f experiments/suite/$t/config.yaml ]] || { echo "error: --tasks: no experiments/suite/$t/config.yaml" >&2; exit 2; }
 done
+if [[ $lr_table != none ]]; then
+  [[ -f $lr_table ]] || { echo "error: --lr-table: $lr_table: file not found (or pass --lr-table none)" >&2; exit 2; }
+fi
+# The learning rate of method $2 on task $1 from the table ("" when none).
+lr_of() {
+  [[ $lr_table == none ]] && return 0
+  awk -F'\t' -v t="$1" -v m="$2" '!/^#/ && $1 == t && $2 == m { print $3; exit }' "$lr_table"
+}
+# " optimizer.lr=X" for a run of task $1 with train arguments $2 (none if they set it, or no entry).
+lr_args() {
+  [[ $2 == *optimizer.lr=* ]] && return 0
+  local m lr
+  m=$(sed -n 's/.*--method \([^ ]*\).*/\1/p' <<<"$2")
+  [[ -n $m ]] || return 0
+  lr=$(lr_of "$1" "$m")
+  [[ -z $lr ]] || printf ' optimizer.lr=%s' "$lr"
+}
 threads=$(( $(nproc) / jobs )); ((threads >= 1)) || threads=1
 mkdir -p "$out" results
 
@@ -54,8 +76,10 @@ jobs_file=$(mktemp)
 trap 'rm -f "$jobs_file"' EXIT
 for seed in $seeds; do
   for t in $tasks; do
-    for m in $methods; do printf '%s\t%s\t%s\t--method %s\n' "$t" "$m" "$seed" "$m"; done
-    for v in "${variants[@]}"; do printf '%s\t%s\t%s\t%s\n' "$t" "${v%%=*}" "$seed" "${v#*=}"; done
+    for m in $methods; do printf '%s\t%s\t%s\t--method %s%s\n' "$t" "$m" "$seed" "$m" "$(lr_args "$t" "--method $m")"; done
+    for v in "${variants[@]}"; do
+      printf '%s\t%s\t%s\t%s%s\n' "$t" "${v%%=*}" "$seed" "${v#*=}" "$(lr_args "$t" "${v#*=}")"
+    done
   done
 done >"$jobs_file"
 total=$(wc -l <"$jobs_file")
@@ -83,6 +107,7 @@ command="scripts/run-suite.sh --seeds \"$seeds\"${steps:+ --steps $steps} --jobs
   || command+=" --tasks \"$tasks\""
 [[ $methods == "uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix" ]] || command+=" --methods \"$methods\""
 for v in "${variants[@]}"; do command+=" --variant '$v'"; done
+[[ $lr_table == experiments/suite/learning-rates.tsv ]] || command+=" --lr-table $lr_table"
 PY=${PYTHON:-$root/.venv/bin/python}
 [[ -x $PY ]] || PY=$(scripts/setup-python.sh)
 "$PY" scripts/report/suite_report.py --runs "$out" --split "$split" --elapsed "$elapsed" --jobs "$jobs" \
