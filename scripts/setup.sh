@@ -45,6 +45,9 @@ fi
 if [[ -n $build ]]; then
   echo "setup: building ($build) ..."
   log=$(mktemp)
+  # SwiftPM may skip the BuildInfo prebuild command when no source changed (e.g. after a commit),
+  # which would leave the previous commit in the binary's provenance: remove its output first.
+  find .build -path '*BuildInfoPlugin*' -name BuildInfo.swift -delete 2>/dev/null || true
   if ! swift build -c "$build" >"$log" 2>&1; then
     cat "$log" >&2; rm -f "$log"
     echo "setup: the build failed" >&2; exit 1
