@@ -43,7 +43,7 @@ indirect enum KeySchema: Sendable {
       "smoothing": .value, "layer_share": .value, "score": .value, "confidence": .value,
       "sharpness": .value, "prior": .value, "gate": .value, "tawt_rate": .value,
       "hold": .value, "label_gate": .value, "label_confidence": .value, "label_floor": .value,
-      "label_match": .value, "label_classes": .value, "target_cap": .value, "magnitude": .value,
+      "label_match": .value, "label_classes": .value, "target_cap": .value, "magnitude": .value, "mix": .value,
     ]),
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,

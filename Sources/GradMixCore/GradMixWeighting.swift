@@ -75,6 +75,11 @@ public struct GradMixWeighting: WeightingRule {
   /// are (`none`), or the mean gradient norm of the sources that have weight
   /// in the layer (`open`) or of every active source (`active`).
   public enum Magnitude: String, Sendable { case none, open, active }
+  /// How the sources the gates leave open are mixed: the (bounded, rectified,
+  /// normalised) layer-wise weights (`layerwise`), or equal shares with each
+  /// conflicting layer projected onto the target gradient's normal plane, as
+  /// ``PCGradTargetWeighting`` does (`pcgrad`).
+  public enum Mix: String, Sendable { case layerwise, pcgrad }
 
   /// The defaults of `gradmix` (config `weighting:`), chosen on the suite's
   /// validation split (docs/DESIGN.md).
@@ -90,6 +95,7 @@ public struct GradMixWeighting: WeightingRule {
     public static let labelGate = true
     public static let labelMatch = true
     public static let magnitude = Magnitude.none
+    public static let mix = Mix.layerwise
     static let labelClasses = LabelSignature.Classes.target
   }
 
@@ -126,6 +132,8 @@ public struct GradMixWeighting: WeightingRule {
   public let targetCap: Double?
   /// What each layer's mixed gradient is scaled to (``Magnitude``).
   public let magnitude: Magnitude
+  /// How the open sources are mixed (``Mix``).
+  public let mix: Mix
   /// Steps solved so far (for ``hold``).
   public var solved = 0
   /// m and q, row-major K×L, and whether each source has been seen (1) or not (0).
@@ -144,7 +152,7 @@ public struct GradMixWeighting: WeightingRule {
     sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate,
     targetIndex: Int? = nil, hold: Int = Defaults.hold, labelGate: Bool = Defaults.labelGate,
     labelConfidence: Double? = nil, labelFloor: Double = 0, labelMatch: Bool = Defaults.labelMatch,
-    targetCap: Double? = nil, magnitude: Magnitude = Defaults.magnitude
+    targetCap: Double? = nil, magnitude: Magnitude = Defaults.magnitude, mix: Mix = Defaults.mix
   ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
     precondition(layerShare >= 0 && layerShare <= 1, "The layer share must be in [0, 1], got \(layerShare).")
@@ -165,6 +173,7 @@ public struct GradMixWeighting: WeightingRule {
     self.labelMatch = labelGate && labelMatch
     self.targetCap = targetCap
     self.magnitude = magnitude
+    self.mix = mix
     means = [Double](repeating: 0, count: sources * layers)
     squares = means
     seen = [Double](repeating: 0, count: sources)
@@ -246,6 +255,7 @@ public struct GradMixWeighting: WeightingRule {
     }
     // The gates: a closed source keeps its EMA but gets 0 in every layer.
     let floor = labelFloor > 0 ? labelFloor * max(targetIndex.map { labelMeans[$0] } ?? 0, 0) : 0
+    var open = active
     for s in 0..<k {
       let threshold = s == targetIndex ? 0 : floor  // the target set is its own reference
       let closed =
@@ -257,6 +267,7 @@ public struct GradMixWeighting: WeightingRule {
         || (labelMatch && matchMeans[s] <= 0)
       if closed {
         for l in 0..<layers { bound[s * layers + l] = min(bound[s * layers + l], 0) }
+        open[s] = false
       }
     }
     // The layer-wise part's numerators max(s, 0)^p.
@@ -295,11 +306,31 @@ public struct GradMixWeighting: WeightingRule {
         w[t][l] = Float(cap)
       }
     }
+    var projection: [Float]? = nil
+    if mix == .pcgrad {
+      // Equal shares among the open sources; c_l = −Σ_k share · min(d_k,l, 0) / ‖g_T,l‖².
+      let n = open.filter { $0 }.count
+      let share = n > 0 ? 1 / Double(n) : 0
+      var c = [Float](repeating: 0, count: layers)
+      for l in 0..<layers {
+        let t = statistics.targetSquaredNorms[l]
+        var coefficient = 0.0
+        for s in 0..<k {
+          w[s][l] = open[s] ? Float(share) : 0
+          let d = statistics.dots[s][l]
+          if open[s] && d < 0 && t > 0 { coefficient -= share * d / t }
+        }
+        c[l] = Float(coefficient)
+      }
+      projection = c
+      empty = n > 0 ? [] : Array(0..<layers)
+    }
     solved += 1
     if let t = targetIndex, active[t], solved <= hold {
       // Hold: the target set alone while the scores gather evidence.
       for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? 1 : 0 } }
       empty = []
+      projection = projection.map { $0.map { _ in 0 } }
     }
     var scales: [Float]? = nil
     if magnitude != .none {
@@ -316,6 +347,7 @@ public struct GradMixWeighting: WeightingRule {
       }
       scales = s
     }
-    return MixingWeights(weights: w, usefulness: usefulness, emptyLayers: empty, layerScales: scales)
+    return MixingWeights(
+      weights: w, usefulness: usefulness, emptyLayers: empty, targetCoefficients: projection, layerScales: scales)
   }
 }

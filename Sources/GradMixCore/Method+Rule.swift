@@ -26,7 +26,8 @@ extension Method {
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
         labelConfidence: w?.labelConfidence, labelFloor: w?.labelFloor ?? 0,
         labelMatch: w?.labelMatch ?? d.labelMatch, targetCap: w?.targetCap,
-        magnitude: w?.magnitude.flatMap(GradMixWeighting.Magnitude.init(rawValue:)) ?? d.magnitude)
+        magnitude: w?.magnitude.flatMap(GradMixWeighting.Magnitude.init(rawValue:)) ?? d.magnitude,
+        mix: w?.mix.flatMap(GradMixWeighting.Mix.init(rawValue:)) ?? d.mix)
     case .cosine:
       return CosineWeighting()
     case .tawt:

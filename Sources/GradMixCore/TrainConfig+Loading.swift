@@ -186,6 +186,9 @@ extension TrainConfig {
       if w.labelMatch == true && w.labelGate == false {
         throw fail("weighting.label_match", "is a part of the label gate; it needs weighting.label_gate: true")
       }
+      if let m = w.mix, GradMixWeighting.Mix(rawValue: m) == nil {
+        throw fail("weighting.mix", "must be layerwise or pcgrad, got '\(m)'")
+      }
       if let m = w.magnitude, GradMixWeighting.Magnitude(rawValue: m) == nil {
         throw fail("weighting.magnitude", "must be none, open or active, got '\(m)'")
       }

@@ -118,13 +118,15 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var targetCap: Double?
     /// `gradmix`: what each layer's mix is scaled to: `none`, `open` or `active` (mean source gradient norm).
     public var magnitude: String?
+    /// `gradmix`: how the sources the gates leave open are mixed: `layerwise` or `pcgrad`.
+    public var mix: String?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
       case smoothing, score, confidence, sharpness, prior, gate, hold
       case layerShare = "layer_share", tawtRate = "tawt_rate", labelGate = "label_gate"
       case labelConfidence = "label_confidence", labelFloor = "label_floor", labelMatch = "label_match"
-      case labelClasses = "label_classes", targetCap = "target_cap", magnitude
+      case labelClasses = "label_classes", targetCap = "target_cap", magnitude, mix
     }
   }
 

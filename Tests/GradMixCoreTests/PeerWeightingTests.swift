@@ -342,6 +342,28 @@ struct PeerWeightingTests {
     #expect(active.solve(st, active: [true, false]).layerScales == [1, 1])
   }
 
+  @Test("gradmix mix pcgrad: equal shares among the sources the gates leave open, conflicting layers projected")
+  func gatedPCGrad() {
+    // Source 1 is closed by the label gate; source 0 conflicts with the target in layer 1 (d = −2, ‖g_T,1‖² = 4).
+    var st = statistics(
+      dots: [[1, -2], [3, 3], [2, 1]], sourceSquared: [[1, 1], [1, 1], [1, 1]], targetSquared: [1, 4])
+    st.labelScores = [0.5, -0.5, 0.8]
+    func rule(hold: Int) -> GradMixWeighting {
+      GradMixWeighting(
+        sources: 3, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
+        targetIndex: 2, hold: hold, labelGate: true, labelMatch: false, mix: .pcgrad)
+    }
+    var gated = rule(hold: 0)
+    let w = gated.solve(st, active: [true, true, true])
+    #expect(w.weights == [[0.5, 0.5], [0, 0], [0.5, 0.5]])
+    // c_1 = −0.5 · (−2) / 4: source 0's layer 1 loses its component along g_T,1.
+    #expect(w.targetCoefficients == [0, 0.25] && w.emptyLayers.isEmpty)
+    // The hold mixes the target set alone, with no projection.
+    var held = rule(hold: 1)
+    let h = held.solve(st, active: [true, true, true])
+    #expect(h.weights == [[0, 0], [0, 0], [1, 1]] && h.targetCoefficients == [0, 0])
+  }
+
   @Test("gradmix hold: the first H steps mix the target set alone while the scores accumulate; resumable")
   func hold() {
     let st = statistics(dots: [[1, 3], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])

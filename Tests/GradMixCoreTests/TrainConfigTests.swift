@@ -54,6 +54,7 @@ struct TrainConfigTests {
         "classes: 10\n", "classes: 10\nweighting: {label_gate: false, label_match: true}\n",
         "weighting.label_match: is a part of the label gate; it needs weighting.label_gate: true"
       ),
+      ("classes: 10\n", "classes: 10\nweighting: {mix: sum}\n", "weighting.mix: must be layerwise or pcgrad"),
       ("classes: 10\n", "classes: 10\nweighting: {target_cap: 0}\n", "weighting.target_cap: must be in (0, 1]"),
       (
         "classes: 10\n", "classes: 10\nweighting: {label_classes: all}\n",
