@@ -142,12 +142,10 @@ final class LabelSignature {
           guard targetClasses >= 2 else { return 0 }
           var hits = 0, rows = 0
           for y in 0..<c where a[c * d + y] > 0 && norm[y] > 0 && norm[c + y] > 0 {
-            var same = 0.0, best = -Double.infinity
-            for t in 0..<c where norm[c + t] > 0 {
-              let r = BLAS.squaredNormAndDot(row(a, y), row(b, t)).dot / (norm[y] * norm[c + t])
-              if t == y { same = r } else { best = max(best, r) }
+            let nearest = Self.isNearest(y, among: (0..<c).lazy.filter { norm[c + $0] > 0 }) { t in
+              BLAS.squaredNormAndDot(row(a, y), row(b, t)).dot / (norm[y] * norm[c + t])
             }
-            if same > best { hits += 1 }
+            if nearest { hits += 1 }
             rows += 1
           }
           return rows > 0 ? Double(hits) / Double(rows) - 1 / Double(targetClasses) : 0
@@ -184,63 +182,76 @@ final class LabelSignature {
     let c = classes, d = features
     return storage.withUnsafeBufferPointer { a in
       target.average.withUnsafeBufferPointer { b in
-        // ρ' and τ' (rows 0..<m for C_k's classes), then C_k, then the rows' norms.
+        // ρ' and τ' (rows 0..<m for C_k's classes), C_k itself, and the rows' norms.
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * c * d) { work in
-          withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * c) { aux in
-            for j in 0..<(c * d) where !a[j].isFinite { return (.nan, .nan) }
-            var m = 0
-            for y in 0..<c where a[c * d + y] > 0 {
-              var any = false
-              for j in 0..<d where b[y * d + j] != 0 { any = true; break }
-              if any { aux[m] = Double(y); m += 1 }
-            }
-            guard m >= 2 else { return (0, 0) }
-            let rho = work.baseAddress!, tau = rho + c * d
-            for i in 0..<m {
-              let y = Int(aux[i]), share = a[c * d + y]
-              for j in 0..<d {
-                rho[i * d + j] = a[y * d + j] / share
-                tau[i * d + j] = b[y * d + j]
+          withUnsafeTemporaryAllocation(of: Int.self, capacity: c) { members in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * c) { norms in
+              for j in 0..<(c * d) where !a[j].isFinite { return (.nan, .nan) }
+              var m = 0
+              for y in 0..<c where a[c * d + y] > 0 {
+                var any = false
+                for j in 0..<d where b[y * d + j] != 0 { any = true; break }
+                if any { members[m] = y; m += 1 }
               }
-            }
-            for base in [rho, tau] {
-              for j in 0..<d {
-                var mean: Float = 0
-                for i in 0..<m { mean += base[i * d + j] }
-                mean /= Float(m)
-                for i in 0..<m { base[i * d + j] -= mean }
+              guard m >= 2 else { return (0, 0) }
+              let rho = work.baseAddress!, tau = rho + c * d
+              for i in 0..<m {
+                let y = members[i], share = a[c * d + y]
+                for j in 0..<d {
+                  rho[i * d + j] = a[y * d + j] / share
+                  tau[i * d + j] = b[y * d + j]
+                }
               }
-            }
-            func row(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> UnsafeBufferPointer<Float> {
-              UnsafeBufferPointer(start: p + i * d, count: d)
-            }
-            let normRho = aux.baseAddress! + c, normTau = normRho + c
-            var dot = 0.0, sourceSquares = 0.0, targetSquares = 0.0
-            for i in 0..<m {
-              let share = Double(a[c * d + Int(aux[i])])
-              let (rr, rt) = BLAS.squaredNormAndDot(row(rho, i), row(tau, i))
-              normRho[i] = rr.squareRoot()
-              normTau[i] = BLAS.squaredNorm(row(tau, i)).squareRoot()
-              dot += share * rt
-              sourceSquares += share * share * rr
-              targetSquares += normTau[i] * normTau[i]
-            }
-            let n = sourceSquares * targetSquares
-            let score = n > 0 ? dot / n.squareRoot() : 0
-            var hits = 0
-            for i in 0..<m where normRho[i] > 0 && normTau[i] > 0 {
-              var same = 0.0, best = -Double.infinity
-              for t in 0..<m where normTau[t] > 0 {
-                let r = BLAS.squaredNormAndDot(row(rho, i), row(tau, t)).dot / (normRho[i] * normTau[t])
-                if t == i { same = r } else { best = max(best, r) }
+              func centre(_ base: UnsafeMutablePointer<Float>) {
+                for j in 0..<d {
+                  var mean: Float = 0
+                  for i in 0..<m { mean += base[i * d + j] }
+                  mean /= Float(m)
+                  for i in 0..<m { base[i * d + j] -= mean }
+                }
               }
-              if same > best { hits += 1 }
+              centre(rho)
+              centre(tau)
+              func row(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> UnsafeBufferPointer<Float> {
+                UnsafeBufferPointer(start: p + i * d, count: d)
+              }
+              let normRho = norms.baseAddress!, normTau = normRho + c
+              var dot = 0.0, sourceSquares = 0.0, targetSquares = 0.0
+              for i in 0..<m {
+                let share = Double(a[c * d + members[i]])
+                let (rr, rt) = BLAS.squaredNormAndDot(row(rho, i), row(tau, i))
+                normRho[i] = rr.squareRoot()
+                normTau[i] = BLAS.squaredNorm(row(tau, i)).squareRoot()
+                dot += share * rt
+                sourceSquares += share * share * rr
+                targetSquares += normTau[i] * normTau[i]
+              }
+              let n = sourceSquares * targetSquares
+              let score = n > 0 ? dot / n.squareRoot() : 0
+              var hits = 0
+              for i in 0..<m where normRho[i] > 0 && normTau[i] > 0 {
+                let nearest = Self.isNearest(i, among: (0..<m).lazy.filter { normTau[$0] > 0 }) { t in
+                  BLAS.squaredNormAndDot(row(rho, i), row(tau, t)).dot / (normRho[i] * normTau[t])
+                }
+                if nearest { hits += 1 }
+              }
+              return (score, Double(hits) / Double(m) - 1 / Double(m))
             }
-            return (score, Double(hits) / Double(m) - 1 / Double(m))
           }
         }
       }
     }
+  }
+
+  /// Whether row `i` is closer (by `cosine(t)`, row i against target row t)
+  /// to target row i than to every other candidate row: the class match's test.
+  static func isNearest(_ i: Int, among candidates: some Sequence<Int>, cosine: (Int) -> Double) -> Bool {
+    var same = 0.0, best = -Double.infinity
+    for t in candidates {
+      let r = cosine(t)
+      if t == i { same = r } else { best = max(best, r) }
+    }
+    return same > best
   }
 
   /// (‖Λ‖², ⟨Λ, Λ̄ of `target`⟩) in double precision.

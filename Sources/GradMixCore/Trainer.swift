@@ -178,6 +178,7 @@ public final class Trainer {
     // This rank's sources (or shards).
     let augment = Augmentation(maxShift: config.augment?.maxShift ?? 0)
     var batches = [metaBatch]
+    let disjointMeta = config.target.disjointMeta == true && settings.needsTargetGradient
     for k in mine {
       let info = infos[k]
       guard let shard = info.shards.first(where: { $0.rank == rank }) else { continue }
@@ -194,9 +195,8 @@ public final class Trainer {
         mask = data.mask
       case .target:
         guard let split else { preconditionFailure("A rank with the target source holds the target data.") }
-        let disjoint = config.target.disjointMeta == true && settings.needsTargetGradient
         sampler = BatchSampler(
-          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, disjoint ? "meta" : "target-source"),
+          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, disjointMeta ? "meta" : "target-source"),
           augment: augment)
       case .pseudo:
         sampler = nil  // until the first pseudo-labelling
@@ -205,9 +205,7 @@ public final class Trainer {
         SourceSlot(
           index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
           reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
-      if case .target = info.kind, config.target.disjointMeta == true && settings.needsTargetGradient {
-        slots[slots.count - 1].metaAhead = metaBatch
-      }
+      if case .target = info.kind, disjointMeta { slots[slots.count - 1].metaAhead = metaBatch }
       slots[slots.count - 1].signature = targetSignature.map {
         LabelSignature(classes: $0.classes, features: $0.features)
       }
