@@ -2,10 +2,14 @@ import Foundation
 
 /// The GradMix weights with the departures from the paper that the task
 /// suite selected on its validation split (docs/DESIGN.md, "The default
-/// rule"): each (source, layer) score is smoothed over steps, optionally
-/// reduced by z of its standard errors, the layer-wise weights may be
-/// shrunk toward source-wise ones, and the first steps mix the labelled
-/// target set alone while the scores gather evidence.
+/// rule" to "The tenth screen"): the first steps mix the labelled target
+/// set alone while the scores gather evidence; then gates close the sources
+/// whose labels disagree with the target's (the label gate and class match
+/// below), and the open sources are mixed with equal shares, each layer that
+/// conflicts with the target gradient projected onto its normal plane
+/// (`mix: pcgrad`, the default since the tenth screen; c_l at the end of
+/// ``solve(_:active:)``). With `mix: layerwise` (the default before it) the
+/// open sources get the smoothed, bounded layer-wise weights.
 ///
 /// With x_k,l this step's score, the paper's d_k,l = ⟨g_T,l, g_k,l⟩ (or the
 /// cosine d_k,l / (‖g_k,l‖ ‖g_T,l‖)):
@@ -48,7 +52,7 @@ import Foundation
 /// cos(Λ_k, Λ̄_T), the cosine of the label-dependent part of its
 /// classifier-layer gradient with the target's, smoothed over steps
 /// (``LabelSignature``), with the same EMA, prior and bound (z =
-/// `label_confidence`, default `confidence`); a source whose label bound
+/// `label_confidence`, default 2.5 since the tenth screen, 1 before it); a source whose label bound
 /// is ≤ 0 gets 0 in every layer:
 ///
 ///     m_k ← β m_k + (1 − β) x_k,   q_k ← β q_k + (1 − β) x_k²
@@ -66,6 +70,20 @@ import Foundation
 /// less chance), smoothed by the same EMA (u_k, no bound), is ≤ 0. The
 /// whole-matrix cosine passes a permutation onto look-alike classes; the
 /// match does not.
+///
+/// Choice (the default since the tenth validation screen, `mix: pcgrad`,
+/// `label_confidence: 2.5`): the open sources get equal shares 1/n in every
+/// layer, and with d_k,l < 0 a source's layer is projected onto g_T,l's normal
+/// plane, which adds c_l g_T,l to the mix (``PCGradTargetWeighting``):
+///
+///     w_k,l = 1/n for the n open sources, 0 for the closed ones
+///     c_l   = −Σ_{k open} (1/n) min(d_k,l, 0) / ‖g_T,l‖²
+///
+/// The layer scores' bound then shapes no weight (it still drives `gate:
+/// true`). Equal shares give a source the gate leaves open by chance a
+/// full share, so the label bound asks z = 2.5 standard errors: a
+/// shuffled-label source's label score flickers above a 1-error bound in
+/// runs of steps (its per-step scores are correlated), above 2.5 almost never.
 public struct GradMixWeighting: WeightingRule {
   /// What each weight is proportional to before smoothing.
   public enum Score: String, Sendable { case dot, cosine }
@@ -94,8 +112,9 @@ public struct GradMixWeighting: WeightingRule {
     public static let hold = 10
     public static let labelGate = true
     public static let labelMatch = true
+    public static let labelConfidence = 2.5
     public static let magnitude = Magnitude.none
-    public static let mix = Mix.layerwise
+    public static let mix = Mix.pcgrad
     static let labelClasses = LabelSignature.Classes.target
   }
 
@@ -115,7 +134,7 @@ public struct GradMixWeighting: WeightingRule {
   /// layer (the label gate: the same EMA and bound on the cosine of the
   /// label signatures, ``LabelSignature``).
   public let labelGate: Bool
-  /// z of the label gate's bound (nil: ``confidence``).
+  /// z of the label gate's bound.
   public let labelConfidence: Double
   /// ρ: the label bound must exceed ρ times the labelled target set's
   /// smoothed label score (0: the plain gate; an experiment, off by default).
@@ -151,7 +170,7 @@ public struct GradMixWeighting: WeightingRule {
     layerShare: Double = Defaults.layerShare, confidence: Double = Defaults.confidence,
     sharpness: Double = Defaults.sharpness, prior: Prior = Defaults.prior, gate: Bool = Defaults.gate,
     targetIndex: Int? = nil, hold: Int = Defaults.hold, labelGate: Bool = Defaults.labelGate,
-    labelConfidence: Double? = nil, labelFloor: Double = 0, labelMatch: Bool = Defaults.labelMatch,
+    labelConfidence: Double = Defaults.labelConfidence, labelFloor: Double = 0, labelMatch: Bool = Defaults.labelMatch,
     targetCap: Double? = nil, magnitude: Magnitude = Defaults.magnitude, mix: Mix = Defaults.mix
   ) {
     precondition(smoothing >= 0 && smoothing < 1, "The smoothing factor must be in [0, 1), got \(smoothing).")
@@ -168,7 +187,7 @@ public struct GradMixWeighting: WeightingRule {
     self.targetIndex = targetIndex
     self.hold = hold
     self.labelGate = labelGate
-    self.labelConfidence = labelConfidence ?? confidence
+    self.labelConfidence = labelConfidence
     self.labelFloor = labelFloor
     self.labelMatch = labelGate && labelMatch
     self.targetCap = targetCap
@@ -186,7 +205,7 @@ public struct GradMixWeighting: WeightingRule {
   public static func paper(sources: Int, layers: Int) -> GradMixWeighting {
     GradMixWeighting(
       sources: sources, layers: layers, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, hold: 0,
-      labelGate: false)
+      labelGate: false, mix: .layerwise)
   }
 
   public var needsWholeSourceNorms: Bool { score == .cosine || labelGate }

@@ -24,7 +24,7 @@ extension Method {
         prior: w?.prior.flatMap(GradMixWeighting.Prior.init(rawValue:)) ?? d.prior, gate: w?.gate ?? d.gate,
         targetIndex: targetIndex, hold: w?.hold ?? d.hold,
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
-        labelConfidence: w?.labelConfidence, labelFloor: w?.labelFloor ?? 0,
+        labelConfidence: w?.labelConfidence ?? d.labelConfidence, labelFloor: w?.labelFloor ?? 0,
         labelMatch: w?.labelMatch ?? d.labelMatch, targetCap: w?.targetCap,
         magnitude: w?.magnitude.flatMap(GradMixWeighting.Magnitude.init(rawValue:)) ?? d.magnitude,
         mix: w?.mix.flatMap(GradMixWeighting.Mix.init(rawValue:)) ?? d.mix)

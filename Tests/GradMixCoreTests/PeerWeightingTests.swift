@@ -92,7 +92,8 @@ struct PeerWeightingTests {
   @Test("gradmix smoothing: an EMA of the scores, started at each source's first score")
   func smoothing() {
     var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false,
+      mix: .layerwise)
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: s̄ = (4, 2) -> (2/3, 1/3). Step 2: s̄ = (0, 2) -> (0, 1).
@@ -105,7 +106,8 @@ struct PeerWeightingTests {
     #expect(w3.weights[0][0] == 0.5 && w3.usefulness == 6)
     // A source seen for the first time starts at its own score, not at 0.
     var late = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first, labelGate: false)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first, labelGate: false,
+      mix: .layerwise)
     _ = late.solve(a, active: [true, false])
     let w = late.solve(a, active: [true, true])
     #expect(abs(w.weights[1][0] - Float(1.0 / 3)) < 1e-7)
@@ -115,19 +117,22 @@ struct PeerWeightingTests {
   func shrinkage() {
     // Layer-wise u: layer 0 (1/3, 0, 2/3), layer 1 (1, 0, 0); source-wise v from totals (3, -2, 2): (3/5, 0, 2/5).
     var rule = GradMixWeighting(
-      sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false)
+      sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false,
+      mix: .layerwise)
     let w = rule.solve(s, active: [true, true, true])
     #expect(abs(w.weights[0][0] - Float(0.5 / 3 + 0.3)) < 1e-6 && abs(w.weights[2][0] - Float(1.0 / 3 + 0.2)) < 1e-6)
     #expect(abs(w.weights[0][1] - 0.8) < 1e-6 && abs(w.weights[2][1] - 0.2) < 1e-6 && w.weights[1] == [0, 0])
     // A layer where only source-wise weights exist (λ < 1): it takes them instead of being empty.
     let neg = statistics(dots: [[5, -1], [1, -1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
     var two = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false)
+      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false,
+      mix: .layerwise)
     let wn = two.solve(neg, active: [true, true])
     #expect(wn.emptyLayers.isEmpty && abs(wn.weights[0][1] - 1) < 1e-6 && wn.weights[1][1] == 0)
     // Cosine score: layer 1 cosines are 2/√4 = 1 (source 0) and source 2's 0/0 = 0.
     var cosine = GradMixWeighting(
-      sources: 3, layers: 2, score: .cosine, smoothing: 0, layerShare: 1, confidence: 0, labelGate: false)
+      sources: 3, layers: 2, score: .cosine, smoothing: 0, layerShare: 1, confidence: 0, labelGate: false,
+      mix: .layerwise)
     let wc = cosine.solve(s, active: [true, true, true])
     // Layer 0 cosines: 1/1 = 1, 0, 2/2 = 1 -> (1/2, 0, 1/2).
     #expect(wc.weights[0][0] == 0.5 && wc.weights[2][0] == 0.5 && wc.weights[0][1] == 1)
@@ -137,7 +142,8 @@ struct PeerWeightingTests {
   func confidence() {
     // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
     var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false,
+      mix: .layerwise)
     let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-2], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
     // Step 1: no spread yet, m = (4, 1) -> (0.8, 0.2).
@@ -149,12 +155,14 @@ struct PeerWeightingTests {
     #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
     // Without the bound the same EMA gives (1/2, 1/2).
     var plain = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false,
+      mix: .layerwise)
     _ = plain.solve(a, active: [true, true])
     #expect(plain.solve(b, active: [true, true]).weights[0][0] == 0.5)
     // The state round-trips.
     var copy = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false,
+      mix: .layerwise)
     copy.state = rule.state
     #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
   }
@@ -163,7 +171,7 @@ struct PeerWeightingTests {
   func sharpness() {
     var rule = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 2, prior: .first, gate: false, labelGate: false)
+      sharpness: 2, prior: .first, gate: false, labelGate: false, mix: .layerwise)
     // Scores (3, 1): p = 1 gives (3/4, 1/4), p = 2 gives (9/10, 1/10).
     let w = rule.solve(
       statistics(dots: [[3], [1]], sourceSquared: [[1], [1]], targetSquared: [1]), active: [true, true])
@@ -175,7 +183,7 @@ struct PeerWeightingTests {
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     var rule = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1,
-      sharpness: 1, prior: .zero, gate: false, labelGate: false)
+      sharpness: 1, prior: .zero, gate: false, labelGate: false, mix: .layerwise)
     // Step 1: m = (2, 1), q = (8, 2), variance (4, 1), standard error √(var/3): bounds 2 − 2/√3, 1 − 1/√3,
     // in the ratio 2 : 1 as with the first-score start (which has no spread yet).
     let w1 = rule.solve(a, active: [true, true])
@@ -184,11 +192,11 @@ struct PeerWeightingTests {
     // z = 2: both bounds 2 − 4/√3 < 0 and 1 − 2/√3 < 0: the layer is empty until evidence accumulates.
     var strict = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-      sharpness: 1, prior: .zero, gate: false, labelGate: false)
+      sharpness: 1, prior: .zero, gate: false, labelGate: false, mix: .layerwise)
     #expect(strict.solve(a, active: [true, true]).emptyLayers == [0])
     var first = GradMixWeighting(
       sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-      sharpness: 1, prior: .first, gate: false, labelGate: false)
+      sharpness: 1, prior: .first, gate: false, labelGate: false, mix: .layerwise)
     #expect(first.solve(a, active: [true, true]).emptyLayers.isEmpty)
   }
 
@@ -198,13 +206,13 @@ struct PeerWeightingTests {
     let st = statistics(dots: [[3, -1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
     var gated = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 1, prior: .first, gate: true, labelGate: false)
+      sharpness: 1, prior: .first, gate: true, labelGate: false, mix: .layerwise)
     let w = gated.solve(st, active: [true, true])
     #expect(w.weights[0] == [0, 0] && w.weights[1] == [1, 1])
     #expect(!gated.isLayerSeparable)
     var open = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 1, prior: .first, gate: false, labelGate: false)
+      sharpness: 1, prior: .first, gate: false, labelGate: false, mix: .layerwise)
     #expect(open.solve(st, active: [true, true]).weights[0] == [0.75, 0])
   }
 
@@ -215,7 +223,7 @@ struct PeerWeightingTests {
     st.labelScores = [-0.5, 1]
     var gated = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
-      labelGate: true, labelMatch: false)
+      labelGate: true, labelConfidence: 1, labelMatch: false, mix: .layerwise)
     #expect(gated.usesLabelScores && gated.needsWholeSourceNorms && !gated.isLayerSeparable)
     // Step 1: m = ½ x, q = ½ x², bound = m − √((q − m²)/3) = x (½ − ½/√3) > 0 for source 1's cosine x = 1.
     let w = gated.solve(st, active: [true, true])
@@ -224,14 +232,14 @@ struct PeerWeightingTests {
     // Without the gate source 0 takes most of layer 0.
     var open = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
-      labelGate: false)
+      labelGate: false, mix: .layerwise)
     #expect(open.solve(st, active: [true, true]).weights[0][0] > 0.5)
     // Once source 0's labels agree for long enough, the gate opens; the state resumes it exactly.
     var agreeing = st
     agreeing.labelScores = [1, 1]
     var resumed = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
-      labelGate: true, labelMatch: false)
+      labelGate: true, labelConfidence: 1, labelMatch: false, mix: .layerwise)
     resumed.state = gated.state
     #expect(resumed.state["gradmix.label_means"] == gated.labelMeans)
     var last = w
@@ -245,7 +253,7 @@ struct PeerWeightingTests {
     silent.labelScores = [0, 1]
     var fresh = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero, hold: 0,
-      labelGate: true, labelMatch: false)
+      labelGate: true, labelConfidence: 0, labelMatch: false, mix: .layerwise)
     #expect(fresh.solve(silent, active: [true, true]).weights[0] == [0, 0])
   }
 
@@ -260,7 +268,7 @@ struct PeerWeightingTests {
     func rule(_ veto: Bool) -> GradMixWeighting {
       GradMixWeighting(
         sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
-        targetIndex: 1, hold: 0, labelGate: true, labelMatch: veto)
+        targetIndex: 1, hold: 0, labelGate: true, labelConfidence: 0, labelMatch: veto, mix: .layerwise)
     }
     var cosineOnly = rule(false), vetoed = rule(true)
     #expect(cosineOnly.solve(st, active: [true, true]).weights[0][0] > 0.5)
@@ -277,7 +285,7 @@ struct PeerWeightingTests {
     #expect(resumed.solve(better, active: [true, true]) == next)
     #expect(next.weights[0][0] > 0.5)
     // The veto is a part of the label gate: without the gate it is off.
-    #expect(!GradMixWeighting(sources: 2, layers: 2, labelGate: false, labelMatch: true).labelMatch)
+    #expect(!GradMixWeighting(sources: 2, layers: 2, labelGate: false, labelMatch: true, mix: .layerwise).labelMatch)
   }
 
   @Test("gradmix label floor: the label bound must exceed ρ times the target set's smoothed label score")
@@ -288,7 +296,8 @@ struct PeerWeightingTests {
     func rule(_ rho: Double) -> GradMixWeighting {
       GradMixWeighting(
         sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
-        targetIndex: 1, hold: 0, labelGate: true, labelFloor: rho, labelMatch: false)
+        targetIndex: 1, hold: 0, labelGate: true, labelConfidence: 0, labelFloor: rho, labelMatch: false,
+        mix: .layerwise)
     }
     var plain = rule(0), floored = rule(0.5)
     #expect(plain.solve(st, active: [true, true]).weights[0][0] > 0.5)
@@ -307,7 +316,7 @@ struct PeerWeightingTests {
     func rule(_ cap: Double?) -> GradMixWeighting {
       GradMixWeighting(
         sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, targetIndex: 2, hold: 0,
-        labelGate: false, targetCap: cap)
+        labelGate: false, targetCap: cap, mix: .layerwise)
     }
     var plain = rule(nil), capped = rule(0.5)
     #expect(plain.solve(st, active: [true, true, true]).weights == [[0.125, 0.25], [0.125, 0], [0.75, 0.75]])
@@ -327,7 +336,7 @@ struct PeerWeightingTests {
     func rule(_ m: GradMixWeighting.Magnitude) -> GradMixWeighting {
       GradMixWeighting(
         sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, hold: 0, labelGate: false,
-        magnitude: m)
+        magnitude: m, mix: .layerwise)
     }
     var none = rule(.none), open = rule(.open), active = rule(.active)
     let plain = none.solve(st, active: [true, true])
@@ -351,7 +360,7 @@ struct PeerWeightingTests {
     func rule(hold: Int) -> GradMixWeighting {
       GradMixWeighting(
         sources: 3, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
-        targetIndex: 2, hold: hold, labelGate: true, labelMatch: false, mix: .pcgrad)
+        targetIndex: 2, hold: hold, labelGate: true, labelConfidence: 0, labelMatch: false, mix: .pcgrad)
     }
     var gated = rule(hold: 0)
     let w = gated.solve(st, active: [true, true, true])
@@ -369,17 +378,17 @@ struct PeerWeightingTests {
     let st = statistics(dots: [[1, 3], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
     var held = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
-      labelGate: false)
+      labelGate: false, mix: .layerwise)
     var plain = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 0,
-      labelGate: false)
+      labelGate: false, mix: .layerwise)
     for _ in 0..<2 {
       #expect(held.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
       _ = plain.solve(st, active: [true, true])
     }
     var resumed = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
-      labelGate: false)
+      labelGate: false, mix: .layerwise)
     resumed.state = held.state
     let third = plain.solve(st, active: [true, true])
     #expect(third.weights[0][1] == 0.75)  // the scores went on accumulating during the hold
@@ -388,12 +397,13 @@ struct PeerWeightingTests {
     // A checkpoint written before the hold existed carries no step count: it resumes past the hold.
     var old = GradMixWeighting(
       sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
-      labelGate: false)
+      labelGate: false, mix: .layerwise)
     old.state = held.state.filter { $0.key != "gradmix.solved" }
     #expect(old.solve(st, active: [true, true]).weights[0][1] > 0)
     // Without the target set among the sources there is nothing to hold to.
     var noTarget = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, labelGate: false)
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, labelGate: false,
+      mix: .layerwise)
     #expect(noTarget.solve(st, active: [true, true]).weights[0][1] > 0)
   }
 
@@ -418,12 +428,12 @@ struct PeerWeightingTests {
   func methodRules() throws {
     let yaml =
       TrainConfigTests.valid
-      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3, label_gate: true, label_match: false}\n"
+      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3, label_gate: true, label_match: false, label_confidence: 1.5, mix: layerwise}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
     let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
     #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
     #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true && g?.hold == 3 && g?.labelGate == true)
-    #expect(g?.labelMatch == false)
+    #expect(g?.labelMatch == false && g?.labelConfidence == 1.5 && g?.mix == .layerwise)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
     #expect(
@@ -434,6 +444,8 @@ struct PeerWeightingTests {
       defaults?.hold == 10 && defaults?.targetIndex == nil && defaults?.labelGate == GradMixWeighting.Defaults.labelGate
     )
     #expect(defaults?.labelMatch == GradMixWeighting.Defaults.labelMatch)
+    // The default mix since the tenth screen: the gates in front of equal shares and the projection.
+    #expect(defaults?.mix == .pcgrad && defaults?.labelConfidence == 2.5)
     let held = Method.gradmix.makeRule(sources: 3, layers: 2, config: d, targetIndex: 2) as? GradMixWeighting
     #expect(held?.targetIndex == 2)
     #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)

@@ -8,8 +8,12 @@ config's `optimizer.lr`), keeps the runs whose only override is the learning rat
 rate). Writes the table scripts/run-suite.sh reads (task, method, lr; tab-separated) and a markdown
 report of every cell.
 
+With --keep-others, the rows of the methods these runs do not hold are kept from the existing TSV and
+markdown (a grid rerun for one method after its rule changed; the other methods' cells stay the earlier
+grid's, which the markdown's header should then name through --command).
+
 Usage: choose_lr.py --runs DIR [--runs DIR ...] [--rates 0.01 0.03 0.05] --tsv experiments/suite/learning-rates.tsv
-                    --markdown results/suite-lr-validation.md
+                    --markdown results/suite-lr-validation.md [--keep-others] [--command TEXT]
 """
 import argparse
 import glob
@@ -58,6 +62,8 @@ def main():
   ap.add_argument("--markdown", required=True)
   ap.add_argument("--rates", type=float, nargs="+", help="the grid (default: every rate found)")
   ap.add_argument("--command", default="")
+  ap.add_argument("--keep-others", action="store_true",
+                  help="keep the existing TSV's and markdown's rows of the methods absent from --runs")
   a = ap.parse_args()
   cells = collect(a.runs)
   if not cells:
@@ -72,12 +78,21 @@ def main():
       seeds = max((len(cells.get((t, m, r), {})) for r in rates), default=0)
       full = [(statistics.fmean(cells[(t, m, r)].values()), -r, r) for r in rates
               if len(cells.get((t, m, r), {})) == seeds and seeds > 0]
+      for r in rates:
+        n = len(cells.get((t, m, r), {}))
+        if 0 < n < seeds or (n == 0 and seeds > 0):
+          print(f"choose_lr: warning: {t} {m}: lr {r:g} has {n} of {seeds} seeds; not compared", file=sys.stderr)
       if full:
         chosen[(t, m)] = max(full)[2]
+  kept_rates, kept_rows = {}, {}
+  if a.keep_others:
+    kept_rates, kept_rows = kept(a.tsv, a.markdown, methods, rates)
+  chosen_all = dict(chosen)
+  chosen_all.update(kept_rates)
   with open(a.tsv + ".tmp", "w") as f:
     f.write("# task\tmethod\tlr  (chosen on the validation split by scripts/report/choose_lr.py; "
             "read by scripts/run-suite.sh)\n")
-    for (t, m), r in sorted(chosen.items()):
+    for (t, m), r in sorted(chosen_all.items()):
       f.write(f"{t}\t{m}\t{r:g}\n")
   os.replace(a.tsv + ".tmp", a.tsv)
   lines = ["# Task suite: learning rate per task and method, chosen on the validation split", ""]
@@ -88,8 +103,13 @@ def main():
             f"(the best mean; ties go to the smaller rate), written to `{a.tsv}`.", ""]
   lines += ["| task | method | " + " | ".join(f"lr {r:g}" for r in rates) + " | seeds |",
             "|---|---|" + "---|" * len(rates) + "---|"]
-  for t in tasks:
-    for m in methods:
+  for t in sorted(set(tasks) | {t for t, _ in kept_rows}):
+    for m in METHODS:
+      if (t, m) in kept_rows:
+        lines.append(kept_rows[(t, m)])
+        continue
+      if m not in methods or t not in tasks:
+        continue
       row = []
       for r in rates:
         c = cells.get((t, m, r))
@@ -103,7 +123,34 @@ def main():
   with open(a.markdown + ".tmp", "w") as f:
     f.write("\n".join(lines) + "\n")
   os.replace(a.markdown + ".tmp", a.markdown)
-  print(f"choose_lr: {len(chosen)} (task, method) rates -> {a.tsv}, {a.markdown}")
+  print(f"choose_lr: {len(chosen)} (task, method) rates chosen, {len(kept_rates)} kept -> {a.tsv}, {a.markdown}")
+
+
+def kept(tsv, markdown, methods, rates):
+  """The existing table's rates and markdown rows of every method not in `methods`."""
+  for path in (tsv, markdown):
+    if not os.path.isfile(path):
+      sys.exit(f"error: --keep-others: {path}: file not found")
+  rates_kept = {}
+  for line in open(tsv):
+    if line.startswith("#") or not line.strip():
+      continue
+    t, m, r = line.rstrip("\n").split("\t")
+    if m not in methods:
+      rates_kept[(t, m)] = float(r)
+  rows = {}
+  header = "| task | method | " + " | ".join(f"lr {r:g}" for r in rates) + " | seeds |"
+  lines = open(markdown).read().splitlines()
+  if header not in lines:
+    sys.exit(f"error: --keep-others: {markdown}: its table is not of the rates {' '.join(f'{r:g}' for r in rates)}")
+  for line in lines[lines.index(header) + 2:]:
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if not line.startswith("|") or len(cells) < 2:
+      break
+    m = cells[1].strip("`")
+    if m not in methods:
+      rows[(cells[0], m)] = line
+  return rates_kept, rows
 
 
 if __name__ == "__main__":
