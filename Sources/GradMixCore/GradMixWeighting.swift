@@ -7,8 +7,8 @@ import Foundation
 /// whose labels disagree with the target's (the label gate and class match
 /// below), and the open sources are mixed with equal shares, each layer that
 /// conflicts with the target gradient projected onto its normal plane
-/// (`mix: pcgrad`, the default since the tenth screen; c_l at the end of
-/// ``solve(_:active:)``). With `mix: layerwise` (the default before it) the
+/// (`mix: pcgrad`, the default since the tenth screen; the shares and c_l
+/// from ``PCGradTargetWeighting/equalShares(_:included:)``). With `mix: layerwise` (the default before it) the
 /// open sources get the smoothed, bounded layer-wise weights.
 ///
 /// With x_k,l this step's score, the paper's d_k,l = ⟨g_T,l, g_k,l⟩ (or the
@@ -289,6 +289,44 @@ public struct GradMixWeighting: WeightingRule {
         open[s] = false
       }
     }
+    var w: [[Float]], empty: [Int], projection: [Float]? = nil
+    if mix == .pcgrad {
+      let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
+      (w, projection) = (shares.weights, shares.coefficients)
+      empty = shares.count > 0 ? [] : Array(0..<layers)
+    } else {
+      (w, empty) = layerwiseWeights(bound: bound, active: active, sources: k, layers: layers)
+    }
+    solved += 1
+    if let t = targetIndex, active[t], solved <= hold {
+      // Hold: the target set alone while the scores gather evidence.
+      for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? 1 : 0 } }
+      empty = []
+      projection = projection.map { $0.map { _ in 0 } }
+    }
+    var scales: [Float]? = nil
+    if magnitude != .none {
+      // s_l = (mean of ‖g_k,l‖ over the reference sources) / Σ_k w_k,l ‖g_k,l‖.
+      var s = [Float](repeating: 1, count: layers)
+      for l in 0..<layers {
+        var nominal = 0.0, reference = 0.0, count = 0
+        for j in 0..<k where active[j] {
+          let norm = statistics.sourceSquaredNorms[j][l].squareRoot()
+          nominal += Double(w[j][l]) * norm
+          if magnitude == .active || w[j][l] > 0 { reference += norm; count += 1 }
+        }
+        if nominal > 0 && count > 0 { s[l] = Float(reference / Double(count) / nominal) }
+      }
+      scales = s
+    }
+    return MixingWeights(
+      weights: w, usefulness: usefulness, emptyLayers: empty, targetCoefficients: projection, layerScales: scales)
+  }
+
+  /// The bounded scores rectified, raised to p and normalised per layer,
+  /// shrunk toward the source-wise weights by λ, with the target set's cap
+  /// (`mix: layerwise`); the layers no source has weight in.
+  private func layerwiseWeights(bound: [Double], active: [Bool], sources k: Int, layers: Int) -> ([[Float]], [Int]) {
     // The layer-wise part's numerators max(s, 0)^p.
     let sharp = sharpness == 1 ? bound.map { max($0, 0) } : bound.map { Foundation.pow(max($0, 0), sharpness) }
     // The source-wise part v.
@@ -325,48 +363,6 @@ public struct GradMixWeighting: WeightingRule {
         w[t][l] = Float(cap)
       }
     }
-    var projection: [Float]? = nil
-    if mix == .pcgrad {
-      // Equal shares among the open sources; c_l = −Σ_k share · min(d_k,l, 0) / ‖g_T,l‖².
-      let n = open.filter { $0 }.count
-      let share = n > 0 ? 1 / Double(n) : 0
-      var c = [Float](repeating: 0, count: layers)
-      for l in 0..<layers {
-        let t = statistics.targetSquaredNorms[l]
-        var coefficient = 0.0
-        for s in 0..<k {
-          w[s][l] = open[s] ? Float(share) : 0
-          let d = statistics.dots[s][l]
-          if open[s] && d < 0 && t > 0 { coefficient -= share * d / t }
-        }
-        c[l] = Float(coefficient)
-      }
-      projection = c
-      empty = n > 0 ? [] : Array(0..<layers)
-    }
-    solved += 1
-    if let t = targetIndex, active[t], solved <= hold {
-      // Hold: the target set alone while the scores gather evidence.
-      for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? 1 : 0 } }
-      empty = []
-      projection = projection.map { $0.map { _ in 0 } }
-    }
-    var scales: [Float]? = nil
-    if magnitude != .none {
-      // s_l = (mean of ‖g_k,l‖ over the reference sources) / Σ_k w_k,l ‖g_k,l‖.
-      var s = [Float](repeating: 1, count: layers)
-      for l in 0..<layers {
-        var nominal = 0.0, reference = 0.0, count = 0
-        for j in 0..<k where active[j] {
-          let norm = statistics.sourceSquaredNorms[j][l].squareRoot()
-          nominal += Double(w[j][l]) * norm
-          if magnitude == .active || w[j][l] > 0 { reference += norm; count += 1 }
-        }
-        if nominal > 0 && count > 0 { s[l] = Float(reference / Double(count) / nominal) }
-      }
-      scales = s
-    }
-    return MixingWeights(
-      weights: w, usefulness: usefulness, emptyLayers: empty, targetCoefficients: projection, layerScales: scales)
+    return (w, empty)
   }
 }

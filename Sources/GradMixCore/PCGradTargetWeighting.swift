@@ -21,24 +21,42 @@ public struct PCGradTargetWeighting: WeightingRule {
   public init() {}
 
   public mutating func solve(_ statistics: StepStatistics, active: [Bool]) -> MixingWeights {
+    let shares = Self.equalShares(statistics, included: active)
+    guard shares.count > 0 else {
+      return MixingWeights(weights: shares.weights, usefulness: 0, emptyLayers: Array(0..<statistics.layerCount))
+    }
+    var usefulness = 0.0
+    for l in 0..<statistics.layerCount {
+      for s in 0..<statistics.sourceCount where active[s] { usefulness += max(statistics.dots[s][l], 0) }
+    }
+    return MixingWeights(
+      weights: shares.weights, usefulness: usefulness, emptyLayers: [], targetCoefficients: shares.coefficients)
+  }
+
+  /// Equal shares 1/n among the n `included` sources in every layer (0 for
+  /// the rest), and the projection's coefficients
+  /// c_l = −Σ_{k included} (1/n) min(d_k,l, 0) / ‖g_T,l‖² (0 where ‖g_T,l‖ = 0).
+  /// Shared with `GradMixWeighting`'s `mix: pcgrad`, which passes the
+  /// sources its gates leave open.
+  static func equalShares(_ statistics: StepStatistics, included: [Bool]) -> (
+    weights: [[Float]], coefficients: [Float], count: Int
+  ) {
     let k = statistics.sourceCount, layers = statistics.layerCount
     var w = [[Float]](repeating: [Float](repeating: 0, count: layers), count: k)
     var c = [Float](repeating: 0, count: layers)
-    let n = active.filter { $0 }.count
-    guard n > 0 else { return MixingWeights(weights: w, usefulness: 0, emptyLayers: Array(0..<layers)) }
+    let n = included.filter { $0 }.count
+    guard n > 0 else { return (w, c, 0) }
     let share = 1 / Double(n)
-    var usefulness = 0.0
     for l in 0..<layers {
       let t = statistics.targetSquaredNorms[l]
       var coefficient = 0.0
-      for s in 0..<k where active[s] {
+      for s in 0..<k where included[s] {
         w[s][l] = Float(share)
         let d = statistics.dots[s][l]
-        usefulness += max(d, 0)
         if d < 0 && t > 0 { coefficient -= share * d / t }
       }
       c[l] = Float(coefficient)
     }
-    return MixingWeights(weights: w, usefulness: usefulness, emptyLayers: [], targetCoefficients: c)
+    return (w, c, n)
   }
 }
