@@ -41,11 +41,16 @@ let package = Package(
       pkgConfig: "libturbojpeg",
       providers: [.apt(["libturbojpeg0-dev"])]),
 
+    // MARK: Kernels
+
+    // The step's statistics loops with AVX, chosen at run time (Sources/CKernels/NormAndDot.c).
+    .target(name: "CKernels"),
+
     // MARK: Library
 
     .target(
       name: "GradMixEngine",
-      dependencies: ["COpenBLAS", "CZlib"],
+      dependencies: ["COpenBLAS", "CZlib", "CKernels"],
       swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]),
     .target(
       name: "GradMixData",
