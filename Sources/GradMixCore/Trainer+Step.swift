@@ -35,6 +35,12 @@ extension Trainer {
     //    pipelining strategy gets g_T before the last backward pass and each
     //    layer as it finishes.
     let pipelined = strategy.pipelinesLayers ? local.last : nil
+    // Choice: where this rank already holds g_T (it computed it, or the rule
+    // needs none), each layer of each source is measured as soon as the
+    // backward pass completes it, while it is still in cache (a source summed
+    // in a group: once the sum is done). The same numbers as measuring after
+    // the loop, in less time (README, "Mixing cost").
+    let measuresEarly = !settings.needsTargetGradient || target.metaSampler != nil
     for slot in local {
       if let m = slot.metaAhead { slot.sampler!.seek(toImage: m * (t + 1)) }
       let loss = timers.time(\.sourceGradients) {
@@ -50,18 +56,21 @@ extension Trainer {
       stats.losses[slot.index] = loss * slot.fraction
       if slot === pipelined {
         try shareTargetGradient()
-        for earlier in local where earlier !== slot { measure(earlier, into: &stats) }
-        try backwardPipelined(slot, step: t, local: local, statistics: &stats)
+        if !measuresEarly { for earlier in local where earlier !== slot { measure(earlier, into: &stats) } }
+        try backwardMeasuring(slot, step: t, local: local, statistics: &stats, pipelined: true)
+      } else if measuresEarly && slot.group == nil && slot.reports {
+        try backwardMeasuring(slot, step: t, local: local, statistics: &stats, pipelined: false)
       } else {
         timers.time(\.sourceGradients) { backward(slot.rows.count, into: slot.gradient) }
         if slot.fraction != 1 { BLAS.scale(slot.gradient.storage, by: Float(slot.fraction)) }
         if injectsNaN(slot, step: t) { slot.gradient.fill(.nan) }
         try sumShards(slot)
+        if measuresEarly && slot.reports { measure(slot, into: &stats) }  // the summed gradient
       }
     }
     if pipelined == nil {
       try shareTargetGradient()
-      for slot in local where slot.reports { measure(slot, into: &stats) }
+      if !measuresEarly { for slot in local where slot.reports { measure(slot, into: &stats) } }
       if strategy.pipelinesLayers {  // no local source: take part in the per-layer exchanges
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
           try strategy.layerReady(l, statistics: stats, local: [], timers: &timers)
@@ -150,14 +159,17 @@ extension Trainer {
     model.backward(workspace, batch: batch, parameters: parameters, gradients: gradient, layerDone: layerDone)
   }
 
-  /// The last local source's backward pass, each layer measured and handed
-  /// to the strategy as soon as it is complete.
-  func backwardPipelined(
+  /// `slot`'s backward pass, each layer measured as soon as it is complete
+  /// (while it is still in cache) and, if `pipelined` (the last local
+  /// source of a pipelining strategy), handed to the strategy.
+  func backwardMeasuring(
     _ slot: SourceSlot, step t: Int, local: [SourceSlot],
-    statistics stats: inout StepStatistics
+    statistics stats: inout StepStatistics, pipelined: Bool
   ) throws {
+    precondition(slot.group == nil, "A source whose shards are summed is measured after the sum.")
     precondition(
-      local.allSatisfy { $0.group == nil }, "Pipelined mixing runs only while no shards are summed in groups.")
+      !pipelined || local.allSatisfy { $0.group == nil },
+      "Pipelined mixing runs only while no shards are summed in groups.")
     // Timed by hand: the strategy's work inside the callback keeps its own timers.
     let start = monotonicSeconds()
     var inCallbacks = 0.0
@@ -171,6 +183,7 @@ extension Trainer {
       if slot.fraction != 1 { BLAS.scale(slot.gradient.slice(range), by: Float(slot.fraction)) }
       if self.injectsNaN(slot, step: t) { slot.gradient.slice(range).update(repeating: .nan) }
       self.measure(slot, layer: l, into: &shared)
+      guard pipelined else { return }
       do { try self.strategy.layerReady(l, statistics: shared, local: local, timers: &self.timers) } catch {
         failure = error
       }
