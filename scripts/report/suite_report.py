@@ -263,8 +263,8 @@ def main():
     st = [r["median_step_seconds"] for r in records if r["method"] == m and r["median_step_seconds"]]
     mx = [r["median_mixing_seconds"] for r in records if r["method"] == m and r["median_mixing_seconds"] is not None]
     if st and mx:
-      out.append(f"| `{m}` | {statistics.median(st) * 1e3:.1f} | {statistics.median(mx) * 1e3:.2f} | "
-                 f"{statistics.median(mx) / statistics.median(st) * 100:.1f}% |")
+      out.append(f"| `{m}` | {statistics.median(st) * 1e3:.2f} | {statistics.median(mx) * 1e3:.3f} | "
+                 f"{statistics.median(mx) / statistics.median(st) * 100:.2f}% |")
   out.append("")
   # Per-seed numbers.
   out += ["## Per seed", "", "| task | method | " + " | ".join(f"seed {s}" for s in seeds) + " |",
