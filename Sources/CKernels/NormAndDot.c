@@ -4,9 +4,10 @@
 // elements i, i+16, i+32, i+48 and the second those of i+8, ...; the two are
 // added lane by lane, the 8 lanes summed left to right in float, and each block's
 // sum added to the double total in order; elements past the last whole block are
-// summed in double. Choice: what is faster is only how the lanes are summed:
-// 8 blocks at a time, their vectors transposed so that one vector add sums
-// lane k of 8 blocks at once (16 adds where 112 scalar adds were).
+// summed in double. Choice: what is faster is only the lane width (8 where the
+// Swift targets, built for SSE2, have 4) and how the lanes are summed: 8 blocks
+// at a time, their vectors transposed so that one vector add sums lane k of 8
+// blocks at once (7 vector adds where 56 scalar adds were, per sum).
 #include "CKernels.h"
 
 // No multiply-add may be fused: the Swift loop rounds each product.

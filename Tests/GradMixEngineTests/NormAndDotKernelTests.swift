@@ -38,7 +38,7 @@ struct NormAndDotKernelTests {
         #expect(avx.squaredNorm.bitPattern == portable.squaredNorm.bitPattern)
         #expect(avx.dot.bitPattern == portable.dot.bitPattern)
         #expect(BLAS.squaredNorm(gp, kernel: .avx).bitPattern == BLAS.squaredNorm(gp, kernel: .portable).bitPattern)
-        // Every suffix start in the first group: unaligned starts and every tail length.
+        // Suffixes: unaligned starts and other tail lengths.
         for start in [1, 3, 17, 64, 200] where start < n {
           let gs = UnsafeBufferPointer(rebasing: gp[start...]), ts = UnsafeBufferPointer(rebasing: tp[start...])
           let a = BLAS.squaredNormAndDot(gs, ts, kernel: .avx), p = BLAS.squaredNormAndDot(gs, ts, kernel: .portable)

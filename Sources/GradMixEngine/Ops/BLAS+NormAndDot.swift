@@ -13,11 +13,11 @@ import CKernels
 /// engine is compiled with `-Ounchecked`, under which these loops vectorise.
 ///
 /// Choice (issue 10, the mixing share again): the Swift targets are compiled
-/// for baseline x86-64 (SSE2), where these loops run at about 4 elements per
-/// ns and spend much of it summing each block's lanes. On a CPU with AVX the
+/// for baseline x86-64 (SSE2, 4-wide lanes), where these loops run at about 4
+/// elements per ns on a cached layer. On a CPU with AVX the
 /// same arithmetic in the same order runs as C (`CKernels`, NormAndDot.c:
 /// 8-wide lanes, 8 blocks' lanes summed by one transpose), 1.5–1.9× as fast on
-/// a cached layer and the same bits, so the choice of kernel never changes a
+/// a cached layer in a micro-benchmark, and the same bits, so the choice of kernel never changes a
 /// run. ``NormAndDotKernel/portable`` keeps the Swift loops (and is what the
 /// tests hold the C kernel to).
 extension BLAS {
@@ -25,7 +25,7 @@ extension BLAS {
   static let normAndDotBlock = 64
 
   /// Which form of the norm-and-dot loops runs.
-  public enum NormAndDotKernel: String, Sendable, CaseIterable {
+  public enum NormAndDotKernel: Sendable {
     /// The Swift loops below (any CPU).
     case portable
     /// The C kernels with AVX (x86-64 with AVX, found at run time).
@@ -33,9 +33,6 @@ extension BLAS {
 
     /// The kernel this machine runs: `avx` where the CPU and OS support it.
     public static let selected: NormAndDotKernel = gm_kernels_have_avx() != 0 ? .avx : .portable
-
-    /// The kernels this machine can run.
-    public static var available: [NormAndDotKernel] { selected == .avx ? [.portable, .avx] : [.portable] }
   }
 
   /// `(‖g‖², ⟨t, g⟩)`, one pass over both slices (blocks in float, their sum in double).
