@@ -10,7 +10,7 @@
 #   --jobs J         runs J trainings at once, each with max(1, cores/J) BLAS threads (default 2)
 #   --eval-split     test (default; the tables) or validation (held out of the target's unlabelled
 #                    draw, disjoint from test: what rules and hyperparameters are chosen on)
-#   --name NAME      results/NAME.{json,md,png} (default suite, or suite-validation)
+#   --name NAME      results/NAME.{json,md,png} (default suite, or screens/suite-validation)
 #   --variant T=A    also run method "T" as `gradmix train ... A` (e.g. 'ema9=--method gradmix --rule-ema 0.9'),
 #                    recorded under the method name T
 #   --lr-table FILE  per (task, method) learning rates chosen on the validation split (default
@@ -43,7 +43,7 @@ while (($#)); do
   esac
 done
 [[ $split == test || $split == validation ]] || { echo "error: --eval-split: must be test or validation, got '$split'" >&2; exit 2; }
-[[ -n $name ]] || { [[ $split == test ]] && name=suite || name=suite-validation; }
+[[ -n $name ]] || { [[ $split == test ]] && name=suite || name=screens/suite-validation; }
 [[ -n $out ]] || out=runs/suite-$split
 bin=${GRADMIX_BIN:-.build/release/gradmix}
 [[ -x $bin ]] || { echo "error: $bin: missing; run swift build -c release first" >&2; exit 1; }
@@ -69,7 +69,7 @@ lr_args() {
   [[ -z $lr ]] || printf ' optimizer.lr=%s' "$lr"
 }
 threads=$(( $(nproc) / jobs )); ((threads >= 1)) || threads=1
-mkdir -p "$out" results
+mkdir -p "$out" "results/$(dirname "$name")"
 
 # One line per run: task, method tag, seed, then the train arguments.
 jobs_file=$(mktemp)

@@ -13,7 +13,7 @@ markdown (a grid rerun for one method after its rule changed; the other methods'
 grid's, which the markdown's header should then name through --command).
 
 Usage: choose_lr.py --runs DIR [--runs DIR ...] [--rates 0.01 0.03 0.05] --tsv experiments/suite/learning-rates.tsv
-                    --markdown results/suite-lr-validation.md [--keep-others] [--command TEXT]
+                    --markdown results/screens/suite-lr-validation.md [--keep-others] [--command TEXT]
 """
 import argparse
 import glob
