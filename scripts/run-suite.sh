@@ -13,6 +13,8 @@
 #   --name NAME      results/NAME.{json,md,png} (default suite, or screens/suite-validation)
 #   --variant T=A    also run method "T" as `gradmix train ... A` (e.g. 'ema9=--method gradmix --rule-ema 0.9'),
 #                    recorded under the method name T
+#   --methods        may include `subset`: uniform on the best subset of each task's sources, chosen on the
+#                    validation split (scripts/report/subset_oracle.py; its search runs go to OUT-subsets/)
 #   --lr-table FILE  per (task, method) learning rates chosen on the validation split (default
 #                    experiments/suite/learning-rates.tsv; `none`: every run at its config's optimizer.lr):
 #                    a method gets `optimizer.lr=` from it, and so does a variant, by its --method, unless
@@ -23,8 +25,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 seeds="1 2 3 4 5" steps="" jobs=2 split=test name="" out=""
-tasks="digits digits-uci digits-noise digits-permuted cross-task digits-5shot many-sources many-sources-clean"
-methods="uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix"
+default_tasks="digits digits-uci digits-noise digits-permuted digits-foreign digits-relabelled digits-folded cross-task digits-5shot many-sources many-sources-clean"
+default_methods="uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix subset"
+tasks=$default_tasks methods=$default_methods
 variants=() lr_table=experiments/suite/learning-rates.tsv
 while (($#)); do
   case $1 in
@@ -76,7 +79,7 @@ jobs_file=$(mktemp)
 trap 'rm -f "$jobs_file"' EXIT
 for seed in $seeds; do
   for t in $tasks; do
-    for m in $methods; do printf '%s\t%s\t%s\t--method %s%s\n' "$t" "$m" "$seed" "$m" "$(lr_args "$t" "--method $m")"; done
+    for m in $methods; do [[ $m == subset ]] && continue; printf '%s\t%s\t%s\t--method %s%s\n' "$t" "$m" "$seed" "$m" "$(lr_args "$t" "--method $m")"; done
     for v in "${variants[@]}"; do
       printf '%s\t%s\t%s\t%s%s\n' "$t" "${v%%=*}" "$seed" "${v#*=}" "$(lr_args "$t" "${v#*=}")"
     done
@@ -100,12 +103,21 @@ run_one() {
 export -f run_one
 export bin out steps threads split data
 tr '\n' '\0' <"$jobs_file" | xargs -0 -P "$jobs" -I{} bash -c 'IFS=$'"'\t'"' read -r t m s a <<<"$1"; run_one "$t" "$m" "$s" "$a"' _ {}
+if [[ " $methods " == *" subset "* ]]; then
+  PY=${PYTHON:-$root/.venv/bin/python}
+  [[ -x $PY ]] || PY=$(scripts/setup-python.sh)
+  for t in $tasks; do
+    lr=$(lr_of "$t" uniform)
+    "$PY" scripts/report/subset_oracle.py --task "$t" --config "experiments/suite/$t/config.yaml" --seeds "$seeds" \
+      --split "$split" --out "$out" --search "$out-subsets" --bin "$bin" --data-root "$data" --threads "$threads" \
+      --jobs "$jobs" ${steps:+--steps "$steps"} ${lr:+--lr "$lr"}
+  done
+fi
 elapsed=$(( $(date +%s) - start ))
 # The call as it was made (every option that changes what ran), for the report's header.
 command="scripts/run-suite.sh --seeds \"$seeds\"${steps:+ --steps $steps} --jobs $jobs --eval-split $split"
-[[ $tasks == "digits digits-uci digits-noise digits-permuted cross-task digits-5shot many-sources many-sources-clean" ]] \
-  || command+=" --tasks \"$tasks\""
-[[ $methods == "uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix" ]] || command+=" --methods \"$methods\""
+[[ $tasks == "$default_tasks" ]] || command+=" --tasks \"$tasks\""
+[[ $methods == "$default_methods" ]] || command+=" --methods \"$methods\""
 for v in "${variants[@]}"; do command+=" --variant '$v'"; done
 [[ $lr_table == experiments/suite/learning-rates.tsv ]] || command+=" --lr-table $lr_table"
 PY=${PYTHON:-$root/.venv/bin/python}
