@@ -13,4 +13,6 @@ command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # The NumPy reference of scripts/reference/load_checkpoint.py is tested against the engine (skipped without NumPy).
 export GRADMIX_PYTHON=${GRADMIX_PYTHON:-$(scripts/setup-python.sh)}
+# The docs' relative links and anchors resolve (a moved file or renamed heading fails here).
+python3 scripts/check-links.py
 swift test "$@"
