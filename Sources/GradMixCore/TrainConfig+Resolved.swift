@@ -42,10 +42,9 @@ extension TrainConfig {
     c.weightScore = c.weightScore ?? "dot"
     let d = GradMixWeighting.Defaults.self
     c.weighting = Weighting(
-      smoothing: c.weighting?.smoothing ?? d.smoothing, layerShare: c.weighting?.layerShare ?? d.layerShare,
+      smoothing: c.weighting?.smoothing ?? d.smoothing,
       score: c.weighting?.score ?? d.score.rawValue, confidence: c.weighting?.confidence ?? d.confidence,
-      sharpness: c.weighting?.sharpness ?? d.sharpness, prior: c.weighting?.prior ?? d.prior.rawValue,
-      gate: c.weighting?.gate ?? d.gate, tawtRate: c.weighting?.tawtRate ?? TAWTWeighting.defaultRate)
+      tawtRate: c.weighting?.tawtRate ?? TAWTWeighting.defaultRate)
     c.evalEvery = c.evalEvery ?? max(1, options.steps / 10)
     c.logEvery = c.logEvery ?? max(1, options.steps / 50)
     c.keepCheckpoints = c.keepCheckpoints ?? 3

@@ -27,8 +27,6 @@ public final class Trainer {
   let targetGradient: FlatBuffer
   /// The meta batch's label signature Λ_T, when the rule reads them (``LabelSignature``).
   let targetSignature: LabelSignature?
-  /// Which classes the label scores compare over (`weighting.label_classes`).
-  let labelClasses: LabelSignature.Classes
   let mixer: GradientMixer
   let sgd: SGD
   let schedule: LearningRateSchedule
@@ -123,9 +121,6 @@ public final class Trainer {
       sources: infos.count, layers: model.layout.layerCount, config: config,
       targetIndex: infos.firstIndex { $0.kind == .target }, labelGateAvailable: model.classifierInputCount != nil)
     groups = ShardGroups(shards: placement.shards, wholeSourceNorms: rule.needsWholeSourceNorms)
-    labelClasses =
-      config.weighting?.labelClasses.flatMap(LabelSignature.Classes.init(rawValue:))
-      ?? GradMixWeighting.Defaults.labelClasses
     if rule.usesLabelScores, let features = model.classifierInputCount {
       targetSignature = LabelSignature(classes: model.classCount, features: features)
     } else {
@@ -178,7 +173,6 @@ public final class Trainer {
     // This rank's sources (or shards).
     let augment = Augmentation(maxShift: config.augment?.maxShift ?? 0)
     var batches = [metaBatch]
-    let disjointMeta = config.target.disjointMeta == true && settings.needsTargetGradient
     for k in mine {
       let info = infos[k]
       guard let shard = info.shards.first(where: { $0.rank == rank }) else { continue }
@@ -196,7 +190,7 @@ public final class Trainer {
       case .target:
         guard let split else { preconditionFailure("A rank with the target source holds the target data.") }
         sampler = BatchSampler(
-          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, disjointMeta ? "meta" : "target-source"),
+          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, "target-source"),
           augment: augment)
       case .pseudo:
         sampler = nil  // until the first pseudo-labelling
@@ -205,7 +199,6 @@ public final class Trainer {
         SourceSlot(
           index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
           reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
-      if case .target = info.kind, disjointMeta { slots[slots.count - 1].metaAhead = metaBatch }
       slots[slots.count - 1].signature = targetSignature.map {
         LabelSignature(classes: $0.classes, features: $0.features)
       }

@@ -113,7 +113,7 @@ struct TrainerTests {
     case .targetOnly: #expect(names == ["target"])
     case .sourceOnly: #expect(names == ["mnist[0-4]", "syndigits[5-9]"])
     case .uniform, .finetune, .gradmixNoPL: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target"])
-    case .gradmix, .gradmixNoALR, .l2rw, .gradmixPaper, .cosine, .tawt, .pcgradTarget:
+    case .gradmix, .l2rw, .gradmixPaper, .cosine, .tawt, .pcgradTarget:
       #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
     }
     let s = try trainer.run()
