@@ -46,6 +46,22 @@ indirect enum KeySchema: Sendable {
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,
   ])
 
+  /// Every key path this schema accepts, a list's items as `[]`
+  /// (`sources[].batch_size`), a free mapping as one key (`domains`); sorted.
+  /// The resolved-config test sets each of them (TrainConfigRoundTripTests).
+  var keyPaths: [String] {
+    func walk(_ schema: KeySchema, _ path: String, _ out: inout [String]) {
+      switch schema {
+      case .value, .freeMap: out.append(path)
+      case .list(let item): walk(item, path + "[]", &out)
+      case .map(let keys): for (k, v) in keys { walk(v, path.isEmpty ? k : "\(path).\(k)", &out) }
+      }
+    }
+    var out: [String] = []
+    walk(self, "", &out)
+    return out.sorted()
+  }
+
   /// Keys that configs once accepted, by path, with what to do instead: the
   /// rule clean-up of 2026-12-05 removed the experiments that were inert
   /// under the default (docs/EXPERIMENTS.md). Such a key is still an unknown

@@ -70,7 +70,7 @@ extension TrainConfig {
         "unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))"
           + (Method.removed[method].map { "; \($0)" } ?? ""))
     }
-    let input = model.input ?? DomainCatalog.defaultSampleShape
+    let input = model.input ?? Defaults.input
     do {
       _ = try DomainCatalog(dataRoot: "", custom: domains, sampleShape: input)
     } catch let e as DataError {
@@ -114,7 +114,7 @@ extension TrainConfig {
       throw fail(
         "target.domain", "unknown domain '\(target.domain)' (known: \(known.sorted().joined(separator: ", ")))")
     }
-    if let ts = target.testSplit, ts == (target.split ?? .test) {
+    if let ts = target.testSplit, ts == (target.split ?? Defaults.targetSplit) {
       throw fail(
         "target.test_split",
         "is the same split as target.split (\(ts.rawValue)); the test set would share images with the labelled and unlabelled sets"
@@ -215,12 +215,12 @@ extension TrainConfig {
       return .constant
     case "step":
       guard let every = s.every, every > 0 else { throw fail("every", "a step schedule needs a positive 'every'") }
-      let gamma = s.gamma ?? 0.1
+      let gamma = s.gamma ?? Defaults.scheduleGamma
       guard gamma > 0 && gamma <= 1 else { throw fail("gamma", "must be in (0, 1], got \(gamma)") }
       return .step(every: every, gamma: gamma)
     case "cosine":
-      var warmup = s.warmup ?? 0
-      let minFactor = s.minFactor ?? 0
+      var warmup = s.warmup ?? Defaults.scheduleWarmup
+      let minFactor = s.minFactor ?? Defaults.scheduleMinFactor
       if override != nil { warmup = min(warmup, steps - 1) }
       guard warmup >= 0 && warmup < steps else { throw fail("warmup", "must be in [0, steps), got \(warmup)") }
       guard minFactor >= 0 && minFactor <= 1 else { throw fail("min_factor", "must be in [0, 1], got \(minFactor)") }

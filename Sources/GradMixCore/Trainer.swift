@@ -58,8 +58,8 @@ public final class Trainer {
     let instruments = InstrumentedCommunicator(wrapping: communicator, separatingWait: true)
     comm = options.instrument ? instruments : communicator
     settings = options.method.settings(
-      steps: options.steps, targetAsSource: config.target.asSource ?? true,
-      hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? 0.5,
+      steps: options.steps, targetAsSource: config.target.asSource ?? TrainConfig.Defaults.targetAsSource,
+      hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
       adaptiveLR: config.adaptiveLR?.enabled)
     model = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
     parameters = model.makeParameters(seed: Seeds.derive(options.seed, "init"))
@@ -69,13 +69,15 @@ public final class Trainer {
     targetGradient = model.makeBuffer()
     mixer = GradientMixer(layout: model.layout)
     sgd = SGD(
-      momentum: config.optimizer.momentum ?? 0.9, weightDecay: config.optimizer.weightDecay ?? 0,
-      nesterov: config.optimizer.nesterov ?? false)
+      momentum: config.optimizer.momentum ?? TrainConfig.Defaults.momentum,
+      weightDecay: config.optimizer.weightDecay ?? TrainConfig.Defaults.weightDecay,
+      nesterov: config.optimizer.nesterov ?? TrainConfig.Defaults.nesterov)
     schedule = try config.learningRateSchedule(file: options.configPath, steps: options.steps)
     alr = AdaptiveLearningRate(
-      beta: config.adaptiveLR?.beta ?? 0.9, minScale: config.adaptiveLR?.minScale ?? 0.5,
-      maxScale: config.adaptiveLR?.maxScale ?? 2)
-    let defaultBatch = config.batchSize ?? 32
+      beta: config.adaptiveLR?.beta ?? TrainConfig.Defaults.adaptiveBeta,
+      minScale: config.adaptiveLR?.minScale ?? TrainConfig.Defaults.adaptiveMinScale,
+      maxScale: config.adaptiveLR?.maxScale ?? TrainConfig.Defaults.adaptiveMaxScale)
+    let defaultBatch = config.batchSize ?? TrainConfig.Defaults.batchSize
     let metaBatch = config.target.batchSize ?? defaultBatch
 
     // Every rank agrees on the list of sources and their shards.
@@ -168,10 +170,10 @@ public final class Trainer {
         "config": options.configPath,
         "class_names": String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self),
       ].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
-      keep: config.keepCheckpoints ?? 3)
+      keep: config.keepCheckpoints ?? TrainConfig.Defaults.keepCheckpoints)
 
     // This rank's sources (or shards).
-    let augment = Augmentation(maxShift: config.augment?.maxShift ?? 0)
+    let augment = Augmentation(maxShift: config.augment?.maxShift ?? TrainConfig.Defaults.maxShift)
     var batches = [metaBatch]
     for k in mine {
       let info = infos[k]

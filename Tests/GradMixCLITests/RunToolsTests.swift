@@ -22,22 +22,24 @@ struct RunToolsTests {
     try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
   }
 
-  @Test("a 40-step run with optimizer.lr=0.02 writes the resolved config and its provenance")
+  @Test("a 40-step run with optimizer.lr=0.02 writes the resolved config and its provenance; an explicit log_every is not scaled")
   func overrideAndProvenance() throws {
     let dir = try Self.tempDir()
     let config = try Self.writeConfig(dir)
     let r = try runProduct([
       "train", "--config", config, "--data-root", Self.root, "--out", dir + "/run", "--steps", "40",
-      "--threads", "1", "optimizer.lr=0.02", "sources[1].limit=30",
+      "--threads", "1", "optimizer.lr=0.02", "sources[1].limit=30", "log_every=4",
     ])
     #expect(r.status == 0, "\(r.stderr)")
-    // The start-up table lists the overrides and the keys scaled from 80 to 40 steps.
-    #expect(r.stdout.contains("overrides:  optimizer.lr=0.02 sources[1].limit=30"), "\(r.stdout)")
+    // The start-up table lists the overrides and the keys scaled from 80 to 40 steps, never an override's.
+    #expect(r.stdout.contains("overrides:  optimizer.lr=0.02 sources[1].limit=30 log_every=4"), "\(r.stdout)")
+    #expect(!r.stdout.contains("log_every 4->"), "\(r.stdout)")
     #expect(r.stdout.contains("checkpoint_every 40->20") && r.stdout.contains("eval_every 10->5"), "\(r.stdout)")
     let resolved = try String(contentsOfFile: dir + "/run/config.resolved.yaml", encoding: .utf8)
     #expect(
       resolved.contains("lr: 0.02") && resolved.contains("limit: 30") && resolved.contains("steps: 40"), "\(resolved)")
     #expect(resolved.contains("eval_every: 5") && resolved.contains("momentum: 0.9"), "\(resolved)")
+    #expect(resolved.contains("log_every: 4"), "\(resolved)")
     // config.yaml (what --resume reads) carries the overrides but not the scaling.
     let config2 = try String(contentsOfFile: dir + "/run/config.yaml", encoding: .utf8)
     #expect(config2.contains("lr: 0.02") && config2.contains("steps: 80"), "\(config2)")
