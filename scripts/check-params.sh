@@ -4,8 +4,11 @@
 #
 # Usage: scripts/check-params.sh [OUT.tsv]   (default results/refactor-check.tsv)
 # Env:   GRADMIX_BIN (default .build/release/gradmix), METHODS (default: every --method value the
-#        binary accepts), NPS (default "1 3"), RUNS (run folders, default runs/check-params).
+#        binary accepts), NPS (default "1 3"), RUNS (run folders, default runs/check-params),
+#        BEFORE (a table this script wrote earlier: compare with it).
 # Writes one line per run: method, processes, params_l2 as summary.json holds it (full precision).
+# With BEFORE, also prints a markdown table of both (a method in only one of them is listed as
+# such) and exits 1 if any method in both differs in any bit.
 # Needs the data (data/raw) and, for NPS > 1, mpirun.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,3 +38,21 @@ for np in $nps; do
     printf '%s\t%s\t%s\n' "$m" "$np" "$l2" | tee -a "$out"
   done
 done
+if [[ -n ${BEFORE:-} ]]; then
+  awk -F'\t' '
+    NR == FNR { if (FNR > 1) before[$1 "\t" $2] = $3; next }
+    FNR > 1 { after[$1 "\t" $2] = $3; order[++n] = $1 "\t" $2 }
+    END {
+      print "| method | processes | before | after | same |"
+      print "|---|---|---|---|---|"
+      bad = 0
+      for (k in before) if (!(k in after)) { split(k, p, "\t"); printf "| %s | %s | %s | (removed) | |\n", p[1], p[2], before[k] }
+      for (i = 1; i <= n; i++) {
+        k = order[i]; split(k, p, "\t")
+        if (k in before) { same = before[k] == after[k] ? "yes" : "**NO**"; if (same != "yes") bad = 1 }
+        else same = "(new)"
+        printf "| %s | %s | %s | %s | %s |\n", p[1], p[2], (k in before) ? before[k] : "", after[k], same
+      }
+      exit bad
+    }' "$BEFORE" "$out"
+fi

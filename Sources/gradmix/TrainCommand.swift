@@ -176,6 +176,7 @@ struct TrainCommand: ParsableCommand {
         options.coordinatorOwnsSources = run.coordinatorOwnsSources
         options.mixing = run.mixing
         options.resuming = true
+        options.overrides = run.overrides  // already in config.yaml; listed so that they stay unscaled
       } else {
         let config = config ?? ""
         let parsed = try overrides.map(ConfigOverride.init(parsing:))
@@ -198,7 +199,7 @@ struct TrainCommand: ParsableCommand {
         if world.rank == 0 { try RunDirectory.checkNew(options.outDir) }
       }
       // Explicit overrides are never scaled: this run's, or on --resume the run's recorded ones.
-      let explicit = try (resumed?.overrides ?? options.overrides).map(ConfigOverride.init(parsing:))
+      let explicit = try options.overrides.map(ConfigOverride.init(parsing:))
       let scaled = cfg.scaled(toSteps: options.steps, explicit: explicit)
       cfg = scaled.config
       options.scaledKeys = scaled.changed.map(\.description)

@@ -61,6 +61,26 @@ struct RunToolsTests {
     #expect(meta.extra["commit"] == run["commit"] as? String && meta.extra["hostname"] != nil)
   }
 
+  /// An override is the user's number for the run: `--steps` does not scale it, and neither does
+  /// `--resume` (which scales the file's step keys again from config.yaml, where the override now
+  /// sits); a scaled schedule warm-up would differ from the recorded one and refuse the resume.
+  @Test("--resume of a --steps run keeps an explicit override unscaled, as the run had it")
+  func resumeKeepsOverride() throws {
+    let dir = try Self.tempDir()
+    let config = try Self.writeConfig(dir)  // 80 steps, checkpoint_every 40
+    let first = try runProduct([
+      "train", "--config", config, "--data-root", Self.root, "--out", dir + "/run", "--steps", "40",
+      "--threads", "1", "--quiet", "--stop-after", "25", "optimizer.schedule={kind: cosine, warmup: 8}",
+    ])
+    #expect(first.status == 0, "\(first.stderr)")
+    let resolved = try String(contentsOfFile: dir + "/run/config.resolved.yaml", encoding: .utf8)
+    #expect(resolved.contains("warmup: 8"), "\(resolved)")
+    let second = try runProduct(["train", "--resume", dir + "/run", "--threads", "1"])
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(second.stdout.contains("step 40/40") || FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
+    #expect(!second.stdout.contains("optimizer.schedule.warmup 8->"), "\(second.stdout)")
+  }
+
   @Test("a bad override is one error line with exit status 2, and nothing is written")
   func badOverride() throws {
     let dir = try Self.tempDir()
