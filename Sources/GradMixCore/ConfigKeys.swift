@@ -69,11 +69,9 @@ indirect enum KeySchema: Sendable {
   /// why and how to fix it.
   static let removed: [String: String] = {
     let inert = "removed 2026-12-05 (docs/EXPERIMENTS.md): it was inert under the default; delete it"
-    var keys: [String: String] = [:]
-    for key in ["label_floor", "target_cap", "magnitude", "label_classes", "sharpness", "prior", "gate", "layer_share"] {
-      keys["weighting." + key] = inert
-    }
-    keys["target.disjoint_meta"] = inert
+    let weighting = ["label_floor", "target_cap", "magnitude", "label_classes", "sharpness", "prior", "gate"]
+    var keys: [String: String] = ["target.disjoint_meta": inert, "weighting.layer_share": inert]
+    for key in weighting { keys["weighting." + key] = inert }
     return keys
   }()
 

@@ -32,7 +32,8 @@ extension Method {
       return PCGradTargetWeighting()
     case .gradmixPaper, .targetOnly, .sourceOnly, .finetune, .uniform, .l2rw:
       let scheme = settings(steps: 1, targetAsSource: true, hasPseudoLabels: false, finetuneFraction: 0.5).rule
-      return DotProductWeighting(scheme: scheme, score: WeightScore(rawValue: config.weightScore ?? TrainConfig.Defaults.weightScore) ?? .dot)
+      return DotProductWeighting(
+        scheme: scheme, score: WeightScore(rawValue: config.weightScore ?? TrainConfig.Defaults.weightScore) ?? .dot)
     }
   }
 }

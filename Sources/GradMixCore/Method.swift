@@ -33,7 +33,8 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// Methods that were removed, with what to use instead (the rule clean-up
   /// of 2026-12-05, docs/EXPERIMENTS.md).
   public static let removed = [
-    "gradmix-no-alr": "gradmix-no-alr was removed 2026-12-05: it equals gradmix (whose adaptive learning rate is off by default)"
+    "gradmix-no-alr":
+      "gradmix-no-alr was removed 2026-12-05: it equals gradmix (whose adaptive learning rate is off by default)"
   ]
 
   /// What a method turns on.

@@ -96,7 +96,8 @@ extension TrainConfig {
     let d = GradMixWeighting.Defaults.self
     let w = c.weighting
     // The label gate is off by default for a model whose last layer is not dense (Method.makeRule).
-    let dense = (try? Sequential(spec: c.model.spec, inputShape: Shape(c.model.input ?? Defaults.input)))?
+    let dense =
+      (try? Sequential(spec: c.model.spec, inputShape: Shape(c.model.input ?? Defaults.input)))?
       .classifierInputCount != nil
     let labelGate = w?.labelGate ?? (d.labelGate && dense)
     c.weighting = Weighting(

@@ -24,7 +24,9 @@ extension TrainConfig {
   /// whole block) is the user's number for this run and is never scaled.
   /// - Returns: the scaled config (with `steps` set) and the keys that changed,
   ///   which the start-up table lists.
-  public func scaled(toSteps newSteps: Int, explicit: [ConfigOverride] = []) -> (config: TrainConfig, changed: [ScaledKey]) {
+  public func scaled(
+    toSteps newSteps: Int, explicit: [ConfigOverride] = []
+  ) -> (config: TrainConfig, changed: [ScaledKey]) {
     guard newSteps != steps, steps > 0 else { return (self, []) }
     let factor = Double(newSteps) / Double(steps)
     var c = self

@@ -59,7 +59,8 @@ public final class Trainer {
     comm = options.instrument ? instruments : communicator
     settings = options.method.settings(
       steps: options.steps, targetAsSource: config.target.asSource ?? TrainConfig.Defaults.targetAsSource,
-      hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
+      hasPseudoLabels: config.pseudoLabels != nil,
+      finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
       adaptiveLR: config.adaptiveLR?.enabled)
     model = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
     parameters = model.makeParameters(seed: Seeds.derive(options.seed, "init"))

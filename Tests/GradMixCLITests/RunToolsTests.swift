@@ -22,7 +22,9 @@ struct RunToolsTests {
     try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
   }
 
-  @Test("a 40-step run with optimizer.lr=0.02 writes the resolved config and its provenance; an explicit log_every is not scaled")
+  @Test(
+    "a 40-step run with optimizer.lr=0.02 writes the resolved config and its provenance; an explicit log_every is not scaled"
+  )
   func overrideAndProvenance() throws {
     let dir = try Self.tempDir()
     let config = try Self.writeConfig(dir)

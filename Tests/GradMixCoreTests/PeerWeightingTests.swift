@@ -126,7 +126,8 @@ struct PeerWeightingTests {
   func confidence() {
     // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
     func rule(_ z: Double) -> GradMixWeighting {
-      GradMixWeighting(sources: 2, layers: 1, score: .dot, smoothing: 0.5, confidence: z, labelGate: false, mix: .layerwise)
+      GradMixWeighting(
+        sources: 2, layers: 1, score: .dot, smoothing: 0.5, confidence: z, labelGate: false, mix: .layerwise)
     }
     var bounded = rule(1)
     let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
@@ -215,7 +216,7 @@ struct PeerWeightingTests {
     st.labelMatches = [-0.1, 0.6]
     func rule(_ veto: Bool) -> GradMixWeighting {
       GradMixWeighting(
-        sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, 
+        sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0,
         targetIndex: 1, hold: 0, labelGate: true, labelConfidence: 0, labelMatch: veto, mix: .layerwise)
     }
     var cosineOnly = rule(false), vetoed = rule(true)
@@ -244,7 +245,7 @@ struct PeerWeightingTests {
     st.labelScores = [0.5, -0.5, 0.8]
     func rule(hold: Int) -> GradMixWeighting {
       GradMixWeighting(
-        sources: 3, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, 
+        sources: 3, layers: 2, score: .dot, smoothing: 0.5, confidence: 0,
         targetIndex: 2, hold: hold, labelGate: true, labelConfidence: 0, labelMatch: false, mix: .pcgrad)
     }
     var gated = rule(hold: 0)

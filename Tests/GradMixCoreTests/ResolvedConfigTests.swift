@@ -1,7 +1,8 @@
 import Foundation
-@testable import GradMixCore
 import Testing
 import Yams
+
+@testable import GradMixCore
 
 /// `config.resolved.yaml` (``TrainConfig/resolved(options:)``): it keeps every
 /// key a file sets and writes out every default; and `--steps` scales only
@@ -139,8 +140,10 @@ struct ResolvedConfigTests {
     var config = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     config.checkpointEvery = 20  // as the override left it
     config.evalEvery = 10
-    let overrides = try ["checkpoint_every=20", "pseudo_labels={warmup: 5, every: 5, threshold: 0.8, per_class_cap: 3}"]
-      .map(ConfigOverride.init(parsing:))
+    let overrides = try [
+      "checkpoint_every=20", "pseudo_labels={warmup: 5, every: 5, threshold: 0.8, per_class_cap: 3}",
+    ]
+    .map(ConfigOverride.init(parsing:))
     // The file's steps are 20: --steps 60 scales by 3.
     let scaled = config.scaled(toSteps: 60, explicit: overrides)
     #expect(scaled.config.checkpointEvery == 20 && scaled.config.pseudoLabels?.warmup == 5)

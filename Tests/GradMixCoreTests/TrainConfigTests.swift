@@ -35,7 +35,10 @@ struct TrainConfigTests {
       ("batch_size: 8}", "bach_size: 8}", "sources[0].bach_size: unknown key (did you mean 'batch_size'?)"),
       ("batch_size: 8}", "batch_size: -3}", "sources[0].batch_size: must be positive"),
       ("classes: 10\n", "classes: 10\nmethod: magic\n", "method: unknown method 'magic'"),
-      ("classes: 10\n", "classes: 10\nmethod: gradmix-no-alr\n", "; gradmix-no-alr was removed 2026-12-05: it equals gradmix"),
+      (
+        "classes: 10\n", "classes: 10\nmethod: gradmix-no-alr\n",
+        "; gradmix-no-alr was removed 2026-12-05: it equals gradmix"
+      ),
       ("domain: syndigits", "domain: svhn", "sources[1].domain: unknown domain 'svhn'"),
       (
         "classes: [5, 6, 7, 8, 9]}", "classes: [5, 6, 7, 8, 9], label_map: {5: 12}}",
@@ -96,7 +99,8 @@ struct TrainConfigTests {
 
   @Test("target.disjoint_meta is a removed key too")
   func removedTargetKey() {
-    expectRemoved(Self.valid.replacingOccurrences(of: "test: 50}", with: "test: 50, disjoint_meta: true}"),
+    expectRemoved(
+      Self.valid.replacingOccurrences(of: "test: 50}", with: "test: 50, disjoint_meta: true}"),
       field: "target.disjoint_meta")
   }
 
