@@ -115,7 +115,8 @@ extension TrainConfig {
   /// This config as YAML, `domains:` included.
   ///
   /// `Float` values are written with the shortest digits that read back as
-  /// the same `Float` (`0.02`, not the encoder's `1.99999995529652e-2`).
+  /// the same `Float` (`0.02`, not the encoder's `1.99999995529652e-2`), and
+  /// `Double` values as Swift prints them (`0.9`, not `9e-1`).
   public func yaml() throws -> String {
     var node = try YAMLEncoder().encode(self).yamlNode()
     if !domains.isEmpty, case .mapping(var m) = node {
@@ -128,11 +129,13 @@ extension TrainConfig {
   private static func shortFloats(_ node: Node) -> Node {
     switch node {
     case .scalar(let s):
-      // The encoder writes a Float through Double with 15 significant digits.
-      guard s.string.contains(where: { $0 == "." || $0 == "e" }), let d = Double(s.string), d.isFinite,
-        abs(Double(Float(d)) - d) <= 1e-14 * abs(d)
-      else { return node }
-      return Node(Float(d).description, s.tag, s.style)
+      // The encoder writes a Float through Double with 15 significant digits, and a Double in
+      // exponent form (`9e-1`); both get the shortest plain digits of their own type.
+      guard s.string.contains(where: { $0 == "." || $0 == "e" }), let d = Double(s.string), d.isFinite else {
+        return node
+      }
+      let isFloat = abs(Double(Float(d)) - d) <= 1e-14 * abs(d)
+      return Node(isFloat ? Float(d).description : d.description, s.tag, s.style)
     case .mapping(let m):
       return .mapping(Node.Mapping(m.map { ($0.key, shortFloats($0.value)) }, m.tag, m.style))
     case .sequence(let q):

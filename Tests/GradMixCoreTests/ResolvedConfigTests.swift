@@ -123,6 +123,7 @@ struct ResolvedConfigTests {
           labelConfidence: d.labelConfidence, labelMatch: true, mix: d.mix.rawValue,
           tawtRate: TAWTWeighting.defaultRate))
     #expect(resolved.adaptiveLR?.enabled == false && resolved.evalEvery == 2 && resolved.logEvery == 1)
+    #expect(text.contains("smoothing: 0.9") && text.contains("beta: 0.9") && text.contains("tawt_rate: 0.1"), "\(text)")
     // gradmix-paper's adaptive learning rate is on by default; a model whose last layer is not dense has no label gate.
     let paper = config.resolved(
       options: RunOptions(
