@@ -27,7 +27,6 @@ indirect enum KeySchema: Sendable {
       "domain": .value, "split": .value, "test_split": .value, "labelled_per_class": .value, "unlabelled": .value,
       "test": .value,
       "validation": .value, "classes": .value, "batch_size": .value, "as_source": .value, "source_batch_size": .value,
-      "disjoint_meta": .value,
     ]),
     "optimizer": .map([
       "lr": .value, "momentum": .value, "weight_decay": .value, "nesterov": .value,
@@ -40,14 +39,41 @@ indirect enum KeySchema: Sendable {
     ]),
     "finetune_source_fraction": .value, "weight_score": .value,
     "weighting": .map([
-      "smoothing": .value, "layer_share": .value, "score": .value, "confidence": .value,
-      "sharpness": .value, "prior": .value, "gate": .value, "tawt_rate": .value,
-      "hold": .value, "label_gate": .value, "label_confidence": .value, "label_floor": .value,
-      "label_match": .value, "label_classes": .value, "target_cap": .value, "magnitude": .value, "mix": .value,
+      "smoothing": .value, "score": .value, "confidence": .value, "hold": .value, "label_gate": .value,
+      "label_confidence": .value, "label_match": .value, "mix": .value, "tawt_rate": .value,
     ]),
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,
   ])
+
+  /// Every key path this schema accepts, a list's items as `[]`
+  /// (`sources[].batch_size`), a free mapping as one key (`domains`); sorted.
+  /// The resolved-config test sets each of them (TrainConfigRoundTripTests).
+  var keyPaths: [String] {
+    func walk(_ schema: KeySchema, _ path: String, _ out: inout [String]) {
+      switch schema {
+      case .value, .freeMap: out.append(path)
+      case .list(let item): walk(item, path + "[]", &out)
+      case .map(let keys): for (k, v) in keys { walk(v, path.isEmpty ? k : "\(path).\(k)", &out) }
+      }
+    }
+    var out: [String] = []
+    walk(self, "", &out)
+    return out.sorted()
+  }
+
+  /// Keys that configs once accepted, by path, with what to do instead: the
+  /// rule clean-up of 2026-12-05 removed the experiments that were inert
+  /// under the default (docs/EXPERIMENTS.md). Such a key is still an unknown
+  /// key (the run would not do what an old config asked), but the error says
+  /// why and how to fix it.
+  static let removed: [String: String] = {
+    let inert = "removed 2026-12-05 (docs/EXPERIMENTS.md): it was inert under the default; delete it"
+    let weighting = ["label_floor", "target_cap", "magnitude", "label_classes", "sharpness", "prior", "gate"]
+    var keys: [String: String] = ["target.disjoint_meta": inert, "weighting.layer_share": inert]
+    for key in weighting { keys["weighting." + key] = inert }
+    return keys
+  }()
 
   /// Throws ``ConfigError`` for the first key not in the schema.
   func check(_ node: Node, path: String, file: String) throws {
@@ -57,7 +83,9 @@ indirect enum KeySchema: Sendable {
         let key = keyNode.string ?? "\(keyNode)"
         let here = path.isEmpty ? key : "\(path).\(key)"
         guard let sub = keys[key] else {
-          let hint = KeySchema.closest(key, in: Array(keys.keys)).map { " (did you mean '\($0)'?)" } ?? ""
+          let hint =
+            KeySchema.removed[here].map { " (\($0))" }
+            ?? KeySchema.closest(key, in: Array(keys.keys)).map { " (did you mean '\($0)'?)" } ?? ""
           throw ConfigError(file: file, field: here, "unknown key\(hint)")
         }
         try sub.check(value, path: here, file: file)

@@ -37,13 +37,6 @@ final class LabelSignature {
   var storage: [Float]
   /// Λ̄ [C·D], the EMA of the finished Λ over steps (the target's; see ``smooth()``).
   var average: [Float]
-  /// Which classes the label score and the class match compare over.
-  enum Classes: String, Sendable {
-    /// Every target class, the rows as they are (``cosine(against:)``, ``match(against:)``).
-    case target
-    /// The source batch's classes only, the rows centred over them (``withinSourceClasses(against:)``).
-    case source
-  }
   /// β of the target's EMA (Choice: the default rule's β).
   static let targetSmoothing: Float = 0.9
 
@@ -149,95 +142,6 @@ final class LabelSignature {
             rows += 1
           }
           return rows > 0 ? Double(hits) / Double(rows) - 1 / Double(targetClasses) : 0
-        }
-      }
-    }
-  }
-
-  /// The label score and the class match within the source batch's
-  /// classes C_k (those the target has too). With ρ_c = Λ_c / ȳ_c the
-  /// source's class means less its batch mean, and the target's rows Λ̄_c,
-  /// each centred over C_k,
-  ///
-  ///     ρ'_c = ρ_c − (1/|C_k|) Σ_{c' ∈ C_k} ρ_c',   τ'_c = Λ̄_c − (1/|C_k|) Σ_{c' ∈ C_k} Λ̄_c'
-  ///     score = cos([ȳ_c ρ'_c]_{c ∈ C_k}, [τ'_c]_{c ∈ C_k})            (the rows stacked)
-  ///     match = (1/|C_k|) Σ_{c ∈ C_k} [cos(ρ'_c, τ'_c) > max_{c' ∈ C_k, c' ≠ c} cos(ρ'_c, τ'_c')]  −  1/|C_k|
-  ///
-  /// Choice (docs/DESIGN.md, "The label gate"; `weighting.label_classes:
-  /// source`): a source that holds part of the target's classes centres its
-  /// rows on the mean of its own classes, the target on the mean of all of
-  /// its classes, and the target's other classes add to ‖Λ̄_T‖ but not to
-  /// the dot product. The difference of the two means is a direction shared
-  /// by every target row of the source's classes, and with the other rows it
-  /// shrinks a useful partial source's score toward 0, where the bound
-  /// closes it (a printed-digit source 5–9 was closed in 65 of 150 steps of
-  /// `digits-5shot`). Centring both over C_k removes that direction, and the
-  /// classes the source cannot speak for drop out. For a source with every
-  /// class this is the whole-matrix score centred on its classes' mean
-  /// instead of the batch mean. The target's rows are not divided by their
-  /// shares (Λ̄ is an EMA of whole rows; the labelled target batches are
-  /// drawn uniformly, so the shares are about equal). Both 0 when |C_k| < 2;
-  /// NaN when Λ is not finite.
-  func withinSourceClasses(against target: LabelSignature) -> (score: Double, match: Double) {
-    let c = classes, d = features
-    return storage.withUnsafeBufferPointer { a in
-      target.average.withUnsafeBufferPointer { b in
-        // ρ' and τ' (rows 0..<m for C_k's classes), C_k itself, and the rows' norms.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * c * d) { work in
-          withUnsafeTemporaryAllocation(of: Int.self, capacity: c) { members in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * c) { norms in
-              for j in 0..<(c * d) where !a[j].isFinite { return (.nan, .nan) }
-              var m = 0
-              for y in 0..<c where a[c * d + y] > 0 {
-                var any = false
-                for j in 0..<d where b[y * d + j] != 0 { any = true; break }
-                if any { members[m] = y; m += 1 }
-              }
-              guard m >= 2 else { return (0, 0) }
-              let rho = work.baseAddress!, tau = rho + c * d
-              for i in 0..<m {
-                let y = members[i], share = a[c * d + y]
-                for j in 0..<d {
-                  rho[i * d + j] = a[y * d + j] / share
-                  tau[i * d + j] = b[y * d + j]
-                }
-              }
-              func centre(_ base: UnsafeMutablePointer<Float>) {
-                for j in 0..<d {
-                  var mean: Float = 0
-                  for i in 0..<m { mean += base[i * d + j] }
-                  mean /= Float(m)
-                  for i in 0..<m { base[i * d + j] -= mean }
-                }
-              }
-              centre(rho)
-              centre(tau)
-              func row(_ p: UnsafeMutablePointer<Float>, _ i: Int) -> UnsafeBufferPointer<Float> {
-                UnsafeBufferPointer(start: p + i * d, count: d)
-              }
-              let normRho = norms.baseAddress!, normTau = normRho + c
-              var dot = 0.0, sourceSquares = 0.0, targetSquares = 0.0
-              for i in 0..<m {
-                let share = Double(a[c * d + members[i]])
-                let (rr, rt) = BLAS.squaredNormAndDot(row(rho, i), row(tau, i))
-                normRho[i] = rr.squareRoot()
-                normTau[i] = BLAS.squaredNorm(row(tau, i)).squareRoot()
-                dot += share * rt
-                sourceSquares += share * share * rr
-                targetSquares += normTau[i] * normTau[i]
-              }
-              let n = sourceSquares * targetSquares
-              let score = n > 0 ? dot / n.squareRoot() : 0
-              var hits = 0
-              for i in 0..<m where normRho[i] > 0 && normTau[i] > 0 {
-                let nearest = Self.isNearest(i, among: (0..<m).lazy.filter { normTau[$0] > 0 }) { t in
-                  BLAS.squaredNormAndDot(row(rho, i), row(tau, t)).dot / (normRho[i] * normTau[t])
-                }
-                if nearest { hits += 1 }
-              }
-              return (score, Double(hits) / Double(m) - 1 / Double(m))
-            }
-          }
         }
       }
     }

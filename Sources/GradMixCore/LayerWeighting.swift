@@ -27,27 +27,10 @@ public struct MixingWeights: Equatable, Sendable {
   /// e.g. a projection of the sources onto the target gradient's normal
   /// plane written as Σ_k w_k,l g_k,l + c_l g_T,l. nil: no target term.
   public var targetCoefficients: [Float]? = nil
-  /// Optional s_l: the mix is Σ_k s_l w_k,l g_k,l (``applied``), while
-  /// `weights` (what the metrics record) stay the rule's shares. nil: 1.
-  public var layerScales: [Float]? = nil
 
-  public init(
-    weights: [[Float]], usefulness: Double, emptyLayers: [Int], targetCoefficients: [Float]? = nil,
-    layerScales: [Float]? = nil
-  ) {
+  public init(weights: [[Float]], usefulness: Double, emptyLayers: [Int], targetCoefficients: [Float]? = nil) {
     self.weights = weights; self.usefulness = usefulness; self.emptyLayers = emptyLayers
     self.targetCoefficients = targetCoefficients
-    self.layerScales = layerScales
-  }
-
-  /// The weights the mix uses: each layer's scaled by s_l (itself when there are no scales).
-  public var applied: MixingWeights {
-    guard let scales = layerScales else { return self }
-    var out = self
-    out.weights = weights.map { row in zip(row, scales).map { $0 * $1 } }
-    out.targetCoefficients = targetCoefficients.map { zip($0, scales).map { $0 * $1 } }
-    out.layerScales = nil
-    return out
   }
 }
 

@@ -10,7 +10,7 @@ extension MemoryEstimate {
     throws -> MemoryEstimate
   {
     let model = try Sequential(
-      spec: config.model.spec, inputShape: Shape(config.model.input ?? [3, 28, 28]),
+      spec: config.model.spec, inputShape: Shape(config.model.input ?? TrainConfig.Defaults.input),
       threads: threads)
     // An upper bound on the gradient buffers of one rank: its share of the configured sources
     // (or shards of them), plus the target and pseudo-label sources.
@@ -19,9 +19,9 @@ extension MemoryEstimate {
     let local = (k + owners - 1) / max(owners, 1) + 2
     let batch =
       ([
-        config.batchSize ?? 32, config.target.batchSize, config.target.sourceBatchSize,
+        config.batchSize ?? TrainConfig.Defaults.batchSize, config.target.batchSize, config.target.sourceBatchSize,
         config.pseudoLabels?.batchSize,
-      ] + config.sources.map(\.batchSize)).compactMap { $0 }.max() ?? 32
+      ] + config.sources.map(\.batchSize)).compactMap { $0 }.max() ?? TrainConfig.Defaults.batchSize
     let gather = options.mixing == .gather && worldSize > 1 ? (rank == 0 ? config.sources.count + 2 : local) : 0
     return MemoryEstimate(model: model, localSources: local, batch: batch, gatherSources: gather, threads: threads)
   }

@@ -2,7 +2,7 @@ extension Method {
   /// The weighting rule of a run of this method over `sources` sources and
   /// `layers` layers (a new rule with no state).
   ///
-  /// `gradmix` (and its ablations `gradmix-no-alr`, `gradmix-no-pl`) use
+  /// `gradmix` (and its ablation `gradmix-no-pl`) use
   /// ``GradMixWeighting`` with the config's `weighting:` settings (defaults
   /// ``GradMixWeighting/Defaults``); `gradmix-paper` the paper's rule; the
   /// peer methods their own rules; the rest ``DotProductWeighting`` with the
@@ -16,17 +16,13 @@ extension Method {
     let w = config.weighting
     let d = GradMixWeighting.Defaults.self
     switch self {
-    case .gradmix, .gradmixNoALR, .gradmixNoPL:
+    case .gradmix, .gradmixNoPL:
       return GradMixWeighting(
         sources: sources, layers: layers, score: w?.score.flatMap(GradMixWeighting.Score.init(rawValue:)) ?? d.score,
-        smoothing: w?.smoothing ?? d.smoothing, layerShare: w?.layerShare ?? d.layerShare,
-        confidence: w?.confidence ?? d.confidence, sharpness: w?.sharpness ?? d.sharpness,
-        prior: w?.prior.flatMap(GradMixWeighting.Prior.init(rawValue:)) ?? d.prior, gate: w?.gate ?? d.gate,
+        smoothing: w?.smoothing ?? d.smoothing, confidence: w?.confidence ?? d.confidence,
         targetIndex: targetIndex, hold: w?.hold ?? d.hold,
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
-        labelConfidence: w?.labelConfidence ?? d.labelConfidence, labelFloor: w?.labelFloor ?? 0,
-        labelMatch: w?.labelMatch ?? d.labelMatch, targetCap: w?.targetCap,
-        magnitude: w?.magnitude.flatMap(GradMixWeighting.Magnitude.init(rawValue:)) ?? d.magnitude,
+        labelConfidence: w?.labelConfidence ?? d.labelConfidence, labelMatch: w?.labelMatch ?? d.labelMatch,
         mix: w?.mix.flatMap(GradMixWeighting.Mix.init(rawValue:)) ?? d.mix)
     case .cosine:
       return CosineWeighting()
@@ -36,7 +32,8 @@ extension Method {
       return PCGradTargetWeighting()
     case .gradmixPaper, .targetOnly, .sourceOnly, .finetune, .uniform, .l2rw:
       let scheme = settings(steps: 1, targetAsSource: true, hasPseudoLabels: false, finetuneFraction: 0.5).rule
-      return DotProductWeighting(scheme: scheme, score: WeightScore(rawValue: config.weightScore ?? "dot") ?? .dot)
+      return DotProductWeighting(
+        scheme: scheme, score: WeightScore(rawValue: config.weightScore ?? TrainConfig.Defaults.weightScore) ?? .dot)
     }
   }
 }

@@ -13,8 +13,6 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// One look-ahead weight per source instead of per layer (the
   /// learning-to-reweight family); otherwise as `gradmix`.
   case l2rw
-  /// GradMix without the adaptive learning rate, whatever `adaptive_lr.enabled` says.
-  case gradmixNoALR = "gradmix-no-alr"
   /// GradMix without pseudo-labels.
   case gradmixNoPL = "gradmix-no-pl"
   /// Layer-wise weights and pseudo-labels, with the weight rule the task
@@ -31,6 +29,13 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// Equal weights with conflicting layers projected onto the target gradient's
   /// normal plane (PCGrad, Yu et al. 2020, adapted); otherwise as `gradmix`.
   case pcgradTarget = "pcgrad-target"
+
+  /// Methods that were removed, with what to use instead (the rule clean-up
+  /// of 2026-12-05, docs/EXPERIMENTS.md).
+  public static let removed = [
+    "gradmix-no-alr":
+      "gradmix-no-alr was removed 2026-12-05: it equals gradmix (whose adaptive learning rate is off by default)"
+  ]
 
   /// What a method turns on.
   public struct Settings: Equatable, Sendable {
@@ -56,7 +61,7 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// and acts as noise on the learning rate; switched off, `gradmix` gained
   /// on the suite's validation split (docs/DESIGN.md, "Adaptive learning
   /// rate"), and the peer rules follow `gradmix` so that a comparison still
-  /// isolates the weighting rule. `gradmix-no-alr` never uses it.
+  /// isolates the weighting rule.
   public func settings(
     steps: Int, targetAsSource: Bool, hasPseudoLabels: Bool, finetuneFraction: Double, adaptiveLR: Bool? = nil
   ) -> Settings {
@@ -81,10 +86,6 @@ public enum Method: String, CaseIterable, Codable, Sendable {
     case .l2rw:
       return Settings(
         rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: alr,
-        pseudoLabels: hasPseudoLabels)
-    case .gradmixNoALR:
-      return Settings(
-        rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: false,
         pseudoLabels: hasPseudoLabels)
     case .gradmixNoPL:
       return Settings(

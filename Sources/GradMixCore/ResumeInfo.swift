@@ -19,6 +19,9 @@ public struct ResumeInfo {
   public var stepTimeout: Double? = nil
   /// The config's fingerprint when the run started (nil in older runs).
   public var fingerprint: ConfigFingerprint? = nil
+  /// The run's `key=value` overrides (already in its config.yaml): the keys
+  /// `--steps` did not scale, so a resume does not scale them either.
+  public var overrides: [String] = []
 
   /// Throws a ``ConfigError`` naming the changed keys if `config` differs from the one the run started with.
   public func checkUnchanged(_ config: TrainConfig, file: String) throws {
@@ -59,6 +62,7 @@ public struct ResumeInfo {
     info.evalSplit = (o["eval_split"] as? String).flatMap(EvalSplit.init(rawValue:))
     info.stepTimeout = (o["step_timeout"] as? NSNumber)?.doubleValue
     info.fingerprint = (o["config_values"] as? [String: String]).map(ConfigFingerprint.init(values:))
+    info.overrides = o["overrides"] as? [String] ?? []
     return info
   }
 }

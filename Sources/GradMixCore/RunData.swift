@@ -18,7 +18,8 @@ enum RunData {
   {
     let s = config.sources[i]
     let field = "sources[\(i)]"
-    let raw = try catalog.build(s.domain, split: s.split ?? .train, seed: Seeds.derive(dataSeed, "domain:\(s.domain)"))
+    let raw = try catalog.build(
+      s.domain, split: s.split ?? TrainConfig.Defaults.sourceSplit, seed: Seeds.derive(dataSeed, "domain:\(s.domain)"))
     let task = TaskSpec(classes: s.classes ?? Array(0..<config.classes), labelMap: s.labelMap)
     var (set, mask) = try applyTask(raw, task, targetClassCount: config.classes, field: field)
     guard set.count > 0 else {
@@ -42,8 +43,9 @@ enum RunData {
   static func target(config: TrainConfig, catalog: DomainCatalog, dataSeed: UInt64) throws -> TargetSplit {
     let t = config.target
     let seed = Seeds.derive(dataSeed, "domain:\(t.domain)")
-    let raw = try catalog.build(t.domain, split: t.split ?? .test, seed: seed)
-    let set = try taskClasses(try allClasses(raw, config: config, split: t.split ?? .test), config: config)
+    let raw = try catalog.build(t.domain, split: t.split ?? TrainConfig.Defaults.targetSplit, seed: seed)
+    let set = try taskClasses(
+      try allClasses(raw, config: config, split: t.split ?? TrainConfig.Defaults.targetSplit), config: config)
     let splitSeed = Seeds.derive(dataSeed, "target-split")
     guard let testSplit = t.testSplit else {
       return try splitTarget(

@@ -43,10 +43,6 @@ final class SourceSlot {
   /// each step (``ShardGroups/summed``); set once by
   /// ``Trainer/formShardGroups()`` before the first step.
   var group: Communicator?
-  /// The meta batch's size where this (target-as-source) slot draws from
-  /// the meta batch's stream one meta batch ahead (`target.disjoint_meta`):
-  /// step t's batch starts at image M·(t + 1) of that stream.
-  var metaAhead: Int?
   /// The label signature of this step's batch (``LabelSignature``), when the rule reads them.
   var signature: LabelSignature?
 

@@ -66,9 +66,11 @@ extension TrainConfig {
     guard classes >= 2 else { throw fail("classes", "must be at least 2, got \(classes)") }
     if let method, Method(rawValue: method) == nil {
       throw fail(
-        "method", "unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
+        "method",
+        "unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))"
+          + (Method.removed[method].map { "; \($0)" } ?? ""))
     }
-    let input = model.input ?? DomainCatalog.defaultSampleShape
+    let input = model.input ?? Defaults.input
     do {
       _ = try DomainCatalog(dataRoot: "", custom: domains, sampleShape: input)
     } catch let e as DataError {
@@ -112,7 +114,7 @@ extension TrainConfig {
       throw fail(
         "target.domain", "unknown domain '\(target.domain)' (known: \(known.sorted().joined(separator: ", ")))")
     }
-    if let ts = target.testSplit, ts == (target.split ?? .test) {
+    if let ts = target.testSplit, ts == (target.split ?? Defaults.targetSplit) {
       throw fail(
         "target.test_split",
         "is the same split as target.split (\(ts.rawValue)); the test set would share images with the labelled and unlabelled sets"
@@ -165,39 +167,19 @@ extension TrainConfig {
     }
     if let w = weighting {
       if let b = w.smoothing, !(b >= 0 && b < 1) { throw fail("weighting.smoothing", "must be in [0, 1), got \(b)") }
-      if let l = w.layerShare, !(l >= 0 && l <= 1) {
-        throw fail("weighting.layer_share", "must be in [0, 1], got \(l)")
-      }
       if let sc = w.score, GradMixWeighting.Score(rawValue: sc) == nil {
         throw fail("weighting.score", "must be dot or cosine, got '\(sc)'")
       }
       if let z = w.confidence, !(z >= 0 && z.isFinite) {
         throw fail("weighting.confidence", "must not be negative, got \(z)")
       }
-      if let p = w.sharpness, !(p > 0 && p.isFinite) { throw fail("weighting.sharpness", "must be positive, got \(p)") }
-      if let p = w.prior, GradMixWeighting.Prior(rawValue: p) == nil {
-        throw fail("weighting.prior", "must be first or zero, got '\(p)'")
-      }
       if let r = w.tawtRate, !(r > 0 && r.isFinite) { throw fail("weighting.tawt_rate", "must be positive, got \(r)") }
       if let h = w.hold, h < 0 { throw fail("weighting.hold", "must not be negative, got \(h)") }
-      if let r = w.labelFloor, !(r >= 0 && r < 1) {
-        throw fail("weighting.label_floor", "must be in [0, 1), got \(r)")
-      }
       if w.labelMatch == true && w.labelGate == false {
         throw fail("weighting.label_match", "is a part of the label gate; it needs weighting.label_gate: true")
       }
       if let m = w.mix, GradMixWeighting.Mix(rawValue: m) == nil {
         throw fail("weighting.mix", "must be layerwise or pcgrad, got '\(m)'")
-      }
-      if let m = w.magnitude, GradMixWeighting.Magnitude(rawValue: m) == nil {
-        throw fail("weighting.magnitude", "must be none, open or active, got '\(m)'")
-      }
-      if let c = w.targetCap, !(c > 0 && c <= 1) { throw fail("weighting.target_cap", "must be in (0, 1], got \(c)") }
-      if let c = w.labelClasses, LabelSignature.Classes(rawValue: c) == nil {
-        throw fail("weighting.label_classes", "must be target or source, got '\(c)'")
-      }
-      if w.labelClasses != nil && w.labelGate == false {
-        throw fail("weighting.label_classes", "is a part of the label gate; it needs weighting.label_gate: true")
       }
       if let z = w.labelConfidence, !(z >= 0 && z.isFinite) {
         throw fail("weighting.label_confidence", "must not be negative, got \(z)")
@@ -233,12 +215,12 @@ extension TrainConfig {
       return .constant
     case "step":
       guard let every = s.every, every > 0 else { throw fail("every", "a step schedule needs a positive 'every'") }
-      let gamma = s.gamma ?? 0.1
+      let gamma = s.gamma ?? Defaults.scheduleGamma
       guard gamma > 0 && gamma <= 1 else { throw fail("gamma", "must be in (0, 1], got \(gamma)") }
       return .step(every: every, gamma: gamma)
     case "cosine":
-      var warmup = s.warmup ?? 0
-      let minFactor = s.minFactor ?? 0
+      var warmup = s.warmup ?? Defaults.scheduleWarmup
+      let minFactor = s.minFactor ?? Defaults.scheduleMinFactor
       if override != nil { warmup = min(warmup, steps - 1) }
       guard warmup >= 0 && warmup < steps else { throw fail("warmup", "must be in [0, steps), got \(warmup)") }
       guard minFactor >= 0 && minFactor <= 1 else { throw fail("min_factor", "must be in [0, 1], got \(minFactor)") }

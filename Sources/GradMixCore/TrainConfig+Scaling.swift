@@ -20,9 +20,13 @@ extension TrainConfig {
   /// keeping them would silently disable whatever lies past step 100. Warm-ups
   /// round to the nearest step (at least 0), intervals to at least 1. To change
   /// `steps` alone, override it instead: `steps=100` keeps every other key.
+  /// A key an override in `explicit` sets (`checkpoint_every=20`, or its
+  /// whole block) is the user's number for this run and is never scaled.
   /// - Returns: the scaled config (with `steps` set) and the keys that changed,
   ///   which the start-up table lists.
-  public func scaled(toSteps newSteps: Int) -> (config: TrainConfig, changed: [ScaledKey]) {
+  public func scaled(
+    toSteps newSteps: Int, explicit: [ConfigOverride] = []
+  ) -> (config: TrainConfig, changed: [ScaledKey]) {
     guard newSteps != steps, steps > 0 else { return (self, []) }
     let factor = Double(newSteps) / Double(steps)
     var c = self
@@ -30,6 +34,7 @@ extension TrainConfig {
     var changed: [ScaledKey] = []
     func scale(_ v: Int?, _ key: String, minimum: Int) -> Int? {
       guard let v else { return nil }
+      if explicit.contains(where: { $0.concerns(key) }) { return v }
       let s = max(minimum, Int((Double(v) * factor).rounded()))
       if s != v { changed.append(ScaledKey(key: key, from: v, to: s)) }
       return s

@@ -49,14 +49,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// Whether the labelled set also takes part as a source (own batches).
     public var asSource: Bool?
     public var sourceBatchSize: Int?
-    /// Whether the target-as-source batch of each step is drawn from the
-    /// meta batch's stream one meta batch ahead (disjoint from it).
-    public var disjointMeta: Bool?
     enum CodingKeys: String, CodingKey {
       case domain, split, unlabelled, test, validation, classes
       case testSplit = "test_split"
       case labelledPerClass = "labelled_per_class", batchSize = "batch_size", asSource = "as_source"
-      case sourceBatchSize = "source_batch_size", disjointMeta = "disjoint_meta"
+      case sourceBatchSize = "source_batch_size"
     }
   }
 
@@ -89,44 +86,26 @@ public struct TrainConfig: Codable, Equatable, Sendable {
   public struct Weighting: Codable, Equatable, Sendable {
     /// `gradmix`: EMA factor β of the (source, layer) scores over steps.
     public var smoothing: Double?
-    /// `gradmix`: λ, the share of the layer-wise weights (the rest source-wise).
-    public var layerShare: Double?
     /// `gradmix`: `dot` or `cosine`.
     public var score: String?
     /// `gradmix`: z, the weights use the smoothed score minus z standard errors.
     public var confidence: Double?
-    /// `gradmix`: p, the power of the bounded scores before normalising per layer.
-    public var sharpness: Double?
-    /// `gradmix`: where a source's EMA starts, `first` (its first score) or `zero`.
-    public var prior: String?
-    /// `gradmix`: a source whose last-layer bound is ≤ 0 gets 0 in every layer.
-    public var gate: Bool?
     /// `gradmix`: the first H steps mix the labelled target set alone.
     public var hold: Int?
     /// `gradmix`: a source whose label-signature bound is ≤ 0 gets 0 in every layer.
     public var labelGate: Bool?
-    /// `gradmix`: z of the label gate's bound (default: `confidence`).
+    /// `gradmix`: z of the label gate's bound.
     public var labelConfidence: Double?
-    /// `gradmix`: ρ, the label bound must exceed ρ times the target set's smoothed label score (default 0).
-    public var labelFloor: Double?
     /// `gradmix`: the label gate also closes a source whose smoothed class match is ≤ 0.
     public var labelMatch: Bool?
-    /// `gradmix`: the classes the label score and the class match compare over, `target` (all) or
-    /// `source` (the source batch's, rows centred over them).
-    public var labelClasses: String?
-    /// `gradmix`: the labelled target set's largest weight in a layer where another source has weight.
-    public var targetCap: Double?
-    /// `gradmix`: what each layer's mix is scaled to: `none`, `open` or `active` (mean source gradient norm).
-    public var magnitude: String?
     /// `gradmix`: how the sources the gates leave open are mixed: `layerwise` or `pcgrad`.
     public var mix: String?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
-      case smoothing, score, confidence, sharpness, prior, gate, hold
-      case layerShare = "layer_share", tawtRate = "tawt_rate", labelGate = "label_gate"
-      case labelConfidence = "label_confidence", labelFloor = "label_floor", labelMatch = "label_match"
-      case labelClasses = "label_classes", targetCap = "target_cap", magnitude, mix
+      case smoothing, score, confidence, hold, mix
+      case tawtRate = "tawt_rate", labelGate = "label_gate"
+      case labelConfidence = "label_confidence", labelMatch = "label_match"
     }
   }
 

@@ -27,8 +27,8 @@ extension Trainer {
   public func run(stopRequested: () -> Bool = { false }) throws -> RunSummary {
     let start = monotonicSeconds()
     let steps = options.steps
-    let logEvery = config.logEvery ?? max(1, steps / 50)
-    let evalEvery = config.evalEvery ?? max(1, steps / 10)
+    let logEvery = config.logEvery ?? TrainConfig.Defaults.logEvery(steps: steps)
+    let evalEvery = config.evalEvery ?? TrainConfig.Defaults.evalEvery(steps: steps)
     try checkLayout()
     try formShardGroups()
     var divergence = DivergenceMonitor()
@@ -160,7 +160,7 @@ extension Trainer {
       ? nil
       : BatchSampler(
         selection.set, batchSize: batchSize, seed: Seeds.derive(options.seed, "pseudo", refreshes),
-        augment: Augmentation(maxShift: config.augment?.maxShift ?? 0))
+        augment: Augmentation(maxShift: config.augment?.maxShift ?? TrainConfig.Defaults.maxShift))
   }
 }
 

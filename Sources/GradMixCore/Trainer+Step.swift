@@ -42,7 +42,6 @@ extension Trainer {
     // the loop, in less time (README, "Mixing cost").
     let measuresEarly = !settings.needsTargetGradient || target.metaSampler != nil
     for slot in local {
-      if let m = slot.metaAhead { slot.sampler!.seek(toImage: m * (t + 1)) }
       let loss = timers.time(\.sourceGradients) {
         forwardAndLoss(
           slot.sampler!, labels: &slot.labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
@@ -100,7 +99,7 @@ extension Trainer {
 
     // 6. The mix, and 7. the same SGD step on every rank.
     if !skip {
-      try strategy.mix(weights.applied, active: active, local: local.filter(\.reports), timers: &timers)
+      try strategy.mix(weights, active: active, local: local.filter(\.reports), timers: &timers)
       timers.time(\.update) {
         sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
       }
@@ -271,9 +270,7 @@ extension Trainer {
     guard let signature = slot.signature, let t = targetSignature, settings.needsTargetGradient else { return }
     timers.time(\.mixing) {
       signature.finish()
-      let (x, m) =
-        labelClasses == .source
-        ? signature.withinSourceClasses(against: t) : (signature.cosine(against: t), signature.match(against: t))
+      let x = signature.cosine(against: t), m = signature.match(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
       stats.labelMatches[slot.index] = m.isFinite ? m : 0
     }

@@ -27,8 +27,6 @@ public final class Trainer {
   let targetGradient: FlatBuffer
   /// The meta batch's label signature Λ_T, when the rule reads them (``LabelSignature``).
   let targetSignature: LabelSignature?
-  /// Which classes the label scores compare over (`weighting.label_classes`).
-  let labelClasses: LabelSignature.Classes
   let mixer: GradientMixer
   let sgd: SGD
   let schedule: LearningRateSchedule
@@ -60,8 +58,9 @@ public final class Trainer {
     let instruments = InstrumentedCommunicator(wrapping: communicator, separatingWait: true)
     comm = options.instrument ? instruments : communicator
     settings = options.method.settings(
-      steps: options.steps, targetAsSource: config.target.asSource ?? true,
-      hasPseudoLabels: config.pseudoLabels != nil, finetuneFraction: config.finetuneSourceFraction ?? 0.5,
+      steps: options.steps, targetAsSource: config.target.asSource ?? TrainConfig.Defaults.targetAsSource,
+      hasPseudoLabels: config.pseudoLabels != nil,
+      finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
       adaptiveLR: config.adaptiveLR?.enabled)
     model = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
     parameters = model.makeParameters(seed: Seeds.derive(options.seed, "init"))
@@ -71,13 +70,15 @@ public final class Trainer {
     targetGradient = model.makeBuffer()
     mixer = GradientMixer(layout: model.layout)
     sgd = SGD(
-      momentum: config.optimizer.momentum ?? 0.9, weightDecay: config.optimizer.weightDecay ?? 0,
-      nesterov: config.optimizer.nesterov ?? false)
+      momentum: config.optimizer.momentum ?? TrainConfig.Defaults.momentum,
+      weightDecay: config.optimizer.weightDecay ?? TrainConfig.Defaults.weightDecay,
+      nesterov: config.optimizer.nesterov ?? TrainConfig.Defaults.nesterov)
     schedule = try config.learningRateSchedule(file: options.configPath, steps: options.steps)
     alr = AdaptiveLearningRate(
-      beta: config.adaptiveLR?.beta ?? 0.9, minScale: config.adaptiveLR?.minScale ?? 0.5,
-      maxScale: config.adaptiveLR?.maxScale ?? 2)
-    let defaultBatch = config.batchSize ?? 32
+      beta: config.adaptiveLR?.beta ?? TrainConfig.Defaults.adaptiveBeta,
+      minScale: config.adaptiveLR?.minScale ?? TrainConfig.Defaults.adaptiveMinScale,
+      maxScale: config.adaptiveLR?.maxScale ?? TrainConfig.Defaults.adaptiveMaxScale)
+    let defaultBatch = config.batchSize ?? TrainConfig.Defaults.batchSize
     let metaBatch = config.target.batchSize ?? defaultBatch
 
     // Every rank agrees on the list of sources and their shards.
@@ -123,9 +124,6 @@ public final class Trainer {
       sources: infos.count, layers: model.layout.layerCount, config: config,
       targetIndex: infos.firstIndex { $0.kind == .target }, labelGateAvailable: model.classifierInputCount != nil)
     groups = ShardGroups(shards: placement.shards, wholeSourceNorms: rule.needsWholeSourceNorms)
-    labelClasses =
-      config.weighting?.labelClasses.flatMap(LabelSignature.Classes.init(rawValue:))
-      ?? GradMixWeighting.Defaults.labelClasses
     if rule.usesLabelScores, let features = model.classifierInputCount {
       targetSignature = LabelSignature(classes: model.classCount, features: features)
     } else {
@@ -173,12 +171,11 @@ public final class Trainer {
         "config": options.configPath,
         "class_names": String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self),
       ].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
-      keep: config.keepCheckpoints ?? 3)
+      keep: config.keepCheckpoints ?? TrainConfig.Defaults.keepCheckpoints)
 
     // This rank's sources (or shards).
-    let augment = Augmentation(maxShift: config.augment?.maxShift ?? 0)
+    let augment = Augmentation(maxShift: config.augment?.maxShift ?? TrainConfig.Defaults.maxShift)
     var batches = [metaBatch]
-    let disjointMeta = config.target.disjointMeta == true && settings.needsTargetGradient
     for k in mine {
       let info = infos[k]
       guard let shard = info.shards.first(where: { $0.rank == rank }) else { continue }
@@ -196,7 +193,7 @@ public final class Trainer {
       case .target:
         guard let split else { preconditionFailure("A rank with the target source holds the target data.") }
         sampler = BatchSampler(
-          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, disjointMeta ? "meta" : "target-source"),
+          split.labelled, batchSize: b, seed: Seeds.derive(options.seed, "target-source"),
           augment: augment)
       case .pseudo:
         sampler = nil  // until the first pseudo-labelling
@@ -205,7 +202,6 @@ public final class Trainer {
         SourceSlot(
           index: k, info: info, sampler: sampler, mask: mask, batchSize: b, rows: shard.rows,
           reports: groups.reports(source: k, rank: rank), model: model, seed: options.seed))
-      if case .target = info.kind, disjointMeta { slots[slots.count - 1].metaAhead = metaBatch }
       slots[slots.count - 1].signature = targetSignature.map {
         LabelSignature(classes: $0.classes, features: $0.features)
       }

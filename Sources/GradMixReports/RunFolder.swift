@@ -82,9 +82,15 @@ public struct RunFolder {
     return node?.scalar?.string
   }
 
-  /// ``value(for:)`` as text (numbers without a trailing `.0` when whole).
+  /// ``value(for:)`` as text (numbers without a trailing `.0` when whole; a
+  /// config number in any spelling, `9e-1` or `0.9`, as the same text, so
+  /// run folders written before and after config.resolved.yaml's number
+  /// format changed group together).
   public func string(for key: String) -> String? {
-    guard let v = value(for: key) else { return nil }
+    guard var v = value(for: key) else { return nil }
+    if let s = v as? String, s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(s), d.isFinite {
+      v = NSNumber(value: d)
+    }
     if let n = v as? NSNumber {
       if RunFolder.isBool(n) { return n.boolValue ? "true" : "false" }
       let d = n.doubleValue

@@ -26,7 +26,7 @@ struct EvalCommand: ParsableCommand {
     do {
       let cfg = try TrainConfig.load(path: config)
       let meta = try Checkpoint.readMetadata(at: checkpoint)
-      let model = try Sequential(spec: cfg.model.spec, inputShape: Shape(cfg.model.input ?? [3, 28, 28]))
+      let model = try Sequential(spec: cfg.model.spec, inputShape: Shape(cfg.model.input ?? TrainConfig.Defaults.input))
       let loaded = try Checkpoint.load(from: checkpoint, for: model)
       if let bad = loaded.parameters.firstNonFiniteIndex() {
         throw CheckpointError.malformed(

@@ -176,12 +176,13 @@ struct TrainCommand: ParsableCommand {
         options.coordinatorOwnsSources = run.coordinatorOwnsSources
         options.mixing = run.mixing
         options.resuming = true
+        options.overrides = run.overrides  // already in config.yaml; listed so that they stay unscaled
       } else {
         let config = config ?? ""
         let parsed = try overrides.map(ConfigOverride.init(parsing:))
         cfg = try TrainConfig.load(path: config, overrides: parsed)
-        let m = method ?? cfg.method.flatMap(Method.init(rawValue:)) ?? .gradmix
-        let s = seed ?? cfg.seed ?? 1
+        let m = method ?? cfg.method.flatMap(Method.init(rawValue:)) ?? TrainConfig.Defaults.method
+        let s = seed ?? cfg.seed ?? TrainConfig.Defaults.seed
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         options = RunOptions(
           method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: steps ?? cfg.steps,
@@ -197,7 +198,9 @@ struct TrainCommand: ParsableCommand {
         }
         if world.rank == 0 { try RunDirectory.checkNew(options.outDir) }
       }
-      let scaled = cfg.scaled(toSteps: options.steps)
+      // Explicit overrides are never scaled: this run's, or on --resume the run's recorded ones.
+      let explicit = try options.overrides.map(ConfigOverride.init(parsing:))
+      let scaled = cfg.scaled(toSteps: options.steps, explicit: explicit)
       cfg = scaled.config
       options.scaledKeys = scaled.changed.map(\.description)
       if let resumed, let resume { try resumed.checkUnchanged(cfg, file: resume + "/config.yaml") }

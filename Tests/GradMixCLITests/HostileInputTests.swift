@@ -353,7 +353,23 @@ struct HostileInputTests {
     return c
   }()
 
-  @Test("at least 60 hostile inputs") func enough() { #expect(Self.cases.count >= 60) }
+  /// The table itself, which the per-case test cannot check: at least 60
+  /// cases (issue #12), distinct names (a case's results are reported under
+  /// its name), and for each a non-empty list of non-empty substrings its
+  /// error line must name (an empty one would make "names the file or
+  /// field" vacuous) and a failure status (a case expecting 0 would not be
+  /// hostile input).
+  @Test("the table: at least 60 distinct cases, each with what its error line must name and a failure status")
+  func table() {
+    #expect(Self.cases.count >= 60)
+    let names = Self.cases.map(\.name)
+    let repeated = Dictionary(grouping: names, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
+    #expect(repeated.isEmpty, "cases share a name: \(repeated)")
+    for c in Self.cases {
+      #expect(!c.mentions.isEmpty && !c.mentions.contains(""), "\(c.name): names nothing its error line must contain")
+      #expect(c.status != 0, "\(c.name): expects success")
+    }
+  }
 
   @Test(
     "each hostile input: its status, one error line naming the file or field, no signal, bounded memory",

@@ -22,22 +22,26 @@ struct RunToolsTests {
     try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
   }
 
-  @Test("a 40-step run with optimizer.lr=0.02 writes the resolved config and its provenance")
+  @Test(
+    "a 40-step run with optimizer.lr=0.02 writes the resolved config and its provenance; an explicit log_every is not scaled"
+  )
   func overrideAndProvenance() throws {
     let dir = try Self.tempDir()
     let config = try Self.writeConfig(dir)
     let r = try runProduct([
       "train", "--config", config, "--data-root", Self.root, "--out", dir + "/run", "--steps", "40",
-      "--threads", "1", "optimizer.lr=0.02", "sources[1].limit=30",
+      "--threads", "1", "optimizer.lr=0.02", "sources[1].limit=30", "log_every=4",
     ])
     #expect(r.status == 0, "\(r.stderr)")
-    // The start-up table lists the overrides and the keys scaled from 80 to 40 steps.
-    #expect(r.stdout.contains("overrides:  optimizer.lr=0.02 sources[1].limit=30"), "\(r.stdout)")
+    // The start-up table lists the overrides and the keys scaled from 80 to 40 steps, never an override's.
+    #expect(r.stdout.contains("overrides:  optimizer.lr=0.02 sources[1].limit=30 log_every=4"), "\(r.stdout)")
+    #expect(!r.stdout.contains("log_every 4->"), "\(r.stdout)")
     #expect(r.stdout.contains("checkpoint_every 40->20") && r.stdout.contains("eval_every 10->5"), "\(r.stdout)")
     let resolved = try String(contentsOfFile: dir + "/run/config.resolved.yaml", encoding: .utf8)
     #expect(
       resolved.contains("lr: 0.02") && resolved.contains("limit: 30") && resolved.contains("steps: 40"), "\(resolved)")
     #expect(resolved.contains("eval_every: 5") && resolved.contains("momentum: 0.9"), "\(resolved)")
+    #expect(resolved.contains("log_every: 4"), "\(resolved)")
     // config.yaml (what --resume reads) carries the overrides but not the scaling.
     let config2 = try String(contentsOfFile: dir + "/run/config.yaml", encoding: .utf8)
     #expect(config2.contains("lr: 0.02") && config2.contains("steps: 80"), "\(config2)")
@@ -57,6 +61,26 @@ struct RunToolsTests {
     #expect(p["commit"] as? String == run["commit"] as? String)
     let meta = try Checkpoint.readMetadata(at: dir + "/run/final.safetensors")
     #expect(meta.extra["commit"] == run["commit"] as? String && meta.extra["hostname"] != nil)
+  }
+
+  /// An override is the user's number for the run: `--steps` does not scale it, and neither does
+  /// `--resume` (which scales the file's step keys again from config.yaml, where the override now
+  /// sits); a scaled schedule warm-up would differ from the recorded one and refuse the resume.
+  @Test("--resume of a --steps run keeps an explicit override unscaled, as the run had it")
+  func resumeKeepsOverride() throws {
+    let dir = try Self.tempDir()
+    let config = try Self.writeConfig(dir)  // 80 steps, checkpoint_every 40
+    let first = try runProduct([
+      "train", "--config", config, "--data-root", Self.root, "--out", dir + "/run", "--steps", "40",
+      "--threads", "1", "--quiet", "--stop-after", "25", "optimizer.schedule={kind: cosine, warmup: 8}",
+    ])
+    #expect(first.status == 0, "\(first.stderr)")
+    let resolved = try String(contentsOfFile: dir + "/run/config.resolved.yaml", encoding: .utf8)
+    #expect(resolved.contains("warmup: 8"), "\(resolved)")
+    let second = try runProduct(["train", "--resume", dir + "/run", "--threads", "1"])
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(second.stdout.contains("step 40/40") || FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
+    #expect(!second.stdout.contains("optimizer.schedule.warmup 8->"), "\(second.stdout)")
   }
 
   @Test("a bad override is one error line with exit status 2, and nothing is written")

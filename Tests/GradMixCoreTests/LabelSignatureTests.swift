@@ -116,35 +116,6 @@ struct LabelSignatureTests {
     #expect(bad.match(against: target).isNaN)
   }
 
-  @Test(
-    "within the source's classes: a partial source from a shifted domain scores 1 and hits every row; swapped labels score −1"
-  )
-  func withinSourceClasses() {
-    // A four-class target with orthogonal class features; a source with classes 2 and 3 whose
-    // features carry a common domain offset (the fifth feature) and twice the scale.
-    let e: [[Float]] = (0..<4).map { c in (0..<5).map { $0 == c ? 1 : 0 } }
-    let target = Self.signature(e, [0, 1, 2, 3], classes: 4)
-    target.finish()
-    target.smooth()
-    let shifted: [[Float]] = [e[2], e[3]].map { row in row.enumerated().map { $0 == 4 ? 3 : 2 * $1 } }
-    let partial = Self.signature(shifted, [2, 3], classes: 4)
-    partial.finish()
-    // Over every target class the score is diluted by the classes the source lacks.
-    #expect(partial.cosine(against: target) < 0.75)
-    let within = partial.withinSourceClasses(against: target)
-    #expect(abs(within.score - 1) < 1e-6 && abs(within.match - 0.5) < 1e-12)
-    let swapped = Self.signature(shifted, [3, 2], classes: 4)
-    swapped.finish()
-    let wrong = swapped.withinSourceClasses(against: target)
-    #expect(abs(wrong.score + 1) < 1e-6 && abs(wrong.match + 0.5) < 1e-12)
-    // One shared class gives no evidence; a non-finite Λ gives NaN.
-    let one = Self.signature([e[2], e[2]], [2, 2], classes: 4)
-    one.finish()
-    #expect(one.withinSourceClasses(against: target) == (0, 0))
-    partial.storage[0] = .infinity
-    #expect(partial.withinSourceClasses(against: target).score.isNaN)
-  }
-
   @Test("the target's Λ̄ is an EMA from 0 of the finished signatures")
   func smoothing() {
     let h: [[Float]] = [[1, 0], [0, 1]]

@@ -80,7 +80,7 @@ struct PeerWeightingTests {
     #expect(w.usefulness == 5)  // Σ_l Σ_k max(d, 0) = 1 + 2 + 2
   }
 
-  @Test("gradmix with β = 0, λ = 1 and the dot score is the paper's layer-wise rule")
+  @Test("gradmix with β = 0, z = 0 and the dot score is the paper's layer-wise rule")
   func paper() {
     var rule = GradMixWeighting.paper(sources: 3, layers: 2)
     let w = rule.solve(s, active: [true, true, true])
@@ -89,50 +89,34 @@ struct PeerWeightingTests {
     #expect(rule.state.isEmpty)
   }
 
-  @Test("gradmix smoothing: an EMA of the scores, started at each source's first score")
+  @Test("gradmix smoothing: an EMA of the scores, started at 0 for every source")
   func smoothing() {
     var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false,
-      mix: .layerwise)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, confidence: 0, labelGate: false, mix: .layerwise)
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     let b = statistics(dots: [[-4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
-    // Step 1: s̄ = (4, 2) -> (2/3, 1/3). Step 2: s̄ = (0, 2) -> (0, 1).
+    // Step 1: m = (2, 1) -> (2/3, 1/3). Step 2: m = (−1, 1.5) -> (0, 1).
     let w1 = rule.solve(a, active: [true, true])
     #expect(abs(w1.weights[0][0] - Float(2.0 / 3)) < 1e-7)
     let w2 = rule.solve(b, active: [true, true])
     #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
-    // Step 3 with a: s̄ = (2, 2) -> (1/2, 1/2); usefulness is this step's raw Σ max(d, 0).
+    // Step 3 with a: m = (1.5, 1.75) -> (6/13, 7/13); usefulness is this step's raw Σ max(d, 0).
     let w3 = rule.solve(a, active: [true, true])
-    #expect(w3.weights[0][0] == 0.5 && w3.usefulness == 6)
-    // A source seen for the first time starts at its own score, not at 0.
+    #expect(abs(w3.weights[0][0] - Float(6.0 / 13)) < 1e-7 && w3.usefulness == 6)
+    // A source seen late starts at 0 too: its first score counts (1 − β).
     var late = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.9, layerShare: 1, confidence: 0, prior: .first, labelGate: false,
-      mix: .layerwise)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.9, confidence: 0, labelGate: false, mix: .layerwise)
     _ = late.solve(a, active: [true, false])
     let w = late.solve(a, active: [true, true])
-    #expect(abs(w.weights[1][0] - Float(1.0 / 3)) < 1e-7)
+    // m = (0.9 · 0.4 + 0.4, 0.2) = (0.76, 0.2).
+    #expect(abs(w.weights[1][0] - Float(0.2 / 0.96)) < 1e-7)
   }
 
-  @Test("gradmix shrinkage toward source-wise weights, and the cosine score")
-  func shrinkage() {
-    // Layer-wise u: layer 0 (1/3, 0, 2/3), layer 1 (1, 0, 0); source-wise v from totals (3, -2, 2): (3/5, 0, 2/5).
-    var rule = GradMixWeighting(
-      sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false,
-      mix: .layerwise)
-    let w = rule.solve(s, active: [true, true, true])
-    #expect(abs(w.weights[0][0] - Float(0.5 / 3 + 0.3)) < 1e-6 && abs(w.weights[2][0] - Float(1.0 / 3 + 0.2)) < 1e-6)
-    #expect(abs(w.weights[0][1] - 0.8) < 1e-6 && abs(w.weights[2][1] - 0.2) < 1e-6 && w.weights[1] == [0, 0])
-    // A layer where only source-wise weights exist (λ < 1): it takes them instead of being empty.
-    let neg = statistics(dots: [[5, -1], [1, -1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
-    var two = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 0.5, confidence: 0, labelGate: false,
-      mix: .layerwise)
-    let wn = two.solve(neg, active: [true, true])
-    #expect(wn.emptyLayers.isEmpty && abs(wn.weights[0][1] - 1) < 1e-6 && wn.weights[1][1] == 0)
+  @Test("gradmix cosine score")
+  func cosineScore() {
     // Cosine score: layer 1 cosines are 2/√4 = 1 (source 0) and source 2's 0/0 = 0.
     var cosine = GradMixWeighting(
-      sources: 3, layers: 2, score: .cosine, smoothing: 0, layerShare: 1, confidence: 0, labelGate: false,
-      mix: .layerwise)
+      sources: 3, layers: 2, score: .cosine, smoothing: 0, confidence: 0, labelGate: false, mix: .layerwise)
     let wc = cosine.solve(s, active: [true, true, true])
     // Layer 0 cosines: 1/1 = 1, 0, 2/2 = 1 -> (1/2, 0, 1/2).
     #expect(wc.weights[0][0] == 0.5 && wc.weights[2][0] == 0.5 && wc.weights[0][1] == 1)
@@ -141,79 +125,44 @@ struct PeerWeightingTests {
   @Test("gradmix confidence: a score must be z standard errors of its EMA above 0")
   func confidence() {
     // β = 0.5: the EMA variance factor is (1 − β)/(1 + β) = 1/3.
-    var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false,
-      mix: .layerwise)
+    func rule(_ z: Double) -> GradMixWeighting {
+      GradMixWeighting(
+        sources: 2, layers: 1, score: .dot, smoothing: 0.5, confidence: z, labelGate: false, mix: .layerwise)
+    }
+    var bounded = rule(1)
     let a = statistics(dots: [[4], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
-    let b = statistics(dots: [[-2], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
-    // Step 1: no spread yet, m = (4, 1) -> (0.8, 0.2).
-    let w1 = rule.solve(a, active: [true, true])
+    let b = statistics(dots: [[-1], [1]], sourceSquared: [[1], [1]], targetSquared: [1])
+    // Step 1: m = (2, 0.5), q = (8, 0.5), standard errors √(var/3) = (2, 0.5)/√3: bounds in the ratio 4 : 1.
+    let w1 = bounded.solve(a, active: [true, true])
     #expect(abs(w1.weights[0][0] - 0.8) < 1e-6)
-    // Step 2: source 0 has m = 1, q = (16 + 4)/2 = 10, variance 9, standard error √(9/3) = √3 > 1:
-    // its bound is negative and source 1 (steady 1, no spread) takes the layer.
-    let w2 = rule.solve(b, active: [true, true])
+    // Step 2: source 0 has m = 0.5, q = 4.5, standard error √(4.25/3) > 0.5: its bound is negative and
+    // source 1 (m = 0.75, q = 0.75, bound 0.5) takes the layer.
+    let w2 = bounded.solve(b, active: [true, true])
     #expect(w2.weights[0][0] == 0 && w2.weights[1][0] == 1)
-    // Without the bound the same EMA gives (1/2, 1/2).
-    var plain = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .first, labelGate: false,
-      mix: .layerwise)
+    // Without the bound the same EMA gives (0.5, 0.75) -> (0.4, 0.6).
+    var plain = rule(0)
     _ = plain.solve(a, active: [true, true])
-    #expect(plain.solve(b, active: [true, true]).weights[0][0] == 0.5)
+    #expect(abs(plain.solve(b, active: [true, true]).weights[0][0] - 0.4) < 1e-6)
     // The state round-trips.
-    var copy = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .first, labelGate: false,
-      mix: .layerwise)
-    copy.state = rule.state
-    #expect(copy.means == rule.means && copy.squares == rule.squares && copy.seen == rule.seen)
+    var copy = rule(1)
+    copy.state = bounded.state
+    #expect(copy.means == bounded.means && copy.squares == bounded.squares)
+    #expect(copy.solve(a, active: [true, true]) == bounded.solve(a, active: [true, true]))
   }
 
-  @Test("gradmix sharpness: the bounded scores' power p before the per-layer normalisation")
-  func sharpness() {
-    var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 2, prior: .first, gate: false, labelGate: false, mix: .layerwise)
-    // Scores (3, 1): p = 1 gives (3/4, 1/4), p = 2 gives (9/10, 1/10).
-    let w = rule.solve(
-      statistics(dots: [[3], [1]], sourceSquared: [[1], [1]], targetSquared: [1]), active: [true, true])
-    #expect(abs(w.weights[0][0] - 0.9) < 1e-6 && abs(w.weights[1][0] - 0.1) < 1e-6)
-  }
-
-  @Test("gradmix prior 0: the EMA starts at 0, so a source's first score counts (1 − β)")
-  func zeroPrior() {
+  @Test("gradmix EMA from 0: a source's first score counts (1 − β), so a strict bound waits for evidence")
+  func zeroStart() {
     let a = statistics(dots: [[4], [2]], sourceSquared: [[1], [1]], targetSquared: [1])
     var rule = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1,
-      sharpness: 1, prior: .zero, gate: false, labelGate: false, mix: .layerwise)
-    // Step 1: m = (2, 1), q = (8, 2), variance (4, 1), standard error √(var/3): bounds 2 − 2/√3, 1 − 1/√3,
-    // in the ratio 2 : 1 as with the first-score start (which has no spread yet).
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, confidence: 1, labelGate: false, mix: .layerwise)
+    // Step 1: m = (2, 1), q = (8, 2), variance (4, 1), standard error √(var/3): bounds 2 − 2/√3, 1 − 1/√3.
     let w1 = rule.solve(a, active: [true, true])
     #expect(rule.means == [2, 1] && rule.squares == [8, 2])
     #expect(abs(w1.weights[0][0] - Float(2.0 / 3)) < 1e-6)
     // z = 2: both bounds 2 − 4/√3 < 0 and 1 − 2/√3 < 0: the layer is empty until evidence accumulates.
     var strict = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-      sharpness: 1, prior: .zero, gate: false, labelGate: false, mix: .layerwise)
+      sources: 2, layers: 1, score: .dot, smoothing: 0.5, confidence: 2, labelGate: false, mix: .layerwise)
     #expect(strict.solve(a, active: [true, true]).emptyLayers == [0])
-    var first = GradMixWeighting(
-      sources: 2, layers: 1, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 2,
-      sharpness: 1, prior: .first, gate: false, labelGate: false, mix: .layerwise)
-    #expect(first.solve(a, active: [true, true]).emptyLayers.isEmpty)
-  }
-
-  @Test("gradmix gate: a source whose last-layer bound is ≤ 0 gets 0 in every layer")
-  func gate() {
-    // Source 0 helps layer 0 but points away in the last layer; source 1 helps both.
-    let st = statistics(dots: [[3, -1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
-    var gated = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 1, prior: .first, gate: true, labelGate: false, mix: .layerwise)
-    let w = gated.solve(st, active: [true, true])
-    #expect(w.weights[0] == [0, 0] && w.weights[1] == [1, 1])
-    #expect(!gated.isLayerSeparable)
-    var open = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0,
-      sharpness: 1, prior: .first, gate: false, labelGate: false, mix: .layerwise)
-    #expect(open.solve(st, active: [true, true]).weights[0] == [0.75, 0])
   }
 
   @Test("gradmix label gate: a source whose label-signature bound is ≤ 0 gets 0 in every layer; resumable")
@@ -222,7 +171,7 @@ struct PeerWeightingTests {
     var st = statistics(dots: [[3, 1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
     st.labelScores = [-0.5, 1]
     var gated = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 1, hold: 0,
       labelGate: true, labelConfidence: 1, labelMatch: false, mix: .layerwise)
     #expect(gated.usesLabelScores && gated.needsWholeSourceNorms && !gated.isLayerSeparable)
     // Step 1: m = ½ x, q = ½ x², bound = m − √((q − m²)/3) = x (½ − ½/√3) > 0 for source 1's cosine x = 1.
@@ -231,14 +180,14 @@ struct PeerWeightingTests {
     #expect(abs(gated.labelMeans[0] + 0.25) < 1e-12 && abs(gated.labelMeans[1] - 0.5) < 1e-12)
     // Without the gate source 0 takes most of layer 0.
     var open = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 1, hold: 0,
       labelGate: false, mix: .layerwise)
     #expect(open.solve(st, active: [true, true]).weights[0][0] > 0.5)
     // Once source 0's labels agree for long enough, the gate opens; the state resumes it exactly.
     var agreeing = st
     agreeing.labelScores = [1, 1]
     var resumed = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 1, prior: .zero, hold: 0,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 1, hold: 0,
       labelGate: true, labelConfidence: 1, labelMatch: false, mix: .layerwise)
     resumed.state = gated.state
     #expect(resumed.state["gradmix.label_means"] == gated.labelMeans)
@@ -252,7 +201,7 @@ struct PeerWeightingTests {
     var silent = st
     silent.labelScores = [0, 1]
     var fresh = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero, hold: 0,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, hold: 0,
       labelGate: true, labelConfidence: 0, labelMatch: false, mix: .layerwise)
     #expect(fresh.solve(silent, active: [true, true]).weights[0] == [0, 0])
   }
@@ -267,7 +216,7 @@ struct PeerWeightingTests {
     st.labelMatches = [-0.1, 0.6]
     func rule(_ veto: Bool) -> GradMixWeighting {
       GradMixWeighting(
-        sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
+        sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0,
         targetIndex: 1, hold: 0, labelGate: true, labelConfidence: 0, labelMatch: veto, mix: .layerwise)
     }
     var cosineOnly = rule(false), vetoed = rule(true)
@@ -288,69 +237,6 @@ struct PeerWeightingTests {
     #expect(!GradMixWeighting(sources: 2, layers: 2, labelGate: false, labelMatch: true, mix: .layerwise).labelMatch)
   }
 
-  @Test("gradmix label floor: the label bound must exceed ρ times the target set's smoothed label score")
-  func labelFloor() {
-    // Source 0's label score is positive but weak against the target set's (source 1).
-    var st = statistics(dots: [[3, 1], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
-    st.labelScores = [0.1, 0.8]
-    func rule(_ rho: Double) -> GradMixWeighting {
-      GradMixWeighting(
-        sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
-        targetIndex: 1, hold: 0, labelGate: true, labelConfidence: 0, labelFloor: rho, labelMatch: false,
-        mix: .layerwise)
-    }
-    var plain = rule(0), floored = rule(0.5)
-    #expect(plain.solve(st, active: [true, true]).weights[0][0] > 0.5)
-    // m = (0.05, 0.4): 0.05 ≤ 0.5 · 0.4, so source 0 is closed; the target set itself is never floored.
-    #expect(floored.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
-    // The target set is held to the plain gate only (bound > 0), not to a floor of its own score.
-    var alone = rule(0.9)
-    #expect(alone.solve(st, active: [true, true]).weights[1] == [1, 1])
-  }
-
-  @Test("gradmix target cap: the target set's excess over the cap goes to the weighted sources, in proportion")
-  func targetCap() {
-    // Three sources, the target set (2) the strongest; source 1 is closed in layer 1 (negative dot).
-    let st = statistics(
-      dots: [[1, 1], [1, -1], [6, 3]], sourceSquared: [[1, 1], [1, 1], [1, 1]], targetSquared: [1, 1])
-    func rule(_ cap: Double?) -> GradMixWeighting {
-      GradMixWeighting(
-        sources: 3, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, targetIndex: 2, hold: 0,
-        labelGate: false, targetCap: cap, mix: .layerwise)
-    }
-    var plain = rule(nil), capped = rule(0.5)
-    #expect(plain.solve(st, active: [true, true, true]).weights == [[0.125, 0.25], [0.125, 0], [0.75, 0.75]])
-    #expect(capped.solve(st, active: [true, true, true]).weights == [[0.25, 0.5], [0.25, 0], [0.5, 0.5]])
-    // Below the cap, or with no other weighted source, the weights stay as they are.
-    var loose = rule(0.9), alone = rule(0.5)
-    #expect(loose.solve(st, active: [true, true, true]) == plain.solve(st, active: [true, true, true]))
-    let only = statistics(
-      dots: [[-1, -1], [-1, -1], [6, 3]], sourceSquared: st.sourceSquaredNorms, targetSquared: [1, 1])
-    #expect(alone.solve(only, active: [true, true, true]).weights[2] == [1, 1])
-  }
-
-  @Test("gradmix magnitude: each layer's mix scaled to the mean gradient norm of the open or of every active source")
-  func magnitude() {
-    // Layer 0: both sources positive; layer 1: source 1 negative (closed). Norms² (1, 16) and (4, 9).
-    let st = statistics(dots: [[1, 1], [1, -1]], sourceSquared: [[1, 4], [16, 9]], targetSquared: [1, 1])
-    func rule(_ m: GradMixWeighting.Magnitude) -> GradMixWeighting {
-      GradMixWeighting(
-        sources: 2, layers: 2, score: .dot, smoothing: 0, layerShare: 1, confidence: 0, hold: 0, labelGate: false,
-        magnitude: m, mix: .layerwise)
-    }
-    var none = rule(.none), open = rule(.open), active = rule(.active)
-    let plain = none.solve(st, active: [true, true])
-    #expect(plain.layerScales == nil && plain.applied == plain)
-    // Shares (0.5, 0.5) and (1, 0). Layer 0: Σ w‖g‖ = 0.5·1 + 0.5·4 = 2.5, mean norm 2.5: s = 1.
-    // Layer 1: Σ w‖g‖ = 2; open: source 0 alone, mean 2, s = 1; active: mean (2 + 3)/2, s = 1.25.
-    let o = open.solve(st, active: [true, true]), a = active.solve(st, active: [true, true])
-    #expect(o.weights == plain.weights && a.weights == plain.weights)  // the recorded shares stay the rule's
-    #expect(o.layerScales == [1, 1] && a.layerScales == [1, 1.25])
-    #expect(a.applied.weights == [[0.5, 1.25], [0.5, 0]] && a.applied.layerScales == nil)
-    // An inactive source counts for neither the mix nor the mean.
-    #expect(active.solve(st, active: [true, false]).layerScales == [1, 1])
-  }
-
   @Test("gradmix mix pcgrad: equal shares among the sources the gates leave open, conflicting layers projected")
   func gatedPCGrad() {
     // Source 1 is closed by the label gate; source 0 conflicts with the target in layer 1 (d = −2, ‖g_T,1‖² = 4).
@@ -359,7 +245,7 @@ struct PeerWeightingTests {
     st.labelScores = [0.5, -0.5, 0.8]
     func rule(hold: Int) -> GradMixWeighting {
       GradMixWeighting(
-        sources: 3, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, prior: .zero,
+        sources: 3, layers: 2, score: .dot, smoothing: 0.5, confidence: 0,
         targetIndex: 2, hold: hold, labelGate: true, labelConfidence: 0, labelMatch: false, mix: .pcgrad)
     }
     var gated = rule(hold: 0)
@@ -377,17 +263,17 @@ struct PeerWeightingTests {
   func hold() {
     let st = statistics(dots: [[1, 3], [1, 1]], sourceSquared: [[1, 1], [1, 1]], targetSquared: [1, 1])
     var held = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, targetIndex: 1, hold: 2,
       labelGate: false, mix: .layerwise)
     var plain = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 0,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, targetIndex: 1, hold: 0,
       labelGate: false, mix: .layerwise)
     for _ in 0..<2 {
       #expect(held.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
       _ = plain.solve(st, active: [true, true])
     }
     var resumed = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, targetIndex: 1, hold: 2,
       labelGate: false, mix: .layerwise)
     resumed.state = held.state
     let third = plain.solve(st, active: [true, true])
@@ -396,19 +282,19 @@ struct PeerWeightingTests {
     #expect(resumed.solve(st, active: [true, true]) == third)
     // A checkpoint written before the hold existed carries no step count: it resumes past the hold.
     var old = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, targetIndex: 1, hold: 2,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, targetIndex: 1, hold: 2,
       labelGate: false, mix: .layerwise)
     old.state = held.state.filter { $0.key != "gradmix.solved" }
     #expect(old.solve(st, active: [true, true]).weights[0][1] > 0)
     // Without the target set among the sources there is nothing to hold to.
     var noTarget = GradMixWeighting(
-      sources: 2, layers: 2, score: .dot, smoothing: 0.5, layerShare: 1, confidence: 0, labelGate: false,
+      sources: 2, layers: 2, score: .dot, smoothing: 0.5, confidence: 0, labelGate: false,
       mix: .layerwise)
     #expect(noTarget.solve(st, active: [true, true]).weights[0][1] > 0)
   }
 
   @Test(
-    "adaptive learning rate: off for the rule methods unless enabled, on for gradmix-paper, never for gradmix-no-alr")
+    "adaptive learning rate: off for the rule methods unless enabled, on for gradmix-paper")
   func adaptiveLearningRateSwitch() throws {
     func alr(_ m: Method, _ enabled: Bool?) -> Bool {
       m.settings(steps: 10, targetAsSource: true, hasPseudoLabels: true, finetuneFraction: 0.5, adaptiveLR: enabled)
@@ -418,7 +304,6 @@ struct PeerWeightingTests {
       #expect(!alr(m, nil) && alr(m, true) && !alr(m, false), "\(m)")
     }
     #expect(alr(.gradmixPaper, nil) && !alr(.gradmixPaper, false))
-    #expect(!alr(.gradmixNoALR, nil) && !alr(.gradmixNoALR, true))
     for m in [Method.uniform, .targetOnly, .sourceOnly, .finetune] { #expect(!alr(m, true), "\(m)") }
     let c = try TrainConfig.parse(yaml: TrainConfigTests.valid + "\nadaptive_lr: {enabled: true}\n", file: "c.yaml")
     #expect(c.adaptiveLR?.enabled == true)
@@ -428,18 +313,17 @@ struct PeerWeightingTests {
   func methodRules() throws {
     let yaml =
       TrainConfigTests.valid
-      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, sharpness: 2, prior: zero, gate: true, hold: 3, label_gate: true, label_match: false, label_confidence: 1.5, mix: layerwise}\n"
+      + "\nweighting: {smoothing: 0.5, score: dot, confidence: 2, tawt_rate: 0.3, hold: 3, label_gate: true, label_match: false, label_confidence: 1.5, mix: layerwise}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
     let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
-    #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2 && g?.layerShare == 1)
-    #expect(g?.sharpness == 2 && g?.prior == .zero && g?.gate == true && g?.hold == 3 && g?.labelGate == true)
+    #expect(g?.smoothing == 0.5 && g?.score == .dot && g?.confidence == 2)
+    #expect(g?.hold == 3 && g?.labelGate == true)
     #expect(g?.labelMatch == false && g?.labelConfidence == 1.5 && g?.mix == .layerwise)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
     let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
     #expect(
       defaults?.smoothing == GradMixWeighting.Defaults.smoothing && defaults?.score == GradMixWeighting.Defaults.score)
-    #expect(
-      defaults?.prior == .zero && defaults?.confidence == 1 && defaults?.sharpness == 1 && defaults?.gate == false)
+    #expect(defaults?.confidence == 1)
     #expect(
       defaults?.hold == 10 && defaults?.targetIndex == nil && defaults?.labelGate == GradMixWeighting.Defaults.labelGate
     )

@@ -103,21 +103,33 @@ struct TrainerTests {
     #expect(a.parametersL2 != c.parametersL2)
   }
 
-  @Test("every method runs", arguments: Method.allCases)
-  func methods(_ m: Method) throws {
-    let cfg = try Self.config(steps: 12)
-    let opts = Self.options(m, steps: 12)
-    let trainer = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator())
-    let names = trainer.sources.map(\.name)
-    switch m {
-    case .targetOnly: #expect(names == ["target"])
-    case .sourceOnly: #expect(names == ["mnist[0-4]", "syndigits[5-9]"])
-    case .uniform, .finetune, .gradmixNoPL: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target"])
-    case .gradmix, .gradmixNoALR, .l2rw, .gradmixPaper, .cosine, .tawt, .pcgradTarget:
-      #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
+  /// Every method runs with its sources, and no two methods train the same
+  /// model: each turns on something the others do not (its sources, its
+  /// weighting rule, its adaptive learning rate or pseudo-labels), so equal
+  /// parameters would mean a method silently ran as another (e.g. every
+  /// method falling back to uniform weights).
+  @Test("every method runs with its sources, and no two methods train the same model")
+  func methods() throws {
+    // 30 steps: the default rule holds the target set alone for 10 and its label gate opens the
+    // pseudo-label source only on evidence, so at 12 steps gradmix and gradmix-no-pl still agree.
+    let cfg = try Self.config(steps: 30)
+    var l2: [Method: Double] = [:]
+    for m in Method.allCases {
+      let trainer = try Trainer(config: cfg, options: Self.options(m, steps: 30), communicator: LocalCommunicator())
+      let names = trainer.sources.map(\.name)
+      switch m {
+      case .targetOnly: #expect(names == ["target"])
+      case .sourceOnly: #expect(names == ["mnist[0-4]", "syndigits[5-9]"])
+      case .uniform, .finetune, .gradmixNoPL: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target"])
+      case .gradmix, .l2rw, .gradmixPaper, .cosine, .tawt, .pcgradTarget:
+        #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
+      }
+      let s = try trainer.run()
+      #expect(s.testAccuracy.isFinite && s.parametersL2.isFinite, "\(m)")
+      l2[m] = s.parametersL2
     }
-    let s = try trainer.run()
-    #expect(s.testAccuracy.isFinite && s.parametersL2.isFinite)
+    let same = Dictionary(grouping: Method.allCases, by: { l2[$0] ?? .nan }).values.filter { $0.count > 1 }
+    #expect(same.isEmpty, "methods that trained the same model: \(same)")
   }
 
   /// A source whose labels are pure noise should be weighted down by the look-ahead rule.

@@ -35,7 +35,7 @@ struct GoldenTests {
   }
 
   /// Runs forward and backward of `layer` on one batch; returns y, dx, dθ.
-  func run(_ layer: any Layer, shape: [Int], x: [Double], params: [Double], dy: [Double]) throws
+  func run(_ layer: any StatelessLayer, shape: [Int], x: [Double], params: [Double], dy: [Double]) throws
     -> (y: [Float], dx: [Float], dParams: [Float])
   {
     let n = shape[0]

@@ -70,6 +70,16 @@ struct ReportTests {
       runs: runs, keys: ["optimizer.lr", "sources[0].limit"], metric: "target_test_accuracy",
       baseline: nil)
     #expect(byLR.rows.map(\.group) == ["0.01, 5"])
+    // A config number groups by value, whatever its spelling (config.resolved.yaml wrote Doubles as `9e-1`
+    // before 2026-12-05).
+    let old = try Self.makeRun(root, "old", method: "uniform", seed: 1, accuracy: 0.5)
+    try Data("adaptive_lr: {beta: 9e-1}\n".utf8).write(to: URL(fileURLWithPath: old + "/config.resolved.yaml"))
+    let new = try Self.makeRun(root, "new", method: "uniform", seed: 2, accuracy: 0.6)
+    try Data("adaptive_lr: {beta: 0.9}\n".utf8).write(to: URL(fileURLWithPath: new + "/config.resolved.yaml"))
+    let beta = try ResultTable(
+      runs: [RunFolder(path: old), RunFolder(path: new)], keys: ["adaptive_lr.beta"], metric: "target_test_accuracy",
+      baseline: nil)
+    #expect(beta.rows.map(\.group) == ["0.9"])
     #expect(throws: RunFolderError.self) {
       try ResultTable(runs: runs, keys: ["method"], metric: "target_test_accuracy", baseline: "nosuch")
     }

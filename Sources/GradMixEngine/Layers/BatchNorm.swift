@@ -68,14 +68,6 @@ public struct BatchNorm: Layer {
 
   public func forward(
     output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
-  ) {
-    preconditionFailure("\(token) keeps running statistics: call forward(output:input:parameters:state:...).")
-  }
-
-  public func forward(
-    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {

@@ -18,7 +18,7 @@
 /// the scatter and gather copies are skipped; a "same" convolution then
 /// also computes dX as a convolution of dY with the flipped kernel
 /// (``transposedInputGradient(_:batch:)``).
-public struct Conv2D: Layer {
+public struct Conv2D: StatelessLayer {
   public let inChannels: Int
   public let outChannels: Int
   public let kernelSize: Int

@@ -3,7 +3,7 @@
 /// A fully connected layer, `y = x · Wᵀ + b`.
 ///
 /// Parameters: `weight` [O, I] (PyTorch's layout) and `bias` [O].
-public struct Dense: Layer {
+public struct Dense: StatelessLayer {
   public let inputSize: Int
   public let outputSize: Int
   /// When true the layer applies ReLU to its output (set by `Sequential`

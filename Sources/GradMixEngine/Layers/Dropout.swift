@@ -4,7 +4,7 @@
 ///
 /// The mask (0 or the scale, per element) is drawn from the `RNG` handed to
 /// `forward` and kept in scratch for the backward pass.
-public struct Dropout: Layer {
+public struct Dropout: StatelessLayer {
   public let rate: Float
   public let token: String
 

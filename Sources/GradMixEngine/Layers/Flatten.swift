@@ -2,7 +2,7 @@
 ///
 /// A view: the workspace gives input and output one buffer, so neither pass
 /// moves memory.
-public struct Flatten: Layer {
+public struct Flatten: StatelessLayer {
   public init() {}
   public var token: String { "flatten" }
   public var isView: Bool { true }

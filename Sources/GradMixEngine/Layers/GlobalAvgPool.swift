@@ -2,7 +2,7 @@
 
 /// Global average pooling: [C, H, W] -> [C], the mean of each channel's
 /// plane (PyTorch's `AdaptiveAvgPool2d(1)` followed by `Flatten`).
-public struct GlobalAvgPool: Layer {
+public struct GlobalAvgPool: StatelessLayer {
   public init() {}
   public var token: String { "gap" }
 

@@ -65,15 +65,10 @@ public protocol Layer: Sendable, CustomStringConvertible {
   /// workspace then shares one buffer and both passes are skipped.
   var isView: Bool { get }
 
-  /// Computes `output` [N, out] from `input` [N, in].
-  func forward(
-    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG)
-
-  /// Computes `output` like the stateless `forward`, reading and (in
-  /// `.train` mode) updating the layer's slice of the model state. The
-  /// default calls the stateless `forward` (layers without state).
+  /// Computes `output` [N, out] from `input` [N, in], reading and (in
+  /// `.train` mode) updating the layer's slice of the model state `state`
+  /// (``stateShapes``; a layer without state never touches it, see
+  /// ``StatelessLayer``).
   func forward(
     output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
@@ -94,6 +89,29 @@ extension Layer {
   /// Total model-state count of the layer.
   public var stateCount: Int { stateShapes.reduce(0) { $0 + $1.count } }
 
+  public var isView: Bool { false }
+  public func scratchCount(input: Shape, batch: Int) -> Int { 0 }
+  public var description: String { token }
+  /// Total parameter count of the layer.
+  public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.count } }
+}
+
+/// A layer without model state (every layer but ``BatchNorm`` and
+/// ``ResidualBlock``): it implements the forward pass without the state
+/// pointer, and ``Layer``'s stateful one calls it.
+///
+/// Choice: two protocols rather than one with both passes, so that a layer
+/// with state implements only the pass that can serve it and no
+/// conformance has a method that must not be called.
+public protocol StatelessLayer: Layer {
+  /// Computes `output` [N, out] from `input` [N, in].
+  func forward(
+    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG)
+}
+
+extension StatelessLayer {
   public func forward(
     output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
@@ -103,9 +121,4 @@ extension Layer {
       output: output, input: input, parameters: parameters, scratch: scratch, inputShape: inputShape,
       batch: batch, mode: mode, rng: &rng)
   }
-  public var isView: Bool { false }
-  public func scratchCount(input: Shape, batch: Int) -> Int { 0 }
-  public var description: String { token }
-  /// Total parameter count of the layer.
-  public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.count } }
 }

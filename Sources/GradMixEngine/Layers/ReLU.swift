@@ -2,7 +2,7 @@
 ///
 /// `Sequential` fuses a ReLU into a preceding `Conv2D` or `Dense`; this
 /// stand-alone layer is used everywhere else (and in tests).
-public struct ReLU: Layer {
+public struct ReLU: StatelessLayer {
   public init() {}
   public var token: String { "relu" }
 

@@ -123,14 +123,6 @@ public struct ResidualBlock: Layer {
 
   public func forward(
     output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
-  ) {
-    preconditionFailure("\(token) keeps BatchNorm running statistics: call forward(output:input:parameters:state:...).")
-  }
-
-  public func forward(
-    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {

@@ -1,6 +1,6 @@
 /// What max and average pooling share: a square `kernelSize` window moved by
 /// `stride` with no padding, over a [C, H, W] input.
-protocol WindowPooling: Layer {
+protocol WindowPooling: StatelessLayer {
   var kernelSize: Int { get }
   var stride: Int { get }
   var token: String { get }
