@@ -26,6 +26,8 @@ final class RunRecorder {
   var weightCounts: [Int]
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
+  /// `model.init`'s file, SHA-256 and skipped layers, for run.json (`init`); nil without it.
+  var initWeights: [String: Any]?
   /// Whether the rule reads label scores (then every metrics record carries them as `label_scores`).
   var hasLabelScores = false
 
@@ -296,6 +298,7 @@ final class RunRecorder {
       "sample_shape": config.sampleShape, "class_names": classNames,
     ]
     if let p = options.provenance { run.merge(p.record) { _, new in new } }
+    if let w = initWeights { run["init"] = w }
     // What --resume checks and reuses (README, "Reliability").
     run["threads"] = BLAS.threads
     run["overlap"] = options.overlap
