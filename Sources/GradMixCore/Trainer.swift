@@ -196,6 +196,23 @@ public final class Trainer {
     recorder.hasLabelScores = rule.usesLabelScores
     if let w = initWeights, let path = config.initPath(configFile: options.configPath) {
       recorder.initWeights = ["path": path, "sha256": w.sha256, "skipped_layers": w.skippedLayers]
+      recorder.transferLines.append(
+        "init:       \(path) (sha256 \(w.sha256.prefix(12))), \(w.tensorsLoaded) tensors"
+          + (w.skippedLayers.isEmpty ? "" : "; random init: \(w.skippedLayers.joined(separator: " "))"))
+    }
+    if trainable.count < built.layout.layerCount {
+      let frozen = built.layout.layerIndices.filter { built.frozen[$0] }
+      let count = frozen.reduce(0) { $0 + built.layout.layerRanges[$1].count }
+      recorder.transferLines.append(
+        "frozen:     \(frozen.map { built.layout.layerNames[$0] }.joined(separator: " ")) (\(count) of \(built.parameterCount) parameters; mixed and reduced: \(mixLayout.spans.count) span(s) of \(mixLayout.coveredCount))"
+      )
+    }
+    if multipliers.contains(where: { $0 != 1 }) {
+      recorder.transferLines.append(
+        "layer lr:   "
+          + built.layout.layerIndices.filter { multipliers[$0] != 1 }.map {
+            "\(built.layout.layerNames[$0]) x\(multipliers[$0])"
+          }.joined(separator: ", "))
     }
     checkpointer = Checkpointer(
       directory: options.outDir, model: model,
