@@ -73,9 +73,12 @@ struct FreezeTests {
     }
   }
 
-  @Test("SGD over ranges: multiplier 1 gives the whole step's bits, 2 doubles the first step, 0 and outside leave parameters alone")
+  @Test(
+    "SGD over ranges: multiplier 1 gives the whole step's bits, 2 doubles the first step, 0 and outside leave parameters alone"
+  )
   func sgdRanges() throws {
-    let p = FlatBuffer((0..<12).map { Float($0) * 0.1 - 0.3 }), g = FlatBuffer((0..<12).map { Float($0 % 5) * 0.07 - 0.1 })
+    let p = FlatBuffer((0..<12).map { Float($0) * 0.1 - 0.3 }),
+      g = FlatBuffer((0..<12).map { Float($0 % 5) * 0.07 - 0.1 })
     let sgd = SGD(momentum: 0.9, weightDecay: 1e-3)
     let whole = p.clone(), vWhole = FlatBuffer(count: 12)
     sgd.step(parameters: whole, gradients: g, velocity: vWhole, learningRate: 0.05)

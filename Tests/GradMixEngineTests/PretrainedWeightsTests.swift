@@ -48,7 +48,8 @@ struct PretrainedWeightsTests {
     return (model, model.makeParameters(seed: 99), model.makeState())
   }
 
-  @Test("a checkpoint loads whole: parameters and running statistics bit for bit, velocity ignored, SHA-256 of the file")
+  @Test(
+    "a checkpoint loads whole: parameters and running statistics bit for bit, velocity ignored, SHA-256 of the file")
   func roundTrip() throws {
     let s = try saved()
     let (model, params, state) = try fresh()
@@ -78,7 +79,8 @@ struct PretrainedWeightsTests {
         #expect(got == Array(random.slice(e.range)), "\(e.name) keeps its init")
       } else {
         let other = try #require(
-          try Sequential(spec: "conv4k3-bn-relu-pool2-fc6-relu-fc5", inputShape: Self.shape).layout.entry(named: e.name))
+          try Sequential(spec: "conv4k3-bn-relu-pool2-fc6-relu-fc5", inputShape: Self.shape).layout.entry(named: e.name)
+        )
         #expect(got == Array(s.params.slice(other.range)), "\(e.name) loaded")
       }
     }
@@ -105,7 +107,9 @@ struct PretrainedWeightsTests {
     let i = all.firstIndex { $0.0 == "conv1.weight" }!
     all[i] = ("conv1.weight", "F32", [4, 2, 5, 5], 4 * 2 * 25 * 4)
     let shaped = message(try handWritten(all))
-    #expect(shaped.contains("'conv1.weight'") && shaped.contains("[4, 2, 5, 5]") && shaped.contains("[4, 2, 3, 3]"), "\(shaped)")
+    #expect(
+      shaped.contains("'conv1.weight'") && shaped.contains("[4, 2, 5, 5]") && shaped.contains("[4, 2, 3, 3]"),
+      "\(shaped)")
     all[i] = ("conv1.weight", "F16", [4, 2, 3, 3], 4 * 2 * 9 * 2)
     let dtype = message(try handWritten(all))
     #expect(dtype.contains("'conv1.weight'") && dtype.contains("F16"), "\(dtype)")

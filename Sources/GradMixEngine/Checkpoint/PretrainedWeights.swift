@@ -82,7 +82,9 @@ public enum PretrainedWeights {
   static func destinations(model: Sequential) -> [(
     name: String, shape: [Int], range: Range<Int>, layer: Int, isState: Bool
   )] {
-    var result = model.layout.entries.map { (name: $0.name, shape: $0.shape, range: $0.range, layer: $0.layer, isState: false) }
+    var result = model.layout.entries.map {
+      (name: $0.name, shape: $0.shape, range: $0.range, layer: $0.layer, isState: false)
+    }
     var layerOfModule: [String: Int] = [:]
     for e in model.layout.entries { layerOfModule[module(of: e.name)] = e.layer }
     for e in model.stateLayout.entries {

@@ -170,7 +170,8 @@ public struct Sequential: Sendable {
   /// again, so a frozen layer's gradient slice always stays zero.
   /// `layerDone` is not called for frozen layers.
   public mutating func freeze(_ layers: Set<Int>) {
-    precondition(layers.allSatisfy { layout.layerIndices.contains($0) }, "Layer index out of range: \(layers.sorted()).")
+    precondition(
+      layers.allSatisfy { layout.layerIndices.contains($0) }, "Layer index out of range: \(layers.sorted()).")
     frozen = layout.layerIndices.map { layers.contains($0) }
   }
 

@@ -26,7 +26,9 @@ public struct SGD: Equatable, Sendable, Codable {
       parameters.count == gradients.count && parameters.count == velocity.count,
       "SGD needs equally long buffers, got parameters \(parameters.count), gradients \(gradients.count), velocity \(velocity.count)."
     )
-    update(0..<parameters.count, parameters: parameters, gradients: gradients, velocity: velocity, learningRate: learningRate)
+    update(
+      0..<parameters.count, parameters: parameters, gradients: gradients, velocity: velocity, learningRate: learningRate
+    )
   }
 
   /// Applies one step to the given ranges only, each with its own learning
