@@ -20,7 +20,10 @@ final class AllreduceMixing: MixingStrategy {
         into: mixed)
     }
     if comm.worldSize > 1 {
-      try timers.time(\.communication) { try comm.allreduceSum(inPlace: mixed.storage) }
+      // Only the trainable layers (one span unless frozen layers sit between trainable ones).
+      try timers.time(\.communication) {
+        for span in mixer.layout.spans { try comm.allreduceSum(inPlace: mixed.slice(span)) }
+      }
     }
   }
 }

@@ -15,7 +15,9 @@ indirect enum KeySchema: Sendable {
 
   /// The schema of ``TrainConfig``.
   static let trainConfig: KeySchema = .map([
-    "model": .map(["spec": .value, "input": .value]),
+    "model": .map([
+      "spec": .value, "input": .value, "init": .value, "init_skip": .list(.value), "freeze": .list(.value),
+    ]),
     "data_root": .value, "seed": .value, "data_seed": .value, "steps": .value, "classes": .value,
     "method": .value, "domains": .freeMap, "batch_size": .value,
     "sources": .list(
@@ -29,7 +31,7 @@ indirect enum KeySchema: Sendable {
       "validation": .value, "classes": .value, "batch_size": .value, "as_source": .value, "source_batch_size": .value,
     ]),
     "optimizer": .map([
-      "lr": .value, "momentum": .value, "weight_decay": .value, "nesterov": .value,
+      "lr": .value, "momentum": .value, "weight_decay": .value, "nesterov": .value, "layer_lr": .freeMap,
       "schedule": .map(["kind": .value, "every": .value, "gamma": .value, "warmup": .value, "min_factor": .value]),
     ]),
     "adaptive_lr": .map(["enabled": .value, "beta": .value, "min_scale": .value, "max_scale": .value]),

@@ -26,6 +26,10 @@ final class RunRecorder {
   var weightCounts: [Int]
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
+  /// `model.init`'s file, SHA-256 and skipped layers, for run.json (`init`); nil without it.
+  var initWeights: [String: Any]?
+  /// Start-up table lines for `model.init`, `model.freeze` and `optimizer.layer_lr` (none without them).
+  var transferLines: [String] = []
   /// Whether the rule reads label scores (then every metrics record carries them as `label_scores`).
   var hasLabelScores = false
 
@@ -253,10 +257,11 @@ final class RunRecorder {
       "run:        \(options.method.rawValue), seed \(options.seed), data seed \(options.dataSeed), \(options.steps) steps",
       "config:     \(options.configPath)", "output:     \(options.outDir)",
       "build:      gradmix \(Provenance.versionLine)",
-      "model:      \(model.spec) on \(model.inputShape), \(model.parameterCount) parameters, layers \(layerNames.joined(separator: " "))",
+      "model:      \(model.spec) on \(model.inputShape), \(model.parameterCount) parameters, layers \(model.layout.layerNames.joined(separator: " "))",
       "world:      \(comm.worldSize) rank(s), target gradient: \(options.targetGradient.rawValue), mixing: \(strategy)",
       "BLAS:       OpenBLAS core \(BLASCore.name), \(BLAS.threads) engine thread(s) per rank",
     ]
+    lines += transferLines
     if !options.overrides.isEmpty { lines.append("overrides:  \(options.overrides.joined(separator: " "))") }
     if !options.scaledKeys.isEmpty {
       lines.append("scaled:     to \(options.steps) steps: \(options.scaledKeys.joined(separator: ", "))")
@@ -296,6 +301,7 @@ final class RunRecorder {
       "sample_shape": config.sampleShape, "class_names": classNames,
     ]
     if let p = options.provenance { run.merge(p.record) { _, new in new } }
+    if let w = initWeights { run["init"] = w }
     // What --resume checks and reuses (README, "Reliability").
     run["threads"] = BLAS.threads
     run["overlap"] = options.overlap

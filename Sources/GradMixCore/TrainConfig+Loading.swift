@@ -81,6 +81,7 @@ extension TrainConfig {
       guard m.classCount == classes else {
         throw fail("model.spec", "the model has \(m.classCount) outputs but the target has \(classes) classes")
       }
+      try validateTransfer(m, file: file)
     } catch let e as ModelSpecError {
       throw fail("model.spec", e.description)
     }

@@ -59,6 +59,10 @@ extension TrainConfig {
     c.dataRoot = options.dataRoot
     c.batchSize = batch
     c.model.input = c.model.input ?? Defaults.input
+    c.model.initPath = initPath(configFile: options.configPath)  // absolute: the resolved file lives elsewhere
+    c.model.initSkip = c.model.initSkip ?? []
+    c.model.freeze = c.model.freeze ?? []
+    c.optimizer.layerLR = c.optimizer.layerLR ?? [:]
     for i in c.sources.indices {
       c.sources[i].name = sourceName(i)
       c.sources[i].split = c.sources[i].split ?? Defaults.sourceSplit

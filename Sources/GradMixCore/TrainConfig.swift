@@ -10,6 +10,17 @@ public struct TrainConfig: Codable, Equatable, Sendable {
   public struct Model: Codable, Equatable, Sendable {
     public var spec: String
     public var input: [Int]?
+    /// `init`: a safetensors file of starting weights (``PretrainedWeights``);
+    /// a relative path resolves against the config file's folder.
+    public var initPath: String?
+    /// `init_skip`: layers (names or globs) left at their random initialisation.
+    public var initSkip: [String]?
+    /// `freeze`: layers (names or globs) that do not train.
+    public var freeze: [String]?
+    enum CodingKeys: String, CodingKey {
+      case spec, input, freeze
+      case initPath = "init", initSkip = "init_skip"
+    }
   }
 
   /// A labelled source: a domain, a split of it, and a task (class subset and label map).
@@ -63,9 +74,11 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var weightDecay: Float?
     public var nesterov: Bool?
     public var schedule: Schedule?
+    /// `layer_lr`: learning-rate multipliers by layer name (or glob).
+    public var layerLR: [String: Float]?
     enum CodingKeys: String, CodingKey {
       case lr, momentum, nesterov, schedule
-      case weightDecay = "weight_decay"
+      case weightDecay = "weight_decay", layerLR = "layer_lr"
     }
   }
 

@@ -101,7 +101,11 @@ extension Trainer {
     if !skip {
       try strategy.mix(weights, active: active, local: local.filter(\.reports), timers: &timers)
       timers.time(\.update) {
-        sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
+        if let ranges = updateRanges {  // model.freeze, optimizer.layer_lr
+          sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr, ranges: ranges)
+        } else {
+          sgd.step(parameters: parameters, gradients: mixed, velocity: velocity, learningRate: lr)
+        }
       }
     }
     return StepResult(
@@ -175,10 +179,10 @@ extension Trainer {
     var failure: Error?
     var shared = stats
     backward(slot.rows.count, into: slot.gradient) { l in
-      guard failure == nil else { return }
+      guard failure == nil, let l = self.mixIndex[l] else { return }  // l: the model's index, then the mix's
       let callbackStart = monotonicSeconds()
       defer { inCallbacks += monotonicSeconds() - callbackStart }
-      let range = self.model.layout.layerRanges[l]
+      let range = self.mixer.layout.layerRanges[l]
       if slot.fraction != 1 { BLAS.scale(slot.gradient.slice(range), by: Float(slot.fraction)) }
       if self.injectsNaN(slot, step: t) { slot.gradient.slice(range).update(repeating: .nan) }
       self.measure(slot, layer: l, into: &shared)
@@ -199,7 +203,7 @@ extension Trainer {
   func sumShards(_ slot: SourceSlot) throws {
     guard let group = slot.group else { return }
     try timers.time(\.communication) {
-      try group.allreduceSum(inPlace: slot.gradient.storage)
+      for span in mixer.layout.spans { try group.allreduceSum(inPlace: slot.gradient.slice(span)) }
       if let signature = slot.signature {
         try signature.storage.withUnsafeMutableBufferPointer { try group.allreduceSum(inPlace: $0) }
       }
@@ -221,7 +225,7 @@ extension Trainer {
     guard settings.needsTargetGradient else { return }
     if comm.worldSize > 1 && options.targetGradient == .broadcast {
       try timers.time(\.communication) {
-        try comm.broadcast(targetGradient.storage, root: 0)
+        for span in mixer.layout.spans { try comm.broadcast(targetGradient.slice(span), root: 0) }
         if let signature = targetSignature {
           try signature.storage.withUnsafeMutableBufferPointer { try comm.broadcast($0, root: 0) }
         }
@@ -237,7 +241,7 @@ extension Trainer {
 
   /// ‖g_k,l‖² and, if finite and the rule uses g_T, ⟨g_T,l, g_k,l⟩ (each once per step).
   func measure(_ slot: SourceSlot, layer l: Int, into stats: inout StepStatistics) {
-    let g = UnsafeBufferPointer(slot.gradient.slice(model.layout.layerRanges[l]))
+    let g = UnsafeBufferPointer(slot.gradient.slice(mixer.layout.layerRanges[l]))
     let s = slot.index
     timers.time(\.mixing) {
       guard settings.needsTargetGradient else {
@@ -246,7 +250,7 @@ extension Trainer {
       }
       // One pass over g and g_T for both numbers (BLAS+NormAndDot).
       let (norm, dot) = BLAS.squaredNormAndDot(
-        g, UnsafeBufferPointer(targetGradient.slice(model.layout.layerRanges[l])))
+        g, UnsafeBufferPointer(targetGradient.slice(mixer.layout.layerRanges[l])))
       stats.sourceSquaredNorms[s][l] = norm
       if norm.isFinite && stats.losses[s].isFinite { stats.dots[s][l] = dot }
     }

@@ -27,7 +27,16 @@ public final class Trainer {
   let targetGradient: FlatBuffer
   /// The meta batch's label signature Λ_T, when the rule reads them (``LabelSignature``).
   let targetSignature: LabelSignature?
+  /// Over the trainable layers only (``ParameterLayout/restricted(to:)``): the
+  /// statistics, weights and mix of a step never see a frozen layer.
   let mixer: GradientMixer
+  /// `mixIndex[l]`: model layer l's index in `mixer.layout`, nil for a frozen layer.
+  let mixIndex: [Int?]
+  /// The ranges SGD updates, each with its `optimizer.layer_lr` multiplier;
+  /// nil (the whole buffer at multiplier 1) without `model.freeze` and `layer_lr`.
+  let updateRanges: [(range: Range<Int>, multiplier: Float)]?
+  /// What `model.init` loaded (nil without it, and on `--resume`, which never reads the file).
+  var initWeights: PretrainedWeights.Report?
   let sgd: SGD
   let schedule: LearningRateSchedule
   var alr: AdaptiveLearningRate
@@ -48,7 +57,8 @@ public final class Trainer {
   var startStep = 0
 
   var isCoordinator: Bool { comm.rank == 0 }
-  var layerCount: Int { model.layout.layerCount }
+  /// The number of layers the step mixes (the trainable ones).
+  var layerCount: Int { mixer.layout.layerCount }
 
   /// Builds the model and this rank's data.
   /// - Throws: ``ConfigError`` or `DataError` if the data cannot be built.
@@ -62,13 +72,31 @@ public final class Trainer {
       hasPseudoLabels: config.pseudoLabels != nil,
       finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
       adaptiveLR: config.adaptiveLR?.enabled)
-    model = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
+    var built = try Sequential(spec: config.model.spec, inputShape: Shape(config.sampleShape))
+    built.freeze(try config.frozenLayers(built, file: options.configPath))
+    model = built
     parameters = model.makeParameters(seed: Seeds.derive(options.seed, "init"))
     velocity = model.makeBuffer()
     runningStatistics = RunningStatistics(model: model)
+    // Choice: every rank reads the weights file itself (no broadcast); the agreement check
+    // after the first step compares the parameters of all ranks.
+    if !options.resuming, let path = config.initPath(configFile: options.configPath) {
+      let state = model.makeState()
+      initWeights = try PretrainedWeights.load(
+        from: path, model: model, parameters: parameters, state: state,
+        skip: try config.initSkipLayers(model, file: options.configPath))
+      runningStatistics.restore(from: state)
+    }
     mixed = model.makeBuffer()
     targetGradient = model.makeBuffer()
-    mixer = GradientMixer(layout: model.layout)
+    let trainable = built.trainableLayers
+    let mixLayout = built.layout.restricted(to: trainable)
+    mixer = GradientMixer(layout: mixLayout)
+    mixIndex = built.layout.layerIndices.map { trainable.firstIndex(of: $0) }
+    let multipliers = try config.layerLearningRates(built, file: options.configPath)
+    updateRanges =
+      trainable.count == built.layout.layerCount && multipliers.allSatisfy({ $0 == 1 })
+      ? nil : trainable.map { (range: built.layout.layerRanges[$0], multiplier: multipliers[$0]) }
     sgd = SGD(
       momentum: config.optimizer.momentum ?? TrainConfig.Defaults.momentum,
       weightDecay: config.optimizer.weightDecay ?? TrainConfig.Defaults.weightDecay,
@@ -121,7 +149,7 @@ public final class Trainer {
         "needs a model whose last layer is a dense layer (fcN), but '\(config.model.spec)' ends otherwise")
     }
     rule = options.method.makeRule(
-      sources: infos.count, layers: model.layout.layerCount, config: config,
+      sources: infos.count, layers: mixLayout.layerCount, config: config,
       targetIndex: infos.firstIndex { $0.kind == .target }, labelGateAvailable: model.classifierInputCount != nil)
     groups = ShardGroups(shards: placement.shards, wholeSourceNorms: rule.needsWholeSourceNorms)
     if rule.usesLabelScores, let features = model.classifierInputCount {
@@ -162,15 +190,36 @@ public final class Trainer {
     let log = try RunLog(directory: options.outDir, enabled: comm.rank == 0)
     recorder = RunRecorder(
       options: options, comm: comm, instruments: instruments, log: log, sources: infos,
-      layerNames: model.layout.layerNames)
+      layerNames: mixer.layout.layerNames)
     recorder.hasLabelScores = rule.usesLabelScores
+    if let w = initWeights, let path = config.initPath(configFile: options.configPath) {
+      recorder.initWeights = ["path": path, "sha256": w.sha256, "skipped_layers": w.skippedLayers]
+      recorder.transferLines.append(
+        "init:       \(path) (sha256 \(w.sha256.prefix(12))), \(w.tensorsLoaded) tensors"
+          + (w.skippedLayers.isEmpty ? "" : "; random init: \(w.skippedLayers.joined(separator: " "))"))
+    }
+    if trainable.count < built.layout.layerCount {
+      let frozen = built.layout.layerIndices.filter { built.frozen[$0] }
+      let count = frozen.reduce(0) { $0 + built.layout.layerRanges[$1].count }
+      recorder.transferLines.append(
+        "frozen:     \(frozen.map { built.layout.layerNames[$0] }.joined(separator: " ")) (\(count) of \(built.parameterCount) parameters; mixed and reduced: \(mixLayout.spans.count) span(s) of \(mixLayout.coveredCount))"
+      )
+    }
+    if multipliers.contains(where: { $0 != 1 }) {
+      recorder.transferLines.append(
+        "layer lr:   "
+          + built.layout.layerIndices.filter { multipliers[$0] != 1 }.map {
+            "\(built.layout.layerNames[$0]) x\(multipliers[$0])"
+          }.joined(separator: ", "))
+    }
     checkpointer = Checkpointer(
       directory: options.outDir, model: model,
       extra: [
         "method": options.method.rawValue, "seed": String(options.seed), "data_seed": String(options.dataSeed),
         "config": options.configPath,
         "class_names": String(decoding: try JSONEncoder().encode(classNames), as: UTF8.self),
-      ].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old },
+      ].merging(options.provenance?.checkpointFields ?? [:]) { old, _ in old }
+        .merging(initWeights.map { ["init_sha256": $0.sha256] } ?? [:]) { old, _ in old },
       keep: config.keepCheckpoints ?? TrainConfig.Defaults.keepCheckpoints)
 
     // This rank's sources (or shards).

@@ -11,7 +11,7 @@ import Yams
 struct ResolvedConfigTests {
   /// Every key the loader accepts, each set to a value that is not its default.
   static let everyKey = """
-    model: {spec: conv4k5-relu-pool2-fc10, input: [1, 28, 28]}
+    model: {spec: conv4k5-relu-pool2-fc10, input: [1, 28, 28], init: /tmp/pretrained.safetensors, init_skip: [fc1], freeze: [conv1]}
     data_root: /tmp/elsewhere
     seed: 7
     data_seed: 8
@@ -24,7 +24,7 @@ struct ResolvedConfigTests {
     sources:
       - {name: digits, domain: mnist-inverted, split: test, classes: [0, 1, 2, 3, 4], label_map: {0: 1, 1: 0}, limit: 100, batch_size: 8}
     target: {domain: mnist-m, split: train, test_split: test, labelled_per_class: 2, unlabelled: 50, test: 50, validation: 20, classes: [0, 1, 2, 3, 4, 5, 6, 7], batch_size: 4, as_source: false, source_batch_size: 6}
-    optimizer: {lr: 0.05, momentum: 0.5, weight_decay: 0.001, nesterov: true, schedule: {kind: cosine, every: 7, gamma: 0.5, warmup: 3, min_factor: 0.1}}
+    optimizer: {lr: 0.05, layer_lr: {fc1: 2}, momentum: 0.5, weight_decay: 0.001, nesterov: true, schedule: {kind: cosine, every: 7, gamma: 0.5, warmup: 3, min_factor: 0.1}}
     adaptive_lr: {enabled: true, beta: 0.8, min_scale: 0.6, max_scale: 1.5}
     pseudo_labels: {warmup: 5, every: 6, threshold: 0.8, per_class_cap: 3, batch_size: 12}
     finetune_source_fraction: 0.3
@@ -46,8 +46,11 @@ struct ResolvedConfigTests {
 
   /// The key paths a YAML text sets, in ``KeySchema/keyPaths`` spelling.
   static func keyPaths(_ node: Node?, _ path: String = "") -> Set<String> {
+    let leaves = Set(KeySchema.trainConfig.keyPaths)
     switch node {
-    case .mapping(let m)? where path != "domains" && !path.hasSuffix(".label_map"):
+    case .sequence? where leaves.contains(path + "[]"):  // a list of values (`model.freeze: [conv1]`)
+      return [path + "[]"]
+    case .mapping(let m)? where !leaves.contains(path):  // not a free map (`domains`, `label_map`, `layer_lr`)
       return m.reduce(into: Set<String>()) { out, pair in
         let key = pair.key.string ?? ""
         out.formUnion(keyPaths(pair.value, path.isEmpty ? key : "\(path).\(key)"))
@@ -110,7 +113,7 @@ struct ResolvedConfigTests {
     // The keys that have no default (absent means "none" or "all"); `every` and `gamma` belong to a step schedule.
     let noDefault: Set<String> = [
       "target.test_split", "target.validation", "target.classes", "sources[].classes", "sources[].label_map",
-      "sources[].limit", "checkpoint_every", "optimizer.schedule.every", "optimizer.schedule.gamma",
+      "sources[].limit", "checkpoint_every", "optimizer.schedule.every", "optimizer.schedule.gamma", "model.init",
     ]
     let written = Self.keyPaths(try Yams.compose(yaml: text))
     let given = Self.keyPaths(try Yams.compose(yaml: TrainConfigTests.valid))

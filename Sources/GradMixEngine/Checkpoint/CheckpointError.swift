@@ -9,6 +9,12 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
   case shapeMismatch(path: String, tensor: String, found: [Int], expected: [Int])
   case checksumMismatch(path: String, stored: UInt32, computed: UInt32)
   case writeFailed(path: String, reason: String)
+  /// A weights file (`model.init`) that is not in the safetensors format.
+  case notSafeTensors(path: String, detail: String)
+  /// A weights file tensor the model has no place for.
+  case unexpectedTensor(path: String, name: String, shape: [Int], expected: String)
+  /// A tensor the model needs that a weights file lacks.
+  case missingWeights(path: String, name: String, expected: [Int])
 
   public var description: String {
     switch self {
@@ -23,6 +29,11 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
       return
         "\(p): checksum mismatch (sidecar says CRC-32 \(String(s, radix: 16)), file has \(String(c, radix: 16))): the file is corrupted"
     case .writeFailed(let p, let r): return "\(p): cannot write checkpoint: \(r)"
+    case .notSafeTensors(let p, let d): return "\(p): not a safetensors file: \(d)"
+    case .unexpectedTensor(let p, let n, let s, let e):
+      return "\(p): tensor '\(n)' (shape \(s)) is not a tensor of the model (it has \(e))"
+    case .missingWeights(let p, let n, let e):
+      return "\(p): has no tensor '\(n)' (the model needs it with shape \(e))"
     }
   }
 }

@@ -73,8 +73,15 @@ public enum SafeTensors {
       guard dtype == "F32" else {
         throw CheckpointError.malformed(path: path, detail: "tensor '\(name)' has dtype \(dtype), expected F32")
       }
-      guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0],
-        offsets[1] - offsets[0] == shape.reduce(1, *) * 4
+      // Choice: the element count is bounded by the file size before it is used, so a hostile
+      // header (huge dimensions) can neither overflow nor make a reader allocate more than the file.
+      var elements = 1, overflow = false
+      for d in shape where !overflow {
+        (elements, overflow) = elements.multipliedReportingOverflow(by: max(d, 0))
+        overflow = overflow || elements > file.count
+      }
+      guard !overflow, shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[1] >= offsets[0],
+        offsets[1] - offsets[0] == elements * 4
       else {
         throw CheckpointError.malformed(
           path: path, detail: "tensor '\(name)' has offsets \(offsets) that do not match its shape \(shape)")

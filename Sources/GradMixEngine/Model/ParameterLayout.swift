@@ -59,6 +59,42 @@ public struct ParameterLayout: Equatable, Sendable, CustomStringConvertible {
     self.count = offset
   }
 
+  private init(entries: [Entry], layerNames: [String], layerRanges: [Range<Int>], count: Int) {
+    self.entries = entries; self.layerNames = layerNames; self.layerRanges = layerRanges; self.count = count
+  }
+
+  /// The layout of the layers `keep` only (in order, renumbered 0..<keep.count),
+  /// their ranges still pointing into the whole buffer of `count` floats.
+  /// The trainer's view of a model with frozen layers (`model.freeze`): the
+  /// GradMix statistics, weights and mix run over these layers only.
+  public func restricted(to keep: [Int]) -> ParameterLayout {
+    var renumber: [Int: Int] = [:]
+    for (j, l) in keep.enumerated() { renumber[l] = j }
+    return ParameterLayout(
+      entries: entries.compactMap { e in
+        renumber[e.layer].map { Entry(layer: $0, name: e.name, shape: e.shape, range: e.range) }
+      },
+      layerNames: keep.map { layerNames[$0] }, layerRanges: keep.map { layerRanges[$0] }, count: count)
+  }
+
+  /// The layer ranges merged into maximal contiguous spans, in order: one
+  /// span `0..<count` for a whole model, one for a model whose frozen
+  /// layers form a prefix (or suffix) of the buffer, several otherwise.
+  public var spans: [Range<Int>] {
+    var result: [Range<Int>] = []
+    for r in layerRanges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !r.isEmpty {
+      if let last = result.last, last.upperBound == r.lowerBound {
+        result[result.count - 1] = last.lowerBound..<r.upperBound
+      } else {
+        result.append(r)
+      }
+    }
+    return result
+  }
+
+  /// Floats covered by the layers (`count` unless the layout is ``restricted(to:)``).
+  public var coveredCount: Int { layerRanges.reduce(0) { $0 + $1.count } }
+
   public var layerCount: Int { layerRanges.count }
   public var layerIndices: Range<Int> { 0..<layerRanges.count }
 

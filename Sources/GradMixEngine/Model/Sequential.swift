@@ -35,6 +35,8 @@ public struct Sequential: Sendable {
   /// True for the first layer of its parameterised layer (a `bn` joined to
   /// the conv before it is not first): backward reports that layer done.
   let firstOfGroup: [Bool]
+  /// `frozen[l]` for parameterised layer l (`model.freeze`); see ``freeze(_:)``.
+  public private(set) var frozen: [Bool] = []
 
   /// Builds the model.
   /// - Throws: ``ModelSpecError`` if the spec does not parse or a layer does
@@ -151,6 +153,39 @@ public struct Sequential: Sendable {
     self.stateOffsets = stateOffsets
     self.parameterLayer = groupOf
     self.firstOfGroup = first
+    self.frozen = [Bool](repeating: false, count: groups.count)
+  }
+
+  // MARK: - Frozen layers
+
+  /// Freezes the parameterised layers `layers` (indices into
+  /// `layout.layerNames`; `model.freeze`).
+  ///
+  /// A frozen layer runs in evaluation mode in every forward pass: a
+  /// BatchNorm in it (its own, or inside a residual block) normalises by its
+  /// running statistics and leaves them unchanged. Backward does not visit
+  /// the layers below the lowest trainable one at all (neither dL/dx nor
+  /// dL/dθ); a frozen layer above a trainable one still passes dL/dx down,
+  /// and the parameter gradient its combined backward call adds is cleared
+  /// again, so a frozen layer's gradient slice always stays zero.
+  /// `layerDone` is not called for frozen layers.
+  public mutating func freeze(_ layers: Set<Int>) {
+    precondition(
+      layers.allSatisfy { layout.layerIndices.contains($0) }, "Layer index out of range: \(layers.sorted()).")
+    frozen = layout.layerIndices.map { layers.contains($0) }
+  }
+
+  /// The indices of the layers that train (all but the frozen ones).
+  public var trainableLayers: [Int] { layout.layerIndices.filter { !frozen[$0] } }
+
+  /// Whether layer i (of `layers`) belongs to a frozen parameterised layer.
+  func isFrozen(layer i: Int) -> Bool { parameterLayer[i].map { frozen[$0] } ?? false }
+
+  /// The index (into `layers`) of the lowest layer backward must visit: the
+  /// first layer of the lowest trainable parameterised layer (0 when none is frozen).
+  var lowestBackwardLayer: Int {
+    guard frozen.contains(true) else { return 0 }
+    return layers.indices.first { i in parameterLayer[i].map { !frozen[$0] } ?? false } ?? layers.count
   }
 
   /// The per-sample output shape (e.g. `[10]` logits).
@@ -228,7 +263,8 @@ public struct Sequential: Sendable {
       layer.forward(
         output: workspace.activations[i + 1].pointer, input: workspace.activations[i].pointer,
         parameters: parameters.pointer + parameterOffsets[i], state: statePointer + stateOffsets[i],
-        scratch: workspace.scratch[i].pointer, inputShape: shapes[i], batch: batch, mode: mode, rng: &rng)
+        scratch: workspace.scratch[i].pointer, inputShape: shapes[i], batch: batch,
+        mode: isFrozen(layer: i) ? .eval : mode, rng: &rng)
     }
     workspace.lastBatch = batch
     return UnsafeMutableBufferPointer(start: workspace.activations[layers.count].pointer, count: batch * classCount)
@@ -255,10 +291,11 @@ public struct Sequential: Sendable {
     )
     var dy = workspace.dOutput.pointer
     var spare = (workspace.gradientA.pointer, workspace.gradientB.pointer)
-    for i in stride(from: layers.count - 1, through: 0, by: -1) {
+    let lowest = lowestBackwardLayer
+    for i in stride(from: layers.count - 1, through: lowest, by: -1) {
       let layer = layers[i]
       if layer.isView { continue }
-      let dx: UnsafeMutablePointer<Float>? = i == 0 ? nil : spare.0
+      let dx: UnsafeMutablePointer<Float>? = i == lowest ? nil : spare.0
       let start = profile == nil ? 0 : monotonicSeconds()
       defer { profile?.addBackward(i, monotonicSeconds() - start) }
       layer.backward(
@@ -269,6 +306,10 @@ public struct Sequential: Sendable {
       if let dx {
         dy = dx
         spare = (spare.1, spare.0)
+      }
+      if isFrozen(layer: i) {
+        gradients.slice(parameterOffsets[i]..<(parameterOffsets[i] + layer.parameterCount)).update(repeating: 0)
+        continue
       }
       if let l = parameterLayer[i], firstOfGroup[i] { layerDone?(l) }
     }

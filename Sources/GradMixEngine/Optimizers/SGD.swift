@@ -26,17 +26,45 @@ public struct SGD: Equatable, Sendable, Codable {
       parameters.count == gradients.count && parameters.count == velocity.count,
       "SGD needs equally long buffers, got parameters \(parameters.count), gradients \(gradients.count), velocity \(velocity.count)."
     )
+    update(
+      0..<parameters.count, parameters: parameters, gradients: gradients, velocity: velocity, learningRate: learningRate
+    )
+  }
+
+  /// Applies one step to the given ranges only, each with its own learning
+  /// rate `learningRate · multiplier` (`optimizer.layer_lr`); parameters
+  /// and velocity outside the ranges are not touched (`model.freeze`). With
+  /// every multiplier 1 a range gets exactly the bits of ``step(parameters:gradients:velocity:learningRate:)``.
+  public func step(
+    parameters: FlatBuffer, gradients: FlatBuffer, velocity: FlatBuffer, learningRate: Float,
+    ranges: [(range: Range<Int>, multiplier: Float)]
+  ) {
+    precondition(
+      parameters.count == gradients.count && parameters.count == velocity.count,
+      "SGD needs equally long buffers, got parameters \(parameters.count), gradients \(gradients.count), velocity \(velocity.count)."
+    )
+    for (range, multiplier) in ranges {
+      precondition(range.lowerBound >= 0 && range.upperBound <= parameters.count, "Range \(range) outside the buffer.")
+      update(
+        range, parameters: parameters, gradients: gradients, velocity: velocity,
+        learningRate: learningRate * multiplier)
+    }
+  }
+
+  private func update(
+    _ range: Range<Int>, parameters: FlatBuffer, gradients: FlatBuffer, velocity: FlatBuffer, learningRate: Float
+  ) {
     let p = parameters.pointer, g = gradients.pointer, v = velocity.pointer
     let mu = momentum, wd = weightDecay, lr = learningRate
     if nesterov {
-      for j in 0..<parameters.count {
+      for j in range {
         let d = g[j] + wd * p[j]
         let vj = mu * v[j] + d
         v[j] = vj
         p[j] -= lr * (d + mu * vj)
       }
     } else {
-      for j in 0..<parameters.count {
+      for j in range {
         let vj = mu * v[j] + g[j] + wd * p[j]
         v[j] = vj
         p[j] -= lr * vj
