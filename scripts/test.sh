@@ -13,4 +13,8 @@ command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 # The NumPy reference of scripts/reference/load_checkpoint.py is tested against the engine (skipped without NumPy).
 export GRADMIX_PYTHON=${GRADMIX_PYTHON:-$(scripts/setup-python.sh)}
+# The test runner (xctest) is not gradmix and does not re-execute itself: give it the OpenBLAS kernels
+# gradmix chooses at start-up (none where OpenBLAS's own choice fits the CPU or the user set one).
+swift build --product gradmix
+eval "$("$(swift build --show-bin-path)"/gradmix info --no-mpi --blas-environment | sed 's/^/export /')"
 swift test "$@"
