@@ -28,18 +28,22 @@ public struct SGD: Equatable, Sendable, Codable {
     )
     let p = parameters.pointer, g = gradients.pointer, v = velocity.pointer
     let mu = momentum, wd = weightDecay, lr = learningRate
-    if nesterov {
-      for j in 0..<parameters.count {
-        let d = g[j] + wd * p[j]
-        let vj = mu * v[j] + d
-        v[j] = vj
-        p[j] -= lr * (d + mu * vj)
-      }
-    } else {
-      for j in 0..<parameters.count {
-        let vj = mu * v[j] + g[j] + wd * p[j]
-        v[j] = vj
-        p[j] -= lr * vj
+    // Elementwise, so split over the engine's threads with the same bits at any count.
+    let nesterov = nesterov
+    BLAS.parallelRanges(parameters.count) { range in
+      if nesterov {
+        for j in range {
+          let d = g[j] + wd * p[j]
+          let vj = mu * v[j] + d
+          v[j] = vj
+          p[j] -= lr * (d + mu * vj)
+        }
+      } else {
+        for j in range {
+          let vj = mu * v[j] + g[j] + wd * p[j]
+          v[j] = vj
+          p[j] -= lr * vj
+        }
       }
     }
   }
