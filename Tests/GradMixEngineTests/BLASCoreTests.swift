@@ -60,6 +60,11 @@ struct BLASCoreSelectionTests {
       == .keep(reason: "set by user: OPENBLAS_CORETYPE=Haswell"))
     #expect(BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_AUTO": "fallback:SkylakeX:Prescott"])
       == .keep(reason: "fallback: the SkylakeX kernels failed the sgemm check, OpenBLAS chose Prescott"))
+    #expect(
+      BLASCore.decide(
+        core: "Haswell", cpuFlags: avx512,
+        environment: ["GRADMIX_BLAS_AUTO": "fallback:SkylakeX:Prescott", "OPENBLAS_CORETYPE": "Haswell"])
+        == .keep(reason: "set by user: OPENBLAS_CORETYPE=Haswell"))
     // A marker without the variable never loops.
     if case .reexec = BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_AUTO": "SkylakeX:Prescott"]) {
       Issue.record("a marked process re-executed again")

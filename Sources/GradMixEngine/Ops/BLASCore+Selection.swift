@@ -39,12 +39,13 @@ extension BLASCore {
   public static func decide(core: String, cpuFlags: Set<String>, environment env: [String: String]) -> Action {
     let marker = env["GRADMIX_BLAS_AUTO"] ?? ""
     let parts = marker.split(separator: ":").map(String.init)
-    if parts.count == 3, parts[0] == "fallback" {
-      return .keep(reason: "fallback: the \(parts[1]) kernels failed the sgemm check, OpenBLAS chose \(parts[2])")
-    }
+    // The fallback unsets the variable, so a variable beside any marker but our own is the user's.
     if let user = env["OPENBLAS_CORETYPE"], !user.isEmpty {
       if parts.count == 2, parts[0] == user { return .keep(reason: autoReason(parts[1], cpuFlags: cpuFlags)) }
       return .keep(reason: "set by user: OPENBLAS_CORETYPE=\(user)")
+    }
+    if parts.count == 3, parts[0] == "fallback" {
+      return .keep(reason: "fallback: the \(parts[1]) kernels failed the sgemm check, OpenBLAS chose \(parts[2])")
     }
     if env["GRADMIX_BLAS_CORETYPE"]?.lowercased() == "keep" {
       return .keep(reason: "chosen by OpenBLAS; GRADMIX_BLAS_CORETYPE=keep")
