@@ -18,7 +18,7 @@
 # Usage: scripts/bench-engine-vs-torch.sh [--rounds 3] [--python PY] [--out results/engine.md]
 #                                         [--no-scaling] [NAME=BINARY...]
 #   e.g. scripts/bench-engine-vs-torch.sh before=/tmp/gradmix-old now=.build/release/gradmix
-# Default tools: now=.build/release/gradmix (built with `swift build -c release` if missing). PyTorch:
+# Default tools: now=.build/release/gradmix (brought up to date with `swift build -c release` first). PyTorch:
 # --python, else $PYTHON, else .venv-torch/bin/python, which is created with scripts/install-torch.sh
 # (a local CPU wheel; never a dependency of GradMix; plus NumPy) when missing. About 5-8 minutes on 2 cores.
 set -euo pipefail
@@ -40,7 +40,7 @@ done
 unset OPENBLAS_CORETYPE GRADMIX_BLAS_AUTO GRADMIX_BLAS_CORETYPE GRADMIX_BLAS_CHECK_FAULT
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 if ((${#tools[@]} == 0)); then
-  [[ -x .build/release/gradmix ]] || swift build -c release --product gradmix
+  swift build -c release --product gradmix >&2  # up to date with the working tree (quick when it is)
   tools=("now=.build/release/gradmix")
 fi
 bin=${tools[0]#*=}
@@ -170,6 +170,10 @@ md = [
     f"- load average (1, 5, 15 min): $load_start at start, $load_end at end; 1-minute load at the run starts: median {st.median(loads):.2f} ({min(loads):.2f}-{max(loads):.2f})" if loads else "- load: none recorded",
     f"- $rounds rounds; tools: " + ", ".join(tools),
     "",
+    *([f"**The machine was busy** (median 1-minute load {st.median(loads):.1f} on $(nproc) cores): other processes took",
+       "cores from both sides, PyTorch's OpenMP threads suffer most from that, and the 2-rank runs time-slice;",
+       "these figures measure contention. Rerun on a quiet machine.", ""]
+      if loads and st.median(loads) > 0.5 * $(nproc) else []),
     "## Throughput",
     "",
     *rows,
