@@ -63,7 +63,11 @@ extra=()
 # gradmix train derives BLAS threads per rank itself from the ranks sharing a node; OpenBLAS must
 # not start its own pool of one thread per core in every rank before that.
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-cmd=(mpirun "${args[@]}" -x OPENBLAS_NUM_THREADS "$bin" "$@")
+# Each rank picks its OpenBLAS kernels itself (it re-executes with OPENBLAS_CORETYPE when OpenBLAS
+# chose generic ones; README "OpenBLAS kernels"); a kernel choice the user made travels to every node.
+kernel=()
+for v in OPENBLAS_CORETYPE GRADMIX_BLAS_CORETYPE; do [[ -n ${!v:-} ]] && kernel+=(-x "$v"); done
+cmd=(mpirun "${args[@]}" -x OPENBLAS_NUM_THREADS "${kernel[@]}" "$bin" "$@")
 if [[ ${1:-} == train ]]; then cmd+=("${extra[@]}"); fi
 if ((dry)); then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
 exec "${cmd[@]}"

@@ -15,4 +15,8 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 export GRADMIX_PYTHON=${GRADMIX_PYTHON:-$(scripts/setup-python.sh)}
 # The docs' relative links and anchors resolve (a moved file or renamed heading fails here).
 python3 scripts/check-links.py
+# The test runner (xctest) is not gradmix and does not re-execute itself: give it the OpenBLAS kernels
+# gradmix chooses at start-up (none where OpenBLAS's own choice fits the CPU or the user set one).
+swift build --product gradmix
+eval "$("$(swift build --show-bin-path)"/gradmix info --no-mpi --blas-environment | sed 's/^/export /')"
 swift test "$@"

@@ -31,8 +31,11 @@ public struct EngineBenchmark {
 
   public init(model: Sequential) { self.model = model }
 
-  /// Runs one configuration. Sets `BLAS.threads` to `threads`.
-  public func run(mode: RunMode, batch: Int, threads: Int, profile: LayerProfile? = nil) -> Result {
+  /// Runs one configuration. Sets `BLAS.threads` to `threads`. With a
+  /// `recorder`, one more step after the timed ones records its GEMM calls.
+  public func run(
+    mode: RunMode, batch: Int, threads: Int, profile: LayerProfile? = nil, recorder: GemmRecorder? = nil
+  ) -> Result {
     BLAS.threads = threads
     // The layers fix their thread count when built.
     guard let model = try? Sequential(spec: self.model.spec, inputShape: self.model.inputShape, threads: threads) else {
@@ -71,6 +74,7 @@ public struct EngineBenchmark {
       for _ in 0..<steps { step() }
       samples.append(Double(batch * steps) / (monotonicSeconds() - start))
     }
+    if let recorder { BLAS.recordingGemms(recorder) { step() } }
     return Result(
       mode: mode, batch: batch, threads: threads, imagesPerSecond: median(samples),
       imagesPerSecondMin: samples.min() ?? 0, imagesPerSecondMax: samples.max() ?? 0, samples: samples)

@@ -33,6 +33,8 @@ public struct Provenance: Sendable, Equatable {
   public var worldSize: Int
   public var blas: String
   public var blasCore: String
+  /// Why OpenBLAS runs that kernel set (``BLASCore/reason``).
+  public var blasCoreReason: String
   public var mpi: String
   /// Data file path (as under the data root) → SHA-256 hex; an image folder
   /// (path ending in `/`) → the fingerprint of its listing
@@ -57,7 +59,7 @@ public struct Provenance: Sendable, Equatable {
     return Provenance(
       threads: threads, hostname: ProcessInfo.processInfo.hostName,
       startedAt: formatter.string(from: now), worldSize: worldSize, blas: BLAS.configuration,
-      blasCore: BLAS.coreName, mpi: MPICommunicator.libraryVersion, dataFiles: files)
+      blasCore: BLAS.coreName, blasCoreReason: BLASCore.reason, mpi: MPICommunicator.libraryVersion, dataFiles: files)
   }
 
   /// The JSON fields (flat, merged into run.json and summary.json).
@@ -65,7 +67,7 @@ public struct Provenance: Sendable, Equatable {
     [
       "version": Provenance.version, "commit": Provenance.commit, "dirty": Provenance.dirty, "threads": threads,
       "hostname": hostname, "started_at": startedAt, "world_size": worldSize, "blas": blas, "blas_core": blasCore,
-      "mpi": mpi, "data_files": dataFiles,
+      "blas_core_reason": blasCoreReason, "mpi": mpi, "data_files": dataFiles,
     ]
   }
 
@@ -74,7 +76,7 @@ public struct Provenance: Sendable, Equatable {
     [
       "version": Provenance.version, "commit": Provenance.commit, "dirty": String(Provenance.dirty),
       "hostname": hostname, "started_at": startedAt, "threads": String(threads), "blas": blas,
-      "blas_core": blasCore, "mpi": mpi, "world_size": String(worldSize),
+      "blas_core": blasCore, "blas_core_reason": blasCoreReason, "mpi": mpi, "world_size": String(worldSize),
     ]
   }
 }

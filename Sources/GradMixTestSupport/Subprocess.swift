@@ -15,26 +15,28 @@ public func productsDirectory() -> URL {
   return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
 }
 
-/// Runs `gradmix` (or another product) with `arguments`, capturing its output.
+/// Runs `gradmix` (or another product) with `arguments`, capturing its output;
+/// `environment` adds or replaces variables, `removing` drops them.
 public func runProduct(
   _ arguments: [String], product name: String = "gradmix", environment: [String: String] = [:],
-  currentDirectory: String? = nil
+  removing: [String] = [], currentDirectory: String? = nil
 ) throws -> ProcessResult {
   try runProgram(
     productsDirectory().appendingPathComponent(name).path, arguments, environment: environment,
-    currentDirectory: currentDirectory)
+    removing: removing, currentDirectory: currentDirectory)
 }
 
 /// Runs any program with `arguments`, capturing its output.
 public func runProgram(
   _ path: String, _ arguments: [String], environment: [String: String] = [:],
-  currentDirectory: String? = nil
+  removing: [String] = [], currentDirectory: String? = nil
 ) throws -> ProcessResult {
   let process = Process()
   process.executableURL = URL(fileURLWithPath: path)
   process.arguments = arguments
   var env = ProcessInfo.processInfo.environment
   for (k, v) in environment { env[k] = v }
+  for k in removing { env[k] = nil }
   process.environment = env
   if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
   let out = Pipe(), err = Pipe()

@@ -10,6 +10,7 @@ import Foundation
 import GradMixDistributed
 import GradMixEngine
 
+BLASCore.selectAtStartup()  // before MPI_Init, as gradmix does
 let comm: MPICommunicator
 do { comm = try MPICommunicator.start() } catch { printError("error: \(error)"); exit(1) }
 let n = comm.worldSize, r = comm.rank

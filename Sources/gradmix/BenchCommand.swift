@@ -52,6 +52,12 @@ struct EngineBenchCommand: ParsableCommand {
   @Flag(help: "Print the time per layer and pass for each configuration.")
   var profile = false
 
+  @Flag(
+    help:
+      "For each configuration on one thread, also time the step's sgemm calls alone (same shapes, one thread, back to back) and print the engine's share of that bound."
+  )
+  var sgemmBound = false
+
   func parseList(_ s: String, _ name: String) throws -> [Int] {
     let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
     guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) > 0 }) else {
@@ -95,18 +101,31 @@ struct EngineBenchCommand: ParsableCommand {
       for b in try parseList(batches, "batches") {
         for t in try parseList(threads, "threads") {
           let prof = profile ? LayerProfile(model: model) : nil
-          let r = bench.run(mode: mode, batch: b, threads: t, profile: prof)
+          let recorder = sgemmBound && t == 1 ? GemmRecorder() : nil
+          let r = bench.run(mode: mode, batch: b, threads: t, profile: prof, recorder: recorder)
           print(
             String(
               format: "%-6@ %6d %8d %19.1f %8.1f %8.1f %8.2f", mode.rawValue, b, t, r.imagesPerSecond,
               r.imagesPerSecondMin, r.imagesPerSecondMax, r.secondsPerStep * 1000))
           if let prof { printProfile(prof, steps: repeats * steps) }
+          var bound: [String: Any] = [:]
+          if let recorder {
+            let calls = recorder.calls
+            let seconds = BLAS.withThreads(1) { GemmRecorder.replaySeconds(calls, repeats: repeats) }
+            let flops = calls.reduce(0) { $0 + $1.flops }
+            let share = seconds / r.secondsPerStep
+            print(
+              String(
+                format: "    sgemm-only bound: %.2f ms/step (%d calls, %.1f GFLOP/s, one thread); engine %.2f ms/step: %.1f%% of the bound's speed",
+                seconds * 1000, calls.count, flops / seconds / 1e9, r.secondsPerStep * 1000, share * 100))
+            bound = ["sgemm_seconds": seconds, "sgemm_calls": calls.count, "sgemm_share": share]
+          }
           records.append([
             "engine": "gradmix", "spec": spec, "mode": mode.rawValue, "batch": b, "threads": t,
             "images_per_second": r.imagesPerSecond, "images_per_second_min": r.imagesPerSecondMin,
             "images_per_second_max": r.imagesPerSecondMax, "samples": r.samples,
             "repeats": repeats, "steps": steps, "warmup": warmup,
-          ])
+          ].merging(bound) { $1 })
         }
       }
     }

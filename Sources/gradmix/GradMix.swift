@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GradMixCore
+import GradMixEngine
 
 /// `gradmix`: multi-source transfer training with layer-wise gradient mixing.
 @main
@@ -26,6 +27,8 @@ struct GradMixCommand: ParsableCommand {
   /// (or a person scanning a log) sees one message per failure (README,
   /// "Reliability").
   static func main() {
+    // Before any BLAS call and before MPI_Init: may re-execute with the fitting OpenBLAS kernels.
+    BLASCore.selectAtStartup()
     do {
       var command = try parseAsRoot(
         CommandLineArguments.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))

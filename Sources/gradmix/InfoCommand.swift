@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GradMixDistributed
 import GradMixEngine
 
@@ -11,10 +12,20 @@ struct InfoCommand: ParsableCommand {
   @Flag(help: "Skip MPI initialisation (print only the BLAS configuration).")
   var noMPI = false
 
+  @Flag(help: "Print only the variables that give a process started by another program (a test runner) the kernels this binary chose, as shell assignments.")
+  var blasEnvironment = false
+
   func run() throws {
+    if blasEnvironment {
+      let env = ProcessInfo.processInfo.environment
+      for key in ["OPENBLAS_CORETYPE", "GRADMIX_BLAS_AUTO"] { if let v = env[key] { print("\(key)=\(v)") } }
+      return
+    }
     print("gradmix \(GradMixCommand.configuration.version)")
     print("BLAS:  \(BLAS.configuration), \(BLAS.openBLASThreads) thread(s)")
-    print("core:  \(BLASCore.name)")
+    print("core:  \(BLASCore.summary)")
+    let check = BLASCore.check()
+    print("check: sgemm against a naive loop \(check.passed ? "passed" : "FAILED") (\(check.detail))")
     if let warning = BLASCore.warning { printError(warning) }
     guard !noMPI else { return }
     let comm = try MPICommunicator.start()

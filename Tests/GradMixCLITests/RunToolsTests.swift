@@ -46,12 +46,15 @@ struct RunToolsTests {
     let config2 = try String(contentsOfFile: dir + "/run/config.yaml", encoding: .utf8)
     #expect(config2.contains("lr: 0.02") && config2.contains("steps: 80"), "\(config2)")
     let run = try Self.json(dir + "/run/run.json")
-    for key in ["threads", "hostname", "version", "commit", "blas", "blas_core", "mpi", "started_at", "dirty"] {
+    for key in ["threads", "hostname", "version", "commit", "blas", "blas_core", "blas_core_reason", "mpi", "started_at", "dirty"] {
       #expect(run[key] != nil, "run.json lacks \(key)")
     }
     #expect(run["threads"] as? Int == 1)
     #expect((run["mpi"] as? String)?.contains("MPI") == true)
     #expect((run["blas"] as? String)?.contains("OpenBLAS") == true)
+    // The start-up table names the kernel set and why (issue 30), as run.json does.
+    let core = run["blas_core"] as? String ?? "?", reason = run["blas_core_reason"] as? String ?? "?"
+    #expect(r.stdout.contains("BLAS:       OpenBLAS core \(core) (\(reason)), 1 engine thread(s)"), "\(r.stdout)")
     let files = try #require(run["data_files"] as? [String: String])
     let mnist = try #require(files[Self.root + "/mnist/train-images-idx3-ubyte"])
     #expect(mnist == SHA256.hex(ofFile: Self.root + "/mnist/train-images-idx3-ubyte"))

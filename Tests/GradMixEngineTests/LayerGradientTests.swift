@@ -15,16 +15,25 @@ import Testing
 struct LayerGradientTests {
   static let tolerance = 1e-2
 
+  /// Checks the layer built at 1 and at 2 engine threads (issue 30): the
+  /// layer is made inside each, so a convolution splits its batch over 2
+  /// workers and BatchNorm, pooling and the residual adds split theirs.
   func check(
-    _ layer: any Layer, _ shape: [Int], batch: Int, seed: UInt64, mode: Mode = .train,
+    _ layer: @autoclosure () -> any Layer, _ shape: [Int], batch: Int, seed: UInt64, mode: Mode = .train,
     sourceLocation: SourceLocation = #_sourceLocation
   ) throws {
-    var checker = LayerGradientCheck(layer: layer, inputShape: Shape(shape), batch: batch, seed: seed)
-    checker.mode = mode
-    let result = try checker.run()
-    for c in [result.input] + (result.parameters.map { [$0] } ?? []) {
-      #expect(c.maxRelativeError < Self.tolerance, "seed \(seed): \(c)", sourceLocation: sourceLocation)
-      #expect(c.checked > 0, sourceLocation: sourceLocation)
+    for threads in [1, 2] {
+      try BLAS.withThreads(threads) {
+        var checker = LayerGradientCheck(layer: layer(), inputShape: Shape(shape), batch: batch, seed: seed)
+        checker.mode = mode
+        let result = try checker.run()
+        for c in [result.input] + (result.parameters.map { [$0] } ?? []) {
+          #expect(
+            c.maxRelativeError < Self.tolerance, "seed \(seed), \(threads) thread(s): \(c)",
+            sourceLocation: sourceLocation)
+          #expect(c.checked > 0, sourceLocation: sourceLocation)
+        }
+      }
     }
   }
 
@@ -53,10 +62,10 @@ struct LayerGradientTests {
       ConvCase(c: 3, h: 7, w: 6, oc: 4, k: 3, s: 2, p: 1, relu: true, chunk: 1),
     ])
   func conv(_ t: ConvCase) throws {
-    let layer = Conv2D(
-      inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu,
-      chunkFloats: t.chunk)
-    try check(layer, [t.c, t.h, t.w], batch: 2, seed: UInt64(t.h * 100 + t.k * 10 + t.s))
+    try check(
+      Conv2D(
+        inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu,
+        chunkFloats: t.chunk), [t.c, t.h, t.w], batch: 2, seed: UInt64(t.h * 100 + t.k * 10 + t.s))
   }
 
   @Test("Conv2D with random shapes", arguments: 0..<6)
@@ -64,11 +73,10 @@ struct LayerGradientTests {
     var rng = RNG(seed: 1000 + UInt64(i))
     let k = 1 + rng.int(below: 4), p = rng.int(below: k), s = 1 + rng.int(below: 3)
     let h = k + rng.int(below: 6), w = k + rng.int(below: 6)
-    let layer = Conv2D(
-      inChannels: 1 + rng.int(below: 3), outChannels: 1 + rng.int(below: 4),
-      kernelSize: k, stride: s, padding: p, fusedReLU: rng.int(below: 2) == 1)
-    print("Conv2D random case \(i) (seed \(1000 + i)): \(layer.token) on [\(layer.inChannels), \(h), \(w)]")
-    try check(layer, [layer.inChannels, h, w], batch: 1 + rng.int(below: 3), seed: 2000 + UInt64(i))
+    let c = 1 + rng.int(below: 3), oc = 1 + rng.int(below: 4), relu = rng.int(below: 2) == 1
+    let make = { Conv2D(inChannels: c, outChannels: oc, kernelSize: k, stride: s, padding: p, fusedReLU: relu) }
+    print("Conv2D random case \(i) (seed \(1000 + i)): \(make().token) on [\(c), \(h), \(w)]")
+    try check(make(), [c, h, w], batch: 1 + rng.int(below: 3), seed: 2000 + UInt64(i))
   }
 
   @Test("Dense", arguments: [false, true])

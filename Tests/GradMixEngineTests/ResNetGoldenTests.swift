@@ -44,9 +44,14 @@ struct ResNetGoldenTests {
     layout.entries.flatMap { values[$0.name] ?? [] }
   }
 
-  @Test("logits, parameter gradients and running statistics match PyTorch in train and eval mode")
-  func matchesTorch() throws {
-    let g = try Self.load()
+  @Test(
+    "logits, parameter gradients and running statistics match PyTorch in train and eval mode, at 1 and 2 threads",
+    arguments: [1, 2])
+  func matchesTorch(threads: Int) throws {
+    try BLAS.withThreads(threads) { try matchesTorch(try Self.load()) }
+  }
+
+  func matchesTorch(_ g: Golden) throws {
     let model = try Sequential(spec: g.spec, inputShape: Shape(g.input_shape))
     #expect(Set(model.layout.entries.map(\.name)) == Set(g.parameters.keys))
     #expect(Set(model.stateLayout.entries.map(\.name)) == Set(g.state.keys))

@@ -259,8 +259,13 @@ public struct Conv2D: StatelessLayer {
         range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
         flipped: flipped, g: g, batch: n)
     }
-    for w in 1..<used {
-      addFloats(dParameters, scratch + w * perWorker + perWorker - gradCount, gradCount)
+    // Each element adds the workers' sums in worker order, whichever thread does it.
+    if used > 1 {
+      BLAS.parallelRanges(gradCount, grain: 8192) { r in
+        for w in 1..<used {
+          addFloats(dParameters + r.lowerBound, scratch + w * perWorker + perWorker - gradCount + r.lowerBound, r.count)
+        }
+      }
     }
   }
 

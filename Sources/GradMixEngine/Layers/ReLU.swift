@@ -13,8 +13,9 @@ public struct ReLU: StatelessLayer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
-    let total = n * inputShape.count
-    for j in 0..<total { y[j] = max(x[j], 0) }
+    BLAS.parallelRanges(n * inputShape.count) { r in
+      for j in r { y[j] = max(x[j], 0) }
+    }
   }
 
   public func backward(
@@ -24,7 +25,8 @@ public struct ReLU: StatelessLayer {
     inputShape: Shape, batch n: Int
   ) {
     guard let dx else { return }
-    let total = n * inputShape.count
-    for j in 0..<total { dx[j] = y[j] > 0 ? dy[j] : 0 }
+    BLAS.parallelRanges(n * inputShape.count) { r in
+      for j in r { dx[j] = y[j] > 0 ? dy[j] : 0 }
+    }
   }
 }

@@ -16,12 +16,24 @@ public enum BLAS {
   /// scratch for it); the MPI runtime sets it per rank so ranks that share
   /// a node do not oversubscribe its cores. Not thread-safe.
   public static var threads: Int {
-    get { _threads }
+    get { threadsOverride ?? _threads }
     set {
       precondition(newValue >= 1, "The thread count must be at least 1, got \(newValue).")
       _threads = newValue
       openblas_set_num_threads(1)
     }
+  }
+
+  /// The thread count of ``withThreads(_:_:)`` on this task or thread, if any.
+  @TaskLocal static var threadsOverride: Int?
+
+  /// Runs `body` with ``threads`` reading `count` on the calling task or
+  /// thread only (models built and run inside use that many workers): tests
+  /// compare thread counts side by side without changing the process's
+  /// count under tests that run at the same time.
+  public static func withThreads<R>(_ count: Int, _ body: () throws -> R) rethrows -> R {
+    precondition(count >= 1, "The thread count must be at least 1, got \(count).")
+    return try $threadsOverride.withValue(count, operation: body)
   }
 
   /// Keeps OpenBLAS single-threaded (called once when the first model is
@@ -49,6 +61,9 @@ public enum BLAS {
     _ b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
     m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
   ) {
+    if let recorder = gemmRecorder {
+      recorder.record(GemmCall(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transposeA: transposeA, transposeB: transposeB, beta: beta))
+    }
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
       transposeB ? CblasTrans : CblasNoTrans,
@@ -123,6 +138,27 @@ public enum BLAS {
         let lo = count * w / workers
         let hi = count * (w + 1) / workers
         for i in lo..<hi { work(i) }
+      }
+    }
+  }
+
+  /// Runs `body(range)` over `0..<count` cut into contiguous ranges of at
+  /// least `grain` elements, one range per worker (``threads`` at most), for
+  /// elementwise loops: each element is computed by one thread with the same
+  /// arithmetic, so the result does not depend on the thread count.
+  /// Choice: grain 32,768 floats (128 KiB), below which a second thread's
+  /// start costs about what it saves.
+  @inlinable
+  public static func parallelRanges(_ count: Int, grain: Int = 32_768, _ body: (Range<Int>) -> Void) {
+    let workers = max(1, min(threads, count / max(grain, 1)))
+    if workers <= 1 {
+      if count > 0 { body(0..<count) }
+      return
+    }
+    withoutActuallyEscaping(body) { escapable in
+      nonisolated(unsafe) let work = escapable
+      DispatchQueue.concurrentPerform(iterations: workers) { w in
+        work((count * w / workers)..<(count * (w + 1) / workers))
       }
     }
   }

@@ -8,8 +8,8 @@ import Foundation
 /// kernels on an AVX-512 Xeon it did not recognise, which ran the engine
 /// about 2.6× slower per core until `OPENBLAS_CORETYPE=SkylakeX` was set
 /// (issue 14). The environment variable is read by OpenBLAS when the library
-/// loads, so it must be set before the process starts; this type only
-/// reports.
+/// loads, so it must be set before the process starts: the binaries
+/// re-execute themselves with it (``selectAtStartup()``, issue 30).
 public enum BLASCore {
   /// OpenBLAS's kernel set, e.g. `Haswell`, `Zen`, `SkylakeX`, `Prescott`.
   public static var name: String { BLAS.coreName }
@@ -40,6 +40,9 @@ public enum BLASCore {
       + "set OPENBLAS_CORETYPE=\(fit) in the environment (before the program starts) for the fast ones"
   }
 
-  /// The warning for this process's core and CPU, if any.
-  public static var warning: String? { warning(core: name, cpuFlags: cpuFlags()) }
+  /// The warning for this process's core and CPU, if any (none after a
+  /// fallback from kernels that failed the check: the advice would be wrong).
+  public static var warning: String? {
+    reason.hasPrefix("fallback") ? nil : warning(core: name, cpuFlags: cpuFlags())
+  }
 }

@@ -56,18 +56,23 @@ public struct SGD: Equatable, Sendable, Codable {
   ) {
     let p = parameters.pointer, g = gradients.pointer, v = velocity.pointer
     let mu = momentum, wd = weightDecay, lr = learningRate
-    if nesterov {
-      for j in range {
-        let d = g[j] + wd * p[j]
-        let vj = mu * v[j] + d
-        v[j] = vj
-        p[j] -= lr * (d + mu * vj)
-      }
-    } else {
-      for j in range {
-        let vj = mu * v[j] + g[j] + wd * p[j]
-        v[j] = vj
-        p[j] -= lr * vj
+    // Elementwise, so split over the engine's threads with the same bits at any count.
+    let nesterov = nesterov, base = range.lowerBound
+    BLAS.parallelRanges(range.count) { part in
+      let chunk = (base + part.lowerBound)..<(base + part.upperBound)
+      if nesterov {
+        for j in chunk {
+          let d = g[j] + wd * p[j]
+          let vj = mu * v[j] + d
+          v[j] = vj
+          p[j] -= lr * (d + mu * vj)
+        }
+      } else {
+        for j in chunk {
+          let vj = mu * v[j] + g[j] + wd * p[j]
+          v[j] = vj
+          p[j] -= lr * vj
+        }
       }
     }
   }
