@@ -48,6 +48,8 @@ public final class Trainer {
   let classNames: [String]
   /// The first step to run (non-zero after a resume).
   var startStep = 0
+  /// Watches for divergence; checkpointed and restored with the run (``TrainerState/divergence``).
+  var divergence = DivergenceMonitor()
 
   var isCoordinator: Bool { comm.rank == 0 }
   var layerCount: Int { model.layout.layerCount }

@@ -1,0 +1,62 @@
+import Foundation
+import GradMixTestSupport
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Signals to a training process (issue #28, rows 2 and 5).
+@Suite("Signals", .serialized)
+struct SignalTests {
+  /// A run with slow steps (batch 256 on 2 engine threads), so the signals land inside BLAS calls.
+  static func start(_ dir: String) throws -> (Process, Pipe) {
+    let text = SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1)
+      .replacingOccurrences(of: "batch_size: 10", with: "batch_size: 256")
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let process = Process()
+    process.executableURL = productsDirectory().appendingPathComponent("gradmix")
+    process.arguments = [
+      "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet",
+      "--threads", "2",
+    ]
+    let err = Pipe()
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = err
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && process.isRunning {
+      let text = (try? String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").count >= 2 { break }
+      usleep(20_000)
+    }
+    return (process, err)
+  }
+
+  /// The second SIGTERM/SIGINT, 0-200 ms after the first, ends the process at
+  /// once with 128 + the signal and one line; it never crashes (it segfaulted
+  /// inside OpenBLAS when the handler ran the process's teardown).
+  @Test(
+    "a second signal soon after the first ends the process promptly with 128+signal, never a crash",
+    arguments: [(SIGTERM, 0), (SIGTERM, 50), (SIGTERM, 120), (SIGINT, 200), (SIGINT, 80)])
+  func secondSignal(_ sig: Int32, delayMs: Int) throws {
+    let dir = try makeTemporaryDirectory("gradmix-signal")
+    let (process, err) = try Self.start(dir)
+    #expect(process.isRunning)
+    kill(process.processIdentifier, sig)
+    if delayMs > 0 { usleep(useconds_t(delayMs * 1000)) }
+    let sent = Date()
+    kill(process.processIdentifier, sig)
+    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let seconds = Date().timeIntervalSince(sent)
+    #expect(process.terminationReason == .exit, "killed by signal \(process.terminationStatus): \(stderr)")
+    // 75: the first signal's checkpoint was written before the second arrived (a fast step); else 128+sig.
+    #expect([128 + sig, 75].contains(process.terminationStatus), "status \(process.terminationStatus): \(stderr)")
+    if process.terminationStatus == 128 + sig {
+      #expect(stderr.contains("interrupted again: exiting now"), "\(stderr)")
+      #expect(seconds < 2, "the second signal took \(seconds) s to end the process")
+    }
+    #expect(!stderr.contains("Fatal error") && !stderr.contains("Segmentation"), "\(stderr)")
+  }
+}
