@@ -59,4 +59,47 @@ struct SignalTests {
     }
     #expect(!stderr.contains("Fatal error") && !stderr.contains("Segmentation"), "\(stderr)")
   }
+
+  /// SIGTERM/SIGINT to cluster/launch.sh (the documented mpirun launch path) on 3 ranks: every rank
+  /// stops at the same step, the job writes a checkpoint, and the launcher exits 75 (mpirun alone exits 1).
+  @Test(
+    "a signal to cluster/launch.sh with 3 ranks: a checkpoint and exit 75, and --resume continues",
+    .enabled(if: mpirunPath != nil, "mpirun is not installed"), arguments: [SIGTERM, SIGINT])
+  func launcher(_ sig: Int32) throws {
+    let dir = try makeTemporaryDirectory("gradmix-signal")
+    let text = SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let script = productsDirectory().appendingPathComponent("../../../cluster/launch.sh").standardized.path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    // env --default-signal: a shell cannot trap a signal ignored when it started (as under some test runners).
+    process.arguments = [
+      "--default-signal=TERM,INT", "bash", script, "--ranks", "3", "--oversubscribe", "--threads", "1", "--bin",
+      productsDirectory().appendingPathComponent("gradmix").path, "--",
+      "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet",
+    ]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in MPITests.env { env[k] = v }
+    process.environment = env
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && process.isRunning {
+      let text = (try? String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").count >= 5 { break }
+      usleep(50_000)
+    }
+    kill(process.processIdentifier, sig)
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationReason == .exit && process.terminationStatus == 75, "\(output)")
+    #expect(output.contains("interrupted: stopped after step"), "\(output)")
+    let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/run/checkpoints")) ?? []
+    #expect(checkpoints.contains { $0.hasPrefix("step-") && $0.hasSuffix(".safetensors") }, "\(checkpoints)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
+    let resumed = try MPITests.mpi(3, "gradmix", ["train", "--resume", dir + "/run", "--stop-after", "60", "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+  }
 }
