@@ -71,17 +71,27 @@ struct SweepCommand: ParsableCommand {
     let overrides: [String]
   }
 
+  /// The most seeds one sweep takes. Choice: each seed is a training run per cell; far more is a
+  /// typo (`1-100000000` was a Fatal error at 9.3 GB, issue #28), refused before anything is allocated.
+  static let maxSeeds = 10_000
+
   static func parseSeeds(_ text: String) throws -> [Int] {
     var out: [Int] = []
-    for part in text.split(separator: ",") {
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
       let ends = part.split(separator: "-", omittingEmptySubsequences: false).map {
         Int($0.trimmingCharacters(in: .whitespaces))
       }
-      if ends.count == 1, let a = ends[0] { out.append(a); continue }
-      guard ends.count == 2, let a = ends[0], let b = ends[1], a <= b else {
+      if ends.count == 1, let a = ends[0], a >= 0 {
+        out.append(a)
+      } else if ends.count == 2, let a = ends[0], let b = ends[1], a >= 0, a <= b {
+        guard b - a < maxSeeds - out.count else {
+          throw ValidationError("--seeds: '\(part)' and the seeds before it are more than \(maxSeeds) seeds")
+        }
+        out += Array(a...b)
+      } else {
         throw ValidationError("--seeds: '\(part)' is not a seed or a range A-B (e.g. 1-5 or 1,3,7-9)")
       }
-      out += Array(a...b)
+      guard out.count <= maxSeeds else { throw ValidationError("--seeds: more than \(maxSeeds) seeds") }
     }
     guard !out.isEmpty else { throw ValidationError("--seeds: no seeds in '\(text)'") }
     return out
@@ -121,6 +131,7 @@ struct SweepCommand: ParsableCommand {
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
     guard FileManager.default.fileExists(atPath: config) else { throw ValidationError("\(config): file not found") }
+    _ = try Self.parseSeeds(seeds)
   }
 
   func run() throws {

@@ -1,0 +1,78 @@
+import Foundation
+import GradMixTestSupport
+import Testing
+
+/// The run tools check their arguments before doing anything large or long (issue #28, rows 8 and 11).
+@Suite("Command checks")
+struct CommandChecksTests {
+  struct Case: CustomStringConvertible, Sendable {
+    let name: String
+    let mentions: [String]
+    let arguments: @Sendable (String) throws -> [String]
+    var description: String { name }
+  }
+
+  static let cases: [Case] = [
+    Case(name: "sweep --seeds 1-100000000", mentions: ["--seeds", "10000"]) { dir in
+      ["sweep", "--config", try config(dir), "--seeds", "1-100000000", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --seeds with an empty item", mentions: ["--seeds"]) { dir in
+      ["sweep", "--config", try config(dir), "--seeds", "1,,2", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --seeds -3", mentions: ["--seeds"]) { dir in
+      ["sweep", "--config", try config(dir), "--seeds=-3", "--out", dir + "/sweep"]
+    },
+    Case(name: "bench engine --batches 1000000000", mentions: ["--batches", "1000000000", "available"]) { _ in
+      ["bench", "engine", "--batches", "1000000000"]
+    },
+    Case(name: "bench engine --json in a missing folder", mentions: ["--json", "/nonexistent/x.json"]) { _ in
+      ["bench", "engine", "--json", "/nonexistent/x.json"]
+    },
+    Case(name: "table --metric nosuch", mentions: ["--metric", "nosuch"]) { _ in
+      ["table", HostileInputTests.finished, "--metric", "nosuch"]
+    },
+  ]
+
+  static func config(_ dir: String) throws -> String {
+    let path = dir + "/c.yaml"
+    try Data(HostileInputTests.config.utf8).write(to: URL(fileURLWithPath: path))
+    return path
+  }
+
+  @Test("each: exit 2, one error line naming the option, nothing run or written, bounded memory", arguments: cases)
+  func refused(_ c: Case) throws {
+    let dir = try makeTemporaryDirectory("gradmix-checks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let r = try runMeasured(productsDirectory().appendingPathComponent("gradmix").path, try c.arguments(dir))
+    #expect(r.signal == nil && r.status == 2, "\(c.name): \(r.status.map(String.init) ?? "signal"): \(r.stderr)")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1, "\(c.name): \(r.stderr)")
+    for m in c.mentions { #expect(errors.first?.contains(m) == true, "\(c.name): '\(errors.first ?? "")' lacks '\(m)'") }
+    #expect(!r.stdout.contains("engine benchmark:"), "\(c.name): benchmarked before checking: \(r.stdout)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/sweep"), "\(c.name): the sweep folder was made")
+    #expect(r.maxRSSKiB < 200 * 1024, "\(c.name): peak memory \(r.maxRSSKiB / 1024) MiB")
+  }
+
+  /// `gradmix table` reads summary.json, never metrics.jsonl (one of 1 GB took 45 s and 2.6 GB).
+  @Test("table of a run with a 150 MB metrics.jsonl: the same table, in bounded memory")
+  func tableSkipsMetrics() throws {
+    let dir = try makeTemporaryDirectory("gradmix-checks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = dir + "/run"
+    try FileManager.default.copyItem(atPath: HostileInputTests.finished, toPath: run)
+    let exe = productsDirectory().appendingPathComponent("gradmix").path
+    let before = try runMeasured(exe, ["table", run])
+    #expect(before.status == 0, "\(before.stderr)")
+    let line = try #require(
+      try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").first)
+    let handle = try #require(FileHandle(forWritingAtPath: run + "/metrics.jsonl"))
+    handle.seekToEndOfFile()
+    let block = Data(String(repeating: line + "\n", count: max(1, (1 << 20) / (line.count + 1))).utf8)
+    for _ in 0..<150 { handle.write(block) }
+    try handle.close()
+    let after = try runMeasured(exe, ["table", run])
+    #expect(after.status == 0, "\(after.stderr)")
+    #expect(after.stdout == before.stdout)
+    #expect(after.maxRSSKiB < 100 * 1024, "peak memory \(after.maxRSSKiB / 1024) MiB")
+  }
+}
