@@ -23,6 +23,22 @@ struct ReportCommand: ParsableCommand {
 
   func run() throws {
     let folders = try RunCollection.expand(runs)
+    // A page this command wrote is replaced; any other index.html is the user's and is left alone (issue #28).
+    let page = out + "/index.html"
+    if FileManager.default.fileExists(atPath: page) {
+      // The footer is at the end: the last 64 KiB of a regular file are read, nothing else.
+      let attributes = try? FileManager.default.attributesOfItem(atPath: page)
+      let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+      let regular = attributes?[.type] as? FileAttributeType == .typeRegular
+      let tail = regular ? FileHandle(forReadingAtPath: page).flatMap { h -> String? in
+        defer { try? h.close() }
+        try? h.seek(toOffset: UInt64(max(0, size - 65536)))
+        return (try? h.read(upToCount: 65536)).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+      } : nil
+      guard let tail, tail.contains("<footer>Written by gradmix ") else {
+        throw ValidationError("--out: \(page) exists and was not written by gradmix report; choose another --out")
+      }
+    }
     let html = RunReport(runs: folders, generator: "gradmix \(Provenance.versionLine)").html()
     do {
       try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)

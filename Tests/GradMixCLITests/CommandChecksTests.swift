@@ -75,4 +75,43 @@ struct CommandChecksTests {
     #expect(after.stdout == before.stdout)
     #expect(after.maxRSSKiB < 100 * 1024, "peak memory \(after.maxRSSKiB / 1024) MiB")
   }
+
+  /// `report --out D` replaces a page it wrote, never a user's D/index.html.
+  @Test("report --out a folder holding the user's index.html: exit 2, the file unchanged; its own page is replaced")
+  func reportKeepsUserPage() throws {
+    let dir = try makeTemporaryDirectory("gradmix-checks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir + "/mine", withIntermediateDirectories: true)
+    let mine = Data("<html>my notes</html>\n".utf8)
+    try mine.write(to: URL(fileURLWithPath: dir + "/mine/index.html"))
+    let refused = try runProduct(["report", HostileInputTests.finished, "--out", dir + "/mine"])
+    #expect(refused.status == 2, "\(refused.stderr)")
+    #expect(refused.stderr.hasPrefix("error: --out: ") && refused.stderr.contains("index.html"), "\(refused.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/mine/index.html")) == mine)
+    for _ in 0..<2 {
+      let r = try runProduct(["report", HostileInputTests.finished, "--out", dir + "/page"])
+      #expect(r.status == 0, "\(r.stderr)")
+    }
+  }
+
+  /// A checkpoint sidecar claiming a negative step is malformed (eval accepted `step: -5`).
+  @Test("eval of a checkpoint whose sidecar says step -5: exit 2 naming the sidecar and the step")
+  func evalNegativeStep() throws {
+    let dir = try makeTemporaryDirectory("gradmix-checks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let run = dir + "/run"
+    try FileManager.default.copyItem(atPath: HostileInputTests.finished, toPath: run)
+    let sidecar = run + "/final.json"
+    var meta = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sidecar))) as? [String: Any])
+    meta["step"] = -5
+    try JSONSerialization.data(withJSONObject: meta).write(to: URL(fileURLWithPath: sidecar))
+    let r = try runProduct([
+      "eval", "--checkpoint", run + "/final.safetensors", "--config", try Self.config(dir), "--data-root",
+      SmallRunConfig.root,
+    ])
+    #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1 && errors[0].contains("final.json") && errors[0].contains("-5"), "\(r.stderr)")
+  }
 }
