@@ -53,4 +53,19 @@ struct HostileImageTests {
     var st = stat()
     #expect(stat(cacheFile, &st) == 0 && st.st_size < 4096, "\(st.st_size)")
   }
+
+  @Test("an image folder whose train/<class> holds no image is an error naming that folder")
+  func emptyClass() throws {
+    let root = try ImageFolderTests.makeFolder()
+    try FileManager.default.createDirectory(atPath: root + "/train/c-empty", withIntermediateDirectories: true)
+    try Data("notes".utf8).write(to: URL(fileURLWithPath: root + "/train/c-empty/readme.txt"))
+    var d = DiskDataset(format: .imagefolder, path: root)
+    d.cacheDirectory = try DataFixtures.tempDir()
+    do {
+      _ = try d.load(split: .train, shape: [3, 2, 2])
+      Issue.record("a class without training images must be refused")
+    } catch let e as DataError {
+      #expect(e.description.hasPrefix(root + "/train/c-empty: "), "\(e)")
+    }
+  }
 }
