@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixCore
 import GradMixDistributed
 import GradMixReports
 
@@ -105,11 +106,14 @@ struct SweepCommand: ParsableCommand {
         throw ValidationError("--set: '\(s)' must be KEY=V1,V2,... (e.g. optimizer.lr=0.01,0.02)")
       }
       let key = String(s[..<eq])
-      let values = s[s.index(after: eq)...].split(separator: ",").map(String.init)
-      guard !values.isEmpty else { throw ValidationError("--set: '\(s)' gives no values") }
+      let values = s[s.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      guard !values.isEmpty, !values.contains(where: \.isEmpty) else {
+        throw ValidationError("--set: '\(s)' gives an empty value (KEY=V1,V2,...)")
+      }
       combos = combos.flatMap { c in values.map { c + [(key, $0)] } }
     }
-    let methodList: [String?] = methods.map { $0.split(separator: ",").map { String($0) } } ?? [nil]
+    let methodList: [String?] =
+      methods.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0) } } ?? [nil]
     var out: [Cell] = []
     for m in methodList {
       for combo in combos {
@@ -132,6 +136,55 @@ struct SweepCommand: ParsableCommand {
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
     guard FileManager.default.fileExists(atPath: config) else { throw ValidationError("\(config): file not found") }
     _ = try Self.parseSeeds(seeds)
+    try checkGrid()
+  }
+
+  /// The first line of every cell's log (how the sweep knows its own logs).
+  static let logHeader = "# gradmix sweep cell: "
+
+  /// Everything a cell could fail on that is known before any cell starts (issue #28): the
+  /// methods, the --set keys and values (each combination is applied to the config as train
+  /// would), --prefix, --out, and user files where the sweep writes.
+  func checkGrid() throws {
+    if let methods {
+      let list = methods.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      for m in list where Method(rawValue: m) == nil {
+        throw ValidationError(
+          "--methods: '\(m)' is not a method (methods: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      if let twice = list.first(where: { m in list.filter { $0 == m }.count > 1 }) {
+        throw ValidationError("--methods: '\(twice)' is listed twice (its runs would share folders)")
+      }
+    }
+    guard !prefix.contains("/"), prefix != ".", prefix != ".." else {
+      throw ValidationError("--prefix: '\(prefix)' must be part of a folder name (no '/'): runs stay inside --out")
+    }
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
+      throw ValidationError("--out: \(out) is a file, not a folder")
+    }
+    let grid = try cells()
+    var combos: [[String]] = []
+    for cell in grid where !combos.contains(cell.overrides) { combos.append(cell.overrides) }
+    for combo in combos {
+      do {
+        _ = try TrainConfig.load(path: config, overrides: try (overrides + combo).map(ConfigOverride.init(parsing:)))
+      } catch {
+        throw ValidationError("\(combo.isEmpty ? "" : "--set \(combo.joined(separator: " ")): ")\(error)")
+      }
+    }
+    // A cell's log that does not start with the sweep's first line is the user's: never overwrite it.
+    for cell in grid {
+      let log = out + "/" + cell.name + ".log"
+      guard FileManager.default.fileExists(atPath: log) else { continue }
+      let head = FileHandle(forReadingAtPath: log).flatMap { h -> Data? in
+        defer { try? h.close() }
+        return try? h.read(upToCount: Self.logHeader.utf8.count)
+      }
+      if head != Data(Self.logHeader.utf8) {
+        throw ValidationError("--out: \(log) exists and is not a log of this sweep; move it or choose another --out")
+      }
+    }
   }
 
   func run() throws {
@@ -215,8 +268,10 @@ struct SweepCommand: ParsableCommand {
       slots.wait()
       group.enter()
       let logPath = out + "/" + cell.name + ".log"
-      _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+      _ = FileManager.default.createFile(
+        atPath: logPath, contents: Data((Self.logHeader + ([binary] + args).joined(separator: " ") + "\n").utf8))
       let log = FileHandle(forWritingAtPath: logPath)
+      log?.seekToEndOfFile()  // after the header line
       let p = Process()
       p.executableURL = URL(fileURLWithPath: binary)
       p.arguments = args

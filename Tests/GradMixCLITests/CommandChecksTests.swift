@@ -22,6 +22,30 @@ struct CommandChecksTests {
     Case(name: "sweep --seeds -3", mentions: ["--seeds"]) { dir in
       ["sweep", "--config", try config(dir), "--seeds=-3", "--out", dir + "/sweep"]
     },
+    Case(name: "sweep --methods ''", mentions: ["--methods"]) { dir in
+      ["sweep", "--config", try config(dir), "--methods", "", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --methods with an unknown method", mentions: ["--methods", "nosuch"]) { dir in
+      ["sweep", "--config", try config(dir), "--methods", "gradmix,nosuch", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --methods twice the same", mentions: ["--methods", "uniform", "twice"]) { dir in
+      ["sweep", "--config", try config(dir), "--methods", "uniform,uniform", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --prefix escaping --out", mentions: ["--prefix"]) { dir in
+      ["sweep", "--config", try config(dir), "--prefix", "../../x", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --set unknown key", mentions: ["--set", "nosuch.key"]) { dir in
+      ["sweep", "--config", try config(dir), "--set", "nosuch.key=1,2", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --set bad value", mentions: ["--set", "optimizer.lr"]) { dir in
+      ["sweep", "--config", try config(dir), "--set", "optimizer.lr=0.1,abc", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --set empty value", mentions: ["--set"]) { dir in
+      ["sweep", "--config", try config(dir), "--set", "optimizer.lr=0.1,,0.2", "--out", dir + "/sweep"]
+    },
+    Case(name: "sweep --out a file", mentions: ["--out", "is a file"]) { dir in
+      ["sweep", "--config", try config(dir), "--out", try config(dir)]
+    },
     Case(name: "bench engine --batches 1000000000", mentions: ["--batches", "1000000000", "available"]) { _ in
       ["bench", "engine", "--batches", "1000000000"]
     },
@@ -113,5 +137,20 @@ struct CommandChecksTests {
     #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
     #expect(errors.count == 1 && errors[0].contains("final.json") && errors[0].contains("-5"), "\(r.stderr)")
+  }
+
+  /// A user's file where a sweep would write a cell's log is never overwritten.
+  @Test("sweep into a folder holding the user's default-s1.log: exit 2 naming it, the file unchanged")
+  func sweepKeepsUserLog() throws {
+    let dir = try makeTemporaryDirectory("gradmix-checks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir + "/sweep", withIntermediateDirectories: true)
+    let mine = Data("my notes\n".utf8)
+    try mine.write(to: URL(fileURLWithPath: dir + "/sweep/default-s1.log"))
+    let r = try runProduct(["sweep", "--config", try Self.config(dir), "--out", dir + "/sweep", "--data-root", SmallRunConfig.root])
+    #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
+    #expect(r.stderr.contains("default-s1.log"), "\(r.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/sweep/default-s1.log")) == mine)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/sweep") == ["default-s1.log"])
   }
 }
