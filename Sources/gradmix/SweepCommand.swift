@@ -226,7 +226,15 @@ struct SweepCommand: ParsableCommand {
       for (_, args) in todo { print(([binary] + args).map(Self.shellQuoted).joined(separator: " ")) }
       return
     }
-    let failures = runAll(todo, binary: binary)
+    let stop = Interruption()
+    stop.install()
+    let failures = runAll(todo, binary: binary, stop: stop)
+    if let sig = stop.signal {
+      printError(
+        "sweep: interrupted by \(sig == SIGTERM ? "SIGTERM" : "SIGINT"): running cells stopped at a checkpoint, no new ones started; continue with the same command and --resume"
+      )
+      throw ExitCode(75)
+    }
     let table = try? ResultTable(
       runs: RunCollection.expand([out]).filter { r in grid.contains { $0.name == r.name } },
       keys: ["method"] + sets.compactMap { $0.split(separator: "=").first.map(String.init) },
@@ -253,19 +261,67 @@ struct SweepCommand: ParsableCommand {
       defer { lock.unlock() }
       done += 1
       let ok = status == 0
-      if !ok { failures.append(name) }
-      let what = ok ? "done" : status.map { "FAILED (status \($0))" } ?? "FAILED (could not start)"
+      // 75: the cell stopped at a checkpoint on the sweep's SIGTERM; --resume continues it.
+      if !ok && status != 75 { failures.append(name) }
+      let what =
+        ok ? "done" : status == 75 ? "stopped at a checkpoint" : status.map { "FAILED (status \($0))" } ?? "FAILED (could not start)"
       return "  [\(done)/\(total), \(Int(Date().timeIntervalSince(start)))s] \(what) \(name)"
     }
   }
 
-  /// Runs every cell, `jobs` at a time; returns the names of those that failed.
-  func runAll(_ todo: [(Cell, [String])], binary: String) -> [String] {
+  /// SIGTERM/SIGINT to the sweep: no new cell starts, a SIGTERM is passed on to every running
+  /// cell (each stops at a checkpoint and exits 75), and the sweep exits 75 once they have ended.
+  /// Choice: SIGINT is not passed on: a terminal's Ctrl-C already reaches the cells (one process
+  /// group), and a second signal would end them without a checkpoint.
+  final class Interruption: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running: [Process] = []
+    private var sources: [DispatchSourceSignal] = []
+    private(set) var signal: Int32?
+
+    func install() {
+      for sig in [SIGINT, SIGTERM] {
+        Foundation.signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { [weak self] in self?.fire(sig) }
+        source.resume()
+        sources.append(source)
+      }
+    }
+
+    var requested: Bool { lock.withLock { signal != nil } }
+
+    private func fire(_ sig: Int32) {
+      let children = lock.withLock { () -> [Process] in
+        if signal == nil { signal = sig }
+        return running
+      }
+      if sig == SIGTERM { for p in children where p.isRunning { kill(p.processIdentifier, SIGTERM) } }
+    }
+
+    /// Tracks a started cell (passing on a SIGTERM that came while it started).
+    func add(_ p: Process) {
+      let late = lock.withLock { () -> Bool in
+        running.append(p)
+        return signal == SIGTERM
+      }
+      if late { kill(p.processIdentifier, SIGTERM) }
+    }
+
+    func remove(_ p: Process) { lock.withLock { running.removeAll { $0 === p } } }
+  }
+
+  /// Runs every cell, `jobs` at a time (none after a SIGTERM/SIGINT); returns the names of those that failed.
+  func runAll(_ todo: [(Cell, [String])], binary: String, stop: Interruption) -> [String] {
     let progress = Progress(total: todo.count)
     let slots = DispatchSemaphore(value: jobs)
     let group = DispatchGroup()
     for (cell, args) in todo {
       slots.wait()
+      if stop.requested {
+        slots.signal()
+        break
+      }
       group.enter()
       let logPath = out + "/" + cell.name + ".log"
       _ = FileManager.default.createFile(
@@ -279,6 +335,7 @@ struct SweepCommand: ParsableCommand {
       p.standardError = log
       let name = cell.name
       p.terminationHandler = { proc in
+        stop.remove(proc)
         printLine(progress.finish(name, status: proc.terminationStatus))
         try? log?.close()
         slots.signal()
@@ -286,6 +343,7 @@ struct SweepCommand: ParsableCommand {
       }
       do {
         try p.run()
+        stop.add(p)
       } catch {
         printLine(progress.finish(name, status: nil))
         slots.signal()

@@ -102,4 +102,39 @@ struct SignalTests {
     let resumed = try MPITests.mpi(3, "gradmix", ["train", "--resume", dir + "/run", "--stop-after", "60", "--quiet"])
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
   }
+
+  /// SIGTERM to `gradmix sweep`: the running cell gets it and stops at a checkpoint, no other cell
+  /// starts, the sweep exits 75, and `--resume` continues the stopped cell (it orphaned its cells).
+  @Test("SIGTERM to a sweep: passed on to the running cell, exit 75, resumable")
+  func sweep() throws {
+    let dir = try makeTemporaryDirectory("gradmix-signal")
+    let text = SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let args = [
+      "sweep", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/sweep", "--seeds", "1-2",
+      "--threads", "1",
+    ]
+    let process = Process()
+    process.executableURL = productsDirectory().appendingPathComponent("gradmix")
+    process.arguments = args
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && process.isRunning {
+      let text = (try? String(contentsOfFile: dir + "/sweep/default-s1/metrics.jsonl", encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").count >= 3 { break }
+      usleep(50_000)
+    }
+    kill(process.processIdentifier, SIGTERM)
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationReason == .exit && process.terminationStatus == 75, "\(output)")
+    let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/sweep/default-s1/checkpoints")) ?? []
+    #expect(checkpoints.contains { $0.hasPrefix("step-") }, "\(checkpoints) \(output)")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/sweep/default-s2"), "a cell started after the signal")
+    let resumed = try runProduct(args + ["--resume", "--dry-run"])
+    #expect(resumed.status == 0 && resumed.stdout.contains("(1 resumed)"), "\(resumed.stdout)\(resumed.stderr)")
+  }
 }
