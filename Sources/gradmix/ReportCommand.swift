@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixDistributed
 import GradMixCore
 import GradMixReports
 
@@ -42,10 +43,25 @@ struct ReportCommand: ParsableCommand {
     let html = RunReport(runs: folders, generator: "gradmix \(Provenance.versionLine)").html()
     do {
       try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-      try Data(html.utf8).write(to: URL(fileURLWithPath: out + "/index.html"), options: .atomic)
     } catch {
-      throw ValidationError("\(out): cannot write index.html: \((error as NSError).localizedDescription)")
+      throw ValidationError("--out: \(out): cannot create the folder: \((error as NSError).localizedDescription)")
+    }
+    do {
+      try Data(html.utf8).write(to: URL(fileURLWithPath: page), options: .atomic)
+    } catch {
+      // A full disk is not the input's fault: exit 1 (docs/CONFIG.md), naming the file.
+      printError("error: \(page): cannot write: \(Self.reason(error))")
+      throw ExitCode(1)
     }
     print("wrote \(out)/index.html (\(folders.count) run(s))")
+  }
+
+  /// The POSIX reason under a Foundation write error ("File too large", "No space left on device").
+  static func reason(_ error: Error) -> String {
+    let ns = error as NSError
+    if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+      return String(cString: strerror(Int32(u.code)))
+    }
+    return ns.localizedDescription
   }
 }

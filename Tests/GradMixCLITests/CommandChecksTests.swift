@@ -153,4 +153,35 @@ struct CommandChecksTests {
     #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/sweep/default-s1.log")) == mine)
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/sweep") == ["default-s1.log"])
   }
+
+  /// A file that cannot be written (here: larger than `ulimit -f`, as on a full disk) ends the
+  /// command with exit 1, as documented, and one line naming that file (it was 2, and
+  /// "cannot write checkpoint" even for other files).
+  @Test("a write that fails (RLIMIT_FSIZE): exit 1 and one line naming the file, for train, report and export")
+  func writeFails() throws {
+    let dir = try makeTemporaryDirectory("gradmix-checks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let exe = productsDirectory().appendingPathComponent("gradmix").path
+    func limited(_ kib: Int, _ args: [String]) throws -> MeasuredResult {
+      try runMeasured("/bin/bash", ["-c", "trap '' XFSZ; ulimit -f \(kib); exec \"$0\" \"$@\"", exe] + args)
+    }
+    let cases: [(String, Int, [String], String)] = [
+      ("train", 30, ["train", "--config", try Self.config(dir), "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet"], ".safetensors"),
+      ("report", 2, ["report", HostileInputTests.finished, "--out", dir + "/page"], dir + "/page/index.html"),
+    ]
+    for (name, kib, args, file) in cases {
+      let r = try limited(kib, args)
+      #expect(r.signal == nil && r.status == 1, "\(name): \(r.status.map(String.init) ?? "signal"): \(r.stderr)")
+      let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+      #expect(errors.count == 1 && errors[0].contains(file) && errors[0].contains("cannot write"), "\(name): \(r.stderr)")
+    }
+    let copy = dir + "/copy"
+    try FileManager.default.copyItem(atPath: HostileInputTests.finished, toPath: copy)
+    // More step records than 2 KiB of CSV hold.
+    let metrics = try String(contentsOfFile: copy + "/metrics.jsonl", encoding: .utf8)
+    try Data(String(repeating: metrics, count: 20).utf8).write(to: URL(fileURLWithPath: copy + "/metrics.jsonl"))
+    let r = try limited(2, ["export", copy])
+    #expect(r.signal == nil && r.status == 1, "export: \(r.stderr)")
+    #expect(r.stderr.hasPrefix("error: \(copy): cannot write"), "export: \(r.stderr)")
+  }
 }
