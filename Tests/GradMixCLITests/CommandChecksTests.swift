@@ -46,6 +46,18 @@ struct CommandChecksTests {
     Case(name: "sweep --out a file", mentions: ["--out", "is a file"]) { dir in
       ["sweep", "--config", try config(dir), "--out", try config(dir)]
     },
+    Case(name: "train: a YAML alias bomb as an override", mentions: ["command line", "sources[0].classes", "aliases"]) {
+      dir in
+      let levels = (0..<8).map { i -> String in
+        let name = String(UnicodeScalar(UInt8(97 + i)))
+        let item = i == 0 ? "1" : "*" + String(UnicodeScalar(UInt8(96 + i)))
+        return "&\(name) [" + Array(repeating: item, count: 10).joined(separator: ",") + "]"
+      }
+      return [
+        "train", "--config", try config(dir), "--data-root", SmallRunConfig.root, "--out", dir + "/run",
+        "sources[0].classes=[" + levels.joined(separator: ", ") + "]",
+      ]
+    },
     Case(name: "bench engine --batches 1000000000", mentions: ["--batches", "1000000000", "available"]) { _ in
       ["bench", "engine", "--batches", "1000000000"]
     },
