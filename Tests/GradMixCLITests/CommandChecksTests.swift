@@ -196,4 +196,15 @@ struct CommandChecksTests {
     #expect(r.signal == nil && r.status == 1, "export: \(r.stderr)")
     #expect(r.stderr.hasPrefix("error: \(copy): cannot write"), "export: \(r.stderr)")
   }
+
+  /// A refused option under mpirun is printed once (by rank 0), not once per rank.
+  @Test("mpirun -np 3 train --threads 0: one error line for the job", .enabled(if: mpirunPath != nil))
+  func refusedOptionOnce() throws {
+    let dir = try makeTemporaryDirectory("gradmix-checks")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let r = try MPITests.mpi(3, "gradmix", ["train", "--config", try Self.config(dir), "--threads", "0"])
+    #expect(r.status != 0)
+    let errors = (r.stdout + r.stderr).split(separator: "\n").filter { $0.hasPrefix("error:") }
+    #expect(errors.count == 1 && errors[0].contains("--threads"), "\(r.stdout)\(r.stderr)")
+  }
 }
