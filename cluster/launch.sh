@@ -70,4 +70,28 @@ for v in OPENBLAS_CORETYPE GRADMIX_BLAS_CORETYPE; do [[ -n ${!v:-} ]] && kernel+
 cmd=(mpirun "${args[@]}" -x OPENBLAS_NUM_THREADS "${kernel[@]}" "$bin" "$@")
 if [[ ${1:-} == train ]]; then cmd+=("${extra[@]}"); fi
 if ((dry)); then printf '%q ' "${cmd[@]}"; echo; exit 0; fi
-exec "${cmd[@]}"
+# SIGTERM/SIGINT to this script: passed on to mpirun, which passes SIGTERM on to every rank; each rank
+# finishes its step, the job writes a checkpoint and the ranks exit 75. mpirun itself then exits 1 (Open
+# MPI 4 handles SIGTERM/SIGINT itself and cannot forward them as-is: ess_base_forward_signals refuses
+# them), so after a signal a non-zero status other than 2, 3 or 4 is reported as the documented 75
+# (interrupted; --resume continues from the newest checkpoint). Choice: the mapping lives here, in the
+# documented launch path; a bare `mpirun` still exits 1 after a signal (issue #28).
+signalled=""
+forward() { signalled=$1; [[ -n ${pid:-} ]] && kill "-$1" "$pid" 2>/dev/null || true; }
+trap 'forward TERM' TERM
+trap 'forward INT' INT
+"${cmd[@]}" &
+pid=$!
+set +e
+status=""
+while [[ -z $status ]]; do
+  wait "$pid"; rc=$?
+  # wait returns early (status > 128) when a trapped signal arrives; wait again until mpirun has ended.
+  kill -0 "$pid" 2>/dev/null || status=$rc
+done
+set -e
+if [[ -n $signalled ]] && ((status != 0 && status != 2 && status != 3 && status != 4)); then
+  echo "launch: stopped by SIG$signalled (mpirun exited $status); exit 75: continue with gradmix train --resume" >&2
+  exit 75
+fi
+exit "$status"

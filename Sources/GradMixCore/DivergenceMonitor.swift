@@ -17,7 +17,11 @@ import Foundation
 /// near ln(classes) and stays below it (spikes of a few times that happen);
 /// a blown-up run is at 1e3 or more, or NaN, within a step or two of the
 /// blow-up (issue #12: `lr: 1e6` is NaN from step 1).
-struct DivergenceMonitor {
+///
+/// The monitor's state (the reference loss and the current run of bad steps)
+/// goes into every checkpoint (``TrainerState/divergence``), so a resumed run
+/// compares with the run's start, not with the step it resumed from (issue #28).
+struct DivergenceMonitor: Codable, Equatable {
   var factor = 10.0
   var patience = 3
   private(set) var reference: Double?

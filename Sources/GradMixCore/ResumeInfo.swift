@@ -22,6 +22,8 @@ public struct ResumeInfo {
   /// The run's `key=value` overrides (already in its config.yaml): the keys
   /// `--steps` did not scale, so a resume does not scale them either.
   public var overrides: [String] = []
+  /// The SHA-256 of every data file the run read (``Provenance/dataFiles``, nil in older runs).
+  public var dataFiles: [String: String]? = nil
 
   /// Throws a ``ConfigError`` naming the changed keys if `config` differs from the one the run started with.
   public func checkUnchanged(_ config: TrainConfig, file: String) throws {
@@ -31,6 +33,38 @@ public struct ResumeInfo {
       throw ConfigError(
         file: file, field: changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", ..." : ""),
         "changed since the run started (run.json records the original); restore it, or start a new run")
+    }
+  }
+
+  /// Throws a ``ConfigError`` naming the first data file that differs from
+  /// the run's start (other bytes, missing, or new), so a resume on other
+  /// data (another `--data-root`, an edited `data_root`, a replaced file) is
+  /// refused (issue #28). Paths are compared relative to each data root.
+  /// - Parameters:
+  ///   - current: ``Provenance/dataFiles`` captured now under `root`.
+  public func checkData(_ current: [String: String], root: String, directory: String) throws {
+    guard let recorded = dataFiles else { return }
+    func relative(_ files: [String: String], _ root: String) -> [String: String] {
+      let prefix = root.hasSuffix("/") ? root : root + "/"
+      return Dictionary(
+        files.map { ($0.key.hasPrefix(prefix) ? String($0.key.dropFirst(prefix.count)) : $0.key, $0.value) },
+        uniquingKeysWith: { a, _ in a })
+    }
+    let before = relative(recorded, dataRoot), now = relative(current, root)
+    let prefix = root.hasSuffix("/") ? root : root + "/"
+    let full = { (k: String) in k.hasPrefix("/") ? k : prefix + k }
+    let hint =
+      "the run started on other data (\(directory)/run.json data_files, data root '\(dataRoot)'); resume with the same data, or start a new run"
+    for key in Set(before.keys).union(now.keys).sorted() {
+      switch (before[key], now[key]) {
+      case (let a?, let b?) where a != b:
+        throw ConfigError(file: full(key), field: "", "its bytes differ: " + hint)
+      case (_?, nil):
+        throw ConfigError(file: full(key), field: "", "missing or not a regular file: " + hint)
+      case (nil, _?):
+        throw ConfigError(file: full(key), field: "", "not read by the run when it started: " + hint)
+      default: continue
+      }
     }
   }
 
@@ -63,6 +97,7 @@ public struct ResumeInfo {
     info.stepTimeout = (o["step_timeout"] as? NSNumber)?.doubleValue
     info.fingerprint = (o["config_values"] as? [String: String]).map(ConfigFingerprint.init(values:))
     info.overrides = o["overrides"] as? [String] ?? []
+    info.dataFiles = o["data_files"] as? [String: String]
     return info
   }
 }

@@ -37,7 +37,7 @@ extension Trainer {
       weightSums: recorder.weightSums, weightCounts: recorder.weightCounts,
       nonFiniteSourceSteps: recorder.nonFiniteSourceSteps, skippedSteps: recorder.skippedSteps,
       lastEval: target.lastEval.map { [$0.loss, $0.accuracy] }, rule: rule.state,
-      targetSignature: targetSignature?.average)
+      targetSignature: targetSignature?.average, divergence: divergence)
   }
 
   /// Continues the run in `options.outDir` from its newest valid checkpoint
@@ -63,6 +63,7 @@ extension Trainer {
     runningStatistics.restore(from: checkpoint.state)
     alr = state.alr
     if let r = state.rule { rule.state = r }
+    if let d = state.divergence { divergence = d }
     if let t = targetSignature, let a = state.targetSignature, a.count == t.average.count { t.average = a }
     if let m = state.meta, let sampler = target.metaSampler { try sampler.restore(m) }
     if let p = state.pseudo {

@@ -31,7 +31,6 @@ extension Trainer {
     let evalEvery = config.evalEvery ?? TrainConfig.Defaults.evalEvery(steps: steps)
     try checkLayout()
     try formShardGroups()
-    var divergence = DivergenceMonitor()
     try recorder.openTrace()  // before run.json, so a bad --trace leaves no run behind (README, "Reliability")
     if isCoordinator && startStep == 0 {
       try recorder.writeRunInfo(

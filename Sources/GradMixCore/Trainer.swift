@@ -55,6 +55,8 @@ public final class Trainer {
   let classNames: [String]
   /// The first step to run (non-zero after a resume).
   var startStep = 0
+  /// Watches for divergence; checkpointed and restored with the run (``TrainerState/divergence``).
+  var divergence = DivergenceMonitor()
 
   var isCoordinator: Bool { comm.rank == 0 }
   /// The number of layers the step mixes (the trainable ones).

@@ -33,4 +33,6 @@ struct TrainerState: Codable {
   var rule: [String: [Double]]?
   /// Λ̄_T, the target's smoothed label signature (``LabelSignature``), when the rule reads them.
   var targetSignature: [Float]?
+  /// The divergence monitor's reference loss and bad-step count; absent in older checkpoints.
+  var divergence: DivergenceMonitor?
 }

@@ -2,8 +2,10 @@ import Foundation
 
 /// How much memory data may take, checked before any large allocation.
 ///
-/// Choice: the limit is the kernel's `MemAvailable` (Linux `/proc/meminfo`),
-/// or physical memory where that is missing, overridable with
+/// Choice: the limit is the smallest of ``MemoryLimits`` (the kernel's
+/// `MemAvailable`, the process's memory cgroup, `RLIMIT_AS`,
+/// `GRADMIX_MEMORY_LIMIT`), read fresh at each check so what is already held
+/// counts, or physical memory where none is readable, overridable with
 /// `GRADMIX_DATA_MEMORY=<bytes>` (tests use it to exercise the refusal). A
 /// reader asks ``check(_:what:)`` with the bytes it is about to allocate, so
 /// data that would not fit ends in one `error:` line instead of the OOM killer.
@@ -11,12 +13,7 @@ public enum DataMemory {
   /// The bytes data may take now.
   public static var available: Int {
     if let s = ProcessInfo.processInfo.environment["GRADMIX_DATA_MEMORY"], let n = Int(s), n > 0 { return n }
-    if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
-      for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-        let parts = line.split(separator: " ")
-        if parts.count >= 2, let kib = Int(parts[1]) { return kib * 1024 }
-      }
-    }
+    if let f = MemoryLimits().smallest() { return Int(f.bytes) }
     return Int(clamping: ProcessInfo.processInfo.physicalMemory)
   }
 

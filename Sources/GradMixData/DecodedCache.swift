@@ -57,6 +57,11 @@ struct DecodedCache {
 
   /// The cached set, if the file exists, is sound and has this key, count and shape.
   func read(key: UInt64, count: Int, shape: [Int]) -> ImageSet? {
+    // The size is checked before anything is read: a damaged or grown file (10 GB, issue #28) is rebuilt unread.
+    var st = stat()
+    guard shape.count == 3, let sample = DataMemory.product(shape), let expected = DataMemory.product([count, 4 + sample]),
+      stat(path, &st) == 0, Int(st.st_size) == 48 + expected
+    else { return nil }
     guard let b = try? FileBytes.readRaw(path), b.count >= 48, Array(b[0..<8]) == DecodedCache.magic else { return nil }
     func u64(_ o: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[o + $1]) << (8 * UInt64($1)) } }
     guard u64(8) == key, u64(16) == UInt64(count), u64(24) == UInt64(shape[0]), u64(32) == UInt64(shape[1]),

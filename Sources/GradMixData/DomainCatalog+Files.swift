@@ -18,7 +18,7 @@ extension DomainCatalog {
       case .raw(let raw): folders.insert(raw.rawValue)
       case .disk(let d):
         for p in [d.format == .npz ? d.path : nil, d.images, d.labels, d.testImages, d.testLabels].compactMap({ $0 })
-        where FileManager.default.fileExists(atPath: p) { extra.insert(p) }
+        where Self.isRegularFile(p) { extra.insert(p) }
       }
       if chain.steps.contains(where: { $0.transform?.needsPhotos ?? false }) { folders.insert("photos") }
     }
@@ -27,14 +27,19 @@ extension DomainCatalog {
     for folder in folders.sorted() {
       let dir = dataRoot + "/" + folder
       guard let names = try? fm.contentsOfDirectory(atPath: dir) else { continue }
-      for n in names.sorted() {
-        var isDir: ObjCBool = false
-        let p = dir + "/" + n
-        if fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { paths.append(p) }
-      }
+      for n in names.sorted() where Self.isRegularFile(dir + "/" + n) { paths.append(dir + "/" + n) }
     }
     return paths + extra.sorted()
   }
+
+  /// Whether `path` is a regular file (following links), by stat(2) alone:
+  /// a FIFO, device or socket is never opened (opening a FIFO blocks until a
+  /// writer comes, issue #28); the loader reports such a file when it reads it.
+  static func isRegularFile(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+  }
+
 
   /// The image folders the named domains read, each with
   /// ``DiskDataset/listingDigest()``: folder path (with a trailing `/`) →

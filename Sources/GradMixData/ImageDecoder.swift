@@ -33,6 +33,7 @@ enum ImageDecoder {
   }
 
   static func png(_ bytes: [UInt8], path: String, maxBytes: Int) throws -> WorkImage {
+    try checkChunkLengths(bytes, path: path)
     var image = png_image()
     image.version = UInt32(PNG_IMAGE_VERSION)
     func message() -> String {
@@ -80,5 +81,25 @@ enum ImageDecoder {
     }
     guard status == 0 else { throw DataError.badFormat(path: path, detail: "bad JPEG: \(message())") }
     return WorkImage(height: Int(h), width: Int(w), channels: channels, px: px)
+  }
+
+  /// Walks the PNG's chunks (length, type, data, CRC) and throws if one claims
+  /// more bytes than the file holds after it: libpng allocates a chunk's
+  /// claimed length before reading it (a 1 KB file whose tEXt chunk claimed
+  /// 0x7ffffff0 bytes reached 2.1 GB, issue #28). A file that ends before IEND
+  /// is left to libpng (it reports the truncation).
+  static func checkChunkLengths(_ bytes: [UInt8], path: String) throws {
+    var o = 8
+    while o + 8 <= bytes.count {
+      let length = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
+      let type = String(decoding: bytes[(o + 4)..<(o + 8)], as: UTF8.self)
+      guard length <= bytes.count - o - 12 else {
+        throw DataError.badFormat(
+          path: path,
+          detail: "bad PNG: chunk '\(type)' at byte \(o) claims \(length) bytes, more than the \(bytes.count)-byte file holds")
+      }
+      if type == "IEND" { return }
+      o += 12 + length
+    }
   }
 }

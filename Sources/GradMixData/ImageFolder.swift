@@ -73,6 +73,12 @@ enum ImageFolder {
     guard !out.isEmpty else {
       throw DataError.badFormat(path: dir, detail: "no .png or .jpg file in any class folder")
     }
+    // Choice: every class needs training images; an empty train/<class> trained without the class (issue #28).
+    if split == "train", let empty = classes.indices.first(where: { c in !out.contains { $0.label == Int32(c) } }) {
+      throw DataError.badFormat(
+        path: dir + "/" + classes[empty],
+        detail: "no .png or .jpg file: every class (\(classes.joined(separator: ", "))) needs training images")
+    }
     return out
   }
 

@@ -159,7 +159,14 @@ struct ZipArchive {
   }
 
   /// Raw-inflates `range` into at most `limit` bytes; with `exact`, the stream must end at exactly `limit`.
-  func inflate(_ range: Range<Int>, limit: Int, exact: Bool, name: String) throws -> [UInt8] {
+  ///
+  /// zlib is called with at most `outputChunk` bytes of output room at a time (its counts are
+  /// 32-bit). Choice: the loop runs until the output is full or zlib stops, not until the input is
+  /// consumed: a highly compressed member (a 4 GiB zip64 member of 4 MB) has all its input taken in
+  /// while output is still pending, and stopping there rejected it as truncated (issue #28).
+  func inflate(
+    _ range: Range<Int>, limit: Int, exact: Bool, name: String, outputChunk: Int = Int(UInt32.max)
+  ) throws -> [UInt8] {
     var out = [UInt8](repeating: 0, count: max(limit, 1))
     var stream = z_stream()
     guard inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -175,12 +182,14 @@ struct ZipArchive {
           stream.avail_in = UInt32(clamping: range.count - consumed)
           stream.next_out = outBuf.baseAddress! + produced
           // One byte of slack past `limit` detects members longer than claimed.
-          stream.avail_out = UInt32(clamping: min(limit - produced, outBuf.count - produced))
+          stream.avail_out = UInt32(clamping: min(limit - produced, outBuf.count - produced, outputChunk))
           let before = (Int(stream.avail_in), Int(stream.avail_out))
           status = CZlib.inflate(&stream, Z_NO_FLUSH)
           consumed += before.0 - Int(stream.avail_in)
           produced += before.1 - Int(stream.avail_out)
-        } while status == Z_OK && produced < limit && consumed < range.count
+          // No progress with room and input left cannot happen for Z_OK; stop rather than spin if it does.
+          if status == Z_OK && before.0 == Int(stream.avail_in) && before.1 == Int(stream.avail_out) { break }
+        } while status == Z_OK && produced < limit
       }
     }
     if exact {

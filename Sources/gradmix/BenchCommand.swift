@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GradMixBenchmarks
+import GradMixCore
 import GradMixEngine
 
 /// `gradmix bench ...`: throughput benchmarks whose numbers go into the README.
@@ -75,6 +76,26 @@ struct EngineBenchCommand: ParsableCommand {
     }
     for m in modes.split(separator: ",") where EngineBenchmark.RunMode(rawValue: String(m)) == nil {
       throw ValidationError("--modes: unknown mode '\(m)' (use train, infer)")
+    }
+    // Checked before a minute of benchmarking (issue #28): the --json folder, and each batch's memory.
+    if let json {
+      let dir = URL(fileURLWithPath: json).deletingLastPathComponent().path
+      var isDir: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue,
+        access(dir, W_OK) == 0
+      else { throw ValidationError("--json: \(json): its folder \(dir) does not exist or is not writable") }
+    }
+    if let model = try? Sequential(spec: spec, inputShape: Shape(try parseList(input, "input"))),
+      let available = AvailableMemory.current()
+    {
+      for b in try parseList(batches, "batches") {
+        let need = MemoryEstimate.workspaceBytes(model: model, batch: b) + Double(model.parameterCount) * 16
+        guard need <= available.bytes else {
+          throw ValidationError(
+            "--batches: a batch of \(b) needs about \(MemoryEstimate.format(need)) of memory but \(MemoryEstimate.format(available.bytes)) are available (\(available.source))"
+          )
+        }
+      }
     }
   }
 

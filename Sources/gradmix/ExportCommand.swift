@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixDistributed
 import GradMixReports
 
 /// `gradmix export RUN...`: metrics.csv and events.csv beside metrics.jsonl.
@@ -22,7 +23,9 @@ struct ExportCommand: ParsableCommand {
         let paths = try MetricsExport.write(run)
         print("wrote \(paths.joined(separator: ", ")) (\(run.steps.count) steps, \(run.events.count) events)")
       } catch {
-        throw ValidationError("\(run.path): cannot write the CSV files: \((error as NSError).localizedDescription)")
+        // A full disk is not the input's fault: exit 1 (docs/CONFIG.md).
+        printError("error: \(run.path): cannot write the CSV files: \(ReportCommand.reason(error))")
+        throw ExitCode(1)
       }
     }
   }

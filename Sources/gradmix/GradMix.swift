@@ -29,17 +29,32 @@ struct GradMixCommand: ParsableCommand {
   static func main() {
     // Before any BLAS call and before MPI_Init: may re-execute with the fitting OpenBLAS kernels.
     BLASCore.selectAtStartup()
+    var parsed = false
     do {
       var command = try parseAsRoot(
         CommandLineArguments.joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+      parsed = true
       try command.run()
     } catch {
       let code = exitCode(for: error)
       // Help, --version, and commands that already printed their error and chose a status.
       if code == .success || error is ExitCode { exit(withError: error) }
-      let line = CommandLineArguments.oneLine(message(for: error))
-      FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+      // Every rank of a job parses the same arguments: rank 0 speaks for the job (issue #28: one line per rank).
+      if parsed || !isOtherRank {
+        let line = CommandLineArguments.oneLine(message(for: error))
+        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+      }
       Foundation.exit(code == .validationFailure || error is ValidationError ? 2 : 1)
     }
+  }
+
+  /// Whether this process is a rank other than 0 of an MPI job or Slurm step (from the launcher's
+  /// environment; read before MPI starts).
+  static var isOtherRank: Bool {
+    let env = ProcessInfo.processInfo.environment
+    for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
+      if let v = env[key] { return v != "0" }
+    }
+    return false
   }
 }

@@ -72,6 +72,8 @@ enum Launch {
 
   static func exitCode(for error: Error) -> Int32 {
     switch error {
+    // A file that cannot be written (a full disk, a quota) is not the input's fault: 1, as docs/CONFIG.md says.
+    case CheckpointError.writeFailed, DataError.writeFailed: return 1
     case is ConfigError, is DataError, is CheckpointError, is ModelSpecError, is ValidationError: return 2
     default: return 1
     }

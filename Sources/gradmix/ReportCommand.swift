@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixDistributed
 import GradMixCore
 import GradMixReports
 
@@ -23,13 +24,44 @@ struct ReportCommand: ParsableCommand {
 
   func run() throws {
     let folders = try RunCollection.expand(runs)
+    // A page this command wrote is replaced; any other index.html is the user's and is left alone (issue #28).
+    let page = out + "/index.html"
+    if FileManager.default.fileExists(atPath: page) {
+      // The footer is at the end: the last 64 KiB of a regular file are read, nothing else.
+      let attributes = try? FileManager.default.attributesOfItem(atPath: page)
+      let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+      let regular = attributes?[.type] as? FileAttributeType == .typeRegular
+      let tail = regular ? FileHandle(forReadingAtPath: page).flatMap { h -> String? in
+        defer { try? h.close() }
+        try? h.seek(toOffset: UInt64(max(0, size - 65536)))
+        return (try? h.read(upToCount: 65536)).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+      } : nil
+      guard let tail, tail.contains("<footer>Written by gradmix ") else {
+        throw ValidationError("--out: \(page) exists and was not written by gradmix report; choose another --out")
+      }
+    }
     let html = RunReport(runs: folders, generator: "gradmix \(Provenance.versionLine)").html()
     do {
       try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-      try Data(html.utf8).write(to: URL(fileURLWithPath: out + "/index.html"), options: .atomic)
     } catch {
-      throw ValidationError("\(out): cannot write index.html: \((error as NSError).localizedDescription)")
+      throw ValidationError("--out: \(out): cannot create the folder: \((error as NSError).localizedDescription)")
+    }
+    do {
+      try Data(html.utf8).write(to: URL(fileURLWithPath: page), options: .atomic)
+    } catch {
+      // A full disk is not the input's fault: exit 1 (docs/CONFIG.md), naming the file.
+      printError("error: \(page): cannot write: \(Self.reason(error))")
+      throw ExitCode(1)
     }
     print("wrote \(out)/index.html (\(folders.count) run(s))")
+  }
+
+  /// The POSIX reason under a Foundation write error ("File too large", "No space left on device").
+  static func reason(_ error: Error) -> String {
+    let ns = error as NSError
+    if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
+      return String(cString: strerror(Int32(u.code)))
+    }
+    return ns.localizedDescription
   }
 }

@@ -11,7 +11,7 @@ enum RunCollection {
   }
 
   /// - Throws: `ValidationError` naming a path that is neither a run nor holds any.
-  static func expand(_ paths: [String]) throws -> [RunFolder] {
+  static func expand(_ paths: [String], readMetrics: Bool = true) throws -> [RunFolder] {
     var out: [RunFolder] = []
     for p in paths {
       var isDir: ObjCBool = false
@@ -19,7 +19,7 @@ enum RunCollection {
         throw ValidationError("\(p): not a folder")
       }
       if isRun(p) {
-        do { out.append(try RunFolder(path: p)) } catch { throw ValidationError("\(error)") }
+        do { out.append(try RunFolder(path: p, readMetrics: readMetrics)) } catch { throw ValidationError("\(error)") }
         continue
       }
       let children = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).sorted()
@@ -27,7 +27,7 @@ enum RunCollection {
       guard !children.isEmpty else {
         throw ValidationError("\(p): holds no run (no run.json, summary.json or metrics.jsonl)")
       }
-      out += children.compactMap { try? RunFolder(path: $0) }
+      out += children.compactMap { try? RunFolder(path: $0, readMetrics: readMetrics) }
     }
     return out
   }

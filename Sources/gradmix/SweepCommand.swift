@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixCore
 import GradMixDistributed
 import GradMixReports
 
@@ -71,17 +72,27 @@ struct SweepCommand: ParsableCommand {
     let overrides: [String]
   }
 
+  /// The most seeds one sweep takes. Choice: each seed is a training run per cell; far more is a
+  /// typo (`1-100000000` was a Fatal error at 9.3 GB, issue #28), refused before anything is allocated.
+  static let maxSeeds = 10_000
+
   static func parseSeeds(_ text: String) throws -> [Int] {
     var out: [Int] = []
-    for part in text.split(separator: ",") {
+    for part in text.split(separator: ",", omittingEmptySubsequences: false) {
       let ends = part.split(separator: "-", omittingEmptySubsequences: false).map {
         Int($0.trimmingCharacters(in: .whitespaces))
       }
-      if ends.count == 1, let a = ends[0] { out.append(a); continue }
-      guard ends.count == 2, let a = ends[0], let b = ends[1], a <= b else {
+      if ends.count == 1, let a = ends[0], a >= 0 {
+        out.append(a)
+      } else if ends.count == 2, let a = ends[0], let b = ends[1], a >= 0, a <= b {
+        guard b - a < maxSeeds - out.count else {
+          throw ValidationError("--seeds: '\(part)' and the seeds before it are more than \(maxSeeds) seeds")
+        }
+        out += Array(a...b)
+      } else {
         throw ValidationError("--seeds: '\(part)' is not a seed or a range A-B (e.g. 1-5 or 1,3,7-9)")
       }
-      out += Array(a...b)
+      guard out.count <= maxSeeds else { throw ValidationError("--seeds: more than \(maxSeeds) seeds") }
     }
     guard !out.isEmpty else { throw ValidationError("--seeds: no seeds in '\(text)'") }
     return out
@@ -95,11 +106,14 @@ struct SweepCommand: ParsableCommand {
         throw ValidationError("--set: '\(s)' must be KEY=V1,V2,... (e.g. optimizer.lr=0.01,0.02)")
       }
       let key = String(s[..<eq])
-      let values = s[s.index(after: eq)...].split(separator: ",").map(String.init)
-      guard !values.isEmpty else { throw ValidationError("--set: '\(s)' gives no values") }
+      let values = s[s.index(after: eq)...].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      guard !values.isEmpty, !values.contains(where: \.isEmpty) else {
+        throw ValidationError("--set: '\(s)' gives an empty value (KEY=V1,V2,...)")
+      }
       combos = combos.flatMap { c in values.map { c + [(key, $0)] } }
     }
-    let methodList: [String?] = methods.map { $0.split(separator: ",").map { String($0) } } ?? [nil]
+    let methodList: [String?] =
+      methods.map { $0.split(separator: ",", omittingEmptySubsequences: false).map { String($0) } } ?? [nil]
     var out: [Cell] = []
     for m in methodList {
       for combo in combos {
@@ -121,6 +135,56 @@ struct SweepCommand: ParsableCommand {
     if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
     if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
     guard FileManager.default.fileExists(atPath: config) else { throw ValidationError("\(config): file not found") }
+    _ = try Self.parseSeeds(seeds)
+    try checkGrid()
+  }
+
+  /// The first line of every cell's log (how the sweep knows its own logs).
+  static let logHeader = "# gradmix sweep cell: "
+
+  /// Everything a cell could fail on that is known before any cell starts (issue #28): the
+  /// methods, the --set keys and values (each combination is applied to the config as train
+  /// would), --prefix, --out, and user files where the sweep writes.
+  func checkGrid() throws {
+    if let methods {
+      let list = methods.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+      for m in list where Method(rawValue: m) == nil {
+        throw ValidationError(
+          "--methods: '\(m)' is not a method (methods: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      if let twice = list.first(where: { m in list.filter { $0 == m }.count > 1 }) {
+        throw ValidationError("--methods: '\(twice)' is listed twice (its runs would share folders)")
+      }
+    }
+    guard !prefix.contains("/"), prefix != ".", prefix != ".." else {
+      throw ValidationError("--prefix: '\(prefix)' must be part of a folder name (no '/'): runs stay inside --out")
+    }
+    var isDir: ObjCBool = false
+    if FileManager.default.fileExists(atPath: out, isDirectory: &isDir), !isDir.boolValue {
+      throw ValidationError("--out: \(out) is a file, not a folder")
+    }
+    let grid = try cells()
+    var combos: [[String]] = []
+    for cell in grid where !combos.contains(cell.overrides) { combos.append(cell.overrides) }
+    for combo in combos {
+      do {
+        _ = try TrainConfig.load(path: config, overrides: try (overrides + combo).map(ConfigOverride.init(parsing:)))
+      } catch {
+        throw ValidationError("\(combo.isEmpty ? "" : "--set \(combo.joined(separator: " ")): ")\(error)")
+      }
+    }
+    // A cell's log that does not start with the sweep's first line is the user's: never overwrite it.
+    for cell in grid {
+      let log = out + "/" + cell.name + ".log"
+      guard FileManager.default.fileExists(atPath: log) else { continue }
+      let head = FileHandle(forReadingAtPath: log).flatMap { h -> Data? in
+        defer { try? h.close() }
+        return try? h.read(upToCount: Self.logHeader.utf8.count)
+      }
+      if head != Data(Self.logHeader.utf8) {
+        throw ValidationError("--out: \(log) exists and is not a log of this sweep; move it or choose another --out")
+      }
+    }
   }
 
   func run() throws {
@@ -162,7 +226,15 @@ struct SweepCommand: ParsableCommand {
       for (_, args) in todo { print(([binary] + args).map(Self.shellQuoted).joined(separator: " ")) }
       return
     }
-    let failures = runAll(todo, binary: binary)
+    let stop = Interruption()
+    stop.install()
+    let failures = runAll(todo, binary: binary, stop: stop)
+    if let sig = stop.signal {
+      printError(
+        "sweep: interrupted by \(sig == SIGTERM ? "SIGTERM" : "SIGINT"): running cells stopped at a checkpoint, no new ones started; continue with the same command and --resume"
+      )
+      throw ExitCode(75)
+    }
     let table = try? ResultTable(
       runs: RunCollection.expand([out]).filter { r in grid.contains { $0.name == r.name } },
       keys: ["method"] + sets.compactMap { $0.split(separator: "=").first.map(String.init) },
@@ -189,23 +261,73 @@ struct SweepCommand: ParsableCommand {
       defer { lock.unlock() }
       done += 1
       let ok = status == 0
-      if !ok { failures.append(name) }
-      let what = ok ? "done" : status.map { "FAILED (status \($0))" } ?? "FAILED (could not start)"
+      // 75: the cell stopped at a checkpoint on the sweep's SIGTERM; --resume continues it.
+      if !ok && status != 75 { failures.append(name) }
+      let what =
+        ok ? "done" : status == 75 ? "stopped at a checkpoint" : status.map { "FAILED (status \($0))" } ?? "FAILED (could not start)"
       return "  [\(done)/\(total), \(Int(Date().timeIntervalSince(start)))s] \(what) \(name)"
     }
   }
 
-  /// Runs every cell, `jobs` at a time; returns the names of those that failed.
-  func runAll(_ todo: [(Cell, [String])], binary: String) -> [String] {
+  /// SIGTERM/SIGINT to the sweep: no new cell starts, a SIGTERM is passed on to every running
+  /// cell (each stops at a checkpoint and exits 75), and the sweep exits 75 once they have ended.
+  /// Choice: SIGINT is not passed on: a terminal's Ctrl-C already reaches the cells (one process
+  /// group), and a second signal would end them without a checkpoint.
+  final class Interruption: @unchecked Sendable {
+    private let lock = NSLock()
+    private var running: [Process] = []
+    private var sources: [DispatchSourceSignal] = []
+    private(set) var signal: Int32?
+
+    func install() {
+      for sig in [SIGINT, SIGTERM] {
+        Foundation.signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { [weak self] in self?.fire(sig) }
+        source.resume()
+        sources.append(source)
+      }
+    }
+
+    var requested: Bool { lock.withLock { signal != nil } }
+
+    private func fire(_ sig: Int32) {
+      let children = lock.withLock { () -> [Process] in
+        if signal == nil { signal = sig }
+        return running
+      }
+      if sig == SIGTERM { for p in children where p.isRunning { kill(p.processIdentifier, SIGTERM) } }
+    }
+
+    /// Tracks a started cell (passing on a SIGTERM that came while it started).
+    func add(_ p: Process) {
+      let late = lock.withLock { () -> Bool in
+        running.append(p)
+        return signal == SIGTERM
+      }
+      if late { kill(p.processIdentifier, SIGTERM) }
+    }
+
+    func remove(_ p: Process) { lock.withLock { running.removeAll { $0 === p } } }
+  }
+
+  /// Runs every cell, `jobs` at a time (none after a SIGTERM/SIGINT); returns the names of those that failed.
+  func runAll(_ todo: [(Cell, [String])], binary: String, stop: Interruption) -> [String] {
     let progress = Progress(total: todo.count)
     let slots = DispatchSemaphore(value: jobs)
     let group = DispatchGroup()
     for (cell, args) in todo {
       slots.wait()
+      if stop.requested {
+        slots.signal()
+        break
+      }
       group.enter()
       let logPath = out + "/" + cell.name + ".log"
-      _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+      _ = FileManager.default.createFile(
+        atPath: logPath, contents: Data((Self.logHeader + ([binary] + args).joined(separator: " ") + "\n").utf8))
       let log = FileHandle(forWritingAtPath: logPath)
+      log?.seekToEndOfFile()  // after the header line
       let p = Process()
       p.executableURL = URL(fileURLWithPath: binary)
       p.arguments = args
@@ -213,6 +335,7 @@ struct SweepCommand: ParsableCommand {
       p.standardError = log
       let name = cell.name
       p.terminationHandler = { proc in
+        stop.remove(proc)
         printLine(progress.finish(name, status: proc.terminationStatus))
         try? log?.close()
         slots.signal()
@@ -220,6 +343,7 @@ struct SweepCommand: ParsableCommand {
       }
       do {
         try p.run()
+        stop.add(p)
       } catch {
         printLine(progress.finish(name, status: nil))
         slots.signal()

@@ -32,7 +32,15 @@ struct TableCommand: ParsableCommand {
   var baseline: String?
 
   func run() throws {
-    let folders = try RunCollection.expand(runs)
+    // summary.json (and run.json, the config) only: metrics.jsonl may be large (issue #28).
+    let folders = try RunCollection.expand(runs, readMetrics: false)
+    let finished = folders.filter(\.finished)
+    if !finished.isEmpty && !finished.contains(where: { $0.number(for: metric) != nil }) {
+      let numeric = Set(finished.flatMap { f in f.summary.keys.filter { RunFolder.number(f.summary[$0]) != nil } })
+      throw ValidationError(
+        "--metric: no run's summary.json has a number '\(metric)' (numbers there: \(numeric.sorted().prefix(12).joined(separator: ", ")))"
+      )
+    }
     let table: ResultTable
     do {
       table = try ResultTable(

@@ -238,6 +238,9 @@ struct TrainCommand: ParsableCommand {
         options.provenance = Provenance.capture(
           config: cfg, dataRoot: options.dataRoot, worldSize: world.worldSize,
           threads: BLAS.threads)
+        if let resumed, let resume, let files = options.provenance?.dataFiles {
+          try resumed.checkData(files, root: options.dataRoot, directory: resume)
+        }
       }
       let t = try Trainer(config: cfg, options: options, communicator: world)
       if resume != nil { try t.resumeFromNewestCheckpoint() }

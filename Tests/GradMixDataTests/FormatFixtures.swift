@@ -47,13 +47,15 @@ enum FormatFixtures {
   static func bytes(_ ints: [Int64]) -> [UInt8] { ints.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) } }
 
   /// A zip archive (no zip64) of `members`, stored or raw-deflated.
-  static func zip(_ members: [(name: String, data: [UInt8])], deflate: Bool) -> [UInt8] {
+  static func zip(
+    _ members: [(name: String, data: [UInt8])], deflate: Bool, deflater: ([UInt8]) -> [UInt8] = rawDeflate
+  ) -> [UInt8] {
     func le16(_ v: Int) -> [UInt8] { [UInt8(v & 0xff), UInt8(v >> 8 & 0xff)] }
     func le32(_ v: Int) -> [UInt8] { le16(v & 0xffff) + le16(v >> 16 & 0xffff) }
     var out = [UInt8](), central = [UInt8]()
     for m in members {
       let crc = m.data.withUnsafeBufferPointer { Int(crc32(0, $0.baseAddress, UInt32($0.count))) }
-      let body = deflate ? rawDeflate(m.data) : m.data
+      let body = deflate ? deflater(m.data) : m.data
       let name = Array(m.name.utf8)
       let method = deflate ? 8 : 0
       let offset = out.count
@@ -68,6 +70,26 @@ enum FormatFixtures {
     out += le32(0x0605_4b50) + le16(0) + le16(0) + le16(members.count) + le16(members.count)
     out += le32(central.count) + le32(cdOffset) + le16(0)
     return out
+  }
+
+  /// Raw deflate with a full flush before the finish, so the stream ends in a separate empty final
+  /// block after the last byte of output (as streaming writers of large members produce).
+  static func rawDeflateFlushed(_ data: [UInt8]) -> [UInt8] {
+    var stream = z_stream()
+    deflateInit2_(&stream, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+    defer { deflateEnd(&stream) }
+    var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(data.count))) + 64)
+    data.withUnsafeBufferPointer { inBuf in
+      out.withUnsafeMutableBufferPointer { outBuf in
+        stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+        stream.avail_in = UInt32(inBuf.count)
+        stream.next_out = outBuf.baseAddress
+        stream.avail_out = UInt32(outBuf.count)
+        _ = CZlib.deflate(&stream, Z_FULL_FLUSH)
+        _ = CZlib.deflate(&stream, Z_FINISH)
+      }
+    }
+    return Array(out.prefix(Int(stream.total_out)))
   }
 
   static func rawDeflate(_ data: [UInt8]) -> [UInt8] {

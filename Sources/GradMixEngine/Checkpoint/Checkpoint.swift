@@ -124,6 +124,9 @@ public enum Checkpoint {
           "formatVersion \(meta.formatVersion) is not supported (this build reads \(CheckpointMetadata.currentFormatVersion))"
       )
     }
+    guard meta.step >= 0 else {
+      throw CheckpointError.malformed(path: sidecar, detail: "step: \(meta.step) is negative (steps taken cannot be)")
+    }
     return meta
   }
 

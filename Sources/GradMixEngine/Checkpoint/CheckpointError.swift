@@ -28,7 +28,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case .checksumMismatch(let p, let s, let c):
       return
         "\(p): checksum mismatch (sidecar says CRC-32 \(String(s, radix: 16)), file has \(String(c, radix: 16))): the file is corrupted"
-    case .writeFailed(let p, let r): return "\(p): cannot write checkpoint: \(r)"
+    // Any file written through AtomicFile (config.yaml, summary.json, ...), not only checkpoints: the path says which.
+    case .writeFailed(let p, let r): return "\(p): cannot write: \(r)"
     case .notSafeTensors(let p, let d): return "\(p): not a safetensors file: \(d)"
     case .unexpectedTensor(let p, let n, let s, let e):
       return "\(p): tensor '\(n)' (shape \(s)) is not a tensor of the model (it has \(e))"

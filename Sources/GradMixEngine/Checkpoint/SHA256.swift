@@ -59,8 +59,11 @@ public struct SHA256 {
     return s.finalizeHex()
   }
 
-  /// The hex digest of a file, read in 1 MiB chunks; nil if it cannot be read.
+  /// The hex digest of a file, read in 1 MiB chunks; nil if it cannot be read
+  /// or is not a regular file (a FIFO is never opened: that blocks).
   public static func hex(ofFile path: String) -> String? {
+    var st = stat()
+    guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
     guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
     defer { try? handle.close() }
     var s = SHA256()
