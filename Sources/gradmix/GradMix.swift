@@ -43,6 +43,10 @@ struct GradMixCommand: ParsableCommand {
       if parsed || !isOtherRank {
         let line = CommandLineArguments.oneLine(message(for: error))
         FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+      } else {
+        // mpirun ends the whole job when the first rank exits non-zero: a silent rank that exits before
+        // rank 0 has printed (rank 0 may still be choosing its BLAS kernels) would swallow the job's line.
+        Thread.sleep(forTimeInterval: 2)
       }
       Foundation.exit(code == .validationFailure || error is ValidationError ? 2 : 1)
     }
