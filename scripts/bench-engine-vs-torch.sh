@@ -17,8 +17,8 @@
 #
 # Usage: scripts/bench-engine-vs-torch.sh [--rounds 3] [--python PY] [--out results/engine.md]
 #                                         [--no-scaling] [NAME=BINARY...]
-#   e.g. scripts/bench-engine-vs-torch.sh before=/tmp/gradmix-old now=.build/release/gradmix
-# Default tools: now=.build/release/gradmix (brought up to date with `swift build -c release` first). PyTorch:
+#   e.g. scripts/bench-engine-vs-torch.sh before=/tmp/gradmix-old engine=.build/release/gradmix
+# Default tools: engine=.build/release/gradmix (brought up to date with `swift build -c release` first). PyTorch:
 # --python, else $PYTHON, else .venv-torch/bin/python, which is created with scripts/install-torch.sh
 # (a local CPU wheel; never a dependency of GradMix; plus NumPy) when missing. About 5-8 minutes on 2 cores.
 set -euo pipefail
@@ -41,7 +41,7 @@ unset OPENBLAS_CORETYPE GRADMIX_BLAS_AUTO GRADMIX_BLAS_CORETYPE GRADMIX_BLAS_CHE
 command -v swift >/dev/null || export PATH=/opt/swift/usr/bin:$PATH
 if ((${#tools[@]} == 0)); then
   swift build -c release --product gradmix >&2  # up to date with the working tree (quick when it is)
-  tools=("now=.build/release/gradmix")
+  tools=("engine=.build/release/gradmix")
 fi
 bin=${tools[0]#*=}
 if [[ -z $py ]]; then
