@@ -17,7 +17,7 @@
 #
 # Usage: scripts/bench-engine-vs-torch.sh [--rounds 3] [--python PY] [--out results/engine.md]
 #                                         [--no-scaling] [NAME=BINARY...]
-#   e.g. scripts/bench-engine-vs-torch.sh before=/tmp/gradmix-old engine=.build/release/gradmix
+#   e.g. scripts/bench-engine-vs-torch.sh before=/tmp/gradmix-old engine=.build/release/gradmix (the last is measured in 2. and 3.)
 # Default tools: engine=.build/release/gradmix (brought up to date with `swift build -c release` first). PyTorch:
 # --python, else $PYTHON, else .venv-torch/bin/python, which is created with scripts/install-torch.sh
 # (a local CPU wheel; never a dependency of GradMix; plus NumPy) when missing. About 5-8 minutes on 2 cores.
@@ -43,7 +43,7 @@ if ((${#tools[@]} == 0)); then
   swift build -c release --product gradmix >&2  # up to date with the working tree (quick when it is)
   tools=("engine=.build/release/gradmix")
 fi
-bin=${tools[0]#*=}
+bin=${tools[-1]#*=}  # the last tool (the newest build) also runs the sgemm bound and the 2-rank path
 if [[ -z $py ]]; then
   py=.venv-torch/bin/python
   if ! "$py" -c 'import torch' 2>/dev/null; then
