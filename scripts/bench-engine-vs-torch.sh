@@ -173,7 +173,7 @@ md = [
     *([f"**The machine was busy** (median 1-minute load {st.median(loads):.1f} on $(nproc) cores): other processes took",
        "cores from both sides, PyTorch's OpenMP threads suffer most from that, and the 2-rank runs time-slice;",
        "these figures measure contention. Rerun on a quiet machine.", ""]
-      if loads and st.median(loads) > 0.5 * $(nproc) else []),
+      if loads and st.median(loads) > $(nproc) else []),  # the benchmark alone loads up to its 2 threads
     "## Throughput",
     "",
     *rows,
