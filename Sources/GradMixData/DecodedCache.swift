@@ -59,7 +59,8 @@ struct DecodedCache {
   func read(key: UInt64, count: Int, shape: [Int]) -> ImageSet? {
     // The size is checked before anything is read: a damaged or grown file (10 GB, issue #28) is rebuilt unread.
     var st = stat()
-    guard shape.count == 3, let sample = DataMemory.product(shape), let expected = DataMemory.product([count, 4 + sample]),
+    guard shape.count == 3, let sample = DataMemory.product(shape),
+      let expected = DataMemory.product([count, 4 + sample]),
       stat(path, &st) == 0, Int(st.st_size) == 48 + expected
     else { return nil }
     guard let b = try? FileBytes.readRaw(path), b.count >= 48, Array(b[0..<8]) == DecodedCache.magic else { return nil }

@@ -40,7 +40,6 @@ extension DomainCatalog {
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
   }
 
-
   /// The image folders the named domains read, each with
   /// ``DiskDataset/listingDigest()``: folder path (with a trailing `/`) →
   /// `listing-sha256:<hex> (<count> files)`. Unreadable folders are skipped

@@ -52,7 +52,8 @@ public enum IDX {
     }
     // The body is held whole, read through one 64 MiB chunk: refused before it is read if that
     // would not fit (issue #28).
-    try DataMemory.check(product + min(product, 1 << 26), what: "\(path) (\(dims.map(String.init).joined(separator: "x")) bytes)")
+    try DataMemory.check(
+      product + min(product, 1 << 26), what: "\(path) (\(dims.map(String.init).joined(separator: "x")) bytes)")
     let body = try file.read(product)
     if body.count < product {
       throw DataError.truncated(path: path, expected: expected, actual: headerSize + body.count)

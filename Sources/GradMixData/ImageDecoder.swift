@@ -96,7 +96,9 @@ enum ImageDecoder {
       guard length <= bytes.count - o - 12 else {
         throw DataError.badFormat(
           path: path,
-          detail: "bad PNG: chunk '\(type)' at byte \(o) claims \(length) bytes, more than the \(bytes.count)-byte file holds")
+          detail:
+            "bad PNG: chunk '\(type)' at byte \(o) claims \(length) bytes, more than the \(bytes.count)-byte file holds"
+        )
       }
       if type == "IEND" { return }
       o += 12 + length

@@ -74,7 +74,8 @@ public struct MemoryLimits: Sendable {
   public static func parseBytes(_ s: String) -> Double? {
     let t = s.trimmingCharacters(in: .whitespaces)
     let units: [(String, Double)] = [
-      ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
+      ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("TiB", 1_099_511_627_776), ("KB", 1e3), ("MB", 1e6),
+      ("GB", 1e9),
       ("TB", 1e12), ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824), ("T", 1_099_511_627_776), ("B", 1),
     ]
     for (u, f) in units where t.hasSuffix(u) {

@@ -137,16 +137,18 @@ struct EngineBenchCommand: ParsableCommand {
             let share = seconds / r.secondsPerStep
             print(
               String(
-                format: "    sgemm-only bound: %.2f ms/step (%d calls, %.1f GFLOP/s, one thread); engine %.2f ms/step: %.1f%% of the bound's speed",
+                format:
+                  "    sgemm-only bound: %.2f ms/step (%d calls, %.1f GFLOP/s, one thread); engine %.2f ms/step: %.1f%% of the bound's speed",
                 seconds * 1000, calls.count, flops / seconds / 1e9, r.secondsPerStep * 1000, share * 100))
             bound = ["sgemm_seconds": seconds, "sgemm_calls": calls.count, "sgemm_share": share]
           }
-          records.append([
-            "engine": "gradmix", "spec": spec, "mode": mode.rawValue, "batch": b, "threads": t,
-            "images_per_second": r.imagesPerSecond, "images_per_second_min": r.imagesPerSecondMin,
-            "images_per_second_max": r.imagesPerSecondMax, "samples": r.samples,
-            "repeats": repeats, "steps": steps, "warmup": warmup,
-          ].merging(bound) { $1 })
+          records.append(
+            [
+              "engine": "gradmix", "spec": spec, "mode": mode.rawValue, "batch": b, "threads": t,
+              "images_per_second": r.imagesPerSecond, "images_per_second_min": r.imagesPerSecondMin,
+              "images_per_second_max": r.imagesPerSecondMax, "samples": r.samples,
+              "repeats": repeats, "steps": steps, "warmup": warmup,
+            ].merging(bound) { $1 })
         }
       }
     }

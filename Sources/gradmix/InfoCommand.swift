@@ -12,7 +12,10 @@ struct InfoCommand: ParsableCommand {
   @Flag(help: "Skip MPI initialisation (print only the BLAS configuration).")
   var noMPI = false
 
-  @Flag(help: "Print only the variables that give a process started by another program (a test runner) the kernels this binary chose, as shell assignments.")
+  @Flag(
+    help:
+      "Print only the variables that give a process started by another program (a test runner) the kernels this binary chose, as shell assignments."
+  )
   var blasEnvironment = false
 
   func run() throws {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import GradMixDistributed
 import GradMixCore
+import GradMixDistributed
 import GradMixReports
 
 /// `gradmix report RUN... --out DIR`: a self-contained HTML page of pictures.
@@ -31,11 +31,13 @@ struct ReportCommand: ParsableCommand {
       let attributes = try? FileManager.default.attributesOfItem(atPath: page)
       let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
       let regular = attributes?[.type] as? FileAttributeType == .typeRegular
-      let tail = regular ? FileHandle(forReadingAtPath: page).flatMap { h -> String? in
-        defer { try? h.close() }
-        try? h.seek(toOffset: UInt64(max(0, size - 65536)))
-        return (try? h.read(upToCount: 65536)).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
-      } : nil
+      let tail =
+        regular
+        ? FileHandle(forReadingAtPath: page).flatMap { h -> String? in
+          defer { try? h.close() }
+          try? h.seek(toOffset: UInt64(max(0, size - 65536)))
+          return (try? h.read(upToCount: 65536)).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+        } : nil
       guard let tail, tail.contains("<footer>Written by gradmix ") else {
         throw ValidationError("--out: \(page) exists and was not written by gradmix report; choose another --out")
       }

@@ -264,7 +264,10 @@ struct SweepCommand: ParsableCommand {
       // 75: the cell stopped at a checkpoint on the sweep's SIGTERM; --resume continues it.
       if !ok && status != 75 { failures.append(name) }
       let what =
-        ok ? "done" : status == 75 ? "stopped at a checkpoint" : status.map { "FAILED (status \($0))" } ?? "FAILED (could not start)"
+        ok
+        ? "done"
+        : status == 75
+          ? "stopped at a checkpoint" : status.map { "FAILED (status \($0))" } ?? "FAILED (could not start)"
       return "  [\(done)/\(total), \(Int(Date().timeIntervalSince(start)))s] \(what) \(name)"
     }
   }

@@ -9,7 +9,9 @@ import Testing
 @Suite("OpenBLAS kernel selection at start-up")
 struct BLASKernelTests {
   /// Variables of the test's own environment that would decide for the child.
-  static let kernelVariables = ["OPENBLAS_CORETYPE", "GRADMIX_BLAS_AUTO", "GRADMIX_BLAS_CORETYPE", "GRADMIX_BLAS_CHECK_FAULT"]
+  static let kernelVariables = [
+    "OPENBLAS_CORETYPE", "GRADMIX_BLAS_AUTO", "GRADMIX_BLAS_CORETYPE", "GRADMIX_BLAS_CHECK_FAULT",
+  ]
 
   /// `gradmix info --no-mpi` with only `environment` deciding the kernels; returns (core line, result).
   func info(_ environment: [String: String]) throws -> (core: String, result: ProcessResult) {

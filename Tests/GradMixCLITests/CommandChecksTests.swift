@@ -83,7 +83,9 @@ struct CommandChecksTests {
     #expect(r.signal == nil && r.status == 2, "\(c.name): \(r.status.map(String.init) ?? "signal"): \(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
     #expect(errors.count == 1, "\(c.name): \(r.stderr)")
-    for m in c.mentions { #expect(errors.first?.contains(m) == true, "\(c.name): '\(errors.first ?? "")' lacks '\(m)'") }
+    for m in c.mentions {
+      #expect(errors.first?.contains(m) == true, "\(c.name): '\(errors.first ?? "")' lacks '\(m)'")
+    }
     #expect(!r.stdout.contains("engine benchmark:"), "\(c.name): benchmarked before checking: \(r.stdout)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/sweep"), "\(c.name): the sweep folder was made")
     #expect(r.maxRSSKiB < 200 * 1024, "\(c.name): peak memory \(r.maxRSSKiB / 1024) MiB")
@@ -159,7 +161,9 @@ struct CommandChecksTests {
     try FileManager.default.createDirectory(atPath: dir + "/sweep", withIntermediateDirectories: true)
     let mine = Data("my notes\n".utf8)
     try mine.write(to: URL(fileURLWithPath: dir + "/sweep/default-s1.log"))
-    let r = try runProduct(["sweep", "--config", try Self.config(dir), "--out", dir + "/sweep", "--data-root", SmallRunConfig.root])
+    let r = try runProduct([
+      "sweep", "--config", try Self.config(dir), "--out", dir + "/sweep", "--data-root", SmallRunConfig.root,
+    ])
     #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
     #expect(r.stderr.contains("default-s1.log"), "\(r.stderr)")
     #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/sweep/default-s1.log")) == mine)
@@ -178,14 +182,21 @@ struct CommandChecksTests {
       try runMeasured("/bin/bash", ["-c", "trap '' XFSZ; ulimit -f \(kib); exec \"$0\" \"$@\"", exe] + args)
     }
     let cases: [(String, Int, [String], String)] = [
-      ("train", 30, ["train", "--config", try Self.config(dir), "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet"], ".safetensors"),
+      (
+        "train", 30,
+        [
+          "train", "--config", try Self.config(dir), "--data-root", SmallRunConfig.root, "--out", dir + "/run",
+          "--quiet",
+        ], ".safetensors"
+      ),
       ("report", 2, ["report", HostileInputTests.finished, "--out", dir + "/page"], dir + "/page/index.html"),
     ]
     for (name, kib, args, file) in cases {
       let r = try limited(kib, args)
       #expect(r.signal == nil && r.status == 1, "\(name): \(r.status.map(String.init) ?? "signal"): \(r.stderr)")
       let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
-      #expect(errors.count == 1 && errors[0].contains(file) && errors[0].contains("cannot write"), "\(name): \(r.stderr)")
+      #expect(
+        errors.count == 1 && errors[0].contains(file) && errors[0].contains("cannot write"), "\(name): \(r.stderr)")
     }
     let copy = dir + "/copy"
     try FileManager.default.copyItem(atPath: HostileInputTests.finished, toPath: copy)

@@ -117,7 +117,9 @@ struct DataSafetyTests {
   static func bigRoot(_ dir: String, count: Int) throws -> String {
     let root = dir + "/big"
     try FileManager.default.copyItem(atPath: SmallRunConfig.root, toPath: root)
-    func be(_ v: Int) -> [UInt8] { [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    func be(_ v: Int) -> [UInt8] {
+      [UInt8(v >> 24 & 0xff), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
+    }
     let images = root + "/mnist/train-images-idx3-ubyte"
     try? FileManager.default.removeItem(atPath: images)
     try Data([0, 0, 8, 3] + be(count) + be(28) + be(28)).write(to: URL(fileURLWithPath: images))
@@ -157,6 +159,8 @@ struct DataSafetyTests {
     #expect(errors.count == 1, "\(r.stderr.suffix(600))")
     #expect(errors.first?.contains("mnist") == true && errors.first?.contains("MiB") == true, "\(r.stderr)")
     #expect(r.maxRSSKiB < limitKiB, "peak \(r.maxRSSKiB) KiB under a limit of \(limitKiB) KiB")
-    print("memory limit (\(kind)) \(limitKiB) KiB: exit \(r.status ?? -1), peak RSS \(r.maxRSSKiB) KiB: \(errors.first ?? "")")
+    print(
+      "memory limit (\(kind)) \(limitKiB) KiB: exit \(r.status ?? -1), peak RSS \(r.maxRSSKiB) KiB: \(errors.first ?? "")"
+    )
   }
 }

@@ -46,7 +46,9 @@ struct RunToolsTests {
     let config2 = try String(contentsOfFile: dir + "/run/config.yaml", encoding: .utf8)
     #expect(config2.contains("lr: 0.02") && config2.contains("steps: 80"), "\(config2)")
     let run = try Self.json(dir + "/run/run.json")
-    for key in ["threads", "hostname", "version", "commit", "blas", "blas_core", "blas_core_reason", "mpi", "started_at", "dirty"] {
+    for key in [
+      "threads", "hostname", "version", "commit", "blas", "blas_core", "blas_core_reason", "mpi", "started_at", "dirty",
+    ] {
       #expect(run[key] != nil, "run.json lacks \(key)")
     }
     #expect(run["threads"] as? Int == 1)

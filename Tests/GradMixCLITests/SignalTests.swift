@@ -111,7 +111,8 @@ struct SignalTests {
     let text = SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1)
     try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     let args = [
-      "sweep", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/sweep", "--seeds", "1-2",
+      "sweep", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/sweep", "--seeds",
+      "1-2",
       "--threads", "1",
     ]
     let process = Process()
@@ -131,7 +132,8 @@ struct SignalTests {
     let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     #expect(process.terminationReason == .exit && process.terminationStatus == 75, "\(output)")
-    let checkpoints = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/sweep/default-s1/checkpoints")) ?? []
+    let checkpoints =
+      (try? FileManager.default.contentsOfDirectory(atPath: dir + "/sweep/default-s1/checkpoints")) ?? []
     #expect(checkpoints.contains { $0.hasPrefix("step-") }, "\(checkpoints) \(output)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/sweep/default-s2"), "a cell started after the signal")
     let resumed = try runProduct(args + ["--resume", "--dry-run"])

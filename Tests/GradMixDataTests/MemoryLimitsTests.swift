@@ -65,12 +65,12 @@ struct MemoryLimitsTests {
       "/proc/meminfo": Self.meminfo, "/proc/self/status": Self.status,
       "/proc/self/cgroup": "9:name=systemd:/\n4:memory:/slurm/uid_0/job_7/step_batch\n3:cpuset:/\n0::/\n",
       "/proc/self/mountinfo": """
-        31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-        32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-        35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-        41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+      31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+      32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+      35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+      41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
 
-        """,
+      """,
       "/sys/fs/cgroup/memory/memory.limit_in_bytes": "9223372036854771712\n",
       "/sys/fs/cgroup/memory/memory.usage_in_bytes": "9000000000\n",
       "/sys/fs/cgroup/memory/slurm/uid_0/job_7/memory.limit_in_bytes": "4294967296\n",
@@ -99,10 +99,10 @@ struct MemoryLimitsTests {
     let root = try Self.tree([
       "/proc/meminfo": Self.meminfo, "/proc/self/status": Self.status,
       "/proc/self/limits": """
-        Limit                     Soft Limit           Hard Limit           Units
-        Max address space         2147483648           unlimited            bytes
+      Limit                     Soft Limit           Hard Limit           Units
+      Max address space         2147483648           unlimited            bytes
 
-        """,
+      """,
     ])
     let f = try #require(Self.limits(root).smallest())
     #expect(f.bytes == 2 * Self.gib - Self.gib, "\(f)")

@@ -17,7 +17,8 @@ struct NPZStreamEndTests {
       [("x_train.npy", FormatFixtures.npy("|u1", [3, 1, 1000], x)), ("y_train.npy", y)], deflate: true,
       deflater: FormatFixtures.rawDeflateFlushed)
     let path = try NPZTests.write(zip)
-    let set = try #require(try NPZDataset.load(path: path, part: "train", arrays: [:], layout: nil, shape: [1, 1, 1000]))
+    let set = try #require(
+      try NPZDataset.load(path: path, part: "train", arrays: [:], layout: nil, shape: [1, 1, 1000]))
     #expect(set.labels == [1, 2, 3])
     // The member claims one byte less than it holds: the extra byte is found on the extra call.
     let archive = try ZipArchive(path: path)
@@ -35,7 +36,8 @@ struct NPZStreamEndTests {
     let x = [UInt8](repeating: 0, count: 200_000)
     let y = FormatFixtures.npy("<i8", [2], FormatFixtures.bytes([Int64(1), 2]))
     let path = try NPZTests.write(
-      FormatFixtures.zip([("x_train.npy", FormatFixtures.npy("|u1", [2, 1, 100_000], x)), ("y_train.npy", y)], deflate: true))
+      FormatFixtures.zip(
+        [("x_train.npy", FormatFixtures.npy("|u1", [2, 1, 100_000], x)), ("y_train.npy", y)], deflate: true))
     let archive = try ZipArchive(path: path)
     let m = try #require(archive.member("x_train.npy"))
     #expect(m.compressedSize < 1000, "\(m.compressedSize)")
@@ -46,7 +48,8 @@ struct NPZStreamEndTests {
       _ = try archive.inflate(range, limit: m.size - 1, exact: true, name: "x", outputChunk: 7)
     }
     #expect(throws: DataError.self) {
-      _ = try archive.inflate(range.lowerBound..<(range.upperBound - 5), limit: m.size, exact: true, name: "x", outputChunk: 7)
+      _ = try archive.inflate(
+        range.lowerBound..<(range.upperBound - 5), limit: m.size, exact: true, name: "x", outputChunk: 7)
     }
   }
 }

@@ -38,35 +38,48 @@ struct BLASCoreSelectionTests {
 
   @Test("a generic kernel on an AVX-512 or AVX2 CPU re-executes with the fitting one, marked")
   func reexec() {
-    #expect(BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: [:])
-      == .reexec(core: "SkylakeX", marker: "SkylakeX:Prescott"))
-    #expect(BLASCore.decide(core: "Nehalem", cpuFlags: ["avx2", "fma"], environment: [:])
-      == .reexec(core: "Haswell", marker: "Haswell:Nehalem"))
+    #expect(
+      BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: [:])
+        == .reexec(core: "SkylakeX", marker: "SkylakeX:Prescott"))
+    #expect(
+      BLASCore.decide(core: "Nehalem", cpuFlags: ["avx2", "fma"], environment: [:])
+        == .reexec(core: "Haswell", marker: "Haswell:Nehalem"))
   }
 
   @Test("no re-execution for a fitting kernel, an old CPU, a user's value, an opt-out or a marked process")
   func keep() {
-    #expect(BLASCore.decide(core: "Zen", cpuFlags: ["avx2", "fma"], environment: [:]) == .keep(reason: "chosen by OpenBLAS"))
-    #expect(BLASCore.decide(core: "Prescott", cpuFlags: ["sse3"], environment: [:]) == .keep(reason: "chosen by OpenBLAS"))
-    #expect(BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["OPENBLAS_CORETYPE": "Prescott"])
-      == .keep(reason: "set by user: OPENBLAS_CORETYPE=Prescott"))
-    #expect(BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_CORETYPE": "keep"])
-      == .keep(reason: "chosen by OpenBLAS; GRADMIX_BLAS_CORETYPE=keep"))
+    #expect(
+      BLASCore.decide(core: "Zen", cpuFlags: ["avx2", "fma"], environment: [:]) == .keep(reason: "chosen by OpenBLAS"))
+    #expect(
+      BLASCore.decide(core: "Prescott", cpuFlags: ["sse3"], environment: [:]) == .keep(reason: "chosen by OpenBLAS"))
+    #expect(
+      BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        == .keep(reason: "set by user: OPENBLAS_CORETYPE=Prescott"))
+    #expect(
+      BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_CORETYPE": "keep"])
+        == .keep(reason: "chosen by OpenBLAS; GRADMIX_BLAS_CORETYPE=keep"))
     let auto = ["OPENBLAS_CORETYPE": "SkylakeX", "GRADMIX_BLAS_AUTO": "SkylakeX:Prescott"]
-    #expect(BLASCore.decide(core: "SkylakeX", cpuFlags: avx512, environment: auto)
-      == .keep(reason: "auto: AVX-512 CPU, OpenBLAS chose Prescott"))
+    #expect(
+      BLASCore.decide(core: "SkylakeX", cpuFlags: avx512, environment: auto)
+        == .keep(reason: "auto: AVX-512 CPU, OpenBLAS chose Prescott"))
     // A user who changes the variable under an inherited marker is still the user.
-    #expect(BLASCore.decide(core: "Haswell", cpuFlags: avx512, environment: auto.merging(["OPENBLAS_CORETYPE": "Haswell"]) { $1 })
-      == .keep(reason: "set by user: OPENBLAS_CORETYPE=Haswell"))
-    #expect(BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_AUTO": "fallback:SkylakeX:Prescott"])
-      == .keep(reason: "fallback: the SkylakeX kernels failed the sgemm check, OpenBLAS chose Prescott"))
+    #expect(
+      BLASCore.decide(
+        core: "Haswell", cpuFlags: avx512, environment: auto.merging(["OPENBLAS_CORETYPE": "Haswell"]) { $1 })
+        == .keep(reason: "set by user: OPENBLAS_CORETYPE=Haswell"))
+    #expect(
+      BLASCore.decide(
+        core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_AUTO": "fallback:SkylakeX:Prescott"])
+        == .keep(reason: "fallback: the SkylakeX kernels failed the sgemm check, OpenBLAS chose Prescott"))
     #expect(
       BLASCore.decide(
         core: "Haswell", cpuFlags: avx512,
         environment: ["GRADMIX_BLAS_AUTO": "fallback:SkylakeX:Prescott", "OPENBLAS_CORETYPE": "Haswell"])
         == .keep(reason: "set by user: OPENBLAS_CORETYPE=Haswell"))
     // A marker without the variable never loops.
-    if case .reexec = BLASCore.decide(core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_AUTO": "SkylakeX:Prescott"]) {
+    if case .reexec = BLASCore.decide(
+      core: "Prescott", cpuFlags: avx512, environment: ["GRADMIX_BLAS_AUTO": "SkylakeX:Prescott"])
+    {
       Issue.record("a marked process re-executed again")
     }
   }

@@ -62,7 +62,9 @@ public enum BLAS {
     m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0
   ) {
     if let recorder = gemmRecorder {
-      recorder.record(GemmCall(m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transposeA: transposeA, transposeB: transposeB, beta: beta))
+      recorder.record(
+        GemmCall(
+          m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc, transposeA: transposeA, transposeB: transposeB, beta: beta))
     }
     cblas_sgemm(
       CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,

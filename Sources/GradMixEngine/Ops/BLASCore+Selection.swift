@@ -92,13 +92,15 @@ extension BLASCore {
       guard parts.count == 2, env["OPENBLAS_CORETYPE"] == parts[0] else { return }
       let check = check()
       guard !check.passed else { return }
-      FileHandle.standardError.write(Data((
-        "warning: OpenBLAS's \(name) kernels failed the sgemm check (\(check.detail)); "
-          + "falling back to OpenBLAS's own choice, \(parts[1])\n").utf8))
+      FileHandle.standardError.write(
+        Data(
+          ("warning: OpenBLAS's \(name) kernels failed the sgemm check (\(check.detail)); "
+            + "falling back to OpenBLAS's own choice, \(parts[1])\n").utf8))
       unsetenv("OPENBLAS_CORETYPE")
       setenv("GRADMIX_BLAS_AUTO", "fallback:\(parts[0]):\(parts[1])", 1)
       reexecute()
-      FileHandle.standardError.write(Data(("error: could not re-execute /proc/self/exe to fall back from \(name): errno \(errno)\n").utf8))
+      FileHandle.standardError.write(
+        Data(("error: could not re-execute /proc/self/exe to fall back from \(name): errno \(errno)\n").utf8))
       exit(1)
     }
   }
