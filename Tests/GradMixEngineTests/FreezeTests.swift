@@ -57,6 +57,26 @@ struct FreezeTests {
     }
   }
 
+  @Test("frozen layers above a trainable one (a residual block, a conv): their gradient slices are never written")
+  func frozenNotComputed() throws {
+    let spec = "conv4k3p1-bn-relu-res4-conv4k3-relu-gap-fc3"
+    var model = try Sequential(spec: spec, inputShape: Self.shape)
+    let params = model.makeParameters(seed: 8)
+    model.freeze([1, 2])  // res1 and conv2, between the trainable conv1 (+bn1) and fc1
+    let n = 4, ws = model.makeWorkspace(maxBatch: n)
+    var rng = RNG(seed: 22)
+    for i in 0..<(n * model.inputShape.count) { ws.input[i] = rng.normal() }
+    let logits = model.forward(ws, batch: n, parameters: params, state: model.makeState(), mode: .train, rng: &rng)
+    for i in 0..<logits.count { ws.dOutput.storage[i] = logits[i] * 0.5 - 0.1 }
+    // A sentinel in every frozen slot: backward only adds into gradients, so a written slot would move.
+    let g = model.makeBuffer()
+    for i in 0..<g.count { g.storage[i] = 7 }
+    for l in model.trainableLayers { g.slice(model.layout.layerRanges[l]).update(repeating: 0) }
+    model.backward(ws, batch: n, parameters: params, gradients: g)
+    for l in [1, 2] { #expect(g.slice(model.layout.layerRanges[l]).allSatisfy { $0 == 7 }, "layer \(l)") }
+    for l in [0, 3] { #expect(Array(g.slice(model.layout.layerRanges[l])).contains { $0 != 0 }, "layer \(l)") }
+  }
+
   @Test("a frozen BatchNorm normalises by its running statistics in train mode and leaves them alone")
   func frozenBatchNorm() throws {
     let spec = "conv4k3-bn-relu-pool2-fc6-bn-relu-fc3"

@@ -109,14 +109,13 @@ public struct BatchNorm: Layer {
   /// dx = γ·invstd·(g − Σg/M − x̂·Σ(g·x̂)/M); with running statistics
   /// dx = γ·invstd·g (g = dy, masked by the fused ReLU).
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
     let c = channels, p = plane(inputShape), m = Float(n * p)
     let gamma = parameters
-    let dGamma = dParameters, dBeta = dParameters + c
     let mean = scratch, invstd = scratch + c
     let train = scratch[2 * c] != 0
     let mask: UnsafePointer<Float>? = fusedReLU ? y : nil
@@ -130,8 +129,10 @@ public struct BatchNorm: Layer {
       let mu = mean[ch], r = invstd[ch]
       // Σ g·x̂ = r·(Σ g·x − mu·Σ g)
       let sumGXhat = Float(Double(r) * (sgx - Double(mu) * sg)), sumG = Float(sg)
-      dBeta[ch] += sumG
-      dGamma[ch] += sumGXhat
+      if let dGamma = dParameters {  // nil for a frozen layer
+        dGamma[ch] += sumGXhat
+        dGamma[c + ch] += sumG  // dβ
+      }
       guard let dx else { return }
       let a = gamma[ch] * r
       var b: Float = 0, k: Float = 0

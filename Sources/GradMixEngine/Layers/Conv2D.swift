@@ -232,7 +232,7 @@ public struct Conv2D: StatelessLayer {
   /// in worker order afterwards (a fixed order: the result depends on the
   /// thread count, not on timing).
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
@@ -253,14 +253,15 @@ public struct Conv2D: StatelessLayer {
     }
     BLAS.parallelWorkers(used) { w in
       let s = scratch + w * perWorker
-      let dParams = w == 0 ? dParameters : s + perWorker - gradCount
-      if w > 0 { zeroFloats(dParams, gradCount) }
+      // nil for a frozen layer: no dW, db at all.
+      let dParams = dParameters.map { w == 0 ? $0 : s + perWorker - gradCount }
+      if w > 0, let dParams { zeroFloats(dParams, gradCount) }
       backwardImages(
         range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
         flipped: flipped, g: g, batch: n)
     }
     // Each element adds the workers' sums in worker order, whichever thread does it.
-    if used > 1 {
+    if used > 1, let dParameters {
       BLAS.parallelRanges(gradCount, grain: 8192) { r in
         for w in 1..<used {
           addFloats(dParameters + r.lowerBound, scratch + w * perWorker + perWorker - gradCount + r.lowerBound, r.count)
@@ -270,7 +271,7 @@ public struct Conv2D: StatelessLayer {
   }
 
   func backwardImages(
-    _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
     scratch: UnsafeMutablePointer<Float>, flipped: UnsafePointer<Float>, g: ConvGeometry, batch n: Int
   ) {
@@ -279,8 +280,6 @@ public struct Conv2D: StatelessLayer {
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
-    let dWeight = dParameters  // [OC, CKK]
-    let dBias = dParameters + oc * g.patch  // [OC]
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch  // [CKK, B*OHW]
@@ -304,15 +303,17 @@ public struct Conv2D: StatelessLayer {
         }
         dyT = UnsafePointer(gathered)
       }
-      if hasBias {
-        ones.update(repeating: 1, count: ld)
-        BLAS.gemv(dBias, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
+      if let dWeight = dParameters {  // [OC, CKK], then dBias [OC]; nil for a frozen layer
+        if hasBias {
+          ones.update(repeating: 1, count: ld)
+          BLAS.gemv(dWeight + oc * g.patch, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
+        }
+        let xc = x + first * inCount
+        for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
+        BLAS.gemm(
+          dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
+          m: oc, n: g.patch, k: ld, beta: 1)
       }
-      let xc = x + first * inCount
-      for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
-      BLAS.gemm(
-        dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
-        m: oc, n: g.patch, k: ld, beta: 1)
       guard let dx else { continue }
       if transposed, b == 1,
         let gT = ConvGeometry(

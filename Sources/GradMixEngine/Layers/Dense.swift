@@ -66,7 +66,7 @@ public struct Dense: StatelessLayer {
   /// Workers split dW and db by output features and dX by batch rows, so no
   /// two write the same memory and no partial sums are needed.
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
@@ -79,11 +79,11 @@ public struct Dense: StatelessLayer {
       g = UnsafePointer(scratch)
     }
     let grad = g
-    let dBias = dParameters + o * inSize
     let used = max(1, min(workers, o, n))
     BLAS.parallelWorkers(used) { w in
       let outs = (o * w / used)..<(o * (w + 1) / used)
-      if !outs.isEmpty {
+      if !outs.isEmpty, let dParameters {
+        let dBias = dParameters + o * inSize
         for i in 0..<n {
           let row = grad + i * o
           for j in outs { dBias[j] += row[j] }

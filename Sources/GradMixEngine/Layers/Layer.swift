@@ -75,9 +75,11 @@ public protocol Layer: Sendable, CustomStringConvertible {
     inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG)
 
   /// Writes dL/d(input) into `dInput` (if non-nil; it is nil for the first
-  /// layer) and *adds* dL/d(parameters) into `dParameters`.
+  /// layer) and *adds* dL/d(parameters) into `dParameters` (if non-nil; it is
+  /// nil for a frozen layer, `model.freeze`, whose parameter gradient is then
+  /// not computed at all).
   func backward(
-    dInput: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dInput: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
     dOutput: UnsafePointer<Float>, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch: Int)

@@ -168,7 +168,7 @@ public struct ResidualBlock: Layer {
   /// into dx; then the shortcut: dx += dz (identity) or dx += the
   /// projection's input gradient of dz.
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>,
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
@@ -183,25 +183,25 @@ public struct ResidualBlock: Layer {
       maskedCopyFloats(s + r.t1 + o, dy + o, mask: y + o, perSample)
     }
     bn2.backward(
-      dInput: s + r.t2, dParameters: dParameters + p[3], dOutput: s + r.t1, input: s + r.a2, output: y,
+      dInput: s + r.t2, dParameters: dParameters.map { $0 + p[3] }, dOutput: s + r.t1, input: s + r.a2, output: y,
       parameters: parameters + p[3], scratch: s + r.bnCache[1], inputShape: out, batch: n)
     conv2.backward(
-      dInput: s + r.t3, dParameters: dParameters + p[2], dOutput: s + r.t2, input: s + r.h1,
+      dInput: s + r.t3, dParameters: dParameters.map { $0 + p[2] }, dOutput: s + r.t2, input: s + r.h1,
       output: s + r.a2, parameters: parameters + p[2], scratch: s + r.conv, inputShape: out, batch: n)
     bn1.backward(
-      dInput: s + r.t2, dParameters: dParameters + p[1], dOutput: s + r.t3, input: s + r.a1,
+      dInput: s + r.t2, dParameters: dParameters.map { $0 + p[1] }, dOutput: s + r.t3, input: s + r.a1,
       output: s + r.h1, parameters: parameters + p[1], scratch: s + r.bnCache[0], inputShape: out, batch: n)
     conv1.backward(
-      dInput: dx, dParameters: dParameters + p[0], dOutput: s + r.t2, input: x, output: s + r.a1,
+      dInput: dx, dParameters: dParameters.map { $0 + p[0] }, dOutput: s + r.t2, input: x, output: s + r.a1,
       parameters: parameters + p[0], scratch: s + r.conv, inputShape: inputShape, batch: n)
     let inCount = inputShape.count
     if let d = downsample {
       d.bn.backward(
-        dInput: s + r.t2, dParameters: dParameters + p[5], dOutput: s + r.t1, input: s + r.ad,
+        dInput: s + r.t2, dParameters: dParameters.map { $0 + p[5] }, dOutput: s + r.t1, input: s + r.ad,
         output: s + r.sd, parameters: parameters + p[5], scratch: s + r.bnCache[2], inputShape: out,
         batch: n)
       d.conv.backward(
-        dInput: dx == nil ? nil : s + r.tx, dParameters: dParameters + p[4], dOutput: s + r.t2,
+        dInput: dx == nil ? nil : s + r.tx, dParameters: dParameters.map { $0 + p[4] }, dOutput: s + r.t2,
         input: x, output: s + r.ad, parameters: parameters + p[4], scratch: s + r.conv,
         inputShape: inputShape, batch: n)
       guard let dx else { return }

@@ -165,9 +165,9 @@ public struct Sequential: Sendable {
   /// BatchNorm in it (its own, or inside a residual block) normalises by its
   /// running statistics and leaves them unchanged. Backward does not visit
   /// the layers below the lowest trainable one at all (neither dL/dx nor
-  /// dL/dθ); a frozen layer above a trainable one still passes dL/dx down,
-  /// and the parameter gradient its combined backward call adds is cleared
-  /// again, so a frozen layer's gradient slice always stays zero.
+  /// dL/dθ); a frozen layer above a trainable one still passes dL/dx down
+  /// but gets no `dParameters` pointer, so its parameter gradient is never
+  /// computed and its gradient slice is never written.
   /// `layerDone` is not called for frozen layers.
   public mutating func freeze(_ layers: Set<Int>) {
     precondition(
@@ -298,8 +298,9 @@ public struct Sequential: Sendable {
       let dx: UnsafeMutablePointer<Float>? = i == lowest ? nil : spare.0
       let start = profile == nil ? 0 : monotonicSeconds()
       defer { profile?.addBackward(i, monotonicSeconds() - start) }
+      let frozen = isFrozen(layer: i)
       layer.backward(
-        dInput: dx, dParameters: gradients.pointer + parameterOffsets[i], dOutput: dy,
+        dInput: dx, dParameters: frozen ? nil : gradients.pointer + parameterOffsets[i], dOutput: dy,
         input: workspace.activations[i].pointer, output: workspace.activations[i + 1].pointer,
         parameters: parameters.pointer + parameterOffsets[i], scratch: workspace.scratch[i].pointer,
         inputShape: shapes[i], batch: batch)
@@ -307,10 +308,7 @@ public struct Sequential: Sendable {
         dy = dx
         spare = (spare.1, spare.0)
       }
-      if isFrozen(layer: i) {
-        gradients.slice(parameterOffsets[i]..<(parameterOffsets[i] + layer.parameterCount)).update(repeating: 0)
-        continue
-      }
+      if frozen { continue }  // its gradient slice was never written
       if let l = parameterLayer[i], firstOfGroup[i] { layerDone?(l) }
     }
   }
