@@ -9,6 +9,16 @@ import Testing
 /// Signals to a training process (issue #28, rows 2 and 5).
 @Suite("Signals", .serialized)
 struct SignalTests {
+  /// Waits (at most 60 s) until `metrics` holds `count` records or `process` has ended.
+  static func waitForRecords(_ metrics: String, _ count: Int, of process: Process) {
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && process.isRunning {
+      let text = (try? String(contentsOfFile: metrics, encoding: .utf8)) ?? ""
+      if text.split(separator: "\n").count >= count { break }
+      usleep(20_000)
+    }
+  }
+
   /// A run with slow steps (batch 256 on 2 engine threads), so the signals land inside BLAS calls.
   static func start(_ dir: String) throws -> (Process, Pipe) {
     let text = SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1)
@@ -24,12 +34,7 @@ struct SignalTests {
     process.standardOutput = FileHandle.nullDevice
     process.standardError = err
     try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline && process.isRunning {
-      let text = (try? String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8)) ?? ""
-      if text.split(separator: "\n").count >= 2 { break }
-      usleep(20_000)
-    }
+    waitForRecords(dir + "/run/metrics.jsonl", 2, of: process)
     return (process, err)
   }
 
@@ -85,12 +90,7 @@ struct SignalTests {
     process.standardOutput = out
     process.standardError = out
     try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline && process.isRunning {
-      let text = (try? String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8)) ?? ""
-      if text.split(separator: "\n").count >= 5 { break }
-      usleep(50_000)
-    }
+    Self.waitForRecords(dir + "/run/metrics.jsonl", 5, of: process)
     kill(process.processIdentifier, sig)
     let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
@@ -122,12 +122,7 @@ struct SignalTests {
     process.standardOutput = out
     process.standardError = out
     try process.run()
-    let deadline = Date().addingTimeInterval(60)
-    while Date() < deadline && process.isRunning {
-      let text = (try? String(contentsOfFile: dir + "/sweep/default-s1/metrics.jsonl", encoding: .utf8)) ?? ""
-      if text.split(separator: "\n").count >= 3 { break }
-      usleep(50_000)
-    }
+    Self.waitForRecords(dir + "/sweep/default-s1/metrics.jsonl", 3, of: process)
     kill(process.processIdentifier, SIGTERM)
     let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()

@@ -10,14 +10,16 @@ import Testing
 struct FreezeTests {
   static let shape = Shape([2, 8, 8])
 
-  /// The gradient of one batch and the layers `layerDone` reported.
-  func gradient(_ model: Sequential, _ params: FlatBuffer, state: FlatBuffer? = nil) -> (FlatBuffer, [Int]) {
+  /// The gradient of one batch (added into `into`, else into a new zero buffer) and the layers `layerDone` reported.
+  func gradient(
+    _ model: Sequential, _ params: FlatBuffer, state: FlatBuffer? = nil, into: FlatBuffer? = nil
+  ) -> (FlatBuffer, [Int]) {
     let n = 4, ws = model.makeWorkspace(maxBatch: n)
     var rng = RNG(seed: 21)
     for i in 0..<(n * model.inputShape.count) { ws.input[i] = rng.normal() }
     let logits = model.forward(ws, batch: n, parameters: params, state: state, mode: .train, rng: &rng)
     for i in 0..<logits.count { ws.dOutput.storage[i] = logits[i] * 0.5 - 0.1 }
-    let g = model.makeBuffer()
+    let g = into ?? model.makeBuffer()
     var done: [Int] = []
     model.backward(ws, batch: n, parameters: params, gradients: g) { done.append($0) }
     return (g, done)
@@ -63,16 +65,11 @@ struct FreezeTests {
     var model = try Sequential(spec: spec, inputShape: Self.shape)
     let params = model.makeParameters(seed: 8)
     model.freeze([1, 2])  // res1 and conv2, between the trainable conv1 (+bn1) and fc1
-    let n = 4, ws = model.makeWorkspace(maxBatch: n)
-    var rng = RNG(seed: 22)
-    for i in 0..<(n * model.inputShape.count) { ws.input[i] = rng.normal() }
-    let logits = model.forward(ws, batch: n, parameters: params, state: model.makeState(), mode: .train, rng: &rng)
-    for i in 0..<logits.count { ws.dOutput.storage[i] = logits[i] * 0.5 - 0.1 }
     // A sentinel in every frozen slot: backward only adds into gradients, so a written slot would move.
     let g = model.makeBuffer()
     for i in 0..<g.count { g.storage[i] = 7 }
     for l in model.trainableLayers { g.slice(model.layout.layerRanges[l]).update(repeating: 0) }
-    model.backward(ws, batch: n, parameters: params, gradients: g)
+    _ = gradient(model, params, state: model.makeState(), into: g)
     for l in [1, 2] { #expect(g.slice(model.layout.layerRanges[l]).allSatisfy { $0 == 7 }, "layer \(l)") }
     for l in [0, 3] { #expect(Array(g.slice(model.layout.layerRanges[l])).contains { $0 != 0 }, "layer \(l)") }
   }
