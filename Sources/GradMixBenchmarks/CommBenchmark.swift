@@ -2,13 +2,17 @@ import GradMixCore
 import GradMixDistributed
 import GradMixEngine
 
-/// Times the collectives of one training step of each mixing protocol on
-/// raw buffers (no compute), for the communication study (`gradmix bench comm`).
+/// Times the communication of one training step of each mixing protocol on
+/// synthetic buffers (no forward or backward pass), for the communication
+/// study (`gradmix bench comm`). The GradMix protocols run the trainer's own
+/// code: ``StepStatistics/allreduce(_:)``, ``GradientMixer/broadcast(_:root:comm:)``
+/// for g_T, and the ``AllreduceMixing`` or ``GatherMixing`` strategy (whose
+/// local weighted sums are part of the step's time).
 ///
 /// With P parameters, K sources (`sourcesPerWorker` on each worker rank) and
 /// L layers, one step sends:
-/// - `data-parallel`: allreduce(P floats) — what every data-parallel trainer pays;
-/// - `allreduce-recompute`: allreduce(stats: ``StepStatistics``, 2KL + L + 3K + 3 doubles) + allreduce(P);
+/// - `data-parallel`: allreduce(P floats) — what every data-parallel trainer pays (a raw collective);
+/// - `allreduce-recompute`: allreduce(stats: ``StepStatistics``, 2KL + L + 5K + 3 doubles) + allreduce(P);
 /// - `allreduce-bcast`: broadcast(g_T, P) + allreduce(stats) + allreduce(P);
 /// - `gather`: allreduce(stats) + gather(each worker's sources, K×P at rank 0) + broadcast(P).
 public struct CommBenchmark {
@@ -46,35 +50,47 @@ public struct CommBenchmark {
   }
 
   var sources: Int { sourcesPerWorker * max(comm.worldSize - 1, 1) }
-  var localSources: Int { comm.worldSize == 1 || comm.rank > 0 ? sourcesPerWorker : 0 }
 
   /// Runs `repeats` steps of `protocol` with `params` floats; every rank calls it.
   public func run(_ p: Step, params: Int) throws -> Record {
-    let mixed = FlatBuffer(count: params), target = FlatBuffer(count: params)
-    var stats = [Double](repeating: 1, count: StepStatistics.packedCount(sources: sources, layers: layers))
-    let send = FlatBuffer(count: localSources * params)
-    let receive = FlatBuffer(count: comm.rank == 0 ? sources * params : 0)
-    var counts = [Int](repeating: sourcesPerWorker * params, count: comm.worldSize)
-    if comm.worldSize > 1 { counts[0] = 0 }
+    // L layers of (nearly) equal size over P floats, every source on its worker (rank 0 in one process).
+    let layout = ParameterLayout(
+      groups: (0..<layers).map { l in
+        let size = params / layers + (l < params % layers ? 1 : 0)
+        return (name: "layer\(l)", tensors: [(name: "layer\(l).weight", shape: [size])])
+      })
+    let mixer = GradientMixer(layout: layout)
+    let mixed = FlatBuffer(count: params), target = FlatBuffer([Float](repeating: 0.5, count: params))
+    let owner = { (k: Int) in self.comm.worldSize == 1 ? 0 : 1 + k / self.sourcesPerWorker }
+    let local = (0..<sources).filter { owner($0) == comm.rank }.map {
+      LocalGradient(source: $0, gradient: FlatBuffer([Float](repeating: Float($0 + 1) * 0.25, count: params)))
+    }
+    let weights = MixingWeights(
+      weights: [[Float]](repeating: [Float](repeating: 1 / Float(sources), count: layers), count: sources),
+      usefulness: 0, emptyLayers: [])
+    let active = [Bool](repeating: true, count: sources)
+    let strategy: any MixingStrategy =
+      p == .gather && comm.worldSize > 1
+      ? GatherMixing(
+        comm: comm, mixer: mixer,
+        shards: (0..<sources).map { [SourcePlacement.Shard(rank: owner($0), rows: 0..<1)] })
+      : AllreduceMixing(comm: comm, mixer: mixer)
+    var timers = PhaseTimers()
 
     func step() throws {
+      var stats = StepStatistics(sources: sources, layers: layers)
       switch p {
       case .dataParallel:
         try comm.allreduceSum(inPlace: mixed.storage)
-      case .allreduceRecompute:
-        try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) }
-        try comm.allreduceSum(inPlace: mixed.storage)
+        return
       case .allreduceBroadcast:
-        try comm.broadcast(target.storage, root: 0)
-        try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) }
-        try comm.allreduceSum(inPlace: mixed.storage)
-      case .gather:
-        try stats.withUnsafeMutableBufferPointer { try comm.allreduceSum(inPlace: $0) }
-        try comm.gather(
-          UnsafeBufferPointer(send.storage), counts: comm.worldSize > 1 ? counts : [send.count],
-          into: comm.rank == 0 ? receive.storage : nil, root: 0)
-        try comm.broadcast(mixed.storage, root: 0)
+        try mixer.broadcast(target, root: 0, comm: comm)
+      case .allreduceRecompute, .gather:
+        break
       }
+      try stats.allreduce(comm)
+      try strategy.mix(
+        weights, active: active, local: local, target: comm.rank == 0 ? target : nil, into: mixed, timers: &timers)
     }
 
     for _ in 0..<warmup { try comm.base.barrier(); try step() }

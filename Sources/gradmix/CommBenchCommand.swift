@@ -12,9 +12,11 @@ struct CommBenchCommand: ParsableCommand {
     abstract: "Per-step communication time and bytes of each mixing protocol (run under mpirun).",
     discussion: """
       For each parameter count and protocol (data-parallel, allreduce-recompute, allreduce-bcast, \
-      gather) runs the step's collectives on raw buffers, --repeats times after a barrier, and reports \
-      the median seconds and rank 0's payload bytes. scripts/bench-comm.sh runs it for several rank \
-      counts and transports, fits the alpha-beta model and draws the plot.
+      gather) runs the step's exchange on synthetic buffers with the trainer's own code (the statistics \
+      allreduce, the g_T broadcast, the AllreduceMixing or GatherMixing strategy; data-parallel is one raw \
+      allreduce), --repeats times after a barrier, and reports the median seconds and rank 0's payload \
+      bytes. scripts/bench-comm.sh runs it for several rank counts and transports, fits the alpha-beta \
+      model and draws the plot.
       """)
 
   @Option(help: "Comma-separated parameter counts (floats).")

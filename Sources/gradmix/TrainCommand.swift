@@ -92,10 +92,8 @@ struct TrainCommand: ParsableCommand {
   )
   var trace: String?
 
-  @Flag(
-    help:
-      "Pipeline the mixing: allreduce each layer's slice while earlier layers are still being differentiated (allreduce protocol, layer-wise or uniform weights; same result)."
-  )
+  /// Removed on 2026-12-05 (docs/EXPERIMENTS.md): kept only to name it in the error.
+  @Flag(help: .hidden)
   var overlap = false
 
   @Flag(help: "Do not count and time collectives or keep per-step timings (to measure their overhead).")
@@ -133,8 +131,10 @@ struct TrainCommand: ParsableCommand {
       )
     }
     guard checkEvery >= 0 else { throw ValidationError("--check-every must not be negative, got \(checkEvery)") }
-    if overlap && comm == .gather {
-      throw ValidationError("--overlap: pipelines the allreduce protocol only; drop --overlap or --comm gather")
+    if overlap {
+      throw ValidationError(
+        "--overlap was removed (it measured no saving on 2 ranks and never ran with the default method; docs/EXPERIMENTS.md); drop it"
+      )
     }
     if injectNan.count > 1 { throw ValidationError("--inject-nan: give it once (got \(injectNan.count))") }
   }
@@ -148,7 +148,7 @@ struct TrainCommand: ParsableCommand {
     do {
       var options: RunOptions
       var cfg: TrainConfig
-      var resumedThreads: Int?, resumedOverlap: Bool?, resumedStepTimeout: Double?, resumedEvalSplit: EvalSplit?
+      var resumedThreads: Int?, resumedStepTimeout: Double?, resumedEvalSplit: EvalSplit?
       var resumed: ResumeInfo?
       if let resume {
         try RunDirectory.checkResumable(resume)
@@ -161,7 +161,6 @@ struct TrainCommand: ParsableCommand {
           )
         }
         resumedThreads = run.threads
-        resumedOverlap = run.overlap
         resumedStepTimeout = run.stepTimeout
         if let recorded = run.evalSplit, let evalSplit, evalSplit != recorded {
           throw ValidationError(
@@ -207,7 +206,6 @@ struct TrainCommand: ParsableCommand {
       options.stopAfter = stopAfter
       options.tracePath = trace
       options.instrument = !noInstrumentation
-      options.overlap = resumedOverlap ?? overlap
       if let spec = injectNan.first {
         let parts = spec.split(separator: "@")
         let range = parts.count == 2 ? parts[1].split(separator: "-").compactMap { Int($0) } : []

@@ -47,6 +47,13 @@ struct CLITests {
     #expect(s.stderr.contains("bogus"), "\(s.stderr)")
   }
 
+  @Test("a removed option (--overlap) says it was removed, exit code 2, before anything is read")
+  func removedOption() throws {
+    let r = try runProduct(["train", "--config", "/nonexistent/c.yaml", "--overlap"])
+    #expect(r.status == 2)
+    #expect(r.stderr.contains("--overlap was removed"), "\(r.stderr)")
+  }
+
   @Test("inspect-checkpoint lists a valid checkpoint and names the fault in a broken one")
   func inspectCheckpoint() throws {
     let dir = try tempDir()

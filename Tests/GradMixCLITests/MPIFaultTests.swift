@@ -87,8 +87,8 @@ struct MPIFaultTests {
   /// Under the watchdog every collective is non-blocking and completed by polling; the arithmetic is
   /// the same, so each protocol's job is bit-identical to the one without the watchdog.
   @Test(
-    "--step-timeout changes no result: 3 ranks, allreduce, --overlap and --comm gather, bit-identical",
-    arguments: [[], ["--overlap"], ["--comm", "gather"]])
+    "--step-timeout changes no result: 3 ranks, allreduce (g_T broadcast or recomputed) and --comm gather, bit-identical",
+    arguments: [[], ["--target-gradient", "recompute"], ["--comm", "gather"]])
   func watchdogSameResult(_ protocolOptions: [String]) throws {
     let dir = try makeTemporaryDirectory("gradmix-mpi-same")
     try Data((MPITests.config + "\ncheckpoint_every: 12\n").utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))

@@ -43,18 +43,6 @@ struct StepStatisticsTests {
     #expect(s.meta == 0.5)
   }
 
-  @Test("the layer view holds one layer's values and that layer's finiteness")
-  func layerView() {
-    var s = Self.distinct(sources: 2, layers: 3)
-    s.present = [1, 1]; s.finite = [1, 1]
-    s.sourceSquaredNorms[1][0] = .nan
-    let v0 = s.layer(0), v2 = s.layer(2)
-    #expect(v2.dots.map { $0[0] } == [s.dots[0][2], s.dots[1][2]])
-    #expect(v2.targetSquaredNorms == [s.targetSquaredNorms[2]])
-    #expect(v2.active == [true, true])
-    #expect(v0.active == [true, false])
-  }
-
   @Test("the built-in rules equal LayerWeighting on the dot products", arguments: WeightingScheme.allCases)
   func builtInRules(_ scheme: WeightingScheme) {
     var s = StepStatistics(sources: 3, layers: 2)
@@ -95,18 +83,6 @@ struct StepStatisticsTests {
     return (model, slots, target)
   }
 
-  static func measure(_ slots: [SourceSlot], target: FlatBuffer, mixer: GradientMixer) -> StepStatistics {
-    var s = StepStatistics(sources: slots.count, layers: 2)
-    for slot in slots {
-      s.present[slot.index] = 1
-      s.finite[slot.index] = 1
-      s.dots[slot.index] = mixer.layerDots(target, slot.gradient)
-      s.sourceSquaredNorms[slot.index] = mixer.layerSquaredNorms(slot.gradient)
-    }
-    s.targetSquaredNorms = mixer.layerSquaredNorms(target)
-    return s
-  }
-
   @Test("the target coefficient adds c_l · g_T,l once to the mix")
   func targetCoefficients() throws {
     let (model, slots, target) = try Self.fixture()
@@ -114,34 +90,44 @@ struct StepStatisticsTests {
     let mixed = model.makeBuffer()
     let w = MixingWeights(weights: [[1, 0], [0, 0]], usefulness: 0, emptyLayers: [], targetCoefficients: [0, -2])
     var timers = PhaseTimers()
-    try AllreduceMixing(comm: LocalCommunicator(), mixer: mixer, mixed: mixed, targetGradient: target)
-      .mix(w, active: [true, true], local: slots, timers: &timers)
+    try AllreduceMixing(comm: LocalCommunicator(), mixer: mixer)
+      .mix(
+        w, active: [true, true], local: slots.map(\.localGradient), target: target, into: mixed,
+        timers: &timers)
     let expected = (0..<17).map { i in i < 9 ? slots[0].gradient.storage[i] : -2 * target.storage[i] }
     #expect(mixed.array == expected)
   }
 
-  @Test("pipelined mixing equals the plain allreduce bit for bit, also when a source is non-finite in one layer")
-  func pipelinedEqualsPlain() throws {
-    for poison in [false, true] {
-      let (model, slots, target) = try Self.fixture()
-      if poison { slots[1].gradient.storage[0] = .nan }  // layer 0 is differentiated last
-      let mixer = GradientMixer(layout: model.layout)
-      var stats = Self.measure(slots, target: target, mixer: mixer)
-      let rule = DotProductWeighting(scheme: .layerWise)
-      let pipelinedOut = model.makeBuffer(), plainOut = model.makeBuffer()
-      let pipelined = PipelinedMixing(
-        comm: LocalCommunicator(), mixer: mixer, mixed: pipelinedOut, targetGradient: target,
-        rule: rule)
+  @Test("both strategies write the mix only into the buffer they are given, the same numbers in one process")
+  func strategiesWriteTheGivenBuffer() throws {
+    let (model, slots, target) = try Self.fixture()
+    let mixer = GradientMixer(layout: model.layout)
+    let w = MixingWeights(
+      weights: [[0.5, 2], [1, -1]], usefulness: 0, emptyLayers: [], targetCoefficients: [1, 0.25])
+    let before = slots.map(\.gradient.array), targetBefore = target.array
+    var outputs: [[Float]] = []
+    let strategies: [any MixingStrategy] = [
+      AllreduceMixing(comm: LocalCommunicator(), mixer: mixer),
+      GatherMixing(
+        comm: LocalCommunicator(), mixer: mixer,
+        shards: [[SourcePlacement.Shard(rank: 0, rows: 0..<1)], [SourcePlacement.Shard(rank: 0, rows: 0..<1)]]),
+    ]
+    for strategy in strategies {
+      let mixed = model.makeBuffer()
+      mixed.fill(.nan)  // every element must be written
       var timers = PhaseTimers()
-      for l in [1, 0] { try pipelined.layerReady(l, statistics: stats, local: slots, timers: &timers) }
-      if poison { stats.finite[1] = 0 }
-      var solver = rule
-      let weights = solver.solve(stats, active: stats.active)
-      try pipelined.mix(weights, active: stats.active, local: slots, timers: &timers)
-      try AllreduceMixing(comm: LocalCommunicator(), mixer: mixer, mixed: plainOut, targetGradient: target)
-        .mix(weights, active: stats.active, local: slots, timers: &timers)
-      #expect(pipelinedOut.array == plainOut.array, "poisoned: \(poison)")
-      #expect(plainOut.array.allSatisfy { $0.isFinite })
+      try strategy.mix(
+        w, active: [true, true], local: slots.map(\.localGradient), target: target, into: mixed, timers: &timers)
+      outputs.append(mixed.array)
     }
+    let expected = (0..<17).map { i -> Float in
+      let (a, b, c): (Float, Float, Float) = i < 9 ? (0.5, 1, 1) : (2, -1, 0.25)
+      return a * slots[0].gradient.storage[i] + b * slots[1].gradient.storage[i] + c * target.storage[i]
+    }
+    for out in outputs {
+      #expect(zip(out, expected).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+    }
+    #expect(outputs[0] == outputs[1])
+    #expect(slots.map(\.gradient.array) == before && target.array == targetBefore)
   }
 }

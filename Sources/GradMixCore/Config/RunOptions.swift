@@ -53,9 +53,6 @@ public struct RunOptions: Sendable {
   public var instrument = true
   /// This run continues an earlier one in `outDir` (`--resume`).
   public var resuming = false
-  /// Layer-wise pipelined mixing (``PipelinedMixing``); used with
-  /// the allreduce protocol and layer-wise or uniform weights.
-  public var overlap = false
   /// The split evaluations report (summary.json names it in `eval_split`).
   public var evalSplit: EvalSplit = .test
   /// `--step-timeout`: under MPI, a rank waiting this many seconds in one

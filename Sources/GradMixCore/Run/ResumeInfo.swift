@@ -12,7 +12,6 @@ public struct ResumeInfo {
   public let coordinatorOwnsSources: Bool
   /// The engine threads the run used (nil in runs recorded before it was kept).
   public var threads: Int? = nil
-  public var overlap: Bool? = nil
   /// `--eval-split` (nil in runs recorded before it was kept).
   public var evalSplit: EvalSplit? = nil
   /// `--step-timeout` seconds (nil: none, or a run recorded before it was kept).
@@ -92,7 +91,6 @@ public struct ResumeInfo {
       mixing: try field("comm") { ($0 as? String).flatMap(MixingProtocol.init(rawValue:)) },
       coordinatorOwnsSources: try field("coordinator_owns_sources") { $0 as? Bool })
     info.threads = o["threads"] as? Int
-    info.overlap = o["overlap"] as? Bool
     info.evalSplit = (o["eval_split"] as? String).flatMap(EvalSplit.init(rawValue:))
     info.stepTimeout = (o["step_timeout"] as? NSNumber)?.doubleValue
     info.fingerprint = (o["config_values"] as? [String: String]).map(ConfigFingerprint.init(values:))

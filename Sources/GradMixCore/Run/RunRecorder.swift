@@ -304,7 +304,6 @@ final class RunRecorder {
     if let w = initWeights { run["init"] = w }
     // What --resume checks and reuses (README, "Reliability").
     run["threads"] = BLAS.threads
-    run["overlap"] = options.overlap
     run["eval_split"] = options.evalSplit.rawValue
     if let timeout = options.stepTimeout { run["step_timeout"] = timeout }
     run["config_hash"] = fingerprint.hash

@@ -14,7 +14,9 @@ extension Trainer {
   /// state), and writes summary.json with `"status": "diverged"`; no final
   /// checkpoint is written. The caller prints the one error line and exits
   /// with status 3 (README, "Reliability").
-  func stopDiverged(_ verdict: DivergenceMonitor.Verdict, step: Int, wallSeconds: Double) throws -> RunSummary {
+  func stopDiverged(_ verdict: DivergenceMonitor.Verdict, step stepNumber: Int, wallSeconds: Double) throws
+    -> RunSummary
+  {
     var summary = RunSummary(
       testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
       parametersL2: .nan, wallSeconds: wallSeconds)
@@ -35,11 +37,11 @@ extension Trainer {
     }
     summary.lastCheckpoint = kept.sorted().last.map { "checkpoints/" + $0 }
     var record = recorder.summaryRecord(
-      summary, model: model, timers: timers, pseudoRefreshes: target.pseudoRefreshes,
+      summary, model: model, timers: step.timers, pseudoRefreshes: target.pseudoRefreshes,
       pseudo: target.lastPseudo)
     record["status"] = "diverged"
     record["diverged_since_step"] = verdict.since
-    record["diverged_at_step"] = step
+    record["diverged_at_step"] = stepNumber
     record["divergence"] = verdict.reason
     record["last_checkpoint"] = summary.lastCheckpoint ?? NSNull()
     try recorder.log.writeJSON(record, to: "summary.json")

@@ -6,18 +6,18 @@ import GradMixEngine
 extension Trainer {
   /// Writes a checkpoint: a collective (every rank sends its sources'
   /// states), then the coordinator writes the files.
-  func saveCheckpoint(step: Int, name: String) throws {
-    guard let state = try gatherState(step: step) else { return }
+  func saveCheckpoint(step stepNumber: Int, name: String) throws {
+    guard let state = try gatherState(step: stepNumber) else { return }
     try checkpointer.save(
-      state, name: name, parameters: parameters, modelState: runningStatistics.state,
-      velocity: velocity, optimizer: sgd,
-      baseLearningRate: config.optimizer.lr, schedule: schedule)
+      state, name: name, parameters: parameters, modelState: step.model.runningStatistics.state,
+      velocity: step.update.velocity, optimizer: step.update.sgd,
+      baseLearningRate: step.update.baseRate, schedule: step.update.schedule)
   }
 
   /// Gathers every rank's source states on the coordinator (a collective:
   /// every rank calls it) and returns the full state there, nil elsewhere.
   /// The shards of a source hold the same sampler state; the first is kept.
-  func gatherState(step: Int) throws -> TrainerState? {
+  func gatherState(step stepNumber: Int) throws -> TrainerState? {
     var local: [Int: TrainerState.Slot] = [:]
     for slot in slots { local[slot.index] = TrainerState.Slot(sampler: slot.sampler?.state, dropout: slot.dropout) }
     guard let all = try comm.gather(bytes: Array(try CheckpointJSON.encoder().encode(local)), root: 0) else {
@@ -29,15 +29,15 @@ extension Trainer {
       merged.merge(part) { a, _ in a }
     }
     return TrainerState(
-      step: step, alr: alr, meta: target.metaSampler?.state, slots: merged,
+      step: stepNumber, alr: step.update.alr, meta: target.metaSampler?.state, slots: merged,
       pseudo: target.pseudoSelection.map {
         TrainerState.Pseudo(
           refreshes: target.pseudoRefreshes, indices: $0.indices, labels: $0.labels, accuracy: $0.accuracy)
       },
       weightSums: recorder.weightSums, weightCounts: recorder.weightCounts,
       nonFiniteSourceSteps: recorder.nonFiniteSourceSteps, skippedSteps: recorder.skippedSteps,
-      lastEval: target.lastEval.map { [$0.loss, $0.accuracy] }, rule: rule.state,
-      targetSignature: targetSignature?.average, divergence: divergence)
+      lastEval: target.lastEval.map { [$0.loss, $0.accuracy] }, rule: step.rule.state,
+      targetSignature: step.targetSignature?.average, divergence: divergence)
   }
 
   /// Continues the run in `options.outDir` from its newest valid checkpoint
@@ -59,12 +59,12 @@ extension Trainer {
   /// Restores parameters, velocity and state from a checkpoint (every rank).
   func restore(from checkpoint: LoadedCheckpoint, state: TrainerState) throws {
     parameters.copy(from: checkpoint.parameters)
-    if let v = checkpoint.velocity { velocity.copy(from: v) }
-    runningStatistics.restore(from: checkpoint.state)
-    alr = state.alr
-    if let r = state.rule { rule.state = r }
+    if let v = checkpoint.velocity { step.update.velocity.copy(from: v) }
+    step.model.runningStatistics.restore(from: checkpoint.state)
+    step.update.alr = state.alr
+    if let r = state.rule { step.rule.state = r }
     if let d = state.divergence { divergence = d }
-    if let t = targetSignature, let a = state.targetSignature, a.count == t.average.count { t.average = a }
+    if let t = step.targetSignature, let a = state.targetSignature, a.count == t.average.count { t.average = a }
     if let m = state.meta, let sampler = target.metaSampler { try sampler.restore(m) }
     if let p = state.pseudo {
       target.pseudoRefreshes = p.refreshes

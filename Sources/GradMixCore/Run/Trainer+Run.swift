@@ -44,14 +44,14 @@ extension Trainer {
           testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
       }
       if settings.pseudoLabels, let p = config.pseudoLabels, t >= p.warmup, (t - p.warmup) % p.every == 0 {
-        try timers.time(\.pseudoLabelling) { try refreshPseudoLabels(step: t) }
+        try step.timers.time(\.pseudoLabelling) { try refreshPseudoLabels(step: t) }
       }
       let stepStart = monotonicSeconds()
-      let before = timers, commBefore = recorder.instruments.totals
-      let r = try separatingWait { try step(t, stopRequested: stopRequested()) }
+      let before = step.timers, commBefore = recorder.instruments.totals
+      let r = try separatingWait { try step.run(t, stopRequested: stopRequested()) }
       try recorder.recordTiming(
         step: t + 1, seconds: monotonicSeconds() - stepStart,
-        phases: options.instrument ? timers.since(before) : nil, collectivesBefore: commBefore)
+        phases: options.instrument ? step.timers.since(before) : nil, collectivesBefore: commBefore)
       if let verdict = divergence.observe(
         step: t + 1, losses: divergenceLosses(r),
         parametersFinite: parameters.firstNonFiniteIndex() == nil)
@@ -70,10 +70,10 @@ extension Trainer {
       }
       let evaluate = done % evalEvery == 0 || done == steps
       if evaluate, isCoordinator, let ev = target.evaluator, let split = target.split {
-        target.lastEval = timers.time(\.evaluation) {
+        target.lastEval = step.timers.time(\.evaluation) {
           ev.evaluate(
             options.evalSplit == .validation ? split.validation : split.test, parameters: parameters,
-            state: runningStatistics.state)
+            state: step.model.runningStatistics.state)
         }
       }
       if isCoordinator && (done % logEvery == 0 || evaluate || t == 0) {
@@ -111,10 +111,10 @@ extension Trainer {
       testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
       parametersL2: l2, wallSeconds: wall)
     try saveCheckpoint(step: steps, name: "final.safetensors")
-    let perRank = try recorder.gatherRankTimings(timers)
+    let perRank = try recorder.gatherRankTimings(step.timers)
     if isCoordinator {
       var record = recorder.summaryRecord(
-        summary, model: model, timers: timers, pseudoRefreshes: target.pseudoRefreshes,
+        summary, model: model, timers: step.timers, pseudoRefreshes: target.pseudoRefreshes,
         pseudo: target.lastPseudo)
       record["per_rank"] = perRank
       try recorder.log.writeJSON(record, to: "summary.json")
@@ -128,8 +128,8 @@ extension Trainer {
     let before = recorder.instruments.totalWaitSeconds
     defer {
       let wait = recorder.instruments.totalWaitSeconds - before
-      timers.communication -= wait
-      timers.waiting += wait
+      step.timers.communication -= wait
+      step.timers.waiting += wait
     }
     return try body()
   }
@@ -141,7 +141,8 @@ extension Trainer {
   /// computed; every rank holds the same parameters, so all select the same set.
   func refreshPseudoLabels(step t: Int) throws {
     guard let labeler = target.pseudoLabeler, let split = target.split, let ev = target.evaluator else { return }
-    let (labels, confidence) = ev.predict(split.unlabelled, parameters: parameters, state: runningStatistics.state)
+    let (labels, confidence) = ev.predict(
+      split.unlabelled, parameters: parameters, state: step.model.runningStatistics.state)
     let selection = labeler.select(pool: split.unlabelled, labels: labels, confidence: confidence)
     target.pseudoRefreshes += 1
     target.pseudoSelection = selection

@@ -1,24 +1,22 @@
 import GradMixDistributed
 import GradMixEngine
 
-/// Each rank sums its own weighted sources (the coordinator adds the target
-/// term); one allreduce of the flat buffer gives every rank the mixed gradient.
-final class AllreduceMixing: MixingStrategy {
+/// `--comm allreduce` (the default): each rank sums its own weighted sources
+/// (the coordinator adds the target term); one allreduce of the flat buffer
+/// gives every rank the mixed gradient.
+public final class AllreduceMixing: MixingStrategy {
   let comm: Communicator
   let mixer: GradientMixer
-  let mixed: FlatBuffer
-  let targetGradient: FlatBuffer
 
-  init(comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer) {
-    self.comm = comm; self.mixer = mixer; self.mixed = mixed; self.targetGradient = targetGradient
+  public init(comm: Communicator, mixer: GradientMixer) {
+    self.comm = comm; self.mixer = mixer
   }
 
-  func mix(_ weights: MixingWeights, active: [Bool], local: [SourceSlot], timers: inout PhaseTimers) throws {
-    timers.time(\.mixing) {
-      mixer.mixLocal(
-        local, weights: weights, active: active, target: comm.rank == 0 ? targetGradient : nil,
-        into: mixed)
-    }
+  public func mix(
+    _ weights: MixingWeights, active: [Bool], local: [LocalGradient], target: FlatBuffer?,
+    into mixed: FlatBuffer, timers: inout PhaseTimers
+  ) throws {
+    timers.time(\.mixing) { mixer.mixLocal(local, weights: weights, active: active, target: target, into: mixed) }
     if comm.worldSize > 1 {
       // Only the trainable layers (one span unless frozen layers sit between trainable ones).
       try timers.time(\.communication) {

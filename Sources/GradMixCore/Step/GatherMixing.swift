@@ -6,35 +6,32 @@ import GradMixEngine
 /// broadcasts it: the mixed gradient is bit-identical to one process's
 /// while no batch is split. Of a source whose shards are summed in a group
 /// (``ShardGroups``) only the group's first rank sends, the whole gradient.
-final class GatherMixing: MixingStrategy {
+public final class GatherMixing: MixingStrategy {
   let comm: Communicator
   let mixer: GradientMixer
-  let mixed: FlatBuffer
-  let targetGradient: FlatBuffer
   /// `shards[k]`: the shards of source k that send (``ShardGroups/reporting``).
   let shards: [[SourcePlacement.Shard]]
   /// Buffers grown on first use.
   var send = FlatBuffer(count: 0)
   var receive = FlatBuffer(count: 0)
 
-  init(
-    comm: Communicator, mixer: GradientMixer, mixed: FlatBuffer, targetGradient: FlatBuffer,
-    shards: [[SourcePlacement.Shard]]
-  ) {
-    self.comm = comm; self.mixer = mixer; self.mixed = mixed; self.targetGradient = targetGradient
-    self.shards = shards
+  public init(comm: Communicator, mixer: GradientMixer, shards: [[SourcePlacement.Shard]]) {
+    self.comm = comm; self.mixer = mixer; self.shards = shards
   }
 
-  func mix(_ weights: MixingWeights, active: [Bool], local: [SourceSlot], timers: inout PhaseTimers) throws {
+  public func mix(
+    _ weights: MixingWeights, active: [Bool], local: [LocalGradient], target: FlatBuffer?,
+    into mixed: FlatBuffer, timers: inout PhaseTimers
+  ) throws {
     let p = mixer.layout.count
     // Every rank knows every source's shards and which sources are active, so the counts agree.
     var counts = [Int](repeating: 0, count: comm.worldSize)
     for (k, sending) in shards.enumerated() where active[k] { for shard in sending { counts[shard.rank] += p } }
     // A rank's shards go in source order (its slots are in source order).
-    let mine = local.filter { active[$0.index] }
+    let mine = local.filter { active[$0.source] }
     if send.count < mine.count * p { send = FlatBuffer(count: mine.count * p) }
-    for (j, slot) in mine.enumerated() {
-      send.pointer.advanced(by: j * p).update(from: slot.gradient.pointer, count: p)
+    for (j, g) in mine.enumerated() {
+      send.pointer.advanced(by: j * p).update(from: g.gradient.pointer, count: p)
     }
     let total = counts.reduce(0, +)
     let isCoordinator = comm.rank == 0
@@ -61,7 +58,7 @@ final class GatherMixing: MixingStrategy {
             }
           }
         }
-        if let c = weights.targetCoefficients { mixer.accumulate(targetGradient, weights: c, into: mixed) }
+        if let target, let c = weights.targetCoefficients { mixer.accumulate(target, weights: c, into: mixed) }
       }
     }
     try timers.time(\.communication) { try comm.broadcast(mixed.storage, root: 0) }

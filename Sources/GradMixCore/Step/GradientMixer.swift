@@ -1,3 +1,4 @@
+import GradMixDistributed
 import GradMixEngine
 
 /// The per-layer vector operations of a GradMix step, each one BLAS call on
@@ -28,5 +29,11 @@ public struct GradientMixer: Sendable {
     for (l, r) in layout.layerRanges.enumerated() where weights[l] != 0 {
       BLAS.axpy(weights[l], UnsafeBufferPointer(g.slice(r)), mixed.slice(r))
     }
+  }
+
+  /// Sends `g`'s trainable spans from `root` to every rank (every rank calls
+  /// it): how the step shares g_T under `--target-gradient broadcast`.
+  public func broadcast(_ g: FlatBuffer, root: Int, comm: Communicator) throws {
+    for span in layout.spans { try comm.broadcast(g.slice(span), root: root) }
   }
 }

@@ -1,7 +1,7 @@
 import GradMixEngine
 
 /// Seconds spent per phase of the training step on this rank.
-struct PhaseTimers: Equatable {
+public struct PhaseTimers: Equatable {
   var targetGradient = 0.0
   var sourceGradients = 0.0
   var mixing = 0.0
@@ -14,6 +14,8 @@ struct PhaseTimers: Equatable {
   var update = 0.0
   var evaluation = 0.0
   var pseudoLabelling = 0.0
+
+  public init() {}
 
   /// Runs `body`, adding its wall time to `keyPath`.
   @inline(__always)

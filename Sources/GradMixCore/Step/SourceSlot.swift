@@ -59,4 +59,7 @@ final class SourceSlot {
 
   /// This shard's share of the source's batch (1 when not split).
   var fraction: Double { Double(rows.count) / Double(batchSize) }
+
+  /// The gradient as the mixing strategy takes it.
+  var localGradient: LocalGradient { LocalGradient(source: index, gradient: gradient) }
 }

@@ -116,7 +116,7 @@ public struct StepStatistics: Equatable, Sendable {
   }
 
   /// Sums these statistics over the ranks of `communicator` (one allreduce).
-  mutating func allreduce(_ communicator: Communicator) throws {
+  public mutating func allreduce(_ communicator: Communicator) throws {
     guard communicator.worldSize > 1 else { return }
     var buffer = [Double](repeating: 0, count: packedCount)
     buffer.withUnsafeMutableBufferPointer { pack(into: $0) }
@@ -134,22 +134,4 @@ public struct StepStatistics: Equatable, Sendable {
 
   /// The meta loss, if the coordinator computed one.
   public var meta: Double? { metaCount > 0 ? metaLoss : nil }
-
-  /// The statistics of layer `l` alone (L = 1), as a layer-separable rule
-  /// sees them; a source counts as finite here when its loss and layer `l`
-  /// are finite (the pipelined mixing decides each layer before the earlier
-  /// layers exist).
-  public func layer(_ l: Int) -> StepStatistics {
-    var v = StepStatistics(sources: sourceCount, layers: 1)
-    for k in 0..<sourceCount {
-      v.dots[k][0] = dots[k][l]
-      v.sourceSquaredNorms[k][0] = sourceSquaredNorms[k][l]
-      v.present[k] = present[k]
-      v.finite[k] = losses[k].isFinite && sourceSquaredNorms[k][l].isFinite ? present[k] : 0
-    }
-    v.targetSquaredNorms[0] = targetSquaredNorms[l]
-    v.metaLoss = metaLoss
-    v.metaCount = metaCount
-    return v
-  }
 }

@@ -9,7 +9,7 @@ extension Trainer {
     for i in 0..<parameters.count { sum += Double(parameters.storage[i]) }
     let mine = [sum, BLAS.dot(UnsafeBufferPointer(parameters.storage), UnsafeBufferPointer(parameters.storage))]
     var all = [Double](repeating: 0, count: 2 * comm.worldSize)
-    try timers.time(\.communication) {
+    try step.timers.time(\.communication) {
       try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) }
       }
     }
