@@ -136,8 +136,8 @@ struct MPITests {
 
   /// More ranks than sources: 4 and 5 ranks on two sources (with the target
   /// as a source and pseudo-labels: 4 sources; without: 2 sources whose
-  /// batches are split over 3 and 4 workers, with dot-product scores, which
-  /// add up over shards without a group sum) train the one-process model
+  /// batches are split over 3 and 4 workers, `gradmix-no-pl` without the label
+  /// gate, whose dot products add up over shards without a group sum) train the one-process model
   /// (1 thread each) within 1e-5 in params_l2 and 1e-3 in test loss over 20 steps.
   @Test("4 and 5 ranks on 2 sources, whole or split batches: the one-process model", arguments: [false, true])
   func moreRanksThanSources(split: Bool) throws {
@@ -148,7 +148,7 @@ struct MPITests {
       [
         "train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
         "--check-every", "5",
-      ] + (split ? ["--method", "gradmix-no-pl", "weighting.score=dot"] : [])
+      ] + (split ? ["--method", "gradmix-no-pl", "weighting.label_gate=false"] : [])
     let single = try runProduct(common + ["--out", dir + "/single"])
     #expect(single.status == 0, "\(single.stderr)")
     let reference = try Self.summary(dir + "/single")
@@ -196,8 +196,8 @@ struct MPITests {
     return Set(sources.flatMap { src in ((src["shards"] as? [[String: Any]]) ?? []).compactMap { $0["rank"] as? Int } })
   }
 
-  /// The default method (`gradmix`: cosine scores, which need the norms of
-  /// whole source gradients) on experiments/digits (2 sources, the target as
+  /// The default method (`gradmix`: label scores, which need whole source
+  /// gradients) on experiments/digits (2 sources, the target as
   /// a source, pseudo-labels: 4 sources) on 4, 5 and 6 ranks, batches split
   /// where ranks outnumber the sources, trains the one-process model
   /// (1 thread each) within 1e-5 in params_l2 and 1e-3 in test loss over 20

@@ -29,7 +29,7 @@ struct ResolvedConfigTests {
     pseudo_labels: {warmup: 5, every: 6, threshold: 0.8, per_class_cap: 3, batch_size: 12}
     finetune_source_fraction: 0.3
     weight_score: source-norm
-    weighting: {smoothing: 0.5, score: dot, confidence: 2, hold: 3, label_gate: true, label_confidence: 1.5, label_match: false, mix: layerwise, tawt_rate: 0.3}
+    weighting: {smoothing: 0.5, hold: 3, label_gate: true, label_confidence: 1.5, label_match: false, tawt_rate: 0.3}
     augment: {max_shift: 2}
     eval_every: 5
     log_every: 2
@@ -122,9 +122,8 @@ struct ResolvedConfigTests {
     #expect(
       resolved.weighting
         == TrainConfig.Weighting(
-          smoothing: d.smoothing, score: d.score.rawValue, confidence: d.confidence, hold: d.hold, labelGate: true,
-          labelConfidence: d.labelConfidence, labelMatch: true, mix: d.mix.rawValue,
-          tawtRate: TAWTWeighting.defaultRate))
+          smoothing: d.smoothing, hold: d.hold, labelGate: true, labelConfidence: d.labelConfidence,
+          labelMatch: true, tawtRate: TAWTWeighting.defaultRate))
     #expect(resolved.adaptiveLR?.enabled == false && resolved.evalEvery == 2 && resolved.logEvery == 1)
     #expect(text.contains("smoothing: 0.9") && text.contains("beta: 0.9") && text.contains("tawt_rate: 0.1"), "\(text)")
     // gradmix-paper's adaptive learning rate is on by default; a model whose last layer is not dense has no label gate.

@@ -49,14 +49,11 @@ struct TrainConfigTests {
       ),
       ("conv4k5-relu-pool2-fc10", "conv4k40-fc10", "model.spec: layer 'conv4k40' does not fit"),
       ("lr: 0.01", "lr: -1", "optimizer.lr: must be positive"),
-      ("classes: 10\n", "classes: 10\nweighting: {smoothing: 1}\n", "weighting.smoothing: must be in [0, 1)"),
-      ("classes: 10\n", "classes: 10\nweighting: {score: angle}\n", "weighting.score: must be dot or cosine"),
       ("classes: 10\n", "classes: 10\nweighting: {hold: -1}\n", "weighting.hold: must not be negative"),
       (
         "classes: 10\n", "classes: 10\nweighting: {label_gate: false, label_match: true}\n",
         "weighting.label_match: is a part of the label gate; it needs weighting.label_gate: true"
       ),
-      ("classes: 10\n", "classes: 10\nweighting: {mix: sum}\n", "weighting.mix: must be layerwise or pcgrad"),
       (
         "classes: 10\n", "classes: 10\nadaptive_lr: {enabled: maybe}\n",
         "adaptive_lr.enabled: expected a value of type Bool"
@@ -95,6 +92,26 @@ struct TrainConfigTests {
   func removedKeys(_ line: String) {
     let key = "weighting." + line.dropFirst("weighting: {".count).prefix { $0 != ":" }
     expectRemoved(Self.valid + "\n" + line + "\n", field: key)
+  }
+
+  /// The keys of the layer-wise weights, removed with them on 2026-12-05 (issue 26): the error says why.
+  @Test(
+    "the layer-wise weights' removed keys say why they went",
+    arguments: [
+      ("weighting: {score: dot}", "weighting.score", "shaped only mix: layerwise"),
+      ("weighting: {confidence: 1}", "weighting.confidence", "shaped only mix: layerwise"),
+      ("weighting: {mix: layerwise}", "weighting.mix", "always mixes equal shares with projection"),
+    ])
+  func removedRuleKeys(_ c: (String, String, String)) {
+    do {
+      _ = try TrainConfig.parse(yaml: Self.valid + "\n" + c.0 + "\n", file: "c.yaml")
+      Issue.record("accepted: \(c.0)")
+    } catch let e as ConfigError {
+      #expect(e.description.hasPrefix("c.yaml: \(c.1): unknown key (removed 2026-12-05 (docs/EXPERIMENTS.md): "), "\(e)")
+      #expect(e.description.contains(c.2) && e.description.hasSuffix("delete it)"), "\(e)")
+    } catch {
+      Issue.record("unexpected error type: \(error)")
+    }
   }
 
   @Test("target.disjoint_meta is a removed key too")

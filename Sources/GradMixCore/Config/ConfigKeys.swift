@@ -41,8 +41,8 @@ indirect enum KeySchema: Sendable {
     ]),
     "finetune_source_fraction": .value, "weight_score": .value,
     "weighting": .map([
-      "smoothing": .value, "score": .value, "confidence": .value, "hold": .value, "label_gate": .value,
-      "label_confidence": .value, "label_match": .value, "mix": .value, "tawt_rate": .value,
+      "smoothing": .value, "hold": .value, "label_gate": .value, "label_confidence": .value,
+      "label_match": .value, "tawt_rate": .value,
     ]),
     "augment": .map(["max_shift": .value]),
     "eval_every": .value, "log_every": .value, "checkpoint_every": .value, "keep_checkpoints": .value,
@@ -74,6 +74,12 @@ indirect enum KeySchema: Sendable {
     let weighting = ["label_floor", "target_cap", "magnitude", "label_classes", "sharpness", "prior", "gate"]
     var keys: [String: String] = ["target.disjoint_meta": inert, "weighting.layer_share": inert]
     for key in weighting { keys["weighting." + key] = inert }
+    // The layer-wise weights the default no longer used (docs/EXPERIMENTS.md, 2026-12-05, issue 26).
+    let layerwise = "removed 2026-12-05 (docs/EXPERIMENTS.md): it shaped only mix: layerwise, which went; delete it"
+    keys["weighting.score"] = layerwise
+    keys["weighting.confidence"] = layerwise
+    keys["weighting.mix"] =
+      "removed 2026-12-05 (docs/EXPERIMENTS.md): the rule always mixes equal shares with projection (mix: layerwise went); delete it"
     return keys
   }()
 

@@ -168,19 +168,10 @@ extension TrainConfig {
     }
     if let w = weighting {
       if let b = w.smoothing, !(b >= 0 && b < 1) { throw fail("weighting.smoothing", "must be in [0, 1), got \(b)") }
-      if let sc = w.score, GradMixWeighting.Score(rawValue: sc) == nil {
-        throw fail("weighting.score", "must be dot or cosine, got '\(sc)'")
-      }
-      if let z = w.confidence, !(z >= 0 && z.isFinite) {
-        throw fail("weighting.confidence", "must not be negative, got \(z)")
-      }
       if let r = w.tawtRate, !(r > 0 && r.isFinite) { throw fail("weighting.tawt_rate", "must be positive, got \(r)") }
       if let h = w.hold, h < 0 { throw fail("weighting.hold", "must not be negative, got \(h)") }
       if w.labelMatch == true && w.labelGate == false {
         throw fail("weighting.label_match", "is a part of the label gate; it needs weighting.label_gate: true")
-      }
-      if let m = w.mix, GradMixWeighting.Mix(rawValue: m) == nil {
-        throw fail("weighting.mix", "must be layerwise or pcgrad, got '\(m)'")
       }
       if let z = w.labelConfidence, !(z >= 0 && z.isFinite) {
         throw fail("weighting.label_confidence", "must not be negative, got \(z)")

@@ -105,11 +105,9 @@ extension TrainConfig {
       .classifierInputCount != nil
     let labelGate = w?.labelGate ?? (d.labelGate && dense)
     c.weighting = Weighting(
-      smoothing: w?.smoothing ?? d.smoothing, score: w?.score ?? d.score.rawValue,
-      confidence: w?.confidence ?? d.confidence, hold: w?.hold ?? d.hold, labelGate: labelGate,
+      smoothing: w?.smoothing ?? d.smoothing, hold: w?.hold ?? d.hold, labelGate: labelGate,
       labelConfidence: w?.labelConfidence ?? d.labelConfidence,
-      labelMatch: w?.labelMatch ?? (labelGate && d.labelMatch), mix: w?.mix ?? d.mix.rawValue,
-      tawtRate: w?.tawtRate ?? TAWTWeighting.defaultRate)
+      labelMatch: w?.labelMatch ?? (labelGate && d.labelMatch), tawtRate: w?.tawtRate ?? TAWTWeighting.defaultRate)
     c.evalEvery = c.evalEvery ?? Defaults.evalEvery(steps: options.steps)
     c.logEvery = c.logEvery ?? Defaults.logEvery(steps: options.steps)
     c.keepCheckpoints = c.keepCheckpoints ?? Defaults.keepCheckpoints

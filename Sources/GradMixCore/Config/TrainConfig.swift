@@ -97,26 +97,20 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
   /// The weighting rules' settings (docs/DESIGN.md, "The default rule").
   public struct Weighting: Codable, Equatable, Sendable {
-    /// `gradmix`: EMA factor β of the (source, layer) scores over steps.
+    /// `gradmix`: EMA factor β of the label gate's scores over steps.
     public var smoothing: Double?
-    /// `gradmix`: `dot` or `cosine`.
-    public var score: String?
-    /// `gradmix`: z, the weights use the smoothed score minus z standard errors.
-    public var confidence: Double?
     /// `gradmix`: the first H steps mix the labelled target set alone.
     public var hold: Int?
-    /// `gradmix`: a source whose label-signature bound is ≤ 0 gets 0 in every layer.
+    /// `gradmix`: a source whose label-score bound is ≤ 0 gets 0 in every layer.
     public var labelGate: Bool?
     /// `gradmix`: z of the label gate's bound.
     public var labelConfidence: Double?
     /// `gradmix`: the label gate also closes a source whose smoothed class match is ≤ 0.
     public var labelMatch: Bool?
-    /// `gradmix`: how the sources the gates leave open are mixed: `layerwise` or `pcgrad`.
-    public var mix: String?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
     enum CodingKeys: String, CodingKey {
-      case smoothing, score, confidence, hold, mix
+      case smoothing, hold
       case tawtRate = "tawt_rate", labelGate = "label_gate"
       case labelConfidence = "label_confidence", labelMatch = "label_match"
     }

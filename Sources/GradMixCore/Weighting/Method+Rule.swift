@@ -18,12 +18,9 @@ extension Method {
     switch self {
     case .gradmix, .gradmixNoPL:
       return GradMixWeighting(
-        sources: sources, layers: layers, score: w?.score.flatMap(GradMixWeighting.Score.init(rawValue:)) ?? d.score,
-        smoothing: w?.smoothing ?? d.smoothing, confidence: w?.confidence ?? d.confidence,
-        targetIndex: targetIndex, hold: w?.hold ?? d.hold,
+        sources: sources, smoothing: w?.smoothing ?? d.smoothing, targetIndex: targetIndex, hold: w?.hold ?? d.hold,
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
-        labelConfidence: w?.labelConfidence ?? d.labelConfidence, labelMatch: w?.labelMatch ?? d.labelMatch,
-        mix: w?.mix.flatMap(GradMixWeighting.Mix.init(rawValue:)) ?? d.mix)
+        labelConfidence: w?.labelConfidence ?? d.labelConfidence, labelMatch: w?.labelMatch ?? d.labelMatch)
     case .cosine:
       return CosineWeighting()
     case .tawt:

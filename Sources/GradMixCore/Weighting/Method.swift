@@ -15,9 +15,10 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   case l2rw
   /// GradMix without pseudo-labels.
   case gradmixNoPL = "gradmix-no-pl"
-  /// Layer-wise weights and pseudo-labels, with the weight rule the task
-  /// suite selected (``GradMixWeighting``, docs/DESIGN.md); the adaptive
-  /// learning rate only with `adaptive_lr.enabled: true`.
+  /// Equal shares among the sources a label gate leaves open, each layer
+  /// that conflicts with the target gradient projected, and pseudo-labels
+  /// (``GradMixWeighting``, docs/DESIGN.md); the adaptive learning rate only
+  /// with `adaptive_lr.enabled: true`.
   case gradmix
   /// The paper's method: its layer-wise rule exactly as stated, with the
   /// adaptive learning rate (unless `adaptive_lr.enabled: false`).
