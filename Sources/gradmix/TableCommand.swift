@@ -23,7 +23,7 @@ struct TableCommand: ParsableCommand {
   var by = "method"
 
   @Option(help: "The metric (a number in summary.json).")
-  var metric = "target_test_accuracy"
+  var metric = "target_accuracy"
 
   @Option(help: "md (Markdown) or csv.")
   var format: TableFormat = .md
