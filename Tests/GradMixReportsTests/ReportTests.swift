@@ -119,6 +119,29 @@ struct ReportTests {
     #expect(a.steps.count == 3 && a.events.count == 1)
   }
 
+  @Test("the table as JSON carries the CSV's numbers and each seed's value, and decodes to the same record")
+  func tableJSON() throws {
+    let root = try makeTemporaryDirectory("gradmix-json")
+    var runs: [RunFolder] = []
+    for (seed, (u, g)) in [(0.80, 0.84), (0.70, 0.75), (0.90, 0.93)].enumerated() {
+      runs.append(try RunFolder(path: Self.makeRun(root, "u\(seed)", method: "uniform", seed: seed + 1, accuracy: u)))
+      runs.append(try RunFolder(path: Self.makeRun(root, "g\(seed)", method: "gradmix", seed: seed + 1, accuracy: g)))
+    }
+    let t = try ResultTable(runs: runs, keys: ["method"], metric: "target_accuracy", baseline: "uniform")
+    let text = try t.json()
+    let back = try JSONDecoder().decode(ResultTable.Record.self, from: Data(text.utf8))
+    #expect(back == t.record && back.metric == "target_accuracy" && back.baseline == "uniform")
+    let g = try #require(back.groups.first { $0.group == "gradmix" })
+    let row = try #require(t.rows.first { $0.group == "gradmix" })
+    #expect(g.n == 3 && g.values == ["1": 0.84, "2": 0.75, "3": 0.93])
+    #expect(g.mean == row.estimate.mean && g.ci95HalfWidth == row.estimate.halfWidth)
+    #expect(g.diffPairs == 3 && g.diffMean == row.difference?.mean && g.diffMean.map { abs($0 - 0.04) < 1e-12 } == true)
+    // The baseline has no difference to itself: the keys are left out, not null.
+    let u = try #require(back.groups.first { $0.group == "uniform" })
+    #expect(u.diffMean == nil && !text.contains("null"))
+    #expect(text.contains("\"ci95_half_width\"") && text.contains("\"diff_mean\""))
+  }
+
   @Test("a run written before the rename reads its target_test_accuracy as target_accuracy")
   func formerAccuracyName() throws {
     let root = try makeTemporaryDirectory("gradmix-former")
