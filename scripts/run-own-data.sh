@@ -22,7 +22,7 @@ train() {  # CONFIG METHOD SEED NAME
     || { echo "run-own-data: $4 failed, see $dir.log" >&2; exit 1; }
 }
 
-accuracy() { python3 -c 'import json,sys; print("%.1f" % (100 * json.load(open(sys.argv[1]))["target_test_accuracy"]))' "$1/summary.json"; }
+accuracy() { python3 -c 'import json,sys; s = json.load(open(sys.argv[1])); print("%.1f" % (100 * s.get("target_accuracy", s.get("target_test_accuracy"))))' "$1/summary.json"; }
 
 for task in imagefolder npz; do
   echo "| $task | method | test accuracy (%) | wall (s) |"

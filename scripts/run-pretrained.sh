@@ -81,12 +81,13 @@ import json, statistics, sys
 out, seeds, wall, source = sys.argv[1], sys.argv[2].split(), int(sys.argv[3]), sys.argv[4]
 def load(d):
     s = json.load(open(f"{out}/{d}/summary.json"))
-    curve = [(r["step"], r["target_test_accuracy"]) for r in map(json.loads, open(f"{out}/{d}/metrics.jsonl"))
-             if "target_test_accuracy" in r]
-    return s["target_test_accuracy"], s["wall_seconds"], curve
+    curve = [(r["step"], r.get("target_accuracy", r.get("target_test_accuracy")))
+             for r in map(json.loads, open(f"{out}/{d}/metrics.jsonl"))
+             if "target_accuracy" in r or "target_test_accuracy" in r]
+    return s.get("target_accuracy", s.get("target_test_accuracy")), s["wall_seconds"], curve
 pre = json.load(open(f"{out}/source/summary.json"))
 print(f"Pretraining on {source}: {pre['steps']} steps, test accuracy on its own test split "
-      f"{100 * pre['target_test_accuracy']:.1f}%, {pre['wall_seconds']:.0f} s.\n")
+      f"{100 * pre.get('target_accuracy', pre.get('target_test_accuracy')):.1f}%, {pre['wall_seconds']:.0f} s.\n")
 print("| method | start | test accuracy (mean ± sd, %) | per seed | steps to the scratch run's final accuracy | wall s per run |")
 print("|---|---|---|---|---|---|")
 for method in ("target-only", "gradmix"):

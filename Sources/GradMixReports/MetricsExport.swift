@@ -7,7 +7,8 @@ import Foundation
 public enum MetricsExport {
   /// Scalar fields of a step record, in this column order when present.
   static let stepColumns = [
-    "step", "lr", "lr_scale", "target_meta_loss", "target_test_accuracy", "target_test_loss",
+    "step", "lr", "lr_scale", "target_meta_loss", "target_accuracy", "target_loss", "eval_split",
+    "target_test_accuracy", "target_test_loss",  // before issue #27
     "pseudo_count", "pseudo_accuracy_diagnostic", "skipped",
   ]
 

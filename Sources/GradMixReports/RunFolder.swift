@@ -10,8 +10,15 @@ public struct RunFolder {
     public let fields: [String: Any]
     public var step: Int? { (fields["step"] as? NSNumber)?.intValue }
     public var event: String? { fields["event"] as? String }
-    public func number(_ key: String) -> Double? { RunFolder.number(fields[key]) }
+    public func number(_ key: String) -> Double? {
+      RunFolder.number(fields[key] ?? RunFolder.formerNames[key].flatMap { fields[$0] })
+    }
   }
+
+  /// Keys renamed since older runs were written: a key read from a file that
+  /// lacks it falls back to its former name (issue #27: the evaluated split's
+  /// accuracy and loss were `target_test_*` even under `--eval-split validation`).
+  public static let formerNames = ["target_accuracy": "target_test_accuracy", "target_loss": "target_test_loss"]
 
   public let path: String
   public let run: [String: Any]
@@ -65,6 +72,7 @@ public struct RunFolder {
   /// A value by key: summary.json, then run.json, then the config by dotted path
   /// (`optimizer.lr`, `sources[1].limit`).
   public func value(for key: String) -> Any? {
+    if let old = RunFolder.formerNames[key], summary[key] == nil, let v = summary[old] { return v }
     if let v = summary[key] { return v }
     if let v = run[key] { return v }
     if let v = (run["provenance"] as? [String: Any])?[key] ?? (summary["provenance"] as? [String: Any])?[key] {

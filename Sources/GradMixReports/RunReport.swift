@@ -51,7 +51,7 @@ public struct RunReport {
   /// Every picture as (section heading, SVG).
   public func pictures() -> [(String, String)] {
     var out: [(String, String)] = []
-    var acc = SVGChart(title: "Target test accuracy", yLabel: "accuracy", series: perRun("target_test_accuracy"))
+    var acc = SVGChart(title: "Target accuracy", yLabel: "accuracy", series: perRun("target_accuracy"))
     acc.yRange = 0...1
     out.append(("Accuracy", acc.svg()))
     var losses: [SVGChart.Series] = []
@@ -165,12 +165,12 @@ public struct RunReport {
   /// The runs' summary table rows.
   func summaryTable() -> String {
     var rows =
-      "<table><tr><th>run</th><th>method</th><th>seed</th><th>steps</th><th>target test accuracy</th>"
+      "<table><tr><th>run</th><th>method</th><th>seed</th><th>steps</th><th>target accuracy</th>"
       + "<th>wall seconds</th><th>ranks</th><th>commit</th><th>host</th><th>started</th></tr>\n"
     for r in runs {
       let acc =
-        r.number(for: "target_test_accuracy").flatMap { $0.isFinite ? String(format: "%.2f%%", $0 * 100) : nil }
-        ?? (r.steps.last?.number("target_test_accuracy").map { String(format: "%.2f%% (unfinished)", $0 * 100) } ?? "—")
+        r.number(for: "target_accuracy").flatMap { $0.isFinite ? String(format: "%.2f%%", $0 * 100) : nil }
+        ?? (r.steps.last?.number("target_accuracy").map { String(format: "%.2f%% (unfinished)", $0 * 100) } ?? "—")
       let steps =
         r.finished ? (r.string(for: "steps") ?? "?") : "\(r.steps.last?.step ?? 0) of \(r.string(for: "steps") ?? "?")"
       let cells = [
@@ -211,6 +211,7 @@ public struct RunReport {
       page += svg + "\n"
     }
     if !lastSection.isEmpty { page += "</div>\n" }
+    page += layerShareTables()
     page +=
       "<footer>Written by \(SVGChart.escape(generator)) from \(runs.map { SVGChart.escape($0.path) }.joined(separator: ", ")).</footer>\n"
     return page + "</body></html>\n"

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GradMixCore
 import GradMixDistributed
 import GradMixEngine
 
@@ -18,7 +19,17 @@ struct InfoCommand: ParsableCommand {
   )
   var blasEnvironment = false
 
+  @Flag(
+    help:
+      "Print only the training methods `train --method` accepts, one per line (the one list scripts read; issue #27)."
+  )
+  var methods = false
+
   func run() throws {
+    if methods {
+      for m in Method.allCases { print(m.rawValue) }
+      return
+    }
     if blasEnvironment {
       let env = ProcessInfo.processInfo.environment
       for key in ["OPENBLAS_CORETYPE", "GRADMIX_BLAS_AUTO"] { if let v = env[key] { print("\(key)=\(v)") } }

@@ -238,7 +238,7 @@ struct SweepCommand: ParsableCommand {
     let table = try? ResultTable(
       runs: RunCollection.expand([out]).filter { r in grid.contains { $0.name == r.name } },
       keys: ["method"] + sets.compactMap { $0.split(separator: "=").first.map(String.init) },
-      metric: "target_test_accuracy", baseline: baseline)
+      metric: "target_accuracy", baseline: baseline)
     if let table { print("\n" + table.markdown(), terminator: "") }
     if !failures.isEmpty {
       printError("sweep: \(failures.count) run(s) failed: \(failures.joined(separator: ", ")) (see their .log files)")

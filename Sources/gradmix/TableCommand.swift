@@ -23,9 +23,9 @@ struct TableCommand: ParsableCommand {
   var by = "method"
 
   @Option(help: "The metric (a number in summary.json).")
-  var metric = "target_test_accuracy"
+  var metric = "target_accuracy"
 
-  @Option(help: "md (Markdown) or csv.")
+  @Option(help: "md (Markdown), csv or json (every number, each seed's value).")
   var format: TableFormat = .md
 
   @Option(help: "The group to compare every other group with (e.g. uniform); adds paired differences.")
@@ -52,11 +52,15 @@ struct TableCommand: ParsableCommand {
     if !table.skipped.isEmpty {
       printError("note: left out (no \(metric), unfinished?): \(table.skipped.joined(separator: ", "))")
     }
-    print(format == .md ? table.markdown() : table.csv(), terminator: "")
+    switch format {
+    case .md: print(table.markdown(), terminator: "")
+    case .csv: print(table.csv(), terminator: "")
+    case .json: print(try table.json(), terminator: "")
+    }
   }
 }
 
 /// The output format of `gradmix table`.
 enum TableFormat: String, ExpressibleByArgument, CaseIterable {
-  case md, csv
+  case md, csv, json
 }

@@ -16,6 +16,22 @@ struct CLITests {
     #expect(r.stdout.contains("OpenBLAS"), "\(r.stdout)")
   }
 
+  @Test("gradmix info --methods lists each method train accepts, once, and nothing else")
+  func infoMethods() throws {
+    let r = try runProduct(["info", "--methods"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let names = r.stdout.split(separator: "\n").map(String.init)
+    #expect(Set(names).count == names.count && names.count >= 8, "\(names)")
+    for m in ["target-only", "uniform", "l2rw", "pcgrad-target", "gradmix-paper", "gradmix"] {
+      #expect(names.contains(m), "missing \(m)")
+    }
+    // Every listed name is a method train accepts (an unknown one fails before any data is read).
+    let bad = try runProduct(["train", "--method", "no-such-method"])
+    #expect(bad.status != 0)
+    let help = try runProduct(["train", "--help"])
+    for m in names { #expect(help.stdout.contains(m), "train --help lacks \(m)") }
+  }
+
   @Test("bench engine writes the JSON records the README table is built from")
   func benchEngineJSON() throws {
     let dir = try tempDir()

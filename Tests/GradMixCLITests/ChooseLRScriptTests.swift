@@ -23,7 +23,7 @@ struct ChooseLRScriptTests {
       "eval_split": "validation", "status": "completed", "method": method, "seed": seed,
       "config": repository.path + "/experiments/suite/\(task)/config.yaml",
       "command": "gradmix train --config c.yaml --method \(method) \(overrides) --seed \(seed)",
-      "target_test_accuracy": accuracy,
+      "target_accuracy": accuracy,
     ]
     try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: runDir + "/summary.json"))
   }

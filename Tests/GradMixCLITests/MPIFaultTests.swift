@@ -102,7 +102,7 @@ struct MPIFaultTests {
     let watched = try MPITests.mpi(3, "gradmix", common + ["--out", dir + "/watched", "--step-timeout", "120"])
     #expect(watched.status == 0, "\(watched.stderr)")
     let a = try MPITests.summary(dir + "/plain"), b = try MPITests.summary(dir + "/watched")
-    for key in ["params_l2", "target_test_loss", "target_test_accuracy"] {
+    for key in ["params_l2", "target_loss", "target_accuracy"] {
       #expect(
         a[key] as? Double != nil && a[key] as? Double == b[key] as? Double,
         "\(key): \(String(describing: b[key])) with the watchdog vs \(String(describing: a[key]))")

@@ -79,7 +79,7 @@ struct MPITests {
       #expect(r.status == 0, "\(name): \(r.stderr)")
       let s = try Self.summary(dir + "/" + name)
       #expect(s["world_size"] as? Int == n)
-      for key in ["params_l2", "target_test_loss"] {
+      for key in ["params_l2", "target_loss"] {
         let a = try #require(reference[key] as? Double), b = try #require(s[key] as? Double)
         #expect(abs(a - b) <= 1e-4 * abs(a), "\(name): \(key) \(b) vs single process \(a)")
         // The gather protocol adds the sources in the one-process order: bit-identical.
@@ -159,7 +159,7 @@ struct MPITests {
       #expect(s["world_size"] as? Int == n)
       let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
       #expect(abs(a - b) <= 1e-5, "np \(n): params_l2 \(b) vs one process \(a)")
-      let x = try #require(reference["target_test_loss"] as? Double), y = try #require(s["target_test_loss"] as? Double)
+      let x = try #require(reference["target_loss"] as? Double), y = try #require(s["target_loss"] as? Double)
       #expect(abs(x - y) <= 1e-3, "np \(n): test loss \(y) vs one process \(x)")
       // Every rank computes something; with two sources their batches are split.
       let sources = try #require(s["sources"] as? [[String: Any]])
@@ -223,7 +223,7 @@ struct MPITests {
       #expect(s["world_size"] as? Int == n && s["method"] as? String == "gradmix")
       let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
       #expect(abs(a - b) <= 1e-5, "np \(n): params_l2 \(b) vs one process \(a)")
-      let x = try #require(reference["target_test_loss"] as? Double), y = try #require(s["target_test_loss"] as? Double)
+      let x = try #require(reference["target_loss"] as? Double), y = try #require(s["target_loss"] as? Double)
       #expect(abs(x - y) <= 1e-3, "np \(n): test loss \(y) vs one process \(x)")
       let split = Self.splitRanks(s)
       splitSeen = splitSeen || !split.isEmpty
@@ -267,7 +267,7 @@ struct MPITests {
       let s = try Self.summary(dir + "/" + v.name)
       let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
       #expect(abs(a - b) <= 1e-5, "\(v.name): params_l2 \(b) vs one process \(a)")
-      let x = try #require(reference["target_test_loss"] as? Double), y = try #require(s["target_test_loss"] as? Double)
+      let x = try #require(reference["target_loss"] as? Double), y = try #require(s["target_loss"] as? Double)
       #expect(abs(x - y) <= 1e-3, "\(v.name): test loss \(y) vs one process \(x)")
       let split = Self.splitRanks(s)
       #expect(!split.isEmpty, "\(v.name): no batch split: \(s["sources"] ?? "")")
@@ -325,7 +325,7 @@ struct MPITests {
     #expect(
       a["params_l2"] as? Double == b["params_l2"] as? Double,
       "params_l2 \(String(describing: b["params_l2"])) vs \(String(describing: a["params_l2"]))")
-    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
     // The resumed run's metrics hold each step once.
     let lines = try String(contentsOfFile: dir + "/resumed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
     let steps = lines.compactMap {
@@ -371,6 +371,6 @@ struct MPITests {
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/killed")
     #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
   }
 }

@@ -116,7 +116,7 @@ struct ReliabilityTests {
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/killed/summary.json")))
         as? [String: Any])
     #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
   }
 
   @Test("--resume skips a corrupt newest checkpoint with a warning")

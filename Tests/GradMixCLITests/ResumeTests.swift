@@ -58,6 +58,6 @@ struct ResumeTests {
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/resumed")
     #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
   }
 }

@@ -68,7 +68,7 @@ struct RobustRunTests {
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let a = try Self.json(dir + "/straight/summary.json"), b = try Self.json(dir + "/stopped/summary.json")
     #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_test_loss"] as? Double == b["target_test_loss"] as? Double)
+    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
   }
 
   @Test("--eval-split validation is recorded and reused by --resume; a different one is refused")

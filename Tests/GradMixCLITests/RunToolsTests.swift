@@ -136,7 +136,7 @@ struct RunToolsTests {
 
     // The table's mean is the mean of the runs' summary.json values.
     let accuracies = try ["gradmix-s1", "gradmix-s2"].map {
-      try #require(Self.json(out + "/\($0)/summary.json")["target_test_accuracy"] as? Double)
+      try #require(Self.json(out + "/\($0)/summary.json")["target_accuracy"] as? Double)
     }
     let table = try runProduct(["table", out + "/gradmix-s1", out + "/gradmix-s2", "--format", "csv"])
     #expect(table.status == 0, "\(table.stderr)")
@@ -148,7 +148,7 @@ struct RunToolsTests {
     #expect(report.status == 0, "\(report.stderr)")
     let html = try String(contentsOfFile: dir + "/report/index.html", encoding: .utf8)
     #expect(html.components(separatedBy: "<svg ").count - 1 >= 2)
-    #expect(html.contains("Target test accuracy") && html.contains("gradmix-s2"))
+    #expect(html.contains("Target accuracy") && html.contains("gradmix-s2"))
 
     let export = try runProduct(["export", out + "/uniform-s1"])
     #expect(export.status == 0, "\(export.stderr)")

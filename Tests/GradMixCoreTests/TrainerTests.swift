@@ -53,7 +53,7 @@ struct TrainerTests {
     let summary = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
     let s = try Self.json(opts.outDir + "/summary.json")
     for key in [
-      "method", "seed", "steps", "target_test_accuracy", "target_test_loss", "params_l2", "wall_seconds",
+      "method", "seed", "steps", "target_accuracy", "target_loss", "eval_split", "params_l2", "wall_seconds",
       "world_size", "mean_weights",
     ] {
       #expect(s[key] != nil, "summary.json lacks \(key)")
@@ -152,6 +152,21 @@ struct TrainerTests {
     let clean = try #require(mean["clean"]), noise = try #require(mean["noise"])
     print("mean weights: clean \(clean), noise \(noise)")
     #expect(noise.reduce(0, +) < 0.8 * clean.reduce(0, +))
+    // Per (source, layer) over the last four fifths of the steps (every step, not only logged ones).
+    #expect(s["layer_share_from_step"] as? Int == 24)
+    #expect(s["layer_steps"] as? Int == 96 - (s["skipped_steps"] as? Int ?? 0))
+    let open = try #require(s["layer_open_share"] as? [String: [Double]])
+    let layerMean = try #require(s["layer_mean_weight"] as? [String: [Double]])
+    print("open share: \(open), mean weight: \(layerMean)")
+    #expect(Set(open.keys) == Set(mean.keys) && open.values.allSatisfy { $0.count == 3 })
+    for (name, shares) in open {
+      let w = try #require(layerMean[name])
+      // A weight is at most 1, so the mean weight cannot exceed the share of steps open;
+      // a share is a fraction of the counted steps.
+      for j in shares.indices { #expect(shares[j] >= 0 && shares[j] <= 1 && w[j] <= shares[j] + 1e-12) }
+    }
+    let cleanLate = try #require(layerMean["clean"]), noiseLate = try #require(layerMean["noise"])
+    #expect(noiseLate.reduce(0, +) < cleanLate.reduce(0, +))
   }
 
   /// The label gate (docs/DESIGN.md, "The label gate"): a source whose labels

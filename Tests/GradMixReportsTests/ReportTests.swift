@@ -9,12 +9,12 @@ struct ReportTests {
   /// Writes a run folder: summary.json with the accuracy, and a metrics.jsonl with two sources over 3 records.
   static func makeRun(
     _ root: String, _ name: String, method: String, seed: Int, accuracy: Double,
-    ranks: Int = 1
+    ranks: Int = 1, accuracyKey: String = "target_accuracy"
   ) throws -> String {
     let dir = root + "/" + name
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     var summary: [String: Any] = [
-      "method": method, "seed": seed, "steps": 30, "target_test_accuracy": accuracy,
+      "method": method, "seed": seed, "steps": 30, accuracyKey: accuracy,
       "wall_seconds": 1.5, "world_size": ranks,
     ]
     if ranks > 1 {
@@ -33,7 +33,7 @@ struct ReportTests {
         "step": step, "lr": 0.01, "lr_scale": 1.0 + Double(step) / 100, "layers": ["conv1", "fc2"],
         "losses": ["mnist": 1.0 / Double(step), "printed": 2.0 / Double(step)],
         "weights": ["mnist": [0.25, 0.5], "printed": [0.75, 0.5]],
-        "target_test_accuracy": accuracy * Double(step) / 30, "pseudo_count": step,
+        accuracyKey: accuracy * Double(step) / 30, "pseudo_count": step,
       ]
       lines.append(
         String(decoding: try JSONSerialization.data(withJSONObject: rec, options: .sortedKeys), as: UTF8.self))
@@ -54,7 +54,7 @@ struct ReportTests {
       runs.append(try RunFolder(path: Self.makeRun(root, "u\(seed)", method: "uniform", seed: seed + 1, accuracy: u)))
       runs.append(try RunFolder(path: Self.makeRun(root, "g\(seed)", method: "gradmix", seed: seed + 1, accuracy: g)))
     }
-    let t = try ResultTable(runs: runs, keys: ["method"], metric: "target_test_accuracy", baseline: "uniform")
+    let t = try ResultTable(runs: runs, keys: ["method"], metric: "target_accuracy", baseline: "uniform")
     let g = try #require(t.rows.first { $0.group == "gradmix" })
     #expect(g.estimate.count == 3 && abs(g.estimate.mean - (0.84 + 0.75 + 0.93) / 3) < 1e-12)
     // Differences 0.04, 0.05, 0.03: mean 0.04, sd 0.01, half-width t(0.975, 2) · 0.01 / √3.
@@ -67,7 +67,7 @@ struct ReportTests {
     #expect(t.csv().hasPrefix("group,n,mean,sd,ci95_half_width"))
     // Config keys group too (read from config.resolved.yaml).
     let byLR = try ResultTable(
-      runs: runs, keys: ["optimizer.lr", "sources[0].limit"], metric: "target_test_accuracy",
+      runs: runs, keys: ["optimizer.lr", "sources[0].limit"], metric: "target_accuracy",
       baseline: nil)
     #expect(byLR.rows.map(\.group) == ["0.01, 5"])
     // A config number groups by value, whatever its spelling (config.resolved.yaml wrote Doubles as `9e-1`
@@ -77,11 +77,11 @@ struct ReportTests {
     let new = try Self.makeRun(root, "new", method: "uniform", seed: 2, accuracy: 0.6)
     try Data("adaptive_lr: {beta: 0.9}\n".utf8).write(to: URL(fileURLWithPath: new + "/config.resolved.yaml"))
     let beta = try ResultTable(
-      runs: [RunFolder(path: old), RunFolder(path: new)], keys: ["adaptive_lr.beta"], metric: "target_test_accuracy",
+      runs: [RunFolder(path: old), RunFolder(path: new)], keys: ["adaptive_lr.beta"], metric: "target_accuracy",
       baseline: nil)
     #expect(beta.rows.map(\.group) == ["0.9"])
     #expect(throws: RunFolderError.self) {
-      try ResultTable(runs: runs, keys: ["method"], metric: "target_test_accuracy", baseline: "nosuch")
+      try ResultTable(runs: runs, keys: ["method"], metric: "target_accuracy", baseline: "nosuch")
     }
   }
 
@@ -101,7 +101,7 @@ struct ReportTests {
     // accuracy, losses, 2 layers of weights, lr scale, lr, pseudo-labels, ranks of run a
     #expect(svgs == 8, "\(svgs) pictures")
     for title in [
-      "Target test accuracy", "Source weights, layer conv1", "Source weights, layer fc2",
+      "Target accuracy", "Source weights, layer conv1", "Source weights, layer fc2",
       "Learning-rate scale", "Pseudo-labelled target images", "Seconds per phase and rank: a",
     ] {
       #expect(html.contains(title), "missing \(title)")
@@ -117,6 +117,58 @@ struct ReportTests {
     #expect(html.contains("data-label=\"mnist (a)\""))
     // The torn last line was skipped, not fatal; the event was read.
     #expect(a.steps.count == 3 && a.events.count == 1)
+  }
+
+  @Test("the table as JSON carries the CSV's numbers and each seed's value, and decodes to the same record")
+  func tableJSON() throws {
+    let root = try makeTemporaryDirectory("gradmix-json")
+    var runs: [RunFolder] = []
+    for (seed, (u, g)) in [(0.80, 0.84), (0.70, 0.75), (0.90, 0.93)].enumerated() {
+      runs.append(try RunFolder(path: Self.makeRun(root, "u\(seed)", method: "uniform", seed: seed + 1, accuracy: u)))
+      runs.append(try RunFolder(path: Self.makeRun(root, "g\(seed)", method: "gradmix", seed: seed + 1, accuracy: g)))
+    }
+    let t = try ResultTable(runs: runs, keys: ["method"], metric: "target_accuracy", baseline: "uniform")
+    let text = try t.json()
+    let back = try JSONDecoder().decode(ResultTable.Record.self, from: Data(text.utf8))
+    #expect(back == t.record && back.metric == "target_accuracy" && back.baseline == "uniform")
+    let g = try #require(back.groups.first { $0.group == "gradmix" })
+    let row = try #require(t.rows.first { $0.group == "gradmix" })
+    #expect(g.n == 3 && g.values == ["1": 0.84, "2": 0.75, "3": 0.93])
+    #expect(g.mean == row.estimate.mean && g.ci95HalfWidth == row.estimate.halfWidth)
+    #expect(g.diffPairs == 3 && g.diffMean == row.difference?.mean && g.diffMean.map { abs($0 - 0.04) < 1e-12 } == true)
+    // The baseline has no difference to itself: the keys are left out, not null.
+    let u = try #require(back.groups.first { $0.group == "uniform" })
+    #expect(u.diffMean == nil && !text.contains("null"))
+    #expect(text.contains("\"ci95_half_width\"") && text.contains("\"diff_mean\""))
+  }
+
+  @Test("a run written before the rename reads its target_test_accuracy as target_accuracy")
+  func formerAccuracyName() throws {
+    let root = try makeTemporaryDirectory("gradmix-former")
+    let old = try RunFolder(
+      path: Self.makeRun(root, "old", method: "uniform", seed: 1, accuracy: 0.6, accuracyKey: "target_test_accuracy"))
+    let new = try RunFolder(path: Self.makeRun(root, "new", method: "gradmix", seed: 1, accuracy: 0.7))
+    #expect(old.number(for: "target_accuracy") == 0.6 && new.number(for: "target_accuracy") == 0.7)
+    #expect(old.steps.last?.number("target_accuracy") == 0.6)
+    let t = try ResultTable(runs: [old, new], keys: ["method"], metric: "target_accuracy", baseline: nil)
+    #expect(t.rows.map(\.group).sorted() == ["gradmix", "uniform"])
+    #expect(RunReport(runs: [old], generator: "test").html().contains("<td>60.00%</td>"))
+  }
+
+  @Test("the report tabulates each source's open share and mean weight per layer from summary.json")
+  func layerShare() throws {
+    let root = try makeTemporaryDirectory("gradmix-share")
+    let dir = try Self.makeRun(root, "a", method: "gradmix", seed: 1, accuracy: 0.8)
+    #expect(!RunReport(runs: [try RunFolder(path: dir)], generator: "test").html().contains("Sources open per layer"))
+    let summary: [String: Any] = [
+      "method": "gradmix", "steps": 30, "layers": ["conv1", "fc2"], "layer_share_from_step": 6,
+      "layer_open_share": ["mnist": [1.0, 0.5], "noise": [0.0, 0.25]],
+      "layer_mean_weight": ["mnist": [0.5, 0.25], "noise": [0.0, 0.125]],
+    ]
+    try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: dir + "/summary.json"))
+    let html = RunReport(runs: [try RunFolder(path: dir)], generator: "test").html()
+    #expect(html.contains("Sources open per layer") && html.contains("steps after 6"))
+    #expect(html.contains("<tr><td>noise</td><td>0.00 / 0.000</td><td>0.25 / 0.125</td></tr>"), "\(html)")
   }
 
   @Test("an empty run still gets a page that says there is no data")

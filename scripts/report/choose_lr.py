@@ -51,7 +51,7 @@ def collect(dirs):
       if lr is None:
         lr = config_lr(s["config"])
       task = os.path.basename(os.path.dirname(s["config"]))
-      cells.setdefault((task, s["method"], lr), {})[s["seed"]] = 100 * s["target_test_accuracy"]
+      cells.setdefault((task, s["method"], lr), {})[s["seed"]] = 100 * (s["target_accuracy"] if "target_accuracy" in s else s["target_test_accuracy"])
   return cells
 
 

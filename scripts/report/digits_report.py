@@ -32,6 +32,11 @@ def fmt(values):
     return f"{100 * m:.2f} ± {100 * sd:.2f}"
 
 
+def acc(s):
+    """The evaluated split's accuracy (`target_test_accuracy` in runs before issue #27)."""
+    return s["target_accuracy"] if "target_accuracy" in s else s["target_test_accuracy"]
+
+
 def table(results, exp, methods, extra=None):
     rows = ["| method | target test accuracy (%) mean ± std | per seed | steps | wall s per run |" + (f" {extra[0]} |" if extra else ""),
             "|---|---|---|---|---|" + ("---|" if extra else "")]
@@ -39,7 +44,7 @@ def table(results, exp, methods, extra=None):
         runs = sorted(results.get((exp, m), []), key=lambda s: s["seed"])
         if not runs:
             continue
-        accs = [r["target_test_accuracy"] for r in runs]
+        accs = [acc(r) for r in runs]
         per = ", ".join(f"{100 * a:.1f}" for a in accs)
         wall = statistics.mean(r["wall_seconds"] for r in runs)
         row = f"| `{m}` | {fmt(accs)} | {per} | {runs[0]['steps']} | {wall:.0f} |"
@@ -52,9 +57,9 @@ def table(results, exp, methods, extra=None):
 def paired(results, exp, base, others):
     """Per-seed differences base - other (the seeds share data splits and initialisation)."""
     rows = ["| `gradmix` minus | per seed (points) | mean |", "|---|---|---|"]
-    b = {r["seed"]: r["target_test_accuracy"] for r in results.get((exp, base), [])}
+    b = {r["seed"]: acc(r) for r in results.get((exp, base), [])}
     for m in others:
-        o = {r["seed"]: r["target_test_accuracy"] for r in results.get((exp, m), [])}
+        o = {r["seed"]: acc(r) for r in results.get((exp, m), [])}
         seeds = sorted(set(b) & set(o))
         if not seeds:
             continue

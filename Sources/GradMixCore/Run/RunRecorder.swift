@@ -24,6 +24,15 @@ final class RunRecorder {
   var weightSums: [[Double]]
   /// Steps in which each source took part (for the mean weights in summary.json).
   var weightCounts: [Int]
+  /// Per source and layer: the steps after the first fifth of the run in which the
+  /// source's weight in the layer was > 0, and the sum of its weights over those
+  /// steps (summary.json's `layer_open_share` and `layer_mean_weight`; issue #26).
+  /// Choice: a fixed fifth of the steps, not the rule's own warm-up, so every
+  /// method is measured over the same steps. Counted by this process only
+  /// (a resumed run counts from its resume point; `layer_steps` says how many).
+  var layerOpenSteps: [[Int]]
+  var layerWeightSums: [[Double]]
+  var layerSteps = 0
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
   /// `model.init`'s file, SHA-256 and skipped layers, for run.json (`init`); nil without it.
@@ -41,20 +50,47 @@ final class RunRecorder {
     self.sources = sources; self.layerNames = layerNames
     weightSums = [[Double]](repeating: [Double](repeating: 0, count: layerNames.count), count: sources.count)
     weightCounts = [Int](repeating: 0, count: sources.count)
+    layerOpenSteps = [[Int]](repeating: [Int](repeating: 0, count: layerNames.count), count: sources.count)
+    layerWeightSums = weightSums
   }
+
+  /// The first step (0-based) counted in `layer_open_share`: after the first fifth of the run.
+  var layerShareStart: Int { options.steps / 5 }
 
   var isCoordinator: Bool { comm.rank == 0 }
 
   // MARK: - Steps
 
   /// Folds one step's outcome into the totals (every rank, identically).
-  func count(_ r: StepResult) {
+  /// - Parameter step: the step's 0-based index.
+  func count(_ r: StepResult, step: Int) {
     nonFiniteSourceSteps += r.nonFinite.count
     if r.skipped { skippedSteps += 1; return }
     for s in sources.indices where r.active[s] {
       for j in layerNames.indices { weightSums[s][j] += Double(r.weights.weights[s][j]) }
       weightCounts[s] += 1
     }
+    guard step >= layerShareStart else { return }
+    layerSteps += 1
+    for s in sources.indices where r.active[s] {
+      for j in layerNames.indices {
+        let w = r.weights.weights[s][j]
+        if w > 0 { layerOpenSteps[s][j] += 1 }
+        layerWeightSums[s][j] += Double(w)
+      }
+    }
+  }
+
+  /// `layer_open_share` and `layer_mean_weight` for summary.json: per source, per
+  /// layer (in `layers` order); a source absent from a step counts as weight 0.
+  var layerShareRecord: (open: [String: [Double]], mean: [String: [Double]]) {
+    let n = Double(max(layerSteps, 1))
+    var open: [String: [Double]] = [:], mean: [String: [Double]] = [:]
+    for (k, info) in sources.enumerated() {
+      open[info.name] = layerOpenSteps[k].map { Double($0) / n }
+      mean[info.name] = layerWeightSums[k].map { $0 / n }
+    }
+    return (open, mean)
   }
 
   /// Records one step's wall time and, when instrumented, its phases and collectives.
@@ -176,7 +212,11 @@ final class RunRecorder {
       }
     }
     if let m = r.metaLoss { rec["target_meta_loss"] = m }
-    if let e = evaluation { rec["target_test_accuracy"] = e.accuracy; rec["target_test_loss"] = e.loss }
+    if let e = evaluation {
+      // The evaluated split's (`eval_split`): `target_test_accuracy` before issue #27.
+      rec["target_accuracy"] = e.accuracy; rec["target_loss"] = e.loss
+      rec["eval_split"] = options.evalSplit.rawValue
+    }
     if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
     if let p = options.provenance { rec["provenance"] = p.record }
     return rec
@@ -204,7 +244,7 @@ final class RunRecorder {
     var rec: [String: Any] = [
       "method": options.method.rawValue, "seed": Int(truncatingIfNeeded: options.seed),
       "data_seed": Int(truncatingIfNeeded: options.dataSeed), "steps": options.steps,
-      "target_test_accuracy": s.testAccuracy, "target_test_loss": s.testLoss, "params_l2": s.parametersL2,
+      "target_accuracy": s.testAccuracy, "target_loss": s.testLoss, "params_l2": s.parametersL2,
       "wall_seconds": s.wallSeconds, "world_size": comm.worldSize, "config": options.configPath,
       "model": model.spec, "parameters": model.parameterCount, "layers": layerNames,
       "sources": sourcesRecord, "mean_weights": meanWeights, "nonfinite_source_steps": nonFiniteSourceSteps,
@@ -214,6 +254,11 @@ final class RunRecorder {
       "comm": options.mixing.rawValue, "target_gradient": options.targetGradient.rawValue, "status": "completed",
       "eval_split": options.evalSplit.rawValue,
     ]
+    let share = layerShareRecord
+    rec["layer_open_share"] = share.open
+    rec["layer_mean_weight"] = share.mean
+    rec["layer_share_from_step"] = layerShareStart
+    rec["layer_steps"] = layerSteps
     if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
     if let p = options.provenance { rec["provenance"] = p.record }
     return rec

@@ -58,7 +58,7 @@ extension Trainer {
       {
         return try stopDiverged(verdict, step: t + 1, wallSeconds: monotonicSeconds() - start)
       }
-      recorder.count(r)
+      recorder.count(r, step: t)
       if !r.nonFinite.isEmpty && isCoordinator {
         printError(
           "warning: step \(t): non-finite gradient or loss from \(r.nonFinite.map { sources[$0].name }.joined(separator: ", ")); weight 0 this step"
