@@ -48,14 +48,17 @@ public enum MetricsStream {
       done += n
       var start = 0
       let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+      let base = buffer.baseAddress!
       while start < n {
-        guard let nl = bytes[start..<n].firstIndex(of: 0x0A) else {
+        // memchr, not firstIndex(of:): the generic search is ~100x slower in a debug build.
+        guard let hit = memchr(base + start, 0x0A, n - start) else {
           if !skipping {
             pending.append(contentsOf: bytes[start..<n])
             if pending.count > maxLineBytes { pending = []; skipping = true }
           }
           break
         }
+        let nl = base.distance(to: UnsafeMutableRawPointer(hit))
         if skipping {
           skipping = false
         } else if pending.isEmpty {
@@ -177,8 +180,7 @@ public struct MetricsSample {
       stepLines += 1
       tail.swapAt(0, 1)
       tail[1].index = i
-      tail[1].bytes.removeAll(keepingCapacity: true)
-      tail[1].bytes.append(contentsOf: line)
+      tail[1].bytes = Self.copy(line)
       if i % stride == 0, let obj = MetricsStream.object(line) {
         let record = RunFolder.Record(fields: obj)
         guard record.step != nil else { return }
@@ -193,6 +195,14 @@ public struct MetricsSample {
       steps.append(record)
       stepIndex.append(index)
       break
+    }
+  }
+
+  /// The bytes of `line` (memcpy: a byte-wise copy of every line is slow in a debug build).
+  static func copy(_ line: UnsafeRawBufferPointer) -> [UInt8] {
+    [UInt8](unsafeUninitializedCapacity: line.count) { buffer, count in
+      if let from = line.baseAddress, line.count > 0 { memcpy(buffer.baseAddress!, from, line.count) }
+      count = line.count
     }
   }
 
