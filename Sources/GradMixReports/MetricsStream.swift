@@ -17,7 +17,7 @@ public enum MetricsStream {
   /// Files this large get progress lines on stderr.
   public static let progressBytes = 64 << 20
   /// Seconds between progress lines.
-  public static let progressSeconds = 2.0
+  public static let progressSeconds = 10.0
 
   /// Calls `body` with each line of `path` (without its newline; a last
   /// line without one too), in file order. Returns false when there is no
