@@ -102,8 +102,14 @@ public enum MetricsExport {
   public static func write(_ run: RunFolder) throws -> Written {
     let source = run.path + "/metrics.jsonl"
     var columns = Columns()
+    // The columns depend only on a line's keys and strings, not on its numbers: a line whose
+    // structure was seen adds nothing and is not parsed (most lines of a long run differ only in numbers).
+    var structures = Set<Structure>()
     try MetricsStream.forEachLine(path: source, label: "\(source) (columns)") { line in
+      let structure = Structure(line)
+      if structures.contains(structure) { return }
       guard let obj = MetricsStream.object(line) else { return }
+      if structures.count < 100_000 { structures.insert(structure) }
       if obj["event"] is String { columns.add(event: obj) } else if obj["step"] is NSNumber { columns.add(step: obj) }
     }
     let paths = [run.path + "/metrics.csv", run.path + "/events.csv"]
@@ -125,6 +131,35 @@ public enum MetricsExport {
     try metrics.commit()
     try events.commit()
     return Written(paths: paths, steps: steps, events: eventCount)
+  }
+
+  /// A hash of a JSON line with the numbers outside strings left out: two lines with the same
+  /// keys, strings and literals (`true`, `null`) get the same value. 128 bits from two independent
+  /// FNV-1a style hashes, so lines of different structure collide with probability ~2^-128.
+  struct Structure: Hashable {
+    let a: UInt64
+    let b: UInt64
+
+    init(_ line: UnsafeRawBufferPointer) {
+      var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x8422_2325_cbf2_9ce4
+      var inString = false, escaped = false
+      for byte in line {
+        if inString {
+          if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+        } else if byte == 0x22 {
+          inString = true
+        } else if (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D || byte == 0x2B || byte == 0x65
+          || byte == 0x45
+        {
+          continue  // a number's characters (digits, '.', '-', '+', 'e', 'E')
+        }
+        a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        b = (b ^ UInt64(byte)) &* 0x9E37_79B9_7F4A_7C15
+        b ^= b >> 29
+      }
+      self.a = a
+      self.b = b
+    }
   }
 
   /// A file that cannot be written, named.

@@ -89,4 +89,25 @@ struct MetricsStreamTests {
     #expect(try String(contentsOfFile: dir + "/events.csv", encoding: .utf8) == MetricsExport.eventsCSV(run))
     #expect(!FileManager.default.fileExists(atPath: dir + "/metrics.csv.tmp"))
   }
+
+  @Test("the export's column pass skips lines that differ only in numbers, never a new key or name")
+  func exportColumns() throws {
+    let root = try makeTemporaryDirectory("gradmix-stream")
+    defer { try? FileManager.default.removeItem(atPath: root) }
+    // Sources s1 and s2 differ only in a digit inside a string; a key appears at step 1500 only; a
+    // malformed line shaped like the others comes first.
+    var text = #"{"step":1.2.3,"losses":{"s1":1}}"# + "\n"
+    for step in 1...2000 {
+      let source = step == 1999 ? "s2" : "s1"
+      text += #"{"step":\#(step),"losses":{"\#(source)":\#(Double(step) / 7)}"#
+      text += step == 1500 ? #","target_test_accuracy":0.5}"# + "\n" : "}\n"
+    }
+    let dir = root + "/run"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/metrics.jsonl"))
+    _ = try MetricsExport.write(try RunFolder(path: dir, readMetrics: false))
+    let csv = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8)
+    #expect(csv.hasPrefix("step,target_test_accuracy,loss:s1,loss:s2\n"), "\(csv.prefix(80))")
+    #expect(csv == MetricsExport.metricsCSV(try RunFolder(path: dir)))
+  }
 }
