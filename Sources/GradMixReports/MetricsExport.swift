@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// metrics.jsonl as two CSV files for spreadsheets and pandas: `metrics.csv`
 /// (one row per step record; each source's loss and each source's weight per
 /// layer in its own column) and `events.csv` (one row per event, such as a
@@ -12,58 +16,208 @@ public enum MetricsExport {
     "pseudo_count", "pseudo_accuracy_diagnostic", "skipped",
   ]
 
-  /// The step records as CSV: the scalar columns, then `loss:<source>`, then `weight:<source>:<layer>`.
-  public static func metricsCSV(_ run: RunFolder) -> String {
-    var sources: [String] = [], layers: [String] = []
-    var scalars = stepColumns.filter { c in run.steps.contains { $0.fields[c] != nil } }
-    for rec in run.steps {
-      for k in ((rec.fields["losses"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
+  /// The columns of metrics.csv and events.csv, gathered from the records seen.
+  struct Columns {
+    var scalars: Set<String> = []
+    var sources: [String] = []
+    var layers: [String] = []
+    var eventKeys: [String] = []
+
+    mutating func add(step fields: [String: Any]) {
+      for c in MetricsExport.stepColumns where fields[c] != nil { scalars.insert(c) }
+      for k in ((fields["losses"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
         sources.append(k)
       }
-      for k in ((rec.fields["weights"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
+      for k in ((fields["weights"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
         sources.append(k)
       }
-      for l in (rec.fields["layers"] as? [String]) ?? [] where !layers.contains(l) { layers.append(l) }
+      for l in (fields["layers"] as? [String]) ?? [] where !layers.contains(l) { layers.append(l) }
     }
-    if scalars.isEmpty { scalars = ["step"] }
-    var header = scalars + sources.map { "loss:\($0)" }
-    for s in sources { for l in layers { header.append("weight:\(s):\(l)") } }
-    var lines = [header.map(cell).joined(separator: ",")]
-    for rec in run.steps {
-      var row = scalars.map { value(rec.fields[$0]) }
-      let losses = (rec.fields["losses"] as? [String: Any]) ?? [:]
-      row += sources.map { value(losses[$0]) }
-      let weights = (rec.fields["weights"] as? [String: Any]) ?? [:]
-      let recLayers = (rec.fields["layers"] as? [String]) ?? layers
+
+    mutating func add(event fields: [String: Any]) {
+      for k in fields.keys.sorted() where k != "step" && k != "event" && !eventKeys.contains(k) { eventKeys.append(k) }
+    }
+
+    /// The scalar columns in ``MetricsExport/stepColumns`` order (`step` alone when none).
+    var scalarColumns: [String] {
+      let c = MetricsExport.stepColumns.filter(scalars.contains)
+      return c.isEmpty ? ["step"] : c
+    }
+
+    var metricsHeader: String {
+      var header = scalarColumns + sources.map { "loss:\($0)" }
+      for s in sources { for l in layers { header.append("weight:\(s):\(l)") } }
+      return header.map(MetricsExport.cell).joined(separator: ",")
+    }
+
+    var eventsHeader: String { (["step", "event"] + eventKeys).map(MetricsExport.cell).joined(separator: ",") }
+
+    func metricsRow(_ fields: [String: Any]) -> String {
+      var row = scalarColumns.map { MetricsExport.value(fields[$0]) }
+      let losses = (fields["losses"] as? [String: Any]) ?? [:]
+      row += sources.map { MetricsExport.value(losses[$0]) }
+      let weights = (fields["weights"] as? [String: Any]) ?? [:]
+      let recLayers = (fields["layers"] as? [String]) ?? layers
       for s in sources {
         let w = (weights[s] as? [Any]) ?? []
         for l in layers {
           let i = recLayers.firstIndex(of: l)
-          row.append(i.flatMap { $0 < w.count ? value(w[$0]) : nil } ?? "")
+          row.append(i.flatMap { $0 < w.count ? MetricsExport.value(w[$0]) : nil } ?? "")
         }
       }
-      lines.append(row.joined(separator: ","))
+      return row.joined(separator: ",")
     }
+
+    func eventsRow(_ fields: [String: Any]) -> String {
+      (["step", "event"] + eventKeys).map { MetricsExport.value(fields[$0]) }.joined(separator: ",")
+    }
+  }
+
+  /// The step records as CSV: the scalar columns, then `loss:<source>`, then `weight:<source>:<layer>`.
+  public static func metricsCSV(_ run: RunFolder) -> String {
+    var columns = Columns()
+    for rec in run.steps { columns.add(step: rec.fields) }
+    let lines = [columns.metricsHeader] + run.steps.map { columns.metricsRow($0.fields) }
     return lines.joined(separator: "\n") + "\n"
   }
 
   /// The event records as CSV: `step`, `event`, then every other field (lists and maps as JSON).
   public static func eventsCSV(_ run: RunFolder) -> String {
-    var keys: [String] = []
-    for e in run.events {
-      for k in e.fields.keys.sorted() where k != "step" && k != "event" && !keys.contains(k) { keys.append(k) }
-    }
-    var lines = [(["step", "event"] + keys).map(cell).joined(separator: ",")]
-    for e in run.events { lines.append((["step", "event"] + keys).map { value(e.fields[$0]) }.joined(separator: ",")) }
+    var columns = Columns()
+    for e in run.events { columns.add(event: e.fields) }
+    let lines = [columns.eventsHeader] + run.events.map { columns.eventsRow($0.fields) }
     return lines.joined(separator: "\n") + "\n"
   }
 
-  /// Writes both files into the run folder; returns their paths.
-  public static func write(_ run: RunFolder) throws -> [String] {
+  /// What ``write(_:)`` wrote.
+  public struct Written {
+    public let paths: [String]
+    public let steps: Int
+    public let events: Int
+  }
+
+  /// Writes both files into the run folder, reading its metrics.jsonl twice line by line (the
+  /// columns, then the rows) in bounded memory whatever its size (issue #28); progress lines on
+  /// stderr for a large file. Each file is written to a temporary name and renamed when whole.
+  /// - Throws: the write error (a full disk), with the file it concerns in ``WriteError``.
+  public static func write(_ run: RunFolder) throws -> Written {
+    let source = run.path + "/metrics.jsonl"
+    var columns = Columns()
+    // The columns depend only on a line's keys and strings, not on its numbers: a line whose
+    // structure was seen adds nothing and is not parsed (most lines of a long run differ only in numbers).
+    var structures = Set<Structure>()
+    try MetricsStream.forEachLine(path: source, label: "\(source) (columns)") { line in
+      let structure = Structure(line)
+      if structures.contains(structure) { return }
+      guard let obj = MetricsStream.object(line) else { return }
+      if structures.count < 100_000 { structures.insert(structure) }
+      if obj["event"] is String { columns.add(event: obj) } else if obj["step"] is NSNumber { columns.add(step: obj) }
+    }
     let paths = [run.path + "/metrics.csv", run.path + "/events.csv"]
-    try Data(metricsCSV(run).utf8).write(to: URL(fileURLWithPath: paths[0]), options: .atomic)
-    try Data(eventsCSV(run).utf8).write(to: URL(fileURLWithPath: paths[1]), options: .atomic)
-    return paths
+    let metrics = try CSVWriter(path: paths[0], header: columns.metricsHeader)
+    defer { metrics.discard() }
+    let events = try CSVWriter(path: paths[1], header: columns.eventsHeader)
+    defer { events.discard() }
+    var steps = 0, eventCount = 0
+    try MetricsStream.forEachLine(path: source, label: "\(source) (rows)") { line in
+      guard let obj = MetricsStream.object(line) else { return }
+      if obj["event"] is String {
+        try events.append(columns.eventsRow(obj))
+        eventCount += 1
+      } else if obj["step"] is NSNumber {
+        try metrics.append(columns.metricsRow(obj))
+        steps += 1
+      }
+    }
+    try metrics.commit()
+    try events.commit()
+    return Written(paths: paths, steps: steps, events: eventCount)
+  }
+
+  /// A hash of a JSON line with the numbers outside strings left out: two lines with the same
+  /// keys, strings and literals (`true`, `null`) get the same value. 128 bits from two independent
+  /// FNV-1a style hashes, so lines of different structure collide with probability ~2^-128.
+  struct Structure: Hashable {
+    let a: UInt64
+    let b: UInt64
+
+    init(_ line: UnsafeRawBufferPointer) {
+      var a: UInt64 = 0xcbf2_9ce4_8422_2325, b: UInt64 = 0x8422_2325_cbf2_9ce4
+      var inString = false, escaped = false
+      for byte in line {
+        if inString {
+          if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+        } else if byte == 0x22 {
+          inString = true
+        } else if (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D || byte == 0x2B || byte == 0x65
+          || byte == 0x45
+        {
+          continue  // a number's characters (digits, '.', '-', '+', 'e', 'E')
+        }
+        a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        b = (b ^ UInt64(byte)) &* 0x9E37_79B9_7F4A_7C15
+        b ^= b >> 29
+      }
+      self.a = a
+      self.b = b
+    }
+  }
+
+  /// A file that cannot be written, named.
+  public struct WriteError: Error {
+    public let path: String
+    public let underlying: Error
+  }
+
+  /// Lines appended to `PATH.tmp` through a 1 MiB buffer, renamed to `PATH` by ``commit()``.
+  final class CSVWriter {
+    let path: String
+    let temporary: String
+    let handle: FileHandle
+    var buffer = Data()
+    var committed = false
+
+    init(path: String, header: String) throws {
+      self.path = path
+      temporary = path + ".tmp"
+      guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
+        throw WriteError(path: path, underlying: NSError(domain: NSPOSIXErrorDomain, code: Int(errno)))
+      }
+      do { handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary)) } catch {
+        throw WriteError(path: path, underlying: error)
+      }
+      try append(header)
+    }
+
+    func append(_ line: String) throws {
+      buffer.append(contentsOf: line.utf8)
+      buffer.append(0x0A)
+      if buffer.count >= 1 << 20 { try flush() }
+    }
+
+    func flush() throws {
+      do { try handle.write(contentsOf: buffer) } catch { throw WriteError(path: path, underlying: error) }
+      buffer.removeAll(keepingCapacity: true)
+    }
+
+    func commit() throws {
+      try flush()
+      do {
+        try handle.synchronize()
+        try handle.close()
+      } catch { throw WriteError(path: path, underlying: error) }
+      guard rename(temporary, path) == 0 else {
+        throw WriteError(path: path, underlying: NSError(domain: NSPOSIXErrorDomain, code: Int(errno)))
+      }
+      committed = true
+    }
+
+    /// Removes the temporary file unless committed.
+    func discard() {
+      guard !committed else { return }
+      try? handle.close()
+      try? FileManager.default.removeItem(atPath: temporary)
+    }
   }
 
   static func value(_ v: Any?) -> String {

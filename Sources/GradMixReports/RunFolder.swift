@@ -36,12 +36,19 @@ public struct RunFolder {
   public var method: String? { string(for: "method") }
   public var seed: String? { string(for: "seed") }
 
+  /// Step lines in metrics.jsonl, kept in ``steps`` or not (``steps``'s count unless thinned).
+  public let stepLines: Int
+  /// Whether ``steps`` or ``events`` hold an evenly thinned subset (see ``MetricsSample``).
+  public let metricsThinned: Bool
+
   /// Reads `path`; throws only when it is not a folder holding a run.
   /// - Parameters:
   ///   - readMetrics: read metrics.jsonl (``steps``, ``events``); `gradmix table` needs only
   ///     summary.json, and a metrics file of 1 GB took 45 s and 2.6 GB (issue #28).
+  ///   - metricsLimit: keep at most about twice this many evenly spaced step records and events
+  ///     (``MetricsSample``); nil keeps all. The file is read line by line either way.
   /// - Throws: ``RunFolderError`` naming the folder.
-  public init(path: String, readMetrics: Bool = true) throws {
+  public init(path: String, readMetrics: Bool = true, metricsLimit: Int? = nil) throws {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
       throw RunFolderError(path: path, detail: "not a folder")
@@ -50,13 +57,20 @@ public struct RunFolder {
     run = RunFolder.readJSON(path + "/run.json")
     summary = RunFolder.readJSON(path + "/summary.json")
     var steps: [Record] = [], events: [Record] = []
-    if readMetrics, let text = try? String(contentsOfFile: path + "/metrics.jsonl", encoding: .utf8) {
-      for line in text.split(separator: "\n") {
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { continue }
+    var stepLines = 0, thinned = false
+    if readMetrics, let limit = metricsLimit {
+      let sample = try MetricsSample(path: path + "/metrics.jsonl", limit: limit)
+      (steps, events, stepLines, thinned) = (sample.steps, sample.events, sample.stepLines, sample.thinned)
+    } else if readMetrics {
+      try MetricsStream.forEachLine(path: path + "/metrics.jsonl") { line in
+        guard let obj = MetricsStream.object(line) else { return }
         let r = Record(fields: obj)
         if r.event != nil { events.append(r) } else if r.step != nil { steps.append(r) }
       }
+      stepLines = steps.count
     }
+    self.stepLines = stepLines
+    metricsThinned = thinned
     self.steps = steps
     self.events = events
     let text =

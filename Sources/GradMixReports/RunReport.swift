@@ -13,6 +13,9 @@ public struct RunReport {
   /// Printed in the page footer (e.g. `gradmix 0.1.0 (commit …)`).
   public let generator: String
 
+  /// The step records a report reads per run: ``RunFolder``'s `metricsLimit` (500 to 1000 are kept).
+  public static let pointsPerRun = 500
+
   public init(runs: [RunFolder], generator: String) {
     self.runs = runs
     self.generator = generator
@@ -182,7 +185,13 @@ public struct RunReport {
       ]
       rows += "<tr>" + cells.map { "<td>\(SVGChart.escape($0))</td>" }.joined() + "</tr>\n"
     }
-    return rows + "</table>\n"
+    rows += "</table>\n"
+    for r in runs where r.metricsThinned {
+      rows +=
+        "<p>\(SVGChart.escape(r.name)): metrics.jsonl holds \(r.stepLines) step records; the pictures show "
+        + "\(r.steps.count) evenly spaced ones (about one in \(max(1, r.stepLines / max(1, r.steps.count))), and the last).</p>\n"
+    }
+    return rows
   }
 
   /// The whole page.

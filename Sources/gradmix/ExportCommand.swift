@@ -18,13 +18,14 @@ struct ExportCommand: ParsableCommand {
   var runs: [String]
 
   func run() throws {
-    for run in try RunCollection.expand(runs) {
+    // metrics.jsonl is streamed by MetricsExport.write, not read into memory (issue #28).
+    for run in try RunCollection.expand(runs, readMetrics: false) {
       do {
-        let paths = try MetricsExport.write(run)
-        print("wrote \(paths.joined(separator: ", ")) (\(run.steps.count) steps, \(run.events.count) events)")
-      } catch {
-        // A full disk is not the input's fault: exit 1 (docs/CONFIG.md).
-        printError("error: \(run.path): cannot write the CSV files: \(ReportCommand.reason(error))")
+        let written = try MetricsExport.write(run)
+        print("wrote \(written.paths.joined(separator: ", ")) (\(written.steps) steps, \(written.events) events)")
+      } catch let error as MetricsExport.WriteError {
+        // A full disk is not the input's fault: exit 1 (docs/CONFIG.md), naming the file.
+        printError("error: \(error.path): cannot write: \(ReportCommand.reason(error.underlying))")
         throw ExitCode(1)
       }
     }

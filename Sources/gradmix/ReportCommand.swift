@@ -23,7 +23,9 @@ struct ReportCommand: ParsableCommand {
   var out: String
 
   func run() throws {
-    let folders = try RunCollection.expand(runs)
+    // A chart is 560 px wide: 500 to 1000 evenly spaced step records per run draw the same picture as
+    // all of them, in bounded memory however long metrics.jsonl is (issue #28).
+    let folders = try RunCollection.expand(runs, metricsLimit: RunReport.pointsPerRun)
     // A page this command wrote is replaced; any other index.html is the user's and is left alone (issue #28).
     let page = out + "/index.html"
     if FileManager.default.fileExists(atPath: page) {
@@ -61,6 +63,7 @@ struct ReportCommand: ParsableCommand {
   /// The POSIX reason under a Foundation write error ("File too large", "No space left on device").
   static func reason(_ error: Error) -> String {
     let ns = error as NSError
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
     if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain {
       return String(cString: strerror(Int32(u.code)))
     }

@@ -10,8 +10,9 @@ enum RunCollection {
     ["run.json", "summary.json", "metrics.jsonl"].contains { FileManager.default.fileExists(atPath: path + "/" + $0) }
   }
 
+  /// - Parameter metricsLimit: passed to `RunFolder` (at most about twice this many step records per run).
   /// - Throws: `ValidationError` naming a path that is neither a run nor holds any.
-  static func expand(_ paths: [String], readMetrics: Bool = true) throws -> [RunFolder] {
+  static func expand(_ paths: [String], readMetrics: Bool = true, metricsLimit: Int? = nil) throws -> [RunFolder] {
     var out: [RunFolder] = []
     for p in paths {
       var isDir: ObjCBool = false
@@ -19,7 +20,7 @@ enum RunCollection {
         throw ValidationError("\(p): not a folder")
       }
       if isRun(p) {
-        do { out.append(try RunFolder(path: p, readMetrics: readMetrics)) } catch { throw ValidationError("\(error)") }
+        do { out.append(try RunFolder(path: p, readMetrics: readMetrics, metricsLimit: metricsLimit)) } catch { throw ValidationError("\(error)") }
         continue
       }
       let children = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).sorted()
@@ -27,7 +28,7 @@ enum RunCollection {
       guard !children.isEmpty else {
         throw ValidationError("\(p): holds no run (no run.json, summary.json or metrics.jsonl)")
       }
-      out += children.compactMap { try? RunFolder(path: $0, readMetrics: readMetrics) }
+      out += children.compactMap { try? RunFolder(path: $0, readMetrics: readMetrics, metricsLimit: metricsLimit) }
     }
     return out
   }

@@ -245,8 +245,12 @@ struct TrainCommand: ParsableCommand {
       trainer = t
       Launch.agreeToStart(nil, comm: world)
     } catch {
+      // A data error about a field an override set (target.test=100000) names the command line.
       Launch.agreeToStart(
-        ConfigError.naming(resume.map { $0 + "/config.yaml" } ?? config ?? "config", in: error), comm: world)
+        ConfigOverride.attributing(
+          ConfigError.naming(resume.map { $0 + "/config.yaml" } ?? config ?? "config", in: error),
+          to: resume == nil ? ((try? overrides.map(ConfigOverride.init(parsing:))) ?? []) : []),
+        comm: world)
     }
     do {
       guard let trainer else { return }

@@ -302,23 +302,29 @@ struct MPITests {
     #expect(abs(x - y) <= 1e-4 * abs(x), "params_l2 \(y) over TCP vs \(x) in one process")
   }
 
-  /// A run stopped after step 17 (as if killed) and resumed from its step-12
-  /// checkpoint ends bit-identical to an uninterrupted run: in one process,
-  /// and on 3 ranks (the coordinator writes; every rank reads).
-  @Test("checkpoint and resume give the uninterrupted run's model, in one process and on 3 ranks", arguments: [1, 3])
-  func resume(_ ranks: Int) throws {
+  /// A run stopped (as if killed) and resumed from its newest checkpoint ends bit-identical to an
+  /// uninterrupted run, with the same `--threads`: in one process and on 3 ranks (the coordinator
+  /// writes; every rank reads), resumed from a checkpoint before the first pseudo-labelling round
+  /// (step 4; rounds at 8, 14, 20), at it (step 8) and after two (step 16) (issue #28).
+  @Test(
+    "checkpoint and resume give the uninterrupted run's model: 1 process and 3 ranks, 1 and 2 threads, before and after a pseudo-label round",
+    arguments: [(1, 1, 5), (1, 1, 17), (1, 2, 11), (3, 1, 5), (3, 1, 17), (3, 2, 11)])
+  func resume(_ ranks: Int, _ threads: Int, _ stopAfter: Int) throws {
     let dir = try Self.tempDir()
     let cfg = dir + "/c.yaml"
-    try Data((Self.config + "\ncheckpoint_every: 12\n").utf8).write(to: URL(fileURLWithPath: cfg))
+    try Data((Self.config + "\ncheckpoint_every: 4\n").utf8).write(to: URL(fileURLWithPath: cfg))
     func train(_ args: [String]) throws -> ProcessResult {
-      let all = args + ["--data-root", Self.root, "--quiet", "--threads", "1"]
+      let all = args + ["--data-root", Self.root, "--quiet"]
       return ranks == 1 ? try runProduct(all) : try Self.mpi(ranks, "gradmix", all)
     }
-    let straight = try train(["train", "--config", cfg, "--out", dir + "/straight"])
+    let straight = try train(["train", "--config", cfg, "--out", dir + "/straight", "--threads", "\(threads)"])
     #expect(straight.status == 0, "\(straight.stderr)")
-    let stopped = try train(["train", "--config", cfg, "--out", dir + "/resumed", "--stop-after", "17"])
+    let stopped = try train([
+      "train", "--config", cfg, "--out", dir + "/resumed", "--threads", "\(threads)", "--stop-after", "\(stopAfter)",
+    ])
     #expect(stopped.status == 0, "\(stopped.stderr)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/resumed/summary.json"))
+    // Without --threads: the resumed run takes them from run.json.
     let resumed = try train(["train", "--resume", dir + "/resumed"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/resumed")
@@ -326,13 +332,14 @@ struct MPITests {
       a["params_l2"] as? Double == b["params_l2"] as? Double,
       "params_l2 \(String(describing: b["params_l2"])) vs \(String(describing: a["params_l2"]))")
     #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
-    // The resumed run's metrics hold each step once.
-    let lines = try String(contentsOfFile: dir + "/resumed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-    let steps = lines.compactMap {
-      (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int
-    }
-    let logged = steps.filter { $0 % 6 == 0 }
-    #expect(logged == Array(Set(logged)).sorted(), "duplicate or unordered steps: \(steps)")
+    #expect(a["target_accuracy"] as? Double == b["target_accuracy"] as? Double)
+    // The resumed run's metrics hold each step once, and the pseudo-label rounds happened.
+    let records = try String(contentsOfFile: dir + "/resumed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+      .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
+    let logged = records.filter { $0["event"] == nil }.compactMap { $0["step"] as? Int }.filter { $0 % 6 == 0 }
+    #expect(logged == Array(Set(logged)).sorted(), "duplicate or unordered steps: \(logged)")
+    let rounds = records.filter { $0["event"] as? String == "pseudo_labels" }.compactMap { $0["step"] as? Int }
+    #expect(rounds == Array(Set(rounds)).sorted() && rounds.count >= 2, "pseudo-label rounds at \(rounds)")
   }
 
   /// kill -9 of every process of a 3-rank job at a random step, then

@@ -6,7 +6,7 @@ struct ConfigOverrideTests {
   static func load(_ overrides: [String], yaml: String = TrainConfigTests.valid) throws -> TrainConfig {
     let parsed = try overrides.map(ConfigOverride.init(parsing:))
     return try TrainConfig.parse(
-      yaml: TrainConfig.applying(parsed, to: yaml, file: "c.yaml"), file: "c.yaml", overrides: parsed)
+      yaml: TrainConfig.applying(parsed, to: yaml, file: "c.yaml"), file: "c.yaml", overrides: parsed, original: yaml)
   }
 
   @Test("overrides set scalars, list items and new blocks, exactly as the file would")
@@ -44,6 +44,8 @@ struct ConfigOverrideTests {
       ("optimizer.lr=", "command line: optimizer.lr: needs a value after '='"),
       ("a..b=1", "command line: a..b: not a key path"),
       ("pseudo_labels.threshold=2", "command line: pseudo_labels.threshold: must be in (0, 1]"),
+      // A rule across fields broken by an override names the command line, not the file's line (issue #28).
+      ("classes=5", "command line: model.spec: the model has 10 outputs but the target has 5 classes (with classes=5)"),
     ])
   func bad(_ c: (String, String)) {
     do {
@@ -62,6 +64,16 @@ struct ConfigOverrideTests {
     #expect(throws: ConfigError(file: "c.yaml", field: "steps", "must be positive, got 0")) {
       try Self.load(["optimizer.lr=0.05"], yaml: yaml)
     }
+  }
+
+  @Test("a data error about a field an override set names the command line; others keep their file")
+  func dataErrors() throws {
+    let o = [try ConfigOverride(parsing: "target.test=100000")]
+    let data = ConfigError(file: "c.yaml", field: "target", "target split: needs 100000 samples but only 370 are available")
+    #expect("\(ConfigOverride.attributing(data, to: o))" == "command line: target: " + data.detail)
+    let other = ConfigError(file: "c.yaml", field: "sources[0]", "x")
+    #expect(ConfigOverride.attributing(other, to: o) as? ConfigError == other)
+    #expect(ConfigOverride.attributing(data, to: []) as? ConfigError == data)
   }
 
   @Test("--steps scales every step-based key; an unchanged step count changes nothing")

@@ -152,6 +152,24 @@ public struct ConfigOverride: Equatable, Sendable, CustomStringConvertible {
 
   /// Whether an error about `errorField` concerns this override: the field
   /// is the override's path, lies under it, or contains it.
+  /// `error` restated with the file `command line` when it concerns a field an override set, or when
+  /// `fileAlone` (checking the config without the overrides) does not fail with the same error (a rule
+  /// across fields that an override broke; the overrides are listed then). Other errors are the file's.
+  public static func attributing(
+    _ error: Error, to overrides: [ConfigOverride], fileAlone: (() throws -> Any)? = nil
+  ) -> Error {
+    guard let e = error as? ConfigError, !overrides.isEmpty, e.file != origin else { return error }
+    if overrides.contains(where: { $0.concerns(e.field) }) { return ConfigError(file: origin, field: e.field, e.detail) }
+    guard let fileAlone else { return error }
+    do {
+      _ = try fileAlone()
+    } catch let alone as ConfigError where alone.field == e.field && alone.detail == e.detail {
+      return error
+    } catch {}
+    return ConfigError(
+      file: origin, field: e.field, e.detail + " (with \(overrides.map(\.description).joined(separator: " ")))")
+  }
+
   func concerns(_ errorField: String) -> Bool {
     let f = field
     if errorField == f { return true }

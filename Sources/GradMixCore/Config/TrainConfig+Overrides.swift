@@ -13,7 +13,8 @@ extension TrainConfig {
   public static func load(path: String, overrides: [ConfigOverride]) throws -> TrainConfig {
     let text = try readText(path: path)
     guard !overrides.isEmpty else { return try parse(yaml: text, file: path) }
-    return try parse(yaml: applying(overrides, to: text, file: path), file: path, overrides: overrides)
+    return try parse(
+      yaml: applying(overrides, to: text, file: path), file: path, overrides: overrides, original: text)
   }
 
   /// The config text with the overrides applied (re-serialised from the node,
@@ -36,11 +37,17 @@ extension TrainConfig {
   }
 
   /// ``parse(yaml:file:)`` with errors about overridden fields attributed to the command line.
-  public static func parse(yaml text: String, file: String, overrides: [ConfigOverride]) throws -> TrainConfig {
+  ///
+  /// An error about a field no override set, but that the file alone (`original`) does not
+  /// have, comes from a rule across fields that an override broke (`classes=5` against the
+  /// file's `model.spec` with 10 outputs): it names the command line too, and the overrides.
+  public static func parse(
+    yaml text: String, file: String, overrides: [ConfigOverride], original: String? = nil
+  ) throws -> TrainConfig {
     do {
       return try parse(yaml: text, file: file)
-    } catch let e as ConfigError where overrides.contains(where: { $0.concerns(e.field) }) {
-      throw ConfigError(file: ConfigOverride.origin, field: e.field, e.detail)
+    } catch let e as ConfigError {
+      throw ConfigOverride.attributing(e, to: overrides, fileAlone: original.map { o in { try parse(yaml: o, file: file) } })
     }
   }
 }

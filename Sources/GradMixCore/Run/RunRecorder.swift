@@ -356,7 +356,9 @@ final class RunRecorder {
     try log.writeJSON(run, to: "run.json")
   }
 
-  /// Drops metrics.jsonl records written after `step` by an interrupted run.
+  /// Drops metrics.jsonl records written after `step` by an interrupted run. An event of step `step`
+  /// (a pseudo-label round, made before step `step + 1`) came after that step's checkpoint and is
+  /// made again by the resumed run, so it goes too (it was recorded twice, issue #28).
   func truncateMetrics(after step: Int) throws {
     let path = options.outDir + "/metrics.jsonl"
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
@@ -364,7 +366,7 @@ final class RunRecorder {
       guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
         let s = obj["step"] as? Int
       else { return false }
-      return s <= step
+      return obj["event"] == nil ? s <= step : s < step
     }
     try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
     log.reopen()
