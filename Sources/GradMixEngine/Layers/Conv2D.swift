@@ -297,7 +297,7 @@ public struct Conv2D: StatelessLayer {
             if relu {
               maskedCopyFloats(dst, src, mask: yc + (i * oc + o) * ohw, ohw)
             } else {
-              copyFloats(dst, src, ohw)
+              copyLongFloats(dst, src, ohw)
             }
           }
         }
@@ -332,7 +332,7 @@ public struct Conv2D: StatelessLayer {
         m: g.patch, n: ld, k: oc)
       let dxc = dx + first * inCount
       for i in 0..<b {
-        zeroFloats(dxc + i * inCount, inCount)
+        zeroLongFloats(dxc + i * inCount, inCount)
         col2imAccumulate(dxc, cols, ldCols: ld, image: i, geometry: g)
       }
     }

@@ -57,6 +57,18 @@ public func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
   while j < count { dst[j] = 0; j += 1 }
 }
 
+/// `dst[0..<count] = 0` for runs that may be long (a plane of dX before its
+/// additions): from 64 floats on it calls `memset` (AVX-512/AVX2 stores, as
+/// ``copyLongFloats(_:_:_:)``).
+@inlinable @inline(__always)
+public func zeroLongFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+  if count >= 64 {
+    UnsafeMutableRawPointer(dst).initializeMemory(as: UInt8.self, repeating: 0, count: count * MemoryLayout<Float>.stride)
+  } else {
+    zeroFloats(dst, count)
+  }
+}
+
 /// `dst[j] = mask[j] > 0 ? src[j] : 0`: a ReLU's backward pass (gradient
 /// `src` masked by the ReLU's output `mask`), 8 floats per SIMD step. A
 /// NaN in `mask` gives 0, as the scalar comparison does.
