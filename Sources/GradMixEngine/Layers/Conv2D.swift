@@ -137,10 +137,18 @@ public struct Conv2D: StatelessLayer {
     outChannels * (g.patch + (hasBias ? 1 : 0))
   }
 
+  /// The most any batch of 1...`batch` images uses: a workspace made for
+  /// `batch` also runs smaller batches, and a smaller one can need more (a
+  /// chunk of one image switches a same convolution to the transposed dX
+  /// path, whose columns have OC*KK rows instead of CKK). The use depends on
+  /// the batch only through the chunk size, constant from `chunkFloats /
+  /// (CKK*OHW)` images on.
   public func scratchCount(input: Shape, batch: Int) -> Int {
     let g = checkedGeometry(input)
-    let flipped = transposedInputGradient(g, batch: batch) ? outChannels * g.patch : 0
-    return workers * workerScratch(g, batch: batch) + flipped
+    let constantFrom = max(1, chunkFloats / (g.patch * g.outPlane))
+    return (1...max(1, min(batch, constantFrom))).reduce(0) { most, n in
+      max(most, workers * workerScratch(g, batch: n) + (transposedInputGradient(g, batch: n) ? outChannels * g.patch : 0))
+    }
   }
 
   /// The workers used for `batch` images and the images of worker w.
@@ -297,7 +305,7 @@ public struct Conv2D: StatelessLayer {
             if relu {
               maskedCopyFloats(dst, src, mask: yc + (i * oc + o) * ohw, ohw)
             } else {
-              copyFloats(dst, src, ohw)
+              copyLongFloats(dst, src, ohw)
             }
           }
         }
@@ -332,7 +340,7 @@ public struct Conv2D: StatelessLayer {
         m: g.patch, n: ld, k: oc)
       let dxc = dx + first * inCount
       for i in 0..<b {
-        zeroFloats(dxc + i * inCount, inCount)
+        zeroLongFloats(dxc + i * inCount, inCount)
         col2imAccumulate(dxc, cols, ldCols: ld, image: i, geometry: g)
       }
     }

@@ -97,7 +97,7 @@ public struct MaxPool2D: WindowPooling {
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
     BLAS.parallelFor(planes) { p in
       let d = dx + p * g.inPlane
-      zeroFloats(d, g.inPlane)
+      zeroLongFloats(d, g.inPlane)
       let src = dy + p * g.outPlane
       let idx = argmax + p * g.outPlane
       for j in 0..<g.outPlane { d[Int(idx[j])] += src[j] }

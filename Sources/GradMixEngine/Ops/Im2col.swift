@@ -139,7 +139,7 @@ func im2colSamePlaneRow(
   // dst index t = oh*W + ow reads plane index t + (kh - p)*W + (kw - p).
   let start = ohLo * w + owLo, end = (ohHi - 1) * w + owHi
   zeroFloats(dst, start)
-  copyFloats(dst + start, plane + (start + (kh - p) * w + kw - p), end - start)
+  copyLongFloats(dst + start, plane + (start + (kh - p) * w + kw - p), end - start)
   let gap = w - owHi + owLo  // columns on the padding between two rows
   if gap == 1 {  // 3x3 pad 1: one store per row (a loop here becomes a memset call per row)
     for oh in ohLo..<(ohHi - 1) { dst[oh * w + owHi] = 0 }

@@ -16,6 +16,20 @@ public func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<
   while j < count { dst[j] = src[j]; j += 1 }
 }
 
+/// `dst[0..<count] = src[0..<count]` (non-overlapping) for runs that may be
+/// long, as a same-size plane's im2col row (~OH*W floats): from 64 floats on
+/// it calls `memcpy`, whose glibc version picks AVX-512 or AVX2 stores at run
+/// time (the engine's Swift is built for SSE2, 16-byte stores). Choice:
+/// measured in results/engine-profile.md.
+@inlinable @inline(__always)
+public func copyLongFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+  if count >= 64 {
+    UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: count * MemoryLayout<Float>.stride)
+  } else {
+    copyFloats(dst, src, count)
+  }
+}
+
 /// `dst[0..<count] += src[0..<count]` (non-overlapping).
 @inlinable @inline(__always)
 public func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
@@ -41,6 +55,18 @@ public func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
     j += 8
   }
   while j < count { dst[j] = 0; j += 1 }
+}
+
+/// `dst[0..<count] = 0` for runs that may be long (a plane of dX before its
+/// additions): from 64 floats on it calls `memset` (AVX-512/AVX2 stores, as
+/// ``copyLongFloats(_:_:_:)``).
+@inlinable @inline(__always)
+public func zeroLongFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
+  if count >= 64 {
+    UnsafeMutableRawPointer(dst).initializeMemory(as: UInt8.self, repeating: 0, count: count * MemoryLayout<Float>.stride)
+  } else {
+    zeroFloats(dst, count)
+  }
 }
 
 /// `dst[j] = mask[j] > 0 ? src[j] : 0`: a ReLU's backward pass (gradient
