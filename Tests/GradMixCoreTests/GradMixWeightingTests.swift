@@ -80,7 +80,7 @@ struct GradMixWeightingTests {
     #expect(!GradMixWeighting(sources: 2, labelGate: false, labelMatch: true).labelMatch)
     var ungated = GradMixWeighting(sources: 2, hold: 0, labelGate: false)
     #expect(ungated.solve(st, active: [true, true]).weights == [[0.5, 0.5], [0.5, 0.5]])
-    #expect(!ungated.usesLabelScores && !ungated.needsWholeSourceNorms && !ungated.isLayerSeparable)
+    #expect(!ungated.usesLabelScores && !ungated.needsWholeSourceNorms)
   }
 
   @Test("hold: the first H steps mix the target set alone while the gate's EMAs move")

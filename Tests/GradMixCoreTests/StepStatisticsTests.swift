@@ -50,7 +50,6 @@ struct StepStatisticsTests {
     var rule = DotProductWeighting(scheme: scheme)
     let active = [true, true, false]
     #expect(rule.solve(s, active: active) == LayerWeighting.solve(dots: s.dots, active: active, rule: scheme))
-    #expect(rule.isLayerSeparable == (scheme != .sourceWise))
     #expect(!rule.needsWholeSourceNorms && rule.state.isEmpty)
   }
 

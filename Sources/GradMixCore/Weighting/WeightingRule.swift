@@ -21,10 +21,6 @@ public protocol WeightingRule: Sendable {
   /// each step and only the group's first rank reports (``ShardGroups``):
   /// one extra model-size collective per split source.
   var needsWholeSourceNorms: Bool { get }
-  /// Whether layer l's weights depend only on layer l's statistics and the
-  /// rule keeps no state: then the pipelined mixing can solve each layer as
-  /// soon as its gradients exist (`--overlap`).
-  var isLayerSeparable: Bool { get }
   /// Whether the rule reads the label scores (``StepStatistics/labelScores``,
   /// ``LabelSignature``). The trainer computes them only for such a rule.
   var usesLabelScores: Bool { get }
@@ -37,7 +33,6 @@ public protocol WeightingRule: Sendable {
 
 extension WeightingRule {
   public var needsWholeSourceNorms: Bool { false }
-  public var isLayerSeparable: Bool { false }
   public var usesLabelScores: Bool { false }
   public var state: [String: [Double]] {
     get { [:] }
@@ -66,7 +61,6 @@ public struct DotProductWeighting: WeightingRule {
   }
 
   public var needsWholeSourceNorms: Bool { score == .sourceNorm }
-  public var isLayerSeparable: Bool { scheme != .sourceWise }
 
   public mutating func solve(_ statistics: StepStatistics, active: [Bool]) -> MixingWeights {
     let scores: [[Double]]
