@@ -146,7 +146,13 @@ public enum MetricsExport {
       var inString = false, escaped = false
       for byte in line {
         if inString {
-          if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+          if escaped {
+            escaped = false
+          } else if byte == 0x5C {
+            escaped = true
+          } else if byte == 0x22 {
+            inString = false
+          }
         } else if byte == 0x22 {
           inString = true
         } else if (byte >= 0x30 && byte <= 0x39) || byte == 0x2E || byte == 0x2D || byte == 0x2B || byte == 0x65

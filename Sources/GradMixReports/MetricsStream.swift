@@ -118,7 +118,8 @@ public enum MetricsStream {
       guard now - last >= MetricsStream.progressSeconds else { return }
       last = now
       printed = true
-      Self.write("\(label): read \(done >> 20) of \(total >> 20) MiB (\(Int(100 * Double(done) / Double(max(1, total))))%)")
+      Self.write(
+        "\(label): read \(done >> 20) of \(total >> 20) MiB (\(Int(100 * Double(done) / Double(max(1, total))))%)")
     }
 
     mutating func finish() {

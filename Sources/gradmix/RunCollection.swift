@@ -20,7 +20,9 @@ enum RunCollection {
         throw ValidationError("\(p): not a folder")
       }
       if isRun(p) {
-        do { out.append(try RunFolder(path: p, readMetrics: readMetrics, metricsLimit: metricsLimit)) } catch { throw ValidationError("\(error)") }
+        do { out.append(try RunFolder(path: p, readMetrics: readMetrics, metricsLimit: metricsLimit)) } catch {
+          throw ValidationError("\(error)")
+        }
         continue
       }
       let children = ((try? FileManager.default.contentsOfDirectory(atPath: p)) ?? []).sorted()

@@ -53,7 +53,9 @@ struct SignalTests {
   /// the cause instead: a preloaded library's destructor leaves a file when the teardown runs. One
   /// signal: the run stops at a checkpoint and exits 75 through the normal teardown (the file
   /// appears, so the probe works). Two signals 100 ms apart: 143 with no teardown (no file).
-  @Test("the second signal ends the process without its teardown (the C destructors that raced BLAS); one signal keeps it", .enabled(if: compiler != nil))
+  @Test(
+    "the second signal ends the process without its teardown (the C destructors that raced BLAS); one signal keeps it",
+    .enabled(if: compiler != nil))
   func secondSignalSkipsTeardown() throws {
     let dir = try makeTemporaryDirectory("gradmix-signal")
     defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -69,7 +69,8 @@ struct ConfigOverrideTests {
   @Test("a data error about a field an override set names the command line; others keep their file")
   func dataErrors() throws {
     let o = [try ConfigOverride(parsing: "target.test=100000")]
-    let data = ConfigError(file: "c.yaml", field: "target", "target split: needs 100000 samples but only 370 are available")
+    let data = ConfigError(
+      file: "c.yaml", field: "target", "target split: needs 100000 samples but only 370 are available")
     #expect("\(ConfigOverride.attributing(data, to: o))" == "command line: target: " + data.detail)
     let other = ConfigError(file: "c.yaml", field: "sources[0]", "x")
     #expect(ConfigOverride.attributing(other, to: o) as? ConfigError == other)

@@ -20,12 +20,14 @@ private func step(
 
 @Suite("The default rule: a label gate in front of equal shares with per-layer projection")
 struct GradMixWeightingTests {
-  @Test("a source the label gate closes gets 0 in every layer; the open ones equal shares, conflicting layers projected")
+  @Test(
+    "a source the label gate closes gets 0 in every layer; the open ones equal shares, conflicting layers projected")
   func gateAndShares() {
     // Source 1's labels disagree with the target's; source 0 conflicts with the target in layer 1
     // (d = −2, ‖g_T,1‖² = 4). The labelled target set is source 2.
     let st = step([[1, -2], [3, 3], [2, 1]], targetSquared: [1, 4], label: [0.5, -0.5, 0.8])
-    var rule = GradMixWeighting(sources: 3, smoothing: 0.5, targetIndex: 2, hold: 0, labelConfidence: 0, labelMatch: false)
+    var rule = GradMixWeighting(
+      sources: 3, smoothing: 0.5, targetIndex: 2, hold: 0, labelConfidence: 0, labelMatch: false)
     let w = rule.solve(st, active: [true, true, true])
     #expect(w.weights == [[0.5, 0.5], [0, 0], [0.5, 0.5]])
     // c_1 = −½ · (−2) / 4: source 0's layer 1 loses its component along g_T,1; layer 0 has no conflict.
@@ -40,12 +42,15 @@ struct GradMixWeightingTests {
     #expect(none.emptyLayers == [0, 1] && none.weights == [[0, 0], [0, 0], [0, 0]])
   }
 
-  @Test("the label bound: an EMA from 0 less z standard errors; a weak but steady source opens, a flickering one stays closed")
+  @Test(
+    "the label bound: an EMA from 0 less z standard errors; a weak but steady source opens, a flickering one stays closed"
+  )
   func labelBound() {
     // Source 0: a weak useful source (label score steady at 0.15). Source 1: harmful (±0.3, mean 0).
     let a = step([[0.1], [0.1], [1]], label: [0.15, 0.3, 0.6])
     let b = step([[0.1], [0.1], [1]], label: [0.15, -0.3, 0.6])
-    var rule = GradMixWeighting(sources: 3, smoothing: 0.5, targetIndex: 2, hold: 0, labelConfidence: 1, labelMatch: false)
+    var rule = GradMixWeighting(
+      sources: 3, smoothing: 0.5, targetIndex: 2, hold: 0, labelConfidence: 1, labelMatch: false)
     // Step 1: m = ½ x, q = ½ x²: bound x (½ − ½/√3) > 0 for x > 0 (variance factor (1 − β)/(1 + β) = 1/3).
     let w1 = rule.solve(a, active: [true, true, true])
     for (m, e) in zip(rule.labelMeans + rule.labelSquares, [0.075, 0.15, 0.3, 0.01125, 0.045, 0.18]) {

@@ -107,7 +107,8 @@ struct TrainConfigTests {
       _ = try TrainConfig.parse(yaml: Self.valid + "\n" + c.0 + "\n", file: "c.yaml")
       Issue.record("accepted: \(c.0)")
     } catch let e as ConfigError {
-      #expect(e.description.hasPrefix("c.yaml: \(c.1): unknown key (removed 2026-12-05 (docs/EXPERIMENTS.md): "), "\(e)")
+      #expect(
+        e.description.hasPrefix("c.yaml: \(c.1): unknown key (removed 2026-12-05 (docs/EXPERIMENTS.md): "), "\(e)")
       #expect(e.description.contains(c.2) && e.description.hasSuffix("delete it)"), "\(e)")
     } catch {
       Issue.record("unexpected error type: \(error)")

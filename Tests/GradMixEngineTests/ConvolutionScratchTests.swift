@@ -1,5 +1,6 @@
-@testable import GradMixEngine
 import Testing
+
+@testable import GradMixEngine
 
 /// A workspace is sized for its largest batch and runs smaller ones too.
 @Suite("Convolution scratch")

@@ -159,7 +159,9 @@ public struct ConfigOverride: Equatable, Sendable, CustomStringConvertible {
     _ error: Error, to overrides: [ConfigOverride], fileAlone: (() throws -> Any)? = nil
   ) -> Error {
     guard let e = error as? ConfigError, !overrides.isEmpty, e.file != origin else { return error }
-    if overrides.contains(where: { $0.concerns(e.field) }) { return ConfigError(file: origin, field: e.field, e.detail) }
+    if overrides.contains(where: { $0.concerns(e.field) }) {
+      return ConfigError(file: origin, field: e.field, e.detail)
+    }
     guard let fileAlone else { return error }
     do {
       _ = try fileAlone()

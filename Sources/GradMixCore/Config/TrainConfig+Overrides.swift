@@ -47,7 +47,8 @@ extension TrainConfig {
     do {
       return try parse(yaml: text, file: file)
     } catch let e as ConfigError {
-      throw ConfigOverride.attributing(e, to: overrides, fileAlone: original.map { o in { try parse(yaml: o, file: file) } })
+      throw ConfigOverride.attributing(
+        e, to: overrides, fileAlone: original.map { o in { try parse(yaml: o, file: file) } })
     }
   }
 }

@@ -147,7 +147,8 @@ public struct Conv2D: StatelessLayer {
     let g = checkedGeometry(input)
     let constantFrom = max(1, chunkFloats / (g.patch * g.outPlane))
     return (1...max(1, min(batch, constantFrom))).reduce(0) { most, n in
-      max(most, workers * workerScratch(g, batch: n) + (transposedInputGradient(g, batch: n) ? outChannels * g.patch : 0))
+      max(
+        most, workers * workerScratch(g, batch: n) + (transposedInputGradient(g, batch: n) ? outChannels * g.patch : 0))
     }
   }
 

@@ -63,7 +63,8 @@ public func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
 @inlinable @inline(__always)
 public func zeroLongFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
   if count >= 64 {
-    UnsafeMutableRawPointer(dst).initializeMemory(as: UInt8.self, repeating: 0, count: count * MemoryLayout<Float>.stride)
+    UnsafeMutableRawPointer(dst).initializeMemory(
+      as: UInt8.self, repeating: 0, count: count * MemoryLayout<Float>.stride)
   } else {
     zeroFloats(dst, count)
   }
