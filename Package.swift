@@ -48,6 +48,8 @@ let package = Package(
 
     // MARK: Library
 
+    // The run records (metrics lines, summary.json, run.json): written by Core, read by Reports and the tests.
+    .target(name: "GradMixRecords"),
     .target(
       name: "GradMixEngine",
       dependencies: ["COpenBLAS", "CZlib", "CKernels"],
@@ -60,14 +62,16 @@ let package = Package(
       dependencies: ["CMPI"]),
     .target(
       name: "GradMixCore",
-      dependencies: ["GradMixEngine", "GradMixData", "GradMixDistributed", .product(name: "Yams", package: "Yams")],
+      dependencies: [
+        "GradMixEngine", "GradMixData", "GradMixDistributed", "GradMixRecords", .product(name: "Yams", package: "Yams"),
+      ],
       plugins: ["BuildInfoPlugin"]),
     .target(
       name: "GradMixBenchmarks",
       dependencies: ["GradMixEngine", "GradMixDistributed", "GradMixCore"]),
     .target(
       name: "GradMixReports",
-      dependencies: [.product(name: "Yams", package: "Yams")]),
+      dependencies: ["GradMixRecords", .product(name: "Yams", package: "Yams")]),
     .target(
       name: "GradMixTestSupport",
       dependencies: ["GradMixEngine"]),
@@ -87,6 +91,7 @@ let package = Package(
         "GradMixCore",
         "GradMixBenchmarks",
         "GradMixReports",
+        "GradMixRecords",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -105,15 +110,17 @@ let package = Package(
       dependencies: ["GradMixData", "GradMixEngine", "GradMixTestSupport", "CZlib"]),
     .testTarget(
       name: "GradMixCoreTests",
-      dependencies: ["GradMixCore", "GradMixEngine", "GradMixData", "GradMixDistributed", "GradMixTestSupport"]),
+      dependencies: [
+        "GradMixCore", "GradMixEngine", "GradMixData", "GradMixDistributed", "GradMixRecords", "GradMixTestSupport",
+      ]),
     .testTarget(
       name: "GradMixDistributedTests",
       dependencies: ["GradMixDistributed"]),
     .testTarget(
       name: "GradMixReportsTests",
-      dependencies: ["GradMixReports", "GradMixTestSupport"]),
+      dependencies: ["GradMixReports", "GradMixRecords", "GradMixTestSupport"]),
     .testTarget(
       name: "GradMixCLITests",
-      dependencies: ["GradMixEngine", "GradMixData", "GradMixTestSupport"]),
+      dependencies: ["GradMixEngine", "GradMixData", "GradMixRecords", "GradMixTestSupport"]),
   ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import GradMixRecords
 
 #if canImport(Glibc)
   import Glibc
@@ -9,11 +10,22 @@ import Foundation
 /// layer in its own column) and `events.csv` (one row per event, such as a
 /// pseudo-labelling round).
 public enum MetricsExport {
-  /// Scalar fields of a step record, in this column order when present.
-  static let stepColumns = [
-    "step", "lr", "lr_scale", "target_meta_loss", "target_accuracy", "target_loss", "eval_split",
-    "target_test_accuracy", "target_test_loss",  // before issue #27
-    "pseudo_count", "pseudo_accuracy_diagnostic", "skipped",
+  /// Scalar fields of a step record, in this column order when present. A run written before
+  /// issue #27 has its `target_test_*` values in `target_accuracy` and `target_loss` (the decoder's fallback).
+  static let stepColumns: [(name: String, value: @Sendable (MetricsRecord) -> String?)] = [
+    ("step", { $0.step.map(String.init) }), ("lr", { $0.lr.map(number) }), ("lr_scale", { $0.lrScale.map(number) }),
+    ("target_meta_loss", { $0.targetMetaLoss.map(number) }), ("target_accuracy", { $0.targetAccuracy.map(number) }),
+    ("target_loss", { $0.targetLoss.map(number) }), ("eval_split", { $0.evalSplit.map(cell) }),
+    ("pseudo_count", { $0.pseudoCount.map(String.init) }),
+    ("pseudo_accuracy_diagnostic", { $0.pseudoAccuracyDiagnostic.map(number) }),
+    ("skipped", { $0.skipped.map { $0 ? "true" : "false" } }),
+  ]
+
+  /// The fields of an event after `step` and `event`, in this (sorted) column order when present.
+  static let eventColumns: [(name: String, value: @Sendable (MetricsEvent) -> String?)] = [
+    ("accuracy_diagnostic", { $0.accuracyDiagnostic.map(number) }), ("count", { $0.count.map(String.init) }),
+    ("per_class", { $0.perClass.map { cell("[" + $0.map(String.init).joined(separator: ",") + "]") } }),
+    ("pool", { $0.pool.map(String.init) }),
   ]
 
   /// The columns of metrics.csv and events.csv, gathered from the records seen.
@@ -23,69 +35,71 @@ public enum MetricsExport {
     var layers: [String] = []
     var eventKeys: [String] = []
 
-    mutating func add(step fields: [String: Any]) {
-      for c in MetricsExport.stepColumns where fields[c] != nil { scalars.insert(c) }
-      for k in ((fields["losses"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
-        sources.append(k)
-      }
-      for k in ((fields["weights"] as? [String: Any]) ?? [:]).keys.sorted() where !sources.contains(k) {
-        sources.append(k)
-      }
-      for l in (fields["layers"] as? [String]) ?? [] where !layers.contains(l) { layers.append(l) }
+    mutating func add(step record: MetricsRecord) {
+      for c in MetricsExport.stepColumns where c.value(record) != nil { scalars.insert(c.name) }
+      for k in (record.losses ?? [:]).keys.sorted() where !sources.contains(k) { sources.append(k) }
+      for k in (record.weights ?? [:]).keys.sorted() where !sources.contains(k) { sources.append(k) }
+      for l in record.layers ?? [] where !layers.contains(l) { layers.append(l) }
     }
 
-    mutating func add(event fields: [String: Any]) {
-      for k in fields.keys.sorted() where k != "step" && k != "event" && !eventKeys.contains(k) { eventKeys.append(k) }
+    mutating func add(event: MetricsEvent) {
+      for c in MetricsExport.eventColumns where c.value(event) != nil && !eventKeys.contains(c.name) {
+        eventKeys.append(c.name)
+      }
     }
 
     /// The scalar columns in ``MetricsExport/stepColumns`` order (`step` alone when none).
-    var scalarColumns: [String] {
-      let c = MetricsExport.stepColumns.filter(scalars.contains)
-      return c.isEmpty ? ["step"] : c
+    var scalarColumns: [(name: String, value: @Sendable (MetricsRecord) -> String?)] {
+      let c = MetricsExport.stepColumns.filter { scalars.contains($0.name) }
+      return c.isEmpty ? [MetricsExport.stepColumns[0]] : c
     }
 
     var metricsHeader: String {
-      var header = scalarColumns + sources.map { "loss:\($0)" }
+      var header = scalarColumns.map(\.name) + sources.map { "loss:\($0)" }
       for s in sources { for l in layers { header.append("weight:\(s):\(l)") } }
       return header.map(MetricsExport.cell).joined(separator: ",")
     }
 
     var eventsHeader: String { (["step", "event"] + eventKeys).map(MetricsExport.cell).joined(separator: ",") }
 
-    func metricsRow(_ fields: [String: Any]) -> String {
-      var row = scalarColumns.map { MetricsExport.value(fields[$0]) }
-      let losses = (fields["losses"] as? [String: Any]) ?? [:]
-      row += sources.map { MetricsExport.value(losses[$0]) }
-      let weights = (fields["weights"] as? [String: Any]) ?? [:]
-      let recLayers = (fields["layers"] as? [String]) ?? layers
+    func metricsRow(_ record: MetricsRecord) -> String {
+      var row = scalarColumns.map { $0.value(record) ?? "" }
+      let losses = record.losses ?? [:]
+      row += sources.map { s in losses[s].map(MetricsExport.number) ?? "" }
+      let weights = record.weights ?? [:]
+      let recLayers = record.layers ?? layers
       for s in sources {
-        let w = (weights[s] as? [Any]) ?? []
+        let w = weights[s] ?? []
         for l in layers {
           let i = recLayers.firstIndex(of: l)
-          row.append(i.flatMap { $0 < w.count ? MetricsExport.value(w[$0]) : nil } ?? "")
+          row.append(i.flatMap { $0 < w.count ? MetricsExport.number(w[$0]) : nil } ?? "")
         }
       }
       return row.joined(separator: ",")
     }
 
-    func eventsRow(_ fields: [String: Any]) -> String {
-      (["step", "event"] + eventKeys).map { MetricsExport.value(fields[$0]) }.joined(separator: ",")
+    func eventsRow(_ event: MetricsEvent) -> String {
+      let cells = [event.step.map(String.init) ?? "", event.event.map(MetricsExport.cell) ?? ""]
+      return
+        (cells
+        + eventKeys.map { k in MetricsExport.eventColumns.first { $0.name == k }?.value(event) ?? "" })
+        .joined(separator: ",")
     }
   }
 
   /// The step records as CSV: the scalar columns, then `loss:<source>`, then `weight:<source>:<layer>`.
   public static func metricsCSV(_ run: RunFolder) -> String {
     var columns = Columns()
-    for rec in run.steps { columns.add(step: rec.fields) }
-    let lines = [columns.metricsHeader] + run.steps.map { columns.metricsRow($0.fields) }
+    for rec in run.steps { columns.add(step: rec) }
+    let lines = [columns.metricsHeader] + run.steps.map { columns.metricsRow($0) }
     return lines.joined(separator: "\n") + "\n"
   }
 
   /// The event records as CSV: `step`, `event`, then every other field (lists and maps as JSON).
   public static func eventsCSV(_ run: RunFolder) -> String {
     var columns = Columns()
-    for e in run.events { columns.add(event: e.fields) }
-    let lines = [columns.eventsHeader] + run.events.map { columns.eventsRow($0.fields) }
+    for e in run.events { columns.add(event: e) }
+    let lines = [columns.eventsHeader] + run.events.map { columns.eventsRow($0) }
     return lines.joined(separator: "\n") + "\n"
   }
 
@@ -109,9 +123,12 @@ public enum MetricsExport {
     try MetricsStream.forEachLine(path: source, label: "\(source) (columns)") { line in
       let structure = Structure(line)
       if structures.contains(structure) { return }
-      guard let obj = MetricsStream.object(line) else { return }
+      guard let record = MetricsStream.record(line) else { return }
       if structures.count < 100_000 { structures.insert(structure) }
-      if obj["event"] is String { columns.add(event: obj) } else if obj["step"] is NSNumber { columns.add(step: obj) }
+      switch record {
+      case .step(let r): columns.add(step: r)
+      case .event(let e): columns.add(event: e)
+      }
     }
     let paths = [run.path + "/metrics.csv", run.path + "/events.csv"]
     let metrics = try CSVWriter(path: paths[0], header: columns.metricsHeader)
@@ -120,13 +137,14 @@ public enum MetricsExport {
     defer { events.discard() }
     var steps = 0, eventCount = 0
     try MetricsStream.forEachLine(path: source, label: "\(source) (rows)") { line in
-      guard let obj = MetricsStream.object(line) else { return }
-      if obj["event"] is String {
-        try events.append(columns.eventsRow(obj))
+      switch MetricsStream.record(line) {
+      case .event(let e)?:
+        try events.append(columns.eventsRow(e))
         eventCount += 1
-      } else if obj["step"] is NSNumber {
-        try metrics.append(columns.metricsRow(obj))
+      case .step(let r)?:
+        try metrics.append(columns.metricsRow(r))
         steps += 1
+      case nil: break
       }
     }
     try metrics.commit()
@@ -226,18 +244,8 @@ public enum MetricsExport {
     }
   }
 
-  static func value(_ v: Any?) -> String {
-    switch v {
-    case nil, is NSNull: return ""
-    case let n as NSNumber: return RunFolder.isBool(n) ? (n.boolValue ? "true" : "false") : "\(n)"
-    case let s as String: return cell(s)
-    case let other?:
-      guard JSONSerialization.isValidJSONObject(other),
-        let d = try? JSONSerialization.data(withJSONObject: other, options: [.sortedKeys])
-      else { return cell("\(other)") }
-      return cell(String(decoding: d, as: UTF8.self))
-    }
-  }
+  /// A number's cell: empty when non-finite (null in the record).
+  static func number(_ d: Double) -> String { d.isFinite ? String(d) : "" }
 
   static func cell(_ s: String) -> String {
     s.contains(where: { ",\"\n".contains($0) }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s

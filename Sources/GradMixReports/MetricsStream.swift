@@ -1,4 +1,5 @@
 import Foundation
+import GradMixRecords
 
 #if canImport(Glibc)
   import Glibc
@@ -77,10 +78,23 @@ public enum MetricsStream {
     return true
   }
 
-  /// A JSON object line as a dictionary (nil: not one, such as an interrupted run's partial last line).
-  public static func object(_ line: UnsafeRawBufferPointer) -> [String: Any]? {
+  /// One line of metrics.jsonl, read.
+  public enum Line {
+    case step(MetricsRecord)
+    case event(MetricsEvent)
+  }
+
+  /// A line as a step record (one with a `step`) or an event (one with an `event`); nil for
+  /// anything else, such as an interrupted run's partial last line.
+  public static func record(_ line: UnsafeRawBufferPointer) -> Line? {
     guard !line.isEmpty else { return nil }
-    return (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any]
+    let data = Data(line)
+    // An event, or a step record with a source named "event": parsed to tell.
+    if contains(line, "\"event\""), let e = RecordCoding.decode(MetricsEvent.self, from: data), e.event != nil {
+      return e.step == nil ? nil : .event(e)
+    }
+    guard let r = RecordCoding.decode(MetricsRecord.self, from: data), r.step != nil else { return nil }
+    return .step(r)
   }
 
   /// Whether `line` contains `needle` (a cheap test before parsing).
@@ -142,9 +156,9 @@ public enum MetricsStream {
 /// accuracy).
 public struct MetricsSample {
   /// Kept step records, in file order.
-  public private(set) var steps: [RunFolder.Record] = []
+  public private(set) var steps: [MetricsRecord] = []
   /// Kept event records, in file order (thinned the same way beyond the limit).
-  public private(set) var events: [RunFolder.Record] = []
+  public private(set) var events: [MetricsEvent] = []
   /// Step lines in the file (every line that is not an event), kept or not.
   public private(set) var stepLines = 0
   /// Event records in the file.
@@ -169,10 +183,10 @@ public struct MetricsSample {
     try MetricsStream.forEachLine(path: path, label: label) { line in
       if MetricsStream.contains(line, "\"event\"") {
         // An event, or a step record with a source named "event": parsed to tell.
-        guard let obj = MetricsStream.object(line) else { return }
-        let record = RunFolder.Record(fields: obj)
-        if record.event != nil {
-          Self.keep(record, index: eventCount, into: &events, &eventIndex, stride: &eventStride, limit: limit)
+        guard let event = RecordCoding.decode(MetricsEvent.self, from: Data(line)) else { return }
+        if event.event != nil {
+          guard event.step != nil else { return }
+          Self.keep(event, index: eventCount, into: &events, &eventIndex, stride: &eventStride, limit: limit)
           eventCount += 1
           return
         }
@@ -182,17 +196,13 @@ public struct MetricsSample {
       tail.swapAt(0, 1)
       tail[1].index = i
       tail[1].bytes = Self.copy(line)
-      if i % stride == 0, let obj = MetricsStream.object(line) {
-        let record = RunFolder.Record(fields: obj)
-        guard record.step != nil else { return }
+      if i % stride == 0, case .step(let record)? = MetricsStream.record(line) {
         Self.keep(record, index: i, into: &steps, &stepIndex, stride: &stride, limit: limit)
       }
     }
     for (index, bytes) in tail.reversed() where index >= 0 {
       if index <= (stepIndex.last ?? -1) { break }
-      guard let obj = bytes.withUnsafeBytes({ MetricsStream.object($0) }) else { continue }
-      let record = RunFolder.Record(fields: obj)
-      guard record.step != nil else { continue }
+      guard case .step(let record)? = bytes.withUnsafeBytes({ MetricsStream.record($0) }) else { continue }
       steps.append(record)
       stepIndex.append(index)
       break
@@ -208,8 +218,8 @@ public struct MetricsSample {
   }
 
   /// Appends `record` (line `index`, a multiple of `stride`); at `2 * limit` records keeps every other one.
-  static func keep(
-    _ record: RunFolder.Record, index: Int, into records: inout [RunFolder.Record], _ indices: inout [Int],
+  static func keep<Record>(
+    _ record: Record, index: Int, into records: inout [Record], _ indices: inout [Int],
     stride: inout Int, limit: Int
   ) {
     guard index % stride == 0 else { return }
@@ -217,7 +227,7 @@ public struct MetricsSample {
     indices.append(index)
     guard records.count >= 2 * limit else { return }
     stride *= 2
-    var kept: [RunFolder.Record] = [], keptIndex: [Int] = []
+    var kept: [Record] = [], keptIndex: [Int] = []
     kept.reserveCapacity(limit + 1)
     for (r, i) in zip(records, indices) where i % stride == 0 {
       kept.append(r)

@@ -1,38 +1,32 @@
 import Foundation
+import GradMixRecords
 import Yams
 
 /// A finished or unfinished run folder as written by `gradmix train`, read
 /// defensively: every file may be missing, partial (an interrupted run's last
 /// line) or from an older version, and what cannot be read is left out.
+///
+/// Records written before issue #27 read through their types' decoders
+/// (`target_test_accuracy` reads as ``RunSummary/targetAccuracy``).
 public struct RunFolder {
-  /// One line of metrics.jsonl: a step record or an event (`"event": ...`).
-  public struct Record {
-    public let fields: [String: Any]
-    public var step: Int? { (fields["step"] as? NSNumber)?.intValue }
-    public var event: String? { fields["event"] as? String }
-    public func number(_ key: String) -> Double? {
-      RunFolder.number(fields[key] ?? RunFolder.formerNames[key].flatMap { fields[$0] })
-    }
-  }
-
-  /// Keys renamed since older runs were written: a key read from a file that
-  /// lacks it falls back to its former name (issue #27: the evaluated split's
-  /// accuracy and loss were `target_test_*` even under `--eval-split validation`).
-  public static let formerNames = ["target_accuracy": "target_test_accuracy", "target_loss": "target_test_loss"]
-
   public let path: String
-  public let run: [String: Any]
-  public let summary: [String: Any]
-  /// Step records (no `event` field), in file order.
-  public let steps: [Record]
+  /// run.json; nil when missing, empty or unreadable.
+  public let run: RunInfo?
+  /// summary.json; nil when missing, empty or unreadable (an unfinished run).
+  public let summary: RunSummary?
+  /// run.json's and summary.json's fields by JSON key, for a key given at run time (``value(for:)``).
+  public let runFields: [String: JSONValue]
+  public let summaryFields: [String: JSONValue]
+  /// Step records, in file order.
+  public let steps: [MetricsRecord]
   /// Event records (pseudo-labelling, ...), in file order.
-  public let events: [Record]
+  public let events: [MetricsEvent]
   /// The resolved config (config.resolved.yaml, else config.yaml), if readable.
   public let config: Node?
 
   /// The folder's name, used to label the run.
   public var name: String { URL(fileURLWithPath: path).lastPathComponent }
-  public var finished: Bool { !summary.isEmpty }
+  public var finished: Bool { summary != nil }
   public var method: String? { string(for: "method") }
   public var seed: String? { string(for: "seed") }
 
@@ -54,18 +48,25 @@ public struct RunFolder {
       throw RunFolderError(path: path, detail: "not a folder")
     }
     self.path = path
-    run = RunFolder.readJSON(path + "/run.json")
-    summary = RunFolder.readJSON(path + "/summary.json")
-    var steps: [Record] = [], events: [Record] = []
+    let run = RecordCoding.read(RunInfo.self, path: path + "/run.json").flatMap { $0 == RunInfo() ? nil : $0 }
+    let summary = RecordCoding.read(RunSummary.self, path: path + "/summary.json").flatMap {
+      $0 == RunSummary() ? nil : $0
+    }
+    (self.run, self.summary) = (run, summary)
+    runFields = run.map(RecordCoding.fields(of:)) ?? [:]
+    summaryFields = summary.map(RecordCoding.fields(of:)) ?? [:]
+    var steps: [MetricsRecord] = [], events: [MetricsEvent] = []
     var stepLines = 0, thinned = false
     if readMetrics, let limit = metricsLimit {
       let sample = try MetricsSample(path: path + "/metrics.jsonl", limit: limit)
       (steps, events, stepLines, thinned) = (sample.steps, sample.events, sample.stepLines, sample.thinned)
     } else if readMetrics {
       try MetricsStream.forEachLine(path: path + "/metrics.jsonl") { line in
-        guard let obj = MetricsStream.object(line) else { return }
-        let r = Record(fields: obj)
-        if r.event != nil { events.append(r) } else if r.step != nil { steps.append(r) }
+        switch MetricsStream.record(line) {
+        case .step(let r)?: steps.append(r)
+        case .event(let e)?: events.append(e)
+        case nil: break
+        }
       }
       stepLines = steps.count
     }
@@ -78,20 +79,16 @@ public struct RunFolder {
       ?? (try? String(contentsOfFile: path + "/config.yaml", encoding: .utf8))
     config = text.flatMap { try? Yams.compose(yaml: $0) }
     let unreadMetrics = !readMetrics && FileManager.default.fileExists(atPath: path + "/metrics.jsonl")
-    guard !run.isEmpty || !summary.isEmpty || !steps.isEmpty || unreadMetrics else {
+    guard run != nil || summary != nil || !steps.isEmpty || unreadMetrics else {
       throw RunFolderError(path: path, detail: "holds no run (no run.json, summary.json or metrics.jsonl)")
     }
   }
 
   /// A value by key: summary.json, then run.json, then the config by dotted path
   /// (`optimizer.lr`, `sources[1].limit`).
-  public func value(for key: String) -> Any? {
-    if let old = RunFolder.formerNames[key], summary[key] == nil, let v = summary[old] { return v }
-    if let v = summary[key] { return v }
-    if let v = run[key] { return v }
-    if let v = (run["provenance"] as? [String: Any])?[key] ?? (summary["provenance"] as? [String: Any])?[key] {
-      return v
-    }
+  public func value(for key: String) -> JSONValue? {
+    if let v = summaryFields[key] ?? runFields[key] { return v }
+    if case .object(let p)? = summaryFields["provenance"], let v = p[key] { return v }
     var node = config
     for part in key.split(separator: ".") {
       var name = Substring(part)
@@ -105,7 +102,7 @@ public struct RunFolder {
       node = node?[String(name)]
       for i in indices { node = node?.sequence.flatMap { i < $0.count ? $0[i] : nil } }
     }
-    return node?.scalar?.string
+    return node?.scalar.map { .string($0.string) }
   }
 
   /// ``value(for:)`` as text (numbers without a trailing `.0` when whole; a
@@ -113,39 +110,18 @@ public struct RunFolder {
   /// run folders written before and after config.resolved.yaml's number
   /// format changed group together).
   public func string(for key: String) -> String? {
-    guard var v = value(for: key) else { return nil }
-    if let s = v as? String, s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(s), d.isFinite {
-      v = NSNumber(value: d)
+    guard let v = value(for: key) else { return nil }
+    if case .string(let s) = v, s.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), let d = Double(s),
+      d.isFinite
+    {
+      return JSONValue.number(d).text
     }
-    if let n = v as? NSNumber {
-      if RunFolder.isBool(n) { return n.boolValue ? "true" : "false" }
-      let d = n.doubleValue
-      return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
-    }
-    return "\(v)"
+    if case .null = v { return "null" }
+    return v.text
   }
 
   /// ``value(for:)`` as a number.
-  public func number(for key: String) -> Double? { RunFolder.number(value(for: key)) }
-
-  /// Whether a JSON number is a boolean (Foundation reads `true` as an
-  /// NSNumber that also casts to Int, and `1` as one that casts to Bool).
-  static func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
-
-  public static func number(_ v: Any?) -> Double? {
-    switch v {
-    case let n as NSNumber: return n.doubleValue
-    case let s as String: return Double(s)
-    default: return nil
-    }
-  }
-
-  static func readJSON(_ path: String) -> [String: Any] {
-    guard let data = FileManager.default.contents(atPath: path),
-      let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-    else { return [:] }
-    return obj
-  }
+  public func number(for key: String) -> Double? { value(for: key)?.number }
 }
 
 /// A path given as a run that is not one.

@@ -7,19 +7,17 @@ extension RunReport {
   func layerShareTables() -> String {
     var html = ""
     for r in runs {
-      guard let open = r.summary["layer_open_share"] as? [String: Any],
-        let mean = r.summary["layer_mean_weight"] as? [String: Any],
-        let layers = r.summary["layers"] as? [String], !open.isEmpty
+      guard let open = r.summary?.layerOpenShare, let mean = r.summary?.layerMeanWeight,
+        let layers = r.summary?.layers, !open.isEmpty
       else { continue }
       let from = r.string(for: "layer_share_from_step") ?? "?"
       html += "<p>\(SVGChart.escape(r.name)): share of steps open / mean weight, steps after \(from)</p>\n"
       html += "<table><tr><th>source</th>" + layers.map { "<th>\(SVGChart.escape($0))</th>" }.joined() + "</tr>\n"
       for name in open.keys.sorted() {
-        let o = (open[name] as? [Any]) ?? [], m = (mean[name] as? [Any]) ?? []
+        let o = open[name] ?? [], m = mean[name] ?? []
         let cells = layers.indices.map { j -> String in
-          guard j < o.count, j < m.count, let share = RunFolder.number(o[j]), let w = RunFolder.number(m[j])
-          else { return "<td>—</td>" }
-          return String(format: "<td>%.2f / %.3f</td>", share, w)
+          guard j < o.count, j < m.count, o[j].isFinite, m[j].isFinite else { return "<td>—</td>" }
+          return String(format: "<td>%.2f / %.3f</td>", o[j], m[j])
         }
         html += "<tr><td>\(SVGChart.escape(name))</td>" + cells.joined() + "</tr>\n"
       }

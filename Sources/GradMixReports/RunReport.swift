@@ -1,4 +1,5 @@
 import Foundation
+import GradMixRecords
 
 /// The HTML report of one or more runs: one self-contained page (inline SVG
 /// and CSS, no scripts or external assets) with the target accuracy, the
@@ -25,10 +26,7 @@ public struct RunReport {
   var sourceNames: [String] {
     var names = Set<String>()
     for r in runs {
-      for rec in r.steps {
-        if let l = rec.fields["losses"] as? [String: Any] { names.formUnion(l.keys) }
-        if let w = rec.fields["weights"] as? [String: Any] { names.formUnion(w.keys) }
-      }
+      for rec in r.steps { names.formUnion(rec.sourceNames) }
     }
     return names.sorted()
   }
@@ -41,11 +39,11 @@ public struct RunReport {
   func dash(run i: Int) -> String { SVGChart.dashes[i % SVGChart.dashes.count] }
 
   /// A series per run of a numeric step-record field.
-  func perRun(_ key: String) -> [SVGChart.Series] {
+  func perRun(_ field: KeyPath<MetricsRecord, Double?>) -> [SVGChart.Series] {
     runs.enumerated().map { i, r in
       SVGChart.Series(
         label: r.name, color: SVGChart.palette[i % SVGChart.palette.count],
-        points: r.steps.compactMap { rec in rec.number(key).map { (Double(rec.step ?? 0), $0) } })
+        points: r.steps.compactMap { rec in rec[keyPath: field].map { (Double(rec.step ?? 0), $0) } })
     }.filter { !$0.points.isEmpty }
   }
 
@@ -54,14 +52,14 @@ public struct RunReport {
   /// Every picture as (section heading, SVG).
   public func pictures() -> [(String, String)] {
     var out: [(String, String)] = []
-    var acc = SVGChart(title: "Target accuracy", yLabel: "accuracy", series: perRun("target_accuracy"))
+    var acc = SVGChart(title: "Target accuracy", yLabel: "accuracy", series: perRun(\.targetAccuracy))
     acc.yRange = 0...1
     out.append(("Accuracy", acc.svg()))
     var losses: [SVGChart.Series] = []
     for (i, r) in runs.enumerated() {
       for name in sourceNames {
         let pts = r.steps.compactMap { rec -> (x: Double, y: Double)? in
-          guard let l = rec.fields["losses"] as? [String: Any], let v = RunFolder.number(l[name]) else { return nil }
+          guard let v = rec.losses?[name], v.isFinite else { return nil }
           return (Double(rec.step ?? 0), v)
         }
         if !pts.isEmpty {
@@ -69,7 +67,7 @@ public struct RunReport {
             SVGChart.Series(label: "\(name) (\(r.name))", color: color(source: name), dash: dash(run: i), points: pts))
         }
       }
-      let meta = r.steps.compactMap { rec in rec.number("target_meta_loss").map { (Double(rec.step ?? 0), $0) } }
+      let meta = r.steps.compactMap { rec in rec.targetMetaLoss.map { (Double(rec.step ?? 0), $0) } }
       if !meta.isEmpty {
         losses.append(
           SVGChart.Series(label: "target meta batch (\(r.name))", color: "#777777", dash: dash(run: i), points: meta))
@@ -82,9 +80,9 @@ public struct RunReport {
     out.append(
       (
         "Learning rate",
-        SVGChart(title: "Learning-rate scale (adaptive)", yLabel: "scale", series: perRun("lr_scale")).svg()
+        SVGChart(title: "Learning-rate scale (adaptive)", yLabel: "scale", series: perRun(\.lrScale)).svg()
       ))
-    out.append(("Learning rate", SVGChart(title: "Learning rate", yLabel: "lr", series: perRun("lr")).svg()))
+    out.append(("Learning rate", SVGChart(title: "Learning rate", yLabel: "lr", series: perRun(\.lr)).svg()))
     out.append(
       ("Pseudo-labels", SVGChart(title: "Pseudo-labelled target images", yLabel: "count", series: pseudoSeries()).svg())
     )
@@ -97,7 +95,7 @@ public struct RunReport {
     var layers: [String] = []
     for r in runs {
       for rec in r.steps {
-        for l in (rec.fields["layers"] as? [String]) ?? [] where !layers.contains(l) { layers.append(l) }
+        for l in rec.layers ?? [] where !layers.contains(l) { layers.append(l) }
       }
     }
     return layers.map { layer in
@@ -105,10 +103,7 @@ public struct RunReport {
       for (i, r) in runs.enumerated() {
         for name in sourceNames {
           let pts = r.steps.compactMap { rec -> (x: Double, y: Double)? in
-            guard let idx = (rec.fields["layers"] as? [String])?.firstIndex(of: layer),
-              let w = (rec.fields["weights"] as? [String: Any])?[name] as? [Any], idx < w.count,
-              let v = RunFolder.number(w[idx])
-            else { return nil }
+            guard let v = rec.weight(name, layer: layer), v.isFinite else { return nil }
             return (Double(rec.step ?? 0), v)
           }
           if !pts.isEmpty {
@@ -128,10 +123,10 @@ public struct RunReport {
   func pseudoSeries() -> [SVGChart.Series] {
     runs.enumerated().compactMap { i, r in
       var pts = r.events.filter { $0.event == "pseudo_labels" }.compactMap { e in
-        e.number("count").map { (Double(e.step ?? 0), $0) }
+        e.count.map { (Double(e.step ?? 0), Double($0)) }
       }
       if pts.isEmpty {
-        pts = r.steps.compactMap { rec in rec.number("pseudo_count").map { (Double(rec.step ?? 0), $0) } }
+        pts = r.steps.compactMap { rec in rec.pseudoCount.map { (Double(rec.step ?? 0), Double($0)) } }
       }
       return pts.isEmpty
         ? nil : SVGChart.Series(label: r.name, color: SVGChart.palette[i % SVGChart.palette.count], points: pts)
@@ -142,16 +137,16 @@ public struct RunReport {
   /// phase names of summary.json's `per_rank`, those present in the run).
   func rankPictures() -> [(String, String)] {
     runs.compactMap { r in
-      guard let ranks = r.summary["per_rank"] as? [[String: Any]], ranks.count > 1 else { return nil }
+      guard let ranks = r.summary?.perRank, ranks.count > 1 else { return nil }
       // Compute phases, then waiting (for the slowest rank) and transfer (communication) apart.
       let phases = [
         "target_gradient", "source_gradients", "mixing", "update", "evaluation", "pseudo_labelling",
         "waiting", "communication",
-      ].filter { p in ranks.contains { RunFolder.number($0[p]) != nil } }
+      ].filter { p in ranks.contains { $0[p] != nil } }
       let bars = ranks.map { rank in
         (
-          label: "rank \(RunFolder.number(rank["rank"]).map { String(Int($0)) } ?? "?")",
-          parts: phases.map { RunFolder.number(rank[$0]) ?? 0 }
+          label: "rank \(rank["rank"].map { String(Int($0)) } ?? "?")",
+          parts: phases.map { rank[$0] ?? 0 }
         )
       }
       return (
@@ -172,15 +167,15 @@ public struct RunReport {
       + "<th>wall seconds</th><th>ranks</th><th>commit</th><th>host</th><th>started</th></tr>\n"
     for r in runs {
       let acc =
-        r.number(for: "target_accuracy").flatMap { $0.isFinite ? String(format: "%.2f%%", $0 * 100) : nil }
-        ?? (r.steps.last?.number("target_accuracy").map { String(format: "%.2f%% (unfinished)", $0 * 100) } ?? "—")
+        r.summary?.targetAccuracy.flatMap { $0.isFinite ? String(format: "%.2f%%", $0 * 100) : nil }
+        ?? (r.steps.last?.targetAccuracy.map { String(format: "%.2f%% (unfinished)", $0 * 100) } ?? "—")
       let steps =
         r.finished ? (r.string(for: "steps") ?? "?") : "\(r.steps.last?.step ?? 0) of \(r.string(for: "steps") ?? "?")"
       let cells = [
         r.name, r.method ?? "?", r.seed ?? "?", steps, acc,
         r.number(for: "wall_seconds").map { String(format: "%.1f", $0) } ?? "—",
         r.string(for: "world_size") ?? "?",
-        (r.string(for: "commit") ?? "?") + ((r.value(for: "dirty") as? Bool) == true ? " (dirty)" : ""),
+        (r.string(for: "commit") ?? "?") + (r.value(for: "dirty") == .bool(true) ? " (dirty)" : ""),
         r.string(for: "hostname") ?? "—", r.string(for: "started_at") ?? "—",
       ]
       rows += "<tr>" + cells.map { "<td>\(SVGChart.escape($0))</td>" }.joined() + "</tr>\n"

@@ -36,7 +36,7 @@ struct TableCommand: ParsableCommand {
     let folders = try RunCollection.expand(runs, readMetrics: false)
     let finished = folders.filter(\.finished)
     if !finished.isEmpty && !finished.contains(where: { $0.number(for: metric) != nil }) {
-      let numeric = Set(finished.flatMap { f in f.summary.keys.filter { RunFolder.number(f.summary[$0]) != nil } })
+      let numeric = Set(finished.flatMap { f in f.summaryFields.keys.filter { f.summaryFields[$0]?.number != nil } })
       throw ValidationError(
         "--metric: no run's summary.json has a number '\(metric)' (numbers there: \(numeric.sorted().prefix(12).joined(separator: ", ")))"
       )

@@ -277,7 +277,7 @@ struct TrainCommand: ParsableCommand {
         printLine(
           String(
             format: "done: target %@ accuracy %.2f%%, loss %.4f, params_l2 %.4f, %.1f s -> %@",
-            evalName, summary.testAccuracy * 100, summary.testLoss, summary.parametersL2, summary.wallSeconds,
+            evalName, summary.accuracy * 100, summary.loss, summary.parametersL2, summary.wallSeconds,
             outDir))
       }
       Launch.finish(world)

@@ -1,4 +1,5 @@
 import Foundation
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -19,13 +20,15 @@ struct ChooseLRScriptTests {
   ) throws {
     let runDir = "\(dir)/runs/\(task)/\(tag)-s\(seed)"
     try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
-    let summary: [String: Any] = [
-      "eval_split": "validation", "status": "completed", "method": method, "seed": seed,
-      "config": repository.path + "/experiments/suite/\(task)/config.yaml",
-      "command": "gradmix train --config c.yaml --method \(method) \(overrides) --seed \(seed)",
-      "target_accuracy": accuracy,
-    ]
-    try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: runDir + "/summary.json"))
+    var summary = RunSummary()
+    summary.evalSplit = "validation"
+    summary.status = "completed"
+    summary.method = method
+    summary.seed = seed
+    summary.config = repository.path + "/experiments/suite/\(task)/config.yaml"
+    summary.command = "gradmix train --config c.yaml --method \(method) \(overrides) --seed \(seed)"
+    summary.targetAccuracy = accuracy
+    try RecordCoding.encode(summary).write(to: URL(fileURLWithPath: runDir + "/summary.json"))
   }
 
   @Test(

@@ -1,4 +1,5 @@
 import Foundation
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -21,14 +22,14 @@ struct MPIFaultTests {
     #expect(errors.count == 1 && errors[0].contains("diverged since step"), "\(r.stderr)")
     // No rank was killed by MPI_Abort: both stopped on their own.
     #expect(!r.stderr.contains("MPI_ABORT") && !r.stderr.contains("exited on signal"), "\(r.stderr)")
-    let s = try RobustRunTests.json(dir + "/run/summary.json")
-    #expect(s["status"] as? String == "diverged")
-    let since = try #require(s["diverged_since_step"] as? Int)
+    let s = try MPITests.summary(dir + "/run")
+    #expect(s.status == "diverged")
+    let since = try #require(s.divergedSinceStep)
     let kept = try FileManager.default.contentsOfDirectory(atPath: dir + "/run/checkpoints")
       .filter { $0.hasSuffix(".safetensors") }.sorted()
     let last = try #require(kept.last, "no checkpoint kept: \(s)")
     #expect(kept.allSatisfy { (Int($0.dropFirst(5).prefix(6)) ?? .max) < since }, "\(kept) since step \(since)")
-    #expect(s["last_checkpoint"] as? String == "checkpoints/" + last)
+    #expect(s.lastCheckpoint == "checkpoints/" + last)
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/final.safetensors"))
     let e = try runProduct([
       "eval", "--checkpoint", dir + "/run/checkpoints/" + last, "--config", dir + "/c.yaml",
@@ -59,7 +60,7 @@ struct MPIFaultTests {
         "--step-timeout", "3", "--stop-after", "12",
       ])
     #expect(first.status == 0, "\(first.stderr)")
-    #expect((try RobustRunTests.json(run + "/run.json"))["step_timeout"] as? Double == 3)
+    #expect(try RobustRunTests.run(run).stepTimeout == 3)
 
     let job = try #require(
       try Self.stop(
@@ -102,10 +103,14 @@ struct MPIFaultTests {
     let watched = try MPITests.mpi(3, "gradmix", common + ["--out", dir + "/watched", "--step-timeout", "120"])
     #expect(watched.status == 0, "\(watched.stderr)")
     let a = try MPITests.summary(dir + "/plain"), b = try MPITests.summary(dir + "/watched")
-    for key in ["params_l2", "target_loss", "target_accuracy"] {
+    for (key, field) in [
+      ("params_l2", \RunSummary.paramsL2), ("target_loss", \RunSummary.targetLoss),
+      ("target_accuracy", \RunSummary.targetAccuracy),
+    ] {
       #expect(
-        a[key] as? Double != nil && a[key] as? Double == b[key] as? Double,
-        "\(key): \(String(describing: b[key])) with the watchdog vs \(String(describing: a[key]))")
+        a[keyPath: field] != nil && a[keyPath: field] == b[keyPath: field],
+        "\(key): \(String(describing: b[keyPath: field])) with the watchdog vs \(String(describing: a[keyPath: field]))"
+      )
     }
   }
 
@@ -153,10 +158,8 @@ struct MPIFaultTests {
           "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", run, "--quiet",
           "--threads", "1", "--check-every", "0", "--step-timeout", "3",
         ], run: run, ranks: 5))
-    let sources = try #require((try RobustRunTests.json(run + "/run.json"))["sources"] as? [[String: Any]])
-    let shardRanks = sources.compactMap { $0["shards"] as? [[String: Any]] }.map {
-      $0.compactMap { $0["rank"] as? Int }
-    }
+    let sources = try #require(try RobustRunTests.run(run).sources)
+    let shardRanks = sources.compactMap(\.shards).map { $0.map(\.rank) }
     #expect(shardRanks == [[3, 4]], "the placement this test relies on: \(sources)")
     #expect(job.status == 4, "\(job.stderr)")
     let errors = job.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
@@ -222,7 +225,7 @@ struct MPIFaultTests {
   static func loggedSteps(_ run: String) -> [Int] {
     let text = (try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? ""
     return text.split(separator: "\n").compactMap {
-      (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["step"] as? Int
+      RecordCoding.decode(MetricsEvent.self, from: Data($0.utf8))?.step
     }
   }
 

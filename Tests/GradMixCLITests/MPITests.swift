@@ -1,5 +1,6 @@
 import Foundation
 import GradMixData
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -39,10 +40,8 @@ struct MPITests {
     return try runProgram(mpirun!, ["-np", "\(ranks)", "--oversubscribe", exe] + args, environment: env)
   }
 
-  static func summary(_ dir: String) throws -> [String: Any] {
-    try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
-        as? [String: Any])
+  static func summary(_ dir: String) throws -> RunSummary {
+    try #require(RecordCoding.read(RunSummary.self, path: dir + "/summary.json"), "\(dir)/summary.json")
   }
 
   @Test("every collective of MPICommunicator on 3 ranks, blocking and under the step watchdog")
@@ -78,9 +77,9 @@ struct MPITests {
         : try Self.mpi(n, "gradmix", common + ["--out", dir + "/" + name] + extra)
       #expect(r.status == 0, "\(name): \(r.stderr)")
       let s = try Self.summary(dir + "/" + name)
-      #expect(s["world_size"] as? Int == n)
-      for key in ["params_l2", "target_loss"] {
-        let a = try #require(reference[key] as? Double), b = try #require(s[key] as? Double)
+      #expect(s.worldSize == n)
+      for (key, field) in [("params_l2", \RunSummary.paramsL2), ("target_loss", \RunSummary.targetLoss)] {
+        let a = try #require(reference[keyPath: field]), b = try #require(s[keyPath: field])
         #expect(abs(a - b) <= 1e-4 * abs(a), "\(name): \(key) \(b) vs single process \(a)")
         // The gather protocol adds the sources in the one-process order: bit-identical.
         if extra.contains("gather") {
@@ -156,19 +155,16 @@ struct MPITests {
       let r = try Self.mpi(n, "gradmix", common + ["--out", dir + "/np\(n)"])
       #expect(r.status == 0, "np \(n): \(r.stderr)")
       let s = try Self.summary(dir + "/np\(n)")
-      #expect(s["world_size"] as? Int == n)
-      let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
+      #expect(s.worldSize == n)
+      let a = try #require(reference.paramsL2), b = try #require(s.paramsL2)
       #expect(abs(a - b) <= 1e-5, "np \(n): params_l2 \(b) vs one process \(a)")
-      let x = try #require(reference["target_loss"] as? Double), y = try #require(s["target_loss"] as? Double)
+      let x = try #require(reference.targetLoss), y = try #require(s.targetLoss)
       #expect(abs(x - y) <= 1e-3, "np \(n): test loss \(y) vs one process \(x)")
       // Every rank computes something; with two sources their batches are split.
-      let sources = try #require(s["sources"] as? [[String: Any]])
-      let ranks = Set(
-        sources.flatMap { src in
-          ((src["shards"] as? [[String: Any]])?.compactMap { $0["rank"] as? Int }) ?? [src["rank"] as? Int ?? -1]
-        })
+      let sources = try #require(s.sources)
+      let ranks = Set(sources.flatMap(\.ranks))
       #expect(ranks.union([0]) == Set(0..<n), "np \(n): placement \(sources)")
-      #expect(sources.contains { $0["shards"] != nil } == split, "np \(n): placement \(sources)")
+      #expect(sources.contains { $0.shards != nil } == split, "np \(n): placement \(sources)")
     }
   }
 
@@ -179,8 +175,8 @@ struct MPITests {
     for r in 0..<ranks {
       let lines = try String(contentsOfFile: trace + ".rank-\(r).jsonl", encoding: .utf8).split(separator: "\n")
       let calls = lines.map { line -> Int in
-        let rec = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        return ((rec?["collectives"] as? [String: Any])?["group_allreduce"] as? [String: Any])?["calls"] as? Int ?? 0
+        let rec = RecordCoding.decode(TraceLine.self, from: Data(line.utf8))
+        return rec?.collectives?["group_allreduce"]?.calls ?? 0
       }
       if calls.contains(where: { $0 > 0 }) {
         #expect(calls.allSatisfy { $0 > 0 }, "rank \(r): group sums in some steps only: \(calls)")
@@ -190,10 +186,14 @@ struct MPITests {
     return found
   }
 
+  /// The collectives of one line of a `--trace` file.
+  struct TraceLine: Decodable {
+    let collectives: [String: CollectiveRecord]?
+  }
+
   /// The ranks of the split sources in summary.json.
-  static func splitRanks(_ summary: [String: Any]) -> Set<Int> {
-    let sources = summary["sources"] as? [[String: Any]] ?? []
-    return Set(sources.flatMap { src in ((src["shards"] as? [[String: Any]]) ?? []).compactMap { $0["rank"] as? Int } })
+  static func splitRanks(_ summary: RunSummary) -> Set<Int> {
+    Set((summary.sources ?? []).flatMap { ($0.shards ?? []).map(\.rank) })
   }
 
   /// The default method (`gradmix`: label scores, which need whole source
@@ -220,14 +220,14 @@ struct MPITests {
       let r = try Self.mpi(n, "gradmix", common + ["--out", dir + "/np\(n)", "--trace", dir + "/trace-np\(n).jsonl"])
       #expect(r.status == 0, "np \(n): \(r.stderr)")
       let s = try Self.summary(dir + "/np\(n)")
-      #expect(s["world_size"] as? Int == n && s["method"] as? String == "gradmix")
-      let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
+      #expect(s.worldSize == n && s.method == "gradmix")
+      let a = try #require(reference.paramsL2), b = try #require(s.paramsL2)
       #expect(abs(a - b) <= 1e-5, "np \(n): params_l2 \(b) vs one process \(a)")
-      let x = try #require(reference["target_loss"] as? Double), y = try #require(s["target_loss"] as? Double)
+      let x = try #require(reference.targetLoss), y = try #require(s.targetLoss)
       #expect(abs(x - y) <= 1e-3, "np \(n): test loss \(y) vs one process \(x)")
       let split = Self.splitRanks(s)
       splitSeen = splitSeen || !split.isEmpty
-      #expect(try Self.groupRanks(trace: dir + "/trace-np\(n)", ranks: n) == split, "np \(n): \(s["sources"] ?? "")")
+      #expect(try Self.groupRanks(trace: dir + "/trace-np\(n)", ranks: n) == split, "np \(n): \(s.sources ?? [])")
     }
     #expect(splitSeen, "no layout split a batch: the test does not cover the group sum")
   }
@@ -265,12 +265,12 @@ struct MPITests {
         v.ranks, "gradmix", common + ["--out", dir + "/" + v.name, "--trace", dir + "/trace-" + v.name + ".jsonl"])
       #expect(r.status == 0, "\(v.name): \(r.stderr)")
       let s = try Self.summary(dir + "/" + v.name)
-      let a = try #require(reference["params_l2"] as? Double), b = try #require(s["params_l2"] as? Double)
+      let a = try #require(reference.paramsL2), b = try #require(s.paramsL2)
       #expect(abs(a - b) <= 1e-5, "\(v.name): params_l2 \(b) vs one process \(a)")
-      let x = try #require(reference["target_loss"] as? Double), y = try #require(s["target_loss"] as? Double)
+      let x = try #require(reference.targetLoss), y = try #require(s.targetLoss)
       #expect(abs(x - y) <= 1e-3, "\(v.name): test loss \(y) vs one process \(x)")
       let split = Self.splitRanks(s)
-      #expect(!split.isEmpty, "\(v.name): no batch split: \(s["sources"] ?? "")")
+      #expect(!split.isEmpty, "\(v.name): no batch split: \(s.sources ?? [])")
       #expect(
         try Self.groupRanks(trace: dir + "/trace-" + v.name, ranks: v.ranks) == (v.groups ? split : []), "\(v.name)")
     }
@@ -297,8 +297,8 @@ struct MPITests {
       ] + common + ["--out", dir + "/tcp"], environment: Self.env)
     #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
     let a = try Self.summary(dir + "/single"), b = try Self.summary(dir + "/tcp")
-    #expect(b["world_size"] as? Int == 2)
-    let x = try #require(a["params_l2"] as? Double), y = try #require(b["params_l2"] as? Double)
+    #expect(b.worldSize == 2)
+    let x = try #require(a.paramsL2), y = try #require(b.paramsL2)
     #expect(abs(x - y) <= 1e-4 * abs(x), "params_l2 \(y) over TCP vs \(x) in one process")
   }
 
@@ -329,16 +329,16 @@ struct MPITests {
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/resumed")
     #expect(
-      a["params_l2"] as? Double == b["params_l2"] as? Double,
-      "params_l2 \(String(describing: b["params_l2"])) vs \(String(describing: a["params_l2"]))")
-    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
-    #expect(a["target_accuracy"] as? Double == b["target_accuracy"] as? Double)
+      a.paramsL2 == b.paramsL2,
+      "params_l2 \(String(describing: b.paramsL2)) vs \(String(describing: a.paramsL2))")
+    #expect(a.targetLoss == b.targetLoss)
+    #expect(a.targetAccuracy == b.targetAccuracy)
     // The resumed run's metrics hold each step once, and the pseudo-label rounds happened.
     let records = try String(contentsOfFile: dir + "/resumed/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-      .compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any] }
-    let logged = records.filter { $0["event"] == nil }.compactMap { $0["step"] as? Int }.filter { $0 % 6 == 0 }
+      .compactMap { RecordCoding.decode(MetricsEvent.self, from: Data($0.utf8)) }  // a step line has no `event`
+    let logged = records.filter { $0.event == nil }.compactMap(\.step).filter { $0 % 6 == 0 }
     #expect(logged == Array(Set(logged)).sorted(), "duplicate or unordered steps: \(logged)")
-    let rounds = records.filter { $0["event"] as? String == "pseudo_labels" }.compactMap { $0["step"] as? Int }
+    let rounds = records.filter { $0.event == "pseudo_labels" }.compactMap(\.step)
     #expect(rounds == Array(Set(rounds)).sorted() && rounds.count >= 2, "pseudo-label rounds at \(rounds)")
   }
 
@@ -377,7 +377,7 @@ struct MPITests {
     let resumed = try Self.mpi(3, "gradmix", ["train", "--resume", dir + "/killed", "--threads", "1"])
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/killed")
-    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
+    #expect(a.paramsL2 == b.paramsL2)
+    #expect(a.targetLoss == b.targetLoss)
   }
 }

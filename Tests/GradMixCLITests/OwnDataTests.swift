@@ -1,6 +1,7 @@
 import Foundation
 import GradMixData
 import GradMixEngine
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -34,10 +35,7 @@ struct OwnDataTests {
     let r = try Self.run("model: {spec: \(spec), input: \(input)}\n" + Self.digits, in: dir)
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stdout.contains("uint8 images \(input)"), "\(r.stdout)")
-    let info = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/run.json")))
-        as? [String: Any])
-    #expect(info["sample_shape"] as? [Int] == input)
+    #expect(try RobustRunTests.run(dir + "/run").sampleShape == input)
   }
 
   @Test(

@@ -1,6 +1,7 @@
 import Foundation
 import GradMixData
 import GradMixEngine
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -29,17 +30,13 @@ struct ReliabilityTests {
     #expect(r.status == 0, "\(r.stderr)")
     let warnings = r.stderr.split(separator: "\n").filter { $0.contains("non-finite") && $0.contains("syndigits[5-9]") }
     #expect(warnings.count == 3, "\(r.stderr)")
-    let s = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/run/summary.json")))
-        as? [String: Any])
-    #expect(s["nonfinite_source_steps"] as? Int == 3)
-    #expect((s["params_l2"] as? Double)?.isFinite == true)
+    let s = try MPITests.summary(dir + "/run")
+    #expect(s.nonfiniteSourceSteps == 3)
+    #expect(s.paramsL2?.isFinite == true)
     let lines = try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n")
     for line in lines {
-      let rec = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-      guard let step = rec["step"] as? Int, [4, 6].contains(step), let w = rec["weights"] as? [String: [Double]] else {
-        continue
-      }
+      let rec = try #require(RecordCoding.decode(MetricsRecord.self, from: Data(line.utf8)))
+      guard let step = rec.step, [4, 6].contains(step), let w = rec.weights else { continue }
       #expect(w["syndigits[5-9]"] == [0, 0, 0], "step \(step): \(w)")
     }
   }
@@ -109,14 +106,9 @@ struct ReliabilityTests {
     process.waitUntilExit()
     let resumed = try runProduct(["train", "--resume", dir + "/killed", "--threads", "1"])
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
-    let a = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/straight/summary.json")))
-        as? [String: Any])
-    let b = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/killed/summary.json")))
-        as? [String: Any])
-    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
+    let a = try MPITests.summary(dir + "/straight"), b = try MPITests.summary(dir + "/killed")
+    #expect(a.paramsL2 != nil && a.paramsL2 == b.paramsL2)
+    #expect(a.targetLoss == b.targetLoss)
   }
 
   @Test("--resume skips a corrupt newest checkpoint with a warning")

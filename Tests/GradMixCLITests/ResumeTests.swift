@@ -1,5 +1,6 @@
 import Foundation
 import GradMixData
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -8,11 +9,7 @@ import Testing
 struct ResumeTests {
   static var root: String { SmallRunConfig.root }
 
-  static func summary(_ dir: String) throws -> [String: Any] {
-    try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")))
-        as? [String: Any])
-  }
+  static func summary(_ dir: String) throws -> RunSummary { try MPITests.summary(dir) }
 
   /// The divergence monitor's reference (the loss at the run's start) is in
   /// the checkpoint: a run stopped before it diverges and resumed reaches the
@@ -28,18 +25,18 @@ struct ResumeTests {
     let straight = try runProduct(common + ["--out", dir + "/straight"])
     #expect(straight.status == 3, "\(straight.stderr)")
     let a = try Self.summary(dir + "/straight")
-    let since = try #require(a["diverged_since_step"] as? Int)
+    let since = try #require(a.divergedSinceStep)
     #expect(since > 3, "diverged too early for a resume before it: \(a)")
     let stopped = try runProduct(common + ["--out", dir + "/resumed", "--stop-after", "\(since - 1)"])
     #expect(stopped.status == 0, "\(stopped.stderr)")
     let resumed = try runProduct(["train", "--resume", dir + "/resumed", "--quiet"])
     #expect(resumed.status == 3, "\(resumed.stderr)")
     let b = try Self.summary(dir + "/resumed")
-    #expect(b["diverged_since_step"] as? Int == since)
-    #expect(b["diverged_at_step"] as? Int == a["diverged_at_step"] as? Int)
+    #expect(b.divergedSinceStep == since)
+    #expect(b.divergedAtStep == a.divergedAtStep)
     #expect(
-      b["divergence"] as? String == a["divergence"] as? String,
-      "\(String(describing: b["divergence"])) vs \(String(describing: a["divergence"]))")
+      b.divergence == a.divergence,
+      "\(String(describing: b.divergence)) vs \(String(describing: a.divergence))")
   }
 
   /// Stopped at a checkpoint and resumed with 2 engine threads: the same bits as the straight run
@@ -57,7 +54,7 @@ struct ResumeTests {
     let resumed = try runProduct(["train", "--resume", dir + "/resumed", "--quiet"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/resumed")
-    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
+    #expect(a.paramsL2 == b.paramsL2)
+    #expect(a.targetLoss == b.targetLoss)
   }
 }

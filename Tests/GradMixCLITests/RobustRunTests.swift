@@ -1,5 +1,6 @@
 import Foundation
 import GradMixData
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -13,8 +14,9 @@ struct RobustRunTests {
       steps: steps, lr: lr, evalEvery: 1, logEvery: 1, extra: ["checkpoint_every: 1", "keep_checkpoints: 10"])
   }
 
-  static func json(_ path: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+  /// `dir`/run.json.
+  static func run(_ dir: String) throws -> RunInfo {
+    try #require(RecordCoding.read(RunInfo.self, path: dir + "/run.json"), "\(dir)/run.json")
   }
 
   @Test(
@@ -29,15 +31,15 @@ struct RobustRunTests {
     #expect(r.status == 3, "\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
     #expect(errors.count == 1 && errors[0].contains("diverged since step"), "\(r.stderr)")
-    let s = try Self.json(dir + "/run/summary.json")
-    #expect(s["status"] as? String == "diverged")
-    let since = try #require(s["diverged_since_step"] as? Int)
+    let s = try MPITests.summary(dir + "/run")
+    #expect(s.status == "diverged")
+    let since = try #require(s.divergedSinceStep)
     #expect(since <= 3, "detected within a few steps: \(s)")
     let kept = try FileManager.default.contentsOfDirectory(atPath: dir + "/run/checkpoints")
       .filter { $0.hasSuffix(".safetensors") }.sorted()
     #expect(!kept.isEmpty && kept.allSatisfy { Int($0.dropFirst(5).prefix(6))! < since }, "\(kept)")
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/final.safetensors"))
-    #expect(s["last_checkpoint"] as? String == "checkpoints/" + kept.last!)
+    #expect(s.lastCheckpoint == "checkpoints/" + kept.last!)
     // Every metrics line is valid JSON (non-finite numbers as null).
     for line in try String(contentsOfFile: dir + "/run/metrics.jsonl", encoding: .utf8).split(separator: "\n") {
       #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)")
@@ -60,15 +62,15 @@ struct RobustRunTests {
     #expect(try runProduct(common + ["--out", dir + "/straight"]).status == 0)
     #expect(
       try runProduct(common + ["--out", dir + "/stopped", "--stop-after", "7", "--step-timeout", "2.5"]).status == 0)
-    let run = try Self.json(dir + "/stopped/run.json")
-    #expect(run["threads"] as? Int == 1)
-    #expect(run["step_timeout"] as? Double == 2.5)
-    #expect((run["config_hash"] as? String)?.isEmpty == false)
+    let run = try Self.run(dir + "/stopped")
+    #expect(run.threads == 1)
+    #expect(run.stepTimeout == 2.5)
+    #expect((run.configHash)?.isEmpty == false)
     let resumed = try runProduct(["train", "--resume", dir + "/stopped", "--quiet"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
-    let a = try Self.json(dir + "/straight/summary.json"), b = try Self.json(dir + "/stopped/summary.json")
-    #expect(a["params_l2"] as? Double == b["params_l2"] as? Double)
-    #expect(a["target_loss"] as? Double == b["target_loss"] as? Double)
+    let a = try MPITests.summary(dir + "/straight"), b = try MPITests.summary(dir + "/stopped")
+    #expect(a.paramsL2 == b.paramsL2)
+    #expect(a.targetLoss == b.targetLoss)
   }
 
   @Test("--eval-split validation is recorded and reused by --resume; a different one is refused")
@@ -80,7 +82,7 @@ struct RobustRunTests {
       "--out", dir + "/run", "--stop-after", "3", "--eval-split", "validation",
     ])
     #expect(stopped.status == 0, "\(stopped.stderr)")
-    #expect((try Self.json(dir + "/run/run.json"))["eval_split"] as? String == "validation")
+    #expect(try Self.run(dir + "/run").evalSplit == "validation")
     let other = try runProduct(["train", "--resume", dir + "/run", "--quiet", "--eval-split", "test"])
     #expect(
       other.status == 2
@@ -88,7 +90,7 @@ struct RobustRunTests {
       "\(other.stderr)")
     let resumed = try runProduct(["train", "--resume", dir + "/run", "--quiet"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
-    #expect((try Self.json(dir + "/run/summary.json"))["eval_split"] as? String == "validation")
+    #expect(try MPITests.summary(dir + "/run").evalSplit == "validation")
   }
 
   @Test("sweep --dry-run prints the commands and creates nothing")

@@ -1,6 +1,7 @@
 import Foundation
 import GradMixData
 import GradMixEngine
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -16,10 +17,6 @@ struct RunToolsTests {
     try Data((ReliabilityTests.config(steps: steps) + "\ncheckpoint_every: 40\n").utf8)
       .write(to: URL(fileURLWithPath: path))
     return path
-  }
-
-  static func json(_ path: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
   }
 
   @Test(
@@ -45,27 +42,28 @@ struct RunToolsTests {
     // config.yaml (what --resume reads) carries the overrides but not the scaling.
     let config2 = try String(contentsOfFile: dir + "/run/config.yaml", encoding: .utf8)
     #expect(config2.contains("lr: 0.02") && config2.contains("steps: 80"), "\(config2)")
-    let run = try Self.json(dir + "/run/run.json")
+    let run = try RobustRunTests.run(dir + "/run")
+    // The key names on disk, which scripts read (provenance sits at run.json's top level).
+    let keys = try #require(RecordCoding.read([String: JSONValue].self, path: dir + "/run/run.json")).keys
     for key in [
       "threads", "hostname", "version", "commit", "blas", "blas_core", "blas_core_reason", "mpi", "started_at", "dirty",
     ] {
-      #expect(run[key] != nil, "run.json lacks \(key)")
+      #expect(keys.contains(key), "run.json lacks \(key)")
     }
-    #expect(run["threads"] as? Int == 1)
-    #expect((run["mpi"] as? String)?.contains("MPI") == true)
-    #expect((run["blas"] as? String)?.contains("OpenBLAS") == true)
+    #expect(run.threads == 1)
+    #expect(run.mpi?.contains("MPI") == true)
+    #expect(run.blas?.contains("OpenBLAS") == true)
     // The start-up table names the kernel set and why (issue 30), as run.json does.
-    let core = run["blas_core"] as? String ?? "?", reason = run["blas_core_reason"] as? String ?? "?"
+    let core = run.blasCore ?? "?", reason = run.blasCoreReason ?? "?"
     #expect(r.stdout.contains("BLAS:       OpenBLAS core \(core) (\(reason)), 1 engine thread(s)"), "\(r.stdout)")
-    let files = try #require(run["data_files"] as? [String: String])
+    let files = try #require(run.dataFiles)
     let mnist = try #require(files[Self.root + "/mnist/train-images-idx3-ubyte"])
     #expect(mnist == SHA256.hex(ofFile: Self.root + "/mnist/train-images-idx3-ubyte"))
     #expect(files.keys.contains { $0.hasPrefix(Self.root + "/photos/") })  // mnist-m blends photos
-    let summary = try Self.json(dir + "/run/summary.json")
-    let p = try #require(summary["provenance"] as? [String: Any])
-    #expect(p["commit"] as? String == run["commit"] as? String)
+    let p = try #require(try MPITests.summary(dir + "/run").provenance)
+    #expect(p.commit == run.commit)
     let meta = try Checkpoint.readMetadata(at: dir + "/run/final.safetensors")
-    #expect(meta.extra["commit"] == run["commit"] as? String && meta.extra["hostname"] != nil)
+    #expect(meta.extra["commit"] == run.commit && meta.extra["hostname"] != nil)
   }
 
   /// An override is the user's number for the run: `--steps` does not scale it, and neither does
@@ -136,7 +134,7 @@ struct RunToolsTests {
 
     // The table's mean is the mean of the runs' summary.json values.
     let accuracies = try ["gradmix-s1", "gradmix-s2"].map {
-      try #require(Self.json(out + "/\($0)/summary.json")["target_accuracy"] as? Double)
+      try #require(try MPITests.summary(out + "/\($0)").targetAccuracy)
     }
     let table = try runProduct(["table", out + "/gradmix-s1", out + "/gradmix-s2", "--format", "csv"])
     #expect(table.status == 0, "\(table.stderr)")

@@ -1,6 +1,7 @@
 import Foundation
 import GradMixData
 import GradMixEngine
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -122,11 +123,8 @@ struct TransferTests {
       let trained = try Self.same(final, loaded, prefixes: ["fc1", "fc2"])
       #expect(trained.values.allSatisfy { !$0 }, "\(run): fc1 trains, fc2 starts fresh: \(trained)")
     }
-    let run = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/one/run.json")))
-        as? [String: Any])
-    let initRecord = try #require(run["init"] as? [String: Any])
-    #expect(initRecord["sha256"] as? String == SHA256.hex(Array(try Data(contentsOf: URL(fileURLWithPath: file)))))
+    let initRecord = try #require(try RobustRunTests.run(dir + "/one").initWeights)
+    #expect(initRecord.sha256 == SHA256.hex(Array(try Data(contentsOf: URL(fileURLWithPath: file)))))
     let resolved = try String(contentsOfFile: dir + "/one/config.resolved.yaml", encoding: .utf8)
     #expect(resolved.contains("init: \(dir)/init.safetensors") && resolved.contains("freeze:"), "\(resolved)")
     // --resume restores from the run's checkpoint: the weights file is gone and not needed.
@@ -151,11 +149,8 @@ struct TransferTests {
           dir + "/" + name, "--quiet", "--threads", "1",
         ], environment: MPITests.env)
       try #require(r.status == 0, "\(r.stderr)")
-      let summary = try #require(
-        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/\(name)/summary.json")))
-          as? [String: Any])
-      let ops = try #require(summary["collectives"] as? [String: [String: Any]], "\(summary.keys.sorted())")
-      let sent = ops.mapValues { ($0["bytes_sent"] as? NSNumber)?.doubleValue ?? 0 }
+      let ops = try #require(try MPITests.summary(dir + "/" + name).collectives)
+      let sent = ops.mapValues { Double($0.bytesSent) }
       print("bytes sent by rank 0 over 6 steps, \(name): \(sent)")
       return sent.values.reduce(0, +)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import GradMixEngine
+import GradMixRecords
 import Testing
 
 @testable import GradMixCore
@@ -143,9 +144,11 @@ struct RobustnessTests {
     let dir = try makeTemp()
     try FileManager.default.createSymbolicLink(atPath: dir + "/metrics.jsonl", withDestinationPath: "/dev/full")
     let log = try RunLog(directory: dir, enabled: true)
-    #expect(throws: OutputError.self) { try log.record(["step": 1]) }
+    #expect(throws: OutputError.self) { try log.record(MetricsRecord(step: 1)) }
     do {
-      try log.record(["step": 1, "loss": Double.nan])
+      var rec = MetricsRecord(step: 1)
+      rec.targetLoss = .nan
+      try log.record(rec)
     } catch let e as OutputError {
       #expect(e.description == dir + "/metrics.jsonl: cannot write: No space left on device")
     }
@@ -153,8 +156,16 @@ struct RobustnessTests {
 
   @Test("non-finite numbers become null in the logs and round-trip as strings in checkpoint JSON")
   func nonFiniteJSON() throws {
-    let line = String(decoding: RunLog.encode(["a": Double.nan, "b": [Float.infinity, 1]]), as: UTF8.self)
-    #expect(line == #"{"a":null,"b":[null,1]}"#)
+    var rec = MetricsRecord(step: 1)
+    rec.losses = ["a": .nan]
+    rec.targetSquaredNorms = [.infinity, 1]
+    rec.targetLoss = -.infinity
+    let bytes = try RecordCoding.encode(rec)
+    #expect(
+      String(decoding: bytes, as: UTF8.self)
+        == #"{"losses":{"a":null},"step":1,"target_loss":null,"target_squared_norms":[null,1]}"#)
+    let read = try #require(RecordCoding.decode(MetricsRecord.self, from: bytes))
+    #expect(read.losses?["a"]?.isNaN == true && read.targetSquaredNorms?.last == 1 && read.targetLoss == nil)
     let data = try CheckpointJSON.encoder().encode([Double.nan, -Double.infinity, 2])
     let back = try CheckpointJSON.decoder().decode([Double].self, from: data)
     #expect(back[0].isNaN && back[1] == -Double.infinity && back[2] == 2)

@@ -3,6 +3,7 @@ import GradMixCore
 import GradMixData
 import GradMixDistributed
 import GradMixEngine
+import GradMixRecords
 import GradMixTestSupport
 import Testing
 
@@ -42,8 +43,18 @@ struct TrainerTests {
     return o
   }
 
-  static func json(_ path: String) throws -> [String: Any] {
-    try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+  static func summary(_ dir: String) throws -> RunSummary {
+    try #require(RecordCoding.read(RunSummary.self, path: dir + "/summary.json"), "\(dir)/summary.json")
+  }
+
+  /// metrics.jsonl's step records and events.
+  static func metrics(_ dir: String) throws -> (steps: [MetricsRecord], events: [MetricsEvent]) {
+    let lines = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+    let events = try lines.map { try #require(RecordCoding.decode(MetricsEvent.self, from: Data($0.utf8))) }
+    let steps = try zip(lines, events).filter { $0.1.event == nil }.map {
+      try #require(RecordCoding.decode(MetricsRecord.self, from: Data($0.0.utf8)))
+    }
+    return (steps, events.filter { $0.event != nil })
   }
 
   @Test("gradmix writes metrics, summary and a checkpoint that evaluates to the reported accuracy")
@@ -51,22 +62,22 @@ struct TrainerTests {
     let cfg = try Self.config()
     let opts = Self.options(.gradmix)
     let summary = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
-    let s = try Self.json(opts.outDir + "/summary.json")
+    // The key names on disk, which scripts/report/*.py read.
+    let keys = try #require(RecordCoding.read([String: JSONValue].self, path: opts.outDir + "/summary.json")).keys
     for key in [
       "method", "seed", "steps", "target_accuracy", "target_loss", "eval_split", "params_l2", "wall_seconds",
       "world_size", "mean_weights",
     ] {
-      #expect(s[key] != nil, "summary.json lacks \(key)")
+      #expect(keys.contains(key), "summary.json lacks \(key)")
     }
-    #expect(s["method"] as? String == "gradmix" && s["steps"] as? Int == 30 && s["world_size"] as? Int == 1)
-    let lines = try String(contentsOfFile: opts.outDir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-    let records = try lines.map {
-      try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-    }
-    let steps = records.compactMap { $0["weights"] != nil ? $0["step"] as? Int : nil }
+    let s = try Self.summary(opts.outDir)
+    #expect(s.method == "gradmix" && s.steps == 30 && s.worldSize == 1 && s.evalSplit == "test")
+    let (records, events) = try Self.metrics(opts.outDir)
+    let steps = records.filter { $0.weights != nil }.compactMap(\.step)
     #expect(steps.contains(30) && steps.contains(5))
-    let last = try #require(records.last { $0["weights"] != nil })
-    let weights = try #require(last["weights"] as? [String: [Double]])
+    let last = try #require(records.last { $0.weights != nil })
+    #expect(last.targetAccuracy == s.targetAccuracy && last.evalSplit == "test")
+    let weights = try #require(last.weights)
     #expect(Set(weights.keys) == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
     #expect(weights.values.allSatisfy { $0.count == 3 })  // conv1, fc1, fc2
     // Per layer, the weights of the active sources sum to 1 (or 0 for an empty layer).
@@ -74,19 +85,19 @@ struct TrainerTests {
       let sum = weights.values.map { $0[l] }.reduce(0, +)
       #expect(abs(sum - 1) < 1e-5 || sum == 0, "layer \(l) weights sum to \(sum)")
     }
-    #expect(records.contains { $0["event"] as? String == "pseudo_labels" })
+    #expect(events.contains { $0.event == "pseudo_labels" })
     let model = try Sequential(spec: cfg.model.spec, inputShape: Shape([3, 28, 28]))
     let ckpt = try Checkpoint.load(from: opts.outDir + "/final.safetensors", for: model)
     #expect(ckpt.metadata.step == 30)
     let eval = try Evaluation.testAccuracy(
       config: cfg, parameters: ckpt.parameters, model: model, dataRoot: Self.root,
       dataSeed: 3)
-    #expect(eval.accuracy == summary.testAccuracy)
+    #expect(eval.accuracy == summary.accuracy)
     #expect(eval.count == 200)
     // Chance is 10%. The default rule's lower bound (one standard error of the smoothed cosine) leaves
     // a layer without a source update until some source is reliably useful, so its first steps learn
     // more slowly than the paper's rule (which reached > 20% here); measured 19%.
-    #expect(summary.testAccuracy > 0.15, "30 steps should beat chance (10%) on the synthetic bars")
+    #expect(summary.accuracy > 0.15, "30 steps should beat chance (10%) on the synthetic bars")
   }
 
   @Test("the same seed gives the same model; another seed does not")
@@ -99,7 +110,7 @@ struct TrainerTests {
     let c = try Trainer(
       config: cfg, options: Self.options(.gradmix, seed: 2, steps: 12), communicator: LocalCommunicator()
     ).run()
-    #expect(a.parametersL2 == b.parametersL2 && a.testLoss == b.testLoss)
+    #expect(a.parametersL2 == b.parametersL2 && a.loss == b.loss)
     #expect(a.parametersL2 != c.parametersL2)
   }
 
@@ -125,7 +136,7 @@ struct TrainerTests {
         #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
       }
       let s = try trainer.run()
-      #expect(s.testAccuracy.isFinite && s.parametersL2.isFinite, "\(m)")
+      #expect(s.accuracy.isFinite && s.parametersL2.isFinite, "\(m)")
       l2[m] = s.parametersL2
     }
     let same = Dictionary(grouping: Method.allCases, by: { l2[$0] ?? .nan }).values.filter { $0.count > 1 }
@@ -147,16 +158,16 @@ struct TrainerTests {
         """)
     let opts = Self.options(.gradmixNoPL, steps: 120)
     _ = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
-    let s = try Self.json(opts.outDir + "/summary.json")
-    let mean = try #require(s["mean_weights"] as? [String: [Double]])
+    let s = try Self.summary(opts.outDir)
+    let mean = try #require(s.meanWeights)
     let clean = try #require(mean["clean"]), noise = try #require(mean["noise"])
     print("mean weights: clean \(clean), noise \(noise)")
     #expect(noise.reduce(0, +) < 0.8 * clean.reduce(0, +))
     // Per (source, layer) over the last four fifths of the steps (every step, not only logged ones).
-    #expect(s["layer_share_from_step"] as? Int == 24)
-    #expect(s["layer_steps"] as? Int == 96 - (s["skipped_steps"] as? Int ?? 0))
-    let open = try #require(s["layer_open_share"] as? [String: [Double]])
-    let layerMean = try #require(s["layer_mean_weight"] as? [String: [Double]])
+    #expect(s.layerShareFromStep == 24)
+    #expect(s.layerSteps == 96 - (s.skippedSteps ?? 0))
+    let open = try #require(s.layerOpenShare)
+    let layerMean = try #require(s.layerMeanWeight)
     print("open share: \(open), mean weight: \(layerMean)")
     #expect(Set(open.keys) == Set(mean.keys) && open.values.allSatisfy { $0.count == 3 })
     for (name, shares) in open {
@@ -183,16 +194,11 @@ struct TrainerTests {
           split: train
           label_map: {0: 5, 1: 6, 2: 7, 3: 8, 4: 9, 5: 0, 6: 1, 7: 2, 8: 3, 9: 4}
       """
-    func run(_ gate: Bool) throws -> (weights: [String: [Double]], records: [[String: Any]]) {
+    func run(_ gate: Bool) throws -> (weights: [String: [Double]], records: [MetricsRecord]) {
       let cfg = try Self.config(steps: 60, extra: "weighting: {label_gate: \(gate)}", sources: sources)
       let opts = Self.options(.gradmixNoPL, steps: 60)
       _ = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
-      let s = try Self.json(opts.outDir + "/summary.json")
-      let lines = try String(contentsOfFile: opts.outDir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
-      let records = try lines.map {
-        try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-      }
-      return (try #require(s["mean_weights"] as? [String: [Double]]), records)
+      return (try #require(try Self.summary(opts.outDir).meanWeights), try Self.metrics(opts.outDir).steps)
     }
     let gated = try run(true), open = try run(false)
     let permuted = try #require(gated.weights["permuted"]), ungated = try #require(open.weights["permuted"])
@@ -200,12 +206,12 @@ struct TrainerTests {
     #expect(permuted.allSatisfy { $0 < 0.02 })
     #expect(ungated.reduce(0, +) > permuted.reduce(0, +))
     // The scores are logged; the permuted source's average is below 0 and the clean source's above.
-    let cosines = gated.records.compactMap { $0["label_scores"] as? [String: Double] }
-    #expect(!cosines.isEmpty && open.records.allSatisfy { $0["label_scores"] == nil })
+    let cosines = gated.records.compactMap(\.labelScores)
+    #expect(!cosines.isEmpty && open.records.allSatisfy { $0.labelScores == nil })
     let mean = { (name: String) in cosines.compactMap { $0[name] }.reduce(0, +) / Double(cosines.count) }
     #expect(mean("permuted") < 0 && mean("clean") > mean("permuted") + 0.1, "\(mean("permuted")) \(mean("clean"))")
     // The class matches too: the permuted source's rows sit below chance, the clean source's above.
-    let matches = gated.records.compactMap { $0["label_matches"] as? [String: Double] }
+    let matches = gated.records.compactMap(\.labelMatches)
     #expect(matches.count == cosines.count)
     let match = { (name: String) in matches.compactMap { $0[name] }.reduce(0, +) / Double(matches.count) }
     #expect(match("permuted") < 0 && match("clean") > 0, "\(match("permuted")) \(match("clean"))")

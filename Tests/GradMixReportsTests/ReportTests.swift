@@ -1,4 +1,5 @@
 import Foundation
+import GradMixRecords
 import GradMixReports
 import GradMixTestSupport
 import Testing
@@ -7,36 +8,48 @@ import Testing
 @Suite("Tables, reports and exports")
 struct ReportTests {
   /// Writes a run folder: summary.json with the accuracy, and a metrics.jsonl with two sources over 3 records.
+  /// - Parameter former: write the accuracy under its name before issue #27, `target_test_accuracy`.
   static func makeRun(
     _ root: String, _ name: String, method: String, seed: Int, accuracy: Double,
-    ranks: Int = 1, accuracyKey: String = "target_accuracy"
+    ranks: Int = 1, former: Bool = false
   ) throws -> String {
     let dir = root + "/" + name
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    var summary: [String: Any] = [
-      "method": method, "seed": seed, "steps": 30, accuracyKey: accuracy,
-      "wall_seconds": 1.5, "world_size": ranks,
-    ]
+    /// The JSON of `record`, with the accuracy's former key when `former`.
+    func json<R: Encodable>(_ record: R) throws -> String {
+      let text = String(decoding: try RecordCoding.encode(record), as: UTF8.self)
+      return former ? text.replacingOccurrences(of: "\"target_accuracy\"", with: "\"target_test_accuracy\"") : text
+    }
+    var summary = RunSummary()
+    summary.method = method
+    summary.seed = seed
+    summary.steps = 30
+    summary.targetAccuracy = accuracy
+    summary.wallSeconds = 1.5
+    summary.worldSize = ranks
     if ranks > 1 {
-      summary["per_rank"] = (0..<ranks).map {
-        ["rank": $0, "source_gradients": 1.0 + Double($0), "waiting": 0.25, "communication": 0.5]
+      summary.perRank = (0..<ranks).map {
+        ["rank": Double($0), "source_gradients": 1.0 + Double($0), "waiting": 0.25, "communication": 0.5]
       }
     }
-    try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: dir + "/summary.json"))
-    try JSONSerialization.data(withJSONObject: [
-      "method": method, "seed": String(seed), "commit": "abc123", "dirty": false,
-    ])
-    .write(to: URL(fileURLWithPath: dir + "/run.json"))
+    try Data(try json(summary).utf8).write(to: URL(fileURLWithPath: dir + "/summary.json"))
+    var run = RunInfo()
+    run.method = method
+    run.seed = String(seed)
+    run.commit = "abc123"
+    run.dirty = false
+    try Data(try json(run).utf8).write(to: URL(fileURLWithPath: dir + "/run.json"))
     var lines: [String] = []
     for step in [10, 20, 30] {
-      let rec: [String: Any] = [
-        "step": step, "lr": 0.01, "lr_scale": 1.0 + Double(step) / 100, "layers": ["conv1", "fc2"],
-        "losses": ["mnist": 1.0 / Double(step), "printed": 2.0 / Double(step)],
-        "weights": ["mnist": [0.25, 0.5], "printed": [0.75, 0.5]],
-        accuracyKey: accuracy * Double(step) / 30, "pseudo_count": step,
-      ]
-      lines.append(
-        String(decoding: try JSONSerialization.data(withJSONObject: rec, options: .sortedKeys), as: UTF8.self))
+      var rec = MetricsRecord(step: step)
+      rec.lr = 0.01
+      rec.lrScale = 1.0 + Double(step) / 100
+      rec.layers = ["conv1", "fc2"]
+      rec.losses = ["mnist": 1.0 / Double(step), "printed": 2.0 / Double(step)]
+      rec.weights = ["mnist": [0.25, 0.5], "printed": [0.75, 0.5]]
+      rec.targetAccuracy = accuracy * Double(step) / 30
+      rec.pseudoCount = step
+      lines.append(try json(rec))
     }
     lines.insert(#"{"step": 15, "event": "pseudo_labels", "count": 42, "per_class": [1, 2]}"#, at: 2)
     lines.append(#"{"step": 31, "lr": 0.0"#)  // a torn last line of an interrupted write
@@ -146,10 +159,11 @@ struct ReportTests {
   func formerAccuracyName() throws {
     let root = try makeTemporaryDirectory("gradmix-former")
     let old = try RunFolder(
-      path: Self.makeRun(root, "old", method: "uniform", seed: 1, accuracy: 0.6, accuracyKey: "target_test_accuracy"))
+      path: Self.makeRun(root, "old", method: "uniform", seed: 1, accuracy: 0.6, former: true))
     let new = try RunFolder(path: Self.makeRun(root, "new", method: "gradmix", seed: 1, accuracy: 0.7))
     #expect(old.number(for: "target_accuracy") == 0.6 && new.number(for: "target_accuracy") == 0.7)
-    #expect(old.steps.last?.number("target_accuracy") == 0.6)
+    #expect(old.steps.last?.targetAccuracy == 0.6 && old.summary?.targetAccuracy == 0.6)
+    #expect(try String(contentsOfFile: old.path + "/summary.json", encoding: .utf8).contains("target_test_accuracy"))
     let t = try ResultTable(runs: [old, new], keys: ["method"], metric: "target_accuracy", baseline: nil)
     #expect(t.rows.map(\.group).sorted() == ["gradmix", "uniform"])
     #expect(RunReport(runs: [old], generator: "test").html().contains("<td>60.00%</td>"))
@@ -160,12 +174,14 @@ struct ReportTests {
     let root = try makeTemporaryDirectory("gradmix-share")
     let dir = try Self.makeRun(root, "a", method: "gradmix", seed: 1, accuracy: 0.8)
     #expect(!RunReport(runs: [try RunFolder(path: dir)], generator: "test").html().contains("Sources open per layer"))
-    let summary: [String: Any] = [
-      "method": "gradmix", "steps": 30, "layers": ["conv1", "fc2"], "layer_share_from_step": 6,
-      "layer_open_share": ["mnist": [1.0, 0.5], "noise": [0.0, 0.25]],
-      "layer_mean_weight": ["mnist": [0.5, 0.25], "noise": [0.0, 0.125]],
-    ]
-    try JSONSerialization.data(withJSONObject: summary).write(to: URL(fileURLWithPath: dir + "/summary.json"))
+    var summary = RunSummary()
+    summary.method = "gradmix"
+    summary.steps = 30
+    summary.layers = ["conv1", "fc2"]
+    summary.layerShareFromStep = 6
+    summary.layerOpenShare = ["mnist": [1.0, 0.5], "noise": [0.0, 0.25]]
+    summary.layerMeanWeight = ["mnist": [0.5, 0.25], "noise": [0.0, 0.125]]
+    try RecordCoding.encode(summary).write(to: URL(fileURLWithPath: dir + "/summary.json"))
     let html = RunReport(runs: [try RunFolder(path: dir)], generator: "test").html()
     #expect(html.contains("Sources open per layer") && html.contains("steps after 6"))
     #expect(html.contains("<tr><td>noise</td><td>0.00 / 0.000</td><td>0.25 / 0.125</td></tr>"), "\(html)")

@@ -2,6 +2,7 @@ import Foundation
 import GradMixData
 import GradMixDistributed
 import GradMixEngine
+import GradMixRecords
 
 /// Where a run came from: the binary (version, commit, dirty flag, embedded
 /// at build time by Plugins/BuildInfoPlugin), the machine (host, threads,
@@ -62,13 +63,13 @@ public struct Provenance: Sendable, Equatable {
       blasCore: BLAS.coreName, blasCoreReason: BLASCore.reason, mpi: MPICommunicator.libraryVersion, dataFiles: files)
   }
 
-  /// The JSON fields (flat, merged into run.json and summary.json).
-  public var record: [String: Any] {
-    [
-      "version": Provenance.version, "commit": Provenance.commit, "dirty": Provenance.dirty, "threads": threads,
-      "hostname": hostname, "started_at": startedAt, "world_size": worldSize, "blas": blas, "blas_core": blasCore,
-      "blas_core_reason": blasCoreReason, "mpi": mpi, "data_files": dataFiles,
-    ]
+  /// The record's fields (flat in run.json; `provenance` in summary.json and each metrics line).
+  public var record: ProvenanceRecord {
+    var r = ProvenanceRecord()
+    r.version = Provenance.version; r.commit = Provenance.commit; r.dirty = Provenance.dirty; r.threads = threads
+    r.hostname = hostname; r.startedAt = startedAt; r.worldSize = worldSize; r.blas = blas; r.blasCore = blasCore
+    r.blasCoreReason = blasCoreReason; r.mpi = mpi; r.dataFiles = dataFiles
+    return r
   }
 
   /// The string fields a checkpoint's metadata carries.

@@ -1,4 +1,5 @@
 import Foundation
+import GradMixRecords
 
 /// The options of a run, read back from its `run.json` for `--resume`.
 public struct ResumeInfo {
@@ -74,28 +75,31 @@ public struct ResumeInfo {
     guard let data = FileManager.default.contents(atPath: path) else {
       throw ConfigError(file: path, field: "", "not found: --resume needs the output folder of a run")
     }
-    guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+    let o: RunInfo
+    do { o = try JSONDecoder().decode(RunInfo.self, from: data) } catch DecodingError.typeMismatch(_, let c) {
+      throw ConfigError(file: path, field: c.codingPath.first?.stringValue ?? "", "missing or invalid")
+    } catch {
       throw ConfigError(file: path, field: "", "not valid JSON")
     }
-    func field<T>(_ key: String, _ parse: (Any) -> T?) throws -> T {
-      guard let v = o[key], let t = parse(v) else { throw ConfigError(file: path, field: key, "missing or invalid") }
-      return t
+    func field<T>(_ key: String, _ value: T?) throws -> T {
+      guard let value else { throw ConfigError(file: path, field: key, "missing or invalid") }
+      return value
     }
     var info = ResumeInfo(
-      method: try field("method") { ($0 as? String).flatMap(Method.init(rawValue:)) },
-      seed: try field("seed") { ($0 as? String).flatMap { UInt64($0) } },
-      dataSeed: try field("data_seed") { ($0 as? String).flatMap { UInt64($0) } },
-      steps: try field("steps") { $0 as? Int },
-      dataRoot: try field("data_root") { $0 as? String },
-      targetGradient: try field("target_gradient") { ($0 as? String).flatMap(TargetGradientMode.init(rawValue:)) },
-      mixing: try field("comm") { ($0 as? String).flatMap(MixingProtocol.init(rawValue:)) },
-      coordinatorOwnsSources: try field("coordinator_owns_sources") { $0 as? Bool })
-    info.threads = o["threads"] as? Int
-    info.evalSplit = (o["eval_split"] as? String).flatMap(EvalSplit.init(rawValue:))
-    info.stepTimeout = (o["step_timeout"] as? NSNumber)?.doubleValue
-    info.fingerprint = (o["config_values"] as? [String: String]).map(ConfigFingerprint.init(values:))
-    info.overrides = o["overrides"] as? [String] ?? []
-    info.dataFiles = o["data_files"] as? [String: String]
+      method: try field("method", o.method.flatMap(Method.init(rawValue:))),
+      seed: try field("seed", o.seed.flatMap { UInt64($0) }),
+      dataSeed: try field("data_seed", o.dataSeed.flatMap { UInt64($0) }),
+      steps: try field("steps", o.steps),
+      dataRoot: try field("data_root", o.dataRoot),
+      targetGradient: try field("target_gradient", o.targetGradient.flatMap(TargetGradientMode.init(rawValue:))),
+      mixing: try field("comm", o.comm.flatMap(MixingProtocol.init(rawValue:))),
+      coordinatorOwnsSources: try field("coordinator_owns_sources", o.coordinatorOwnsSources))
+    info.threads = o.threads
+    info.evalSplit = o.evalSplit.flatMap(EvalSplit.init(rawValue:))
+    info.stepTimeout = o.stepTimeout
+    info.fingerprint = o.configValues.map(ConfigFingerprint.init(values:))
+    info.overrides = o.overrides ?? []
+    info.dataFiles = o.dataFiles
     return info
   }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GradMixEngine
+import GradMixRecords
 
 /// The run's output folder on the coordinator: `metrics.jsonl` (one JSON
 /// object per line), `summary.json`, the resolved config and checkpoints.
@@ -37,11 +38,11 @@ final class RunLog {
     metrics?.seekToEndOfFile()
   }
 
-  /// Appends one record to metrics.jsonl.
+  /// Appends one record (a ``MetricsRecord`` or a ``MetricsEvent``) to metrics.jsonl.
   /// - Throws: ``OutputError`` if the line cannot be written whole (a full disk).
-  func record(_ object: [String: Any]) throws {
+  func record<R: Encodable>(_ object: R) throws {
     guard let metrics else { return }
-    var line = RunLog.encode(object)
+    var line = try RecordCoding.encode(object)
     line.append(0x0A)
     try RunLog.write(line, to: metrics, path: directory + "/metrics.jsonl")
   }
@@ -67,25 +68,8 @@ final class RunLog {
     return e.localizedDescription
   }
 
-  /// Writes `object` as pretty JSON to `name` in the output folder, atomically.
-  func writeJSON(_ object: [String: Any], to name: String) throws {
-    try AtomicFile.write(RunLog.encode(object, pretty: true), to: directory + "/" + name)
-  }
-
-  /// JSON bytes with non-finite numbers written as null (JSON has no NaN).
-  static func encode(_ object: [String: Any], pretty: Bool = false) -> Data {
-    let clean = sanitize(object)
-    let options: JSONSerialization.WritingOptions = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
-    return (try? JSONSerialization.data(withJSONObject: clean, options: options)) ?? Data("{}".utf8)
-  }
-
-  static func sanitize(_ value: Any) -> Any {
-    switch value {
-    case let d as Double: return d.isFinite ? d : NSNull()
-    case let f as Float: return f.isFinite ? Double(f) : NSNull()
-    case let a as [Any]: return a.map(sanitize)
-    case let m as [String: Any]: return m.mapValues(sanitize)
-    default: return value
-    }
+  /// Writes `object` (a ``RunSummary`` or ``RunInfo``) as pretty JSON to `name` in the output folder, atomically.
+  func writeJSON<R: Encodable>(_ object: R, to name: String) throws {
+    try AtomicFile.write(RecordCoding.encode(object, pretty: true), to: directory + "/" + name)
   }
 }

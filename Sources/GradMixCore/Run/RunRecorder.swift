@@ -2,6 +2,7 @@ import Foundation
 import GradMixData
 import GradMixDistributed
 import GradMixEngine
+import GradMixRecords
 
 /// The bookkeeping of a run beside the step: per-step timings and the trace,
 /// metrics records, progress lines, run.json and summary.json, and the
@@ -36,7 +37,7 @@ final class RunRecorder {
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
   /// `model.init`'s file, SHA-256 and skipped layers, for run.json (`init`); nil without it.
-  var initWeights: [String: Any]?
+  var initWeights: RunInfo.InitWeights?
   /// Start-up table lines for `model.init`, `model.freeze` and `optimizer.layer_lr` (none without them).
   var transferLines: [String] = []
   /// Whether the rule reads label scores (then every metrics record carries them as `label_scores`).
@@ -103,35 +104,41 @@ final class RunRecorder {
       return
     }
     var commSeconds = 0.0
-    var ops: [String: Any] = [:]
+    var ops: [String: CollectiveRecord] = [:]
     for (op, t) in instruments.totals {
       let b = collectivesBefore[op] ?? InstrumentedCommunicator.Totals()
       guard t.calls > b.calls else { continue }
       commSeconds += t.seconds - b.seconds
-      ops[op] =
-        [
-          "calls": t.calls - b.calls, "bytes_sent": t.bytesSent - b.bytesSent,
-          "bytes_received": t.bytesReceived - b.bytesReceived, "seconds": t.seconds - b.seconds,
-          "wait_seconds": t.waitSeconds - b.waitSeconds,
-        ] as [String: Any]
+      ops[op] = CollectiveRecord(
+        calls: t.calls - b.calls, bytesSent: t.bytesSent - b.bytesSent,
+        bytesReceived: t.bytesReceived - b.bytesReceived, seconds: t.seconds - b.seconds,
+        waitSeconds: t.waitSeconds - b.waitSeconds)
     }
     timeline.append(step: seconds, communication: commSeconds, phases: phases)
     if let trace {
-      var line = RunLog.encode([
-        "step": step, "rank": comm.rank, "seconds": seconds,
-        "phases": Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, phases)), "collectives": ops,
-      ])
+      var line = try RecordCoding.encode(
+        TraceLine(
+          step: step, rank: comm.rank, seconds: seconds,
+          phases: Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, phases)), collectives: ops))
       line.append(0x0A)
       try RunLog.write(line, to: trace, path: tracePath ?? "trace")
     }
   }
 
-  static func collectivesRecord(_ totals: [String: InstrumentedCommunicator.Totals]) -> [String: Any] {
+  /// One line of the `--trace` file: a step's seconds, per phase and per collective kind, on one rank.
+  struct TraceLine: Encodable {
+    let step: Int
+    let rank: Int
+    let seconds: Double
+    let phases: [String: Double]
+    let collectives: [String: CollectiveRecord]
+  }
+
+  static func collectivesRecord(_ totals: [String: InstrumentedCommunicator.Totals]) -> [String: CollectiveRecord] {
     totals.mapValues {
-      [
-        "calls": $0.calls, "bytes_sent": $0.bytesSent, "bytes_received": $0.bytesReceived,
-        "seconds": $0.seconds, "wait_seconds": $0.waitSeconds,
-      ] as [String: Any]
+      CollectiveRecord(
+        calls: $0.calls, bytesSent: $0.bytesSent, bytesReceived: $0.bytesReceived, seconds: $0.seconds,
+        waitSeconds: $0.waitSeconds)
     }
   }
 
@@ -156,7 +163,7 @@ final class RunRecorder {
 
   /// Every rank's phase totals, median step and collective bytes, gathered
   /// on the coordinator (a collective: every rank calls it).
-  func gatherRankTimings(_ timers: PhaseTimers) throws -> [[String: Any]] {
+  func gatherRankTimings(_ timers: PhaseTimers) throws -> [[String: Double]] {
     let sent = instruments.totals.values.reduce(0) { $0 + $1.bytesSent }
     let received = instruments.totals.values.reduce(0) { $0 + $1.bytesReceived }
     let mine =
@@ -169,7 +176,7 @@ final class RunRecorder {
     try mine.withUnsafeBufferPointer { s in try all.withUnsafeMutableBufferPointer { try comm.allgather(s, into: $0) } }
     let names = PhaseTimers.names + ["median_step", "median_collectives", "bytes_sent", "bytes_received"]
     return (0..<comm.worldSize).map { r in
-      var rec: [String: Any] = ["rank": r]
+      var rec: [String: Double] = ["rank": Double(r)]
       for (i, n) in names.enumerated() { rec[n] = all[r * mine.count + i] }
       return rec
     }
@@ -180,87 +187,106 @@ final class RunRecorder {
   func metricsRecord(
     step: Int, result r: StepResult, evaluation: (loss: Double, accuracy: Double)?,
     pseudo: (count: Int, accuracy: Double)?
-  ) -> [String: Any] {
-    var losses: [String: Any] = [:]
-    var weights: [String: Any] = [:]
+  ) -> MetricsRecord {
+    var losses: [String: Double] = [:]
+    var weights: [String: [Double]] = [:]
     for (s, info) in sources.enumerated() {
       if let l = r.losses[s] { losses[info.name] = l }
       weights[info.name] = r.weights.weights[s].map(Double.init)
     }
-    var rec: [String: Any] = [
-      "step": step, "lr": Double(r.learningRate), "lr_scale": Double(r.scale), "losses": losses,
-      "weights": weights, "layers": layerNames, "usefulness": r.weights.usefulness,
-      "empty_layers": r.weights.emptyLayers, "skipped": r.skipped,
-    ]
-    if let c = r.weights.targetCoefficients { rec["target_coefficients"] = c.map(Double.init) }
+    var rec = MetricsRecord(step: step)
+    rec.lr = Double(r.learningRate)
+    rec.lrScale = Double(r.scale)
+    rec.losses = losses
+    rec.weights = weights
+    rec.layers = layerNames
+    rec.usefulness = r.weights.usefulness
+    rec.emptyLayers = r.weights.emptyLayers
+    rec.skipped = r.skipped
+    rec.targetCoefficients = r.weights.targetCoefficients?.map(Double.init)
     if let st = r.statistics, st.metaCount > 0 {
       // The step's exchanged statistics, for scripts/report/weight_diagnostics.py.
-      var dots: [String: Any] = [:], norms: [String: Any] = [:], scores: [String: Any] = [:]
-      var matches: [String: Any] = [:]
+      var dots: [String: [Double]] = [:], norms: [String: [Double]] = [:]
+      var scores: [String: Double] = [:], matches: [String: Double] = [:]
       for (s, info) in sources.enumerated() where r.active[s] {
         dots[info.name] = st.dots[s]
         norms[info.name] = st.sourceSquaredNorms[s]
         scores[info.name] = st.labelScores[s]
         matches[info.name] = st.labelMatches[s]
       }
-      rec["dots"] = dots
-      rec["source_squared_norms"] = norms
-      rec["target_squared_norms"] = st.targetSquaredNorms
+      rec.dots = dots
+      rec.sourceSquaredNorms = norms
+      rec.targetSquaredNorms = st.targetSquaredNorms
       if hasLabelScores {  // the label gate's scores (LabelSignature)
-        rec["label_scores"] = scores
-        rec["label_matches"] = matches
+        rec.labelScores = scores
+        rec.labelMatches = matches
       }
     }
-    if let m = r.metaLoss { rec["target_meta_loss"] = m }
+    rec.targetMetaLoss = r.metaLoss
     if let e = evaluation {
-      // The evaluated split's (`eval_split`): `target_test_accuracy` before issue #27.
-      rec["target_accuracy"] = e.accuracy; rec["target_loss"] = e.loss
-      rec["eval_split"] = options.evalSplit.rawValue
+      rec.targetAccuracy = e.accuracy
+      rec.targetLoss = e.loss
+      rec.evalSplit = options.evalSplit.rawValue
     }
-    if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
-    if let p = options.provenance { rec["provenance"] = p.record }
+    rec.pseudoCount = pseudo?.count
+    rec.pseudoAccuracyDiagnostic = pseudo?.accuracy
+    rec.provenance = options.provenance?.record
     return rec
   }
 
   /// The placement of every source as the records list it.
-  var sourcesRecord: [[String: Any]] {
+  var sourcesRecord: [SourceRecord] {
     sources.map { s in
-      var rec: [String: Any] = ["name": s.name, "rank": s.owner]
-      if s.shards.count > 1 {
-        rec["shards"] = s.shards.map { ["rank": $0.rank, "rows": [$0.rows.lowerBound, $0.rows.upperBound]] }
-      }
-      return rec
+      SourceRecord(
+        name: s.name, rank: s.owner,
+        shards: s.shards.count > 1
+          ? s.shards.map { SourceRecord.Shard(rank: $0.rank, rows: [$0.rows.lowerBound, $0.rows.upperBound]) } : nil)
     }
   }
 
   func summaryRecord(
-    _ s: RunSummary, model: Sequential, timers: PhaseTimers, pseudoRefreshes: Int,
+    _ s: RunOutcome, model: Sequential, timers: PhaseTimers, pseudoRefreshes: Int,
     pseudo: (count: Int, accuracy: Double)?
-  ) -> [String: Any] {
-    var meanWeights: [String: Any] = [:]
+  ) -> RunSummary {
+    var meanWeights: [String: [Double]] = [:]
     for (k, info) in sources.enumerated() {
       meanWeights[info.name] = weightSums[k].map { $0 / Double(max(weightCounts[k], 1)) }
     }
-    var rec: [String: Any] = [
-      "method": options.method.rawValue, "seed": Int(truncatingIfNeeded: options.seed),
-      "data_seed": Int(truncatingIfNeeded: options.dataSeed), "steps": options.steps,
-      "target_accuracy": s.testAccuracy, "target_loss": s.testLoss, "params_l2": s.parametersL2,
-      "wall_seconds": s.wallSeconds, "world_size": comm.worldSize, "config": options.configPath,
-      "model": model.spec, "parameters": model.parameterCount, "layers": layerNames,
-      "sources": sourcesRecord, "mean_weights": meanWeights, "nonfinite_source_steps": nonFiniteSourceSteps,
-      "skipped_steps": skippedSteps, "pseudo_refreshes": pseudoRefreshes, "seconds": timers.record,
-      "command": options.commandLine, "median_seconds": timeline.medians,
-      "collectives": RunRecorder.collectivesRecord(instruments.totals),
-      "comm": options.mixing.rawValue, "target_gradient": options.targetGradient.rawValue, "status": "completed",
-      "eval_split": options.evalSplit.rawValue,
-    ]
+    var rec = RunSummary()
+    rec.method = options.method.rawValue
+    rec.seed = Int(truncatingIfNeeded: options.seed)
+    rec.dataSeed = Int(truncatingIfNeeded: options.dataSeed)
+    rec.steps = options.steps
+    rec.targetAccuracy = s.accuracy
+    rec.targetLoss = s.loss
+    rec.evalSplit = options.evalSplit.rawValue
+    rec.paramsL2 = s.parametersL2
+    rec.wallSeconds = s.wallSeconds
+    rec.worldSize = comm.worldSize
+    rec.config = options.configPath
+    rec.model = model.spec
+    rec.parameters = model.parameterCount
+    rec.layers = layerNames
+    rec.sources = sourcesRecord
+    rec.meanWeights = meanWeights
+    rec.nonfiniteSourceSteps = nonFiniteSourceSteps
+    rec.skippedSteps = skippedSteps
+    rec.pseudoRefreshes = pseudoRefreshes
+    rec.seconds = timers.record
+    rec.command = options.commandLine
+    rec.medianSeconds = timeline.medians
+    rec.collectives = RunRecorder.collectivesRecord(instruments.totals)
+    rec.comm = options.mixing.rawValue
+    rec.targetGradient = options.targetGradient.rawValue
+    rec.status = "completed"
     let share = layerShareRecord
-    rec["layer_open_share"] = share.open
-    rec["layer_mean_weight"] = share.mean
-    rec["layer_share_from_step"] = layerShareStart
-    rec["layer_steps"] = layerSteps
-    if let p = pseudo { rec["pseudo_count"] = p.count; rec["pseudo_accuracy_diagnostic"] = p.accuracy }
-    if let p = options.provenance { rec["provenance"] = p.record }
+    rec.layerOpenShare = share.open
+    rec.layerMeanWeight = share.mean
+    rec.layerShareFromStep = layerShareStart
+    rec.layerSteps = layerSteps
+    rec.pseudoCount = pseudo?.count
+    rec.pseudoAccuracyDiagnostic = pseudo?.accuracy
+    rec.provenance = options.provenance?.record
     return rec
   }
 
@@ -336,23 +362,30 @@ final class RunRecorder {
     try AtomicFile.write(
       Data(try config.resolved(options: options).yaml().utf8),
       to: options.outDir + "/config.resolved.yaml")
-    var run: [String: Any] = [
-      "config": options.configPath, "method": options.method.rawValue,
-      "seed": String(options.seed), "data_seed": String(options.dataSeed), "steps": options.steps,
-      "data_root": options.dataRoot, "target_gradient": options.targetGradient.rawValue,
-      "comm": options.mixing.rawValue, "coordinator_owns_sources": options.coordinatorOwnsSources,
-      "command": options.commandLine, "world_size": comm.worldSize,
-      "overrides": options.overrides, "sources": sourcesRecord,
-      "sample_shape": config.sampleShape, "class_names": classNames,
-    ]
-    if let p = options.provenance { run.merge(p.record) { _, new in new } }
-    if let w = initWeights { run["init"] = w }
+    var run = RunInfo()
+    if let p = options.provenance { run.provenance = p.record }
+    run.config = options.configPath
+    run.method = options.method.rawValue
+    run.seed = String(options.seed)
+    run.dataSeed = String(options.dataSeed)
+    run.steps = options.steps
+    run.dataRoot = options.dataRoot
+    run.targetGradient = options.targetGradient.rawValue
+    run.comm = options.mixing.rawValue
+    run.coordinatorOwnsSources = options.coordinatorOwnsSources
+    run.command = options.commandLine
+    run.worldSize = comm.worldSize
+    run.overrides = options.overrides
+    run.sources = sourcesRecord
+    run.sampleShape = config.sampleShape
+    run.classNames = classNames
+    run.initWeights = initWeights
     // What --resume checks and reuses (README, "Reliability").
-    run["threads"] = BLAS.threads
-    run["eval_split"] = options.evalSplit.rawValue
-    if let timeout = options.stepTimeout { run["step_timeout"] = timeout }
-    run["config_hash"] = fingerprint.hash
-    run["config_values"] = fingerprint.values
+    run.threads = BLAS.threads
+    run.evalSplit = options.evalSplit.rawValue
+    run.stepTimeout = options.stepTimeout
+    run.configHash = fingerprint.hash
+    run.configValues = fingerprint.values
     try log.writeJSON(run, to: "run.json")
   }
 
@@ -363,10 +396,11 @@ final class RunRecorder {
     let path = options.outDir + "/metrics.jsonl"
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
     let kept = text.split(separator: "\n").filter { line in
-      guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-        let s = obj["step"] as? Int
-      else { return false }
-      return obj["event"] == nil ? s <= step : s < step
+      // Both records carry `step`; only an event has `event`.
+      guard let rec = RecordCoding.decode(MetricsEvent.self, from: Data(line.utf8)), let s = rec.step else {
+        return false
+      }
+      return rec.event == nil ? s <= step : s < step
     }
     try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
     log.reopen()

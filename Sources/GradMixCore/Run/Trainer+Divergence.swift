@@ -15,10 +15,10 @@ extension Trainer {
   /// checkpoint is written. The caller prints the one error line and exits
   /// with status 3 (README, "Reliability").
   func stopDiverged(_ verdict: DivergenceMonitor.Verdict, step stepNumber: Int, wallSeconds: Double) throws
-    -> RunSummary
+    -> RunOutcome
   {
-    var summary = RunSummary(
-      testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
+    var summary = RunOutcome(
+      accuracy: target.lastEval?.accuracy ?? .nan, loss: target.lastEval?.loss ?? .nan,
       parametersL2: .nan, wallSeconds: wallSeconds)
     summary.divergedSince = verdict.since
     summary.divergence = verdict.reason
@@ -39,11 +39,11 @@ extension Trainer {
     var record = recorder.summaryRecord(
       summary, model: model, timers: step.timers, pseudoRefreshes: target.pseudoRefreshes,
       pseudo: target.lastPseudo)
-    record["status"] = "diverged"
-    record["diverged_since_step"] = verdict.since
-    record["diverged_at_step"] = stepNumber
-    record["divergence"] = verdict.reason
-    record["last_checkpoint"] = summary.lastCheckpoint ?? NSNull()
+    record.status = "diverged"
+    record.divergedSinceStep = verdict.since
+    record.divergedAtStep = stepNumber
+    record.divergence = verdict.reason
+    record.lastCheckpoint = summary.lastCheckpoint
     try recorder.log.writeJSON(record, to: "summary.json")
     return summary
   }

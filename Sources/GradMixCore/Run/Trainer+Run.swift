@@ -2,17 +2,18 @@ import Foundation
 import GradMixData
 import GradMixDistributed
 import GradMixEngine
+import GradMixRecords
 
-/// The outcome of a run (the coordinator's view; summary.json holds the same).
-public struct RunSummary: Sendable {
+/// The outcome of a run (the coordinator's view; summary.json, ``RunSummary``, holds the same).
+public struct RunOutcome: Sendable {
   /// Set when the run stopped early on SIGINT/SIGTERM (after writing a checkpoint at this step).
   public var interruptedAt: Int? = nil
   /// Set when the run diverged: the first bad step (1-based), the reason, and the newest checkpoint kept.
   public var divergedSince: Int? = nil
   public var divergence: String? = nil
   public var lastCheckpoint: String? = nil
-  public let testAccuracy: Double
-  public let testLoss: Double
+  public let accuracy: Double
+  public let loss: Double
   public let parametersL2: Double
   public let wallSeconds: Double
 }
@@ -24,7 +25,7 @@ extension Trainer {
   /// - Parameter stopRequested: polled once per step on every rank (e.g.
   ///   `StopSignal.shared.isRequested`); when it returns true on any rank,
   ///   every rank stops after that step and a checkpoint is written.
-  public func run(stopRequested: () -> Bool = { false }) throws -> RunSummary {
+  public func run(stopRequested: () -> Bool = { false }) throws -> RunOutcome {
     let start = monotonicSeconds()
     let steps = options.steps
     let logEvery = config.logEvery ?? TrainConfig.Defaults.logEvery(steps: steps)
@@ -40,8 +41,8 @@ extension Trainer {
     for t in startStep..<steps {
       comm.beginStep(t + 1)
       if let stop = options.stopAfter, t >= stop {
-        return RunSummary(
-          testAccuracy: .nan, testLoss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
+        return RunOutcome(
+          accuracy: .nan, loss: .nan, parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
       }
       if settings.pseudoLabels, let p = config.pseudoLabels, t >= p.warmup, (t - p.warmup) % p.every == 0 {
         try step.timers.time(\.pseudoLabelling) { try refreshPseudoLabels(step: t) }
@@ -94,8 +95,8 @@ extension Trainer {
             "interrupted: stopped after step \(done) of \(steps) and wrote a checkpoint; continue with: gradmix train --resume \(options.outDir)"
           )
         }
-        var s = RunSummary(
-          testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
+        var s = RunOutcome(
+          accuracy: target.lastEval?.accuracy ?? .nan, loss: target.lastEval?.loss ?? .nan,
           parametersL2: .nan, wallSeconds: monotonicSeconds() - start)
         s.interruptedAt = done
         return s
@@ -107,8 +108,8 @@ extension Trainer {
     }
     let wall = monotonicSeconds() - start
     let l2 = BLAS.dot(UnsafeBufferPointer(parameters.storage), UnsafeBufferPointer(parameters.storage)).squareRoot()
-    let summary = RunSummary(
-      testAccuracy: target.lastEval?.accuracy ?? .nan, testLoss: target.lastEval?.loss ?? .nan,
+    let summary = RunOutcome(
+      accuracy: target.lastEval?.accuracy ?? .nan, loss: target.lastEval?.loss ?? .nan,
       parametersL2: l2, wallSeconds: wall)
     try saveCheckpoint(step: steps, name: "final.safetensors")
     let perRank = try recorder.gatherRankTimings(step.timers)
@@ -116,7 +117,7 @@ extension Trainer {
       var record = recorder.summaryRecord(
         summary, model: model, timers: step.timers, pseudoRefreshes: target.pseudoRefreshes,
         pseudo: target.lastPseudo)
-      record["per_rank"] = perRank
+      record.perRank = perRank
       try recorder.log.writeJSON(record, to: "summary.json")
     }
     return summary
@@ -149,10 +150,12 @@ extension Trainer {
     for slot in slots where slot.info.kind == .pseudo {
       slot.sampler = pseudoSampler(selection, batchSize: slot.batchSize, refreshes: target.pseudoRefreshes)
     }
-    try recorder.log.record([
-      "step": t, "event": "pseudo_labels", "count": selection.set.count, "per_class": selection.perClass,
-      "accuracy_diagnostic": selection.accuracy, "pool": split.unlabelled.count,
-    ])
+    var event = MetricsEvent(step: t, event: "pseudo_labels")
+    event.count = selection.set.count
+    event.perClass = selection.perClass
+    event.accuracyDiagnostic = selection.accuracy
+    event.pool = split.unlabelled.count
+    try recorder.log.record(event)
   }
 
   func pseudoSampler(_ selection: PseudoLabeler.Selection, batchSize: Int, refreshes: Int) -> BatchSampler? {

@@ -2,6 +2,7 @@ import Foundation
 import GradMixData
 import GradMixDistributed
 import GradMixEngine
+import GradMixRecords
 
 extension TrainingSetup {
   /// The run's records (``RunRecorder``, the log written on the coordinator)
@@ -23,7 +24,7 @@ extension TrainingSetup {
       layerNames: mixer.layout.layerNames)
     recorder.hasLabelScores = usesLabelScores
     if let w = initWeights, let path = initPath {
-      recorder.initWeights = ["path": path, "sha256": w.sha256, "skipped_layers": w.skippedLayers]
+      recorder.initWeights = RunInfo.InitWeights(path: path, sha256: w.sha256, skippedLayers: w.skippedLayers)
       recorder.transferLines.append(
         "init:       \(path) (sha256 \(w.sha256.prefix(12))), \(w.tensorsLoaded) tensors"
           + (w.skippedLayers.isEmpty ? "" : "; random init: \(w.skippedLayers.joined(separator: " "))"))

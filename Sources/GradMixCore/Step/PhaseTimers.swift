@@ -36,7 +36,7 @@ public struct PhaseTimers: Equatable {
   /// `self − earlier`, phase by phase (one step's share).
   func since(_ earlier: PhaseTimers) -> [Double] { zip(values, earlier.values).map { $0 - $1 } }
 
-  var record: [String: Any] { Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, values)) }
+  var record: [String: Double] { Dictionary(uniqueKeysWithValues: zip(PhaseTimers.names, values)) }
 }
 
 /// Per-step timings of this rank, for medians in summary.json and the trace.
@@ -53,9 +53,9 @@ struct StepTimeline {
   }
 
   /// Median seconds per step, overall and per phase.
-  var medians: [String: Any] {
+  var medians: [String: Double] {
     guard !stepSeconds.isEmpty else { return [:] }
-    var out: [String: Any] = ["step": median(stepSeconds)]
+    var out: [String: Double] = ["step": median(stepSeconds)]
     guard !phaseSeconds.isEmpty else { return out }  // instrumentation off: step times only
     out["collectives"] = median(communicationSeconds)
     for (i, name) in PhaseTimers.names.enumerated() { out[name] = median(phaseSeconds.map { $0[i] }) }

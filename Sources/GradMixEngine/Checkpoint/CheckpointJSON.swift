@@ -7,7 +7,7 @@ import Foundation
 /// them as the strings `"nan"`, `"inf"` and `"-inf"` and read them back, so
 /// a state that holds one still round-trips bit-exactly. Choice: strings
 /// here (the state must decode), `null` in metrics.jsonl and summary.json
-/// (`RunLog.sanitize`), which are only read.
+/// (GradMixRecords' `RecordCoding`), which are only read.
 public enum CheckpointJSON {
   static let strategy = (positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
 
