@@ -13,7 +13,8 @@
 #   --name NAME      results/NAME.{json,md,png} (default suite, or screens/suite-validation)
 #   --variant T=A    also run method "T" as `gradmix train ... A` (e.g. 'ema9=--method gradmix --rule-ema 0.9'),
 #                    recorded under the method name T
-#   --methods        may include `subset`: uniform on the best subset of each task's sources, chosen on the
+#   --methods        default: `gradmix info --methods --suite` (the one method list), then `subset`;
+#                    may include `subset`: uniform on the best subset of each task's sources, chosen on the
 #                    validation split (scripts/report/subset_oracle.py; its search runs go to OUT-subsets/)
 #   --lr-table FILE  per (task, method) learning rates chosen on the validation split (default
 #                    experiments/suite/learning-rates.tsv; `none`: every run at its config's optimizer.lr):
@@ -26,8 +27,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 seeds="1 2 3 4 5" steps="" jobs=2 split=test name="" out=""
 default_tasks="digits digits-uci digits-noise digits-permuted digits-foreign digits-relabelled digits-folded cross-task digits-5shot many-sources many-sources-clean"
-default_methods="uniform l2rw cosine tawt pcgrad-target gradmix-paper gradmix subset"
-tasks=$default_tasks methods=$default_methods
+tasks=$default_tasks methods=""
 variants=() lr_table=experiments/suite/learning-rates.tsv
 while (($#)); do
   case $1 in
@@ -41,7 +41,7 @@ while (($#)); do
     --out) out=$2; shift 2 ;;
     --variant) variants+=("$2"); shift 2 ;;
     --lr-table) lr_table=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "error: run-suite: unknown option '$1'" >&2; exit 2 ;;
   esac
 done
@@ -50,6 +50,9 @@ done
 [[ -n $out ]] || out=runs/suite-$split
 bin=${GRADMIX_BIN:-.build/release/gradmix}
 [[ -x $bin ]] || { echo "error: $bin: missing; run swift build -c release first" >&2; exit 1; }
+# The methods the suite compares (Method.suite), then the subset oracle (a baseline, not a method).
+default_methods="$("$bin" info --methods --suite | tr '\n' ' ')subset"
+[[ -n $methods ]] || methods=$default_methods
 data=${GRADMIX_DATA:-data/raw}
 for t in $tasks; do
   [[ -f experiments/suite/$t/config.yaml ]] || { echo "error: --tasks: no experiments/suite/$t/config.yaml" >&2; exit 2; }
@@ -122,7 +125,7 @@ for v in "${variants[@]}"; do command+=" --variant '$v'"; done
 [[ $lr_table == experiments/suite/learning-rates.tsv ]] || command+=" --lr-table $lr_table"
 PY=${PYTHON:-$root/.venv/bin/python}
 [[ -x $PY ]] || PY=$(scripts/setup-python.sh)
-"$PY" scripts/report/suite_report.py --runs "$out" --split "$split" --elapsed "$elapsed" --jobs "$jobs" \
+"$PY" scripts/report/suite_report.py --runs "$out" --bin "$bin" --split "$split" --elapsed "$elapsed" --jobs "$jobs" \
   --command "$command" \
   --json "results/$name.json" --markdown "results/$name.md" --plot "results/$name.png"
 echo "run-suite: wrote results/$name.{json,md,png} ($elapsed s)"

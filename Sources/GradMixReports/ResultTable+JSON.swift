@@ -33,6 +33,37 @@ extension ResultTable {
     public var skipped: [String]
   }
 
+  /// One table `gradmix table --values FILE` computes: its groups' values (seed → value), in
+  /// order, and the group the others are paired with (FILE holds a JSON list of these).
+  public struct Request: Codable, Equatable {
+    public struct Group: Codable, Equatable {
+      public var group: String
+      public var values: [String: Double]
+
+      public init(group: String, values: [String: Double]) {
+        self.group = group
+        self.values = values
+      }
+    }
+    public var metric: String
+    public var baseline: String?
+    public var groups: [Group]
+
+    public init(metric: String, baseline: String?, groups: [Group]) {
+      self.metric = metric
+      self.baseline = baseline
+      self.groups = groups
+    }
+  }
+
+  /// The table of `request`'s values.
+  /// - Throws: ``RunFolderError`` if its baseline names no group.
+  public init(_ request: Request) throws {
+    try self.init(
+      groups: request.groups.map { ($0.group, $0.values) }, keys: ["group"], metric: request.metric,
+      baseline: request.baseline)
+  }
+
   public var record: Record {
     Record(
       keys: keys, metric: metric, baseline: baseline,

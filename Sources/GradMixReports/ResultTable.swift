@@ -28,9 +28,6 @@ public struct ResultTable {
   /// Groups `runs` by `keys` (joined with `, `); pairs by `seed`.
   /// - Throws: ``RunFolderError`` if `baseline` names no group.
   public init(runs: [RunFolder], keys: [String], metric: String, baseline: String?) throws {
-    self.keys = keys
-    self.metric = metric
-    self.baseline = baseline
     var groups: [String: [String: Double]] = [:]
     var order: [String] = []
     var skipped: [String] = []
@@ -42,6 +39,22 @@ public struct ResultTable {
       while groups[g]?[seed] != nil { seed += "'" }  // two runs of one seed: keep both, unpaired
       groups[g, default: [:]][seed] = v
     }
+    try self.init(
+      groups: order.map { ($0, groups[$0] ?? [:]) }, keys: keys, metric: metric, baseline: baseline, skipped: skipped)
+  }
+
+  /// The table of values given per group (seed → value), in this order: what the runs'
+  /// initialiser builds, and what `gradmix table --values` reads (the suite report's values).
+  /// - Throws: ``RunFolderError`` if `baseline` names no group.
+  public init(
+    groups list: [(group: String, values: [String: Double])], keys: [String], metric: String, baseline: String?,
+    skipped: [String] = []
+  ) throws {
+    self.keys = keys
+    self.metric = metric
+    self.baseline = baseline
+    let order = list.map(\.group)
+    let groups = Dictionary(list.map { ($0.group, $0.values) }, uniquingKeysWith: { a, _ in a })
     if let baseline, groups[baseline] == nil {
       throw RunFolderError(
         path: "--baseline", detail: "no group '\(baseline)' (groups: \(order.joined(separator: "; ")))")

@@ -25,9 +25,12 @@ struct InfoCommand: ParsableCommand {
   )
   var methods = false
 
+  @Flag(help: "With --methods: only the methods the task suite compares, in its table order.")
+  var suite = false
+
   func run() throws {
     if methods {
-      for m in Method.allCases { print(m.rawValue) }
+      for m in suite ? Method.suite : Method.allCases { print(m.rawValue) }
       return
     }
     if blasEnvironment {

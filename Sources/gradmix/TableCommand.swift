@@ -17,7 +17,13 @@ struct TableCommand: ParsableCommand {
       """)
 
   @Argument(help: "Run folders, or folders that hold run folders.")
-  var runs: [String]
+  var runs: [String] = []
+
+  @Option(
+    help: ArgumentHelp(
+      "A JSON list of tables of given values instead of runs: [{\"metric\", \"baseline\", \"groups\": [{\"group\", \"values\": {seed: value}}]}]; prints a JSON list of tables.",
+      valueName: "file"))
+  var values: String?
 
   @Option(help: "Group by these keys, comma-separated (e.g. method or method,optimizer.lr).")
   var by = "method"
@@ -31,7 +37,30 @@ struct TableCommand: ParsableCommand {
   @Option(help: "The group to compare every other group with (e.g. uniform); adds paired differences.")
   var baseline: String?
 
+  func validate() throws {
+    if values == nil && runs.isEmpty { throw ValidationError("give run folders, or --values FILE") }
+    if values != nil && !runs.isEmpty { throw ValidationError("--values: give run folders or --values, not both") }
+  }
+
   func run() throws {
+    if let values {
+      // The statistics of values a script arranged (scripts/report/suite_report.py): one stack for every interval.
+      guard let data = FileManager.default.contents(atPath: values) else {
+        throw ValidationError("--values: \(values): cannot read")
+      }
+      let requests: [ResultTable.Request]
+      do { requests = try JSONDecoder().decode([ResultTable.Request].self, from: data) } catch {
+        throw ValidationError("--values: \(values): not a list of tables: \(error)")
+      }
+      let tables: [ResultTable.Record]
+      do { tables = try requests.map { try ResultTable($0).record } } catch {
+        throw ValidationError("--values: \(error)")
+      }
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys]
+      print(String(decoding: try encoder.encode(tables), as: UTF8.self))
+      return
+    }
     // summary.json (and run.json, the config) only: metrics.jsonl may be large (issue #28).
     let folders = try RunCollection.expand(runs, readMetrics: false)
     let finished = folders.filter(\.finished)

@@ -30,6 +30,38 @@ struct CLITests {
     #expect(bad.status != 0)
     let help = try runProduct(["train", "--help"])
     for m in names { #expect(help.stdout.contains(m), "train --help lacks \(m)") }
+    // The suite's methods: a subset, in its table order, ours last.
+    let suite = try runProduct(["info", "--methods", "--suite"]).stdout.split(separator: "\n").map(String.init)
+    #expect(suite.first == "uniform" && suite.last == "gradmix" && Set(suite).isSubset(of: names), "\(suite)")
+  }
+
+  @Test("gradmix table --values: the statistics of given values, as a JSON list of tables")
+  func tableValues() throws {
+    let dir = try makeTemporaryDirectory("gradmix-values")
+    let file = dir + "/v.json"
+    let one = #"{"metric":"m","groups":[{"group":"a","values":{"1":1,"2":3}}]}"#
+    let paired =
+      #"{"metric":"m","baseline":"b","groups":[{"group":"a","values":{"1":1,"2":3}},"#
+      + #"{"group":"b","values":{"1":0,"2":1}}]}"#
+    try Data("[\(one),\(paired)]".utf8).write(to: URL(fileURLWithPath: file))
+    let r = try runProduct(["table", "--values", file])
+    #expect(r.status == 0, "\(r.stderr)")
+    /// The keys scripts/report/gradmix_tool.py reads.
+    struct Table: Decodable {
+      struct Group: Decodable {
+        let mean: Double
+        let ci95_half_width: Double?
+        let diff_mean: Double?
+        let diff_pairs: Int?
+      }
+      let groups: [Group]
+    }
+    let tables = try JSONDecoder().decode([Table].self, from: Data(r.stdout.utf8))
+    // Mean 2, sd √2, half-width t(0.975, 1)·√2/√2 = 12.706; the paired difference (1, 2): mean 1.5.
+    #expect(tables.count == 2 && tables[0].groups[0].mean == 2)
+    #expect(abs((tables[0].groups[0].ci95_half_width ?? 0) - 12.7062) < 1e-3)
+    #expect(tables[1].groups[0].diff_mean == 1.5 && tables[1].groups[0].diff_pairs == 2)
+    #expect(try runProduct(["table", "--values", file, dir]).status != 0)  // values or runs, not both
   }
 
   @Test("bench engine writes the JSON records the README table is built from")

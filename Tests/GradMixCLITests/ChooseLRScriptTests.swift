@@ -10,6 +10,8 @@ import Testing
 struct ChooseLRScriptTests {
   static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
+  /// The binary the script reads the suite's methods from (`gradmix info --methods --suite`).
+  static let gradmix = productsDirectory().appendingPathComponent("gradmix").path
   static let python: String? = [
     ProcessInfo.processInfo.environment["GRADMIX_PYTHON"], "/usr/bin/python3", "/usr/local/bin/python3",
   ].compactMap { $0 }.first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -67,7 +69,7 @@ struct ChooseLRScriptTests {
       python,
       [
         script, "--runs", dir + "/runs", "--rates", "0.01", "0.03", "0.05", "--tsv", tsv, "--markdown", md,
-        "--keep-others",
+        "--keep-others", "--bin", Self.gradmix,
       ])
     #expect(r.status == 0, "\(r.stderr)")
     let rows = try String(contentsOfFile: tsv, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
@@ -78,7 +80,11 @@ struct ChooseLRScriptTests {
     #expect(!report.contains("99.00"))
     // Without --keep-others the table holds only what the runs hold.
     let fresh = try runProgram(
-      python, [script, "--runs", dir + "/runs", "--rates", "0.01", "0.03", "0.05", "--tsv", tsv, "--markdown", md])
+      python,
+      [
+        script, "--runs", dir + "/runs", "--rates", "0.01", "0.03", "0.05", "--tsv", tsv, "--markdown", md, "--bin",
+        Self.gradmix,
+      ])
     #expect(fresh.status == 0)
     #expect(!(try String(contentsOfFile: tsv, encoding: .utf8)).contains("uniform"))
   }

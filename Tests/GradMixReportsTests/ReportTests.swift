@@ -155,6 +155,32 @@ struct ReportTests {
     #expect(text.contains("\"ci95_half_width\"") && text.contains("\"diff_mean\""))
   }
 
+  @Test("a table of given values (gradmix table --values, the suite report's statistics) equals the runs' table")
+  func tableOfValues() throws {
+    let root = try makeTemporaryDirectory("gradmix-values")
+    var runs: [RunFolder] = []
+    for (seed, (u, g)) in [(0.80, 0.84), (0.70, 0.75), (0.90, 0.93)].enumerated() {
+      runs.append(try RunFolder(path: Self.makeRun(root, "u\(seed)", method: "uniform", seed: seed + 1, accuracy: u)))
+      runs.append(try RunFolder(path: Self.makeRun(root, "g\(seed)", method: "gradmix", seed: seed + 1, accuracy: g)))
+    }
+    let fromRuns = try ResultTable(runs: runs, keys: ["method"], metric: "target_accuracy", baseline: "uniform")
+    let request = ResultTable.Request(
+      metric: "target_accuracy", baseline: "uniform",
+      groups: [
+        .init(group: "uniform", values: ["1": 0.80, "2": 0.70, "3": 0.90]),
+        .init(group: "gradmix", values: ["1": 0.84, "2": 0.75, "3": 0.93, "4": 0.5]),
+      ])
+    let fromValues = try ResultTable(request).record
+    let g = try #require(fromValues.groups.last),
+      r = try #require(fromRuns.record.groups.first { $0.group == "gradmix" })
+    // Seed 4 has no uniform partner: it counts in the mean, not in the paired difference.
+    #expect(g.n == 4 && g.diffPairs == 3 && g.diffMean == r.diffMean && g.diffCi95HalfWidth == r.diffCi95HalfWidth)
+    #expect(fromValues.groups.first?.mean == fromRuns.record.groups.first { $0.group == "uniform" }?.mean)
+    #expect(throws: RunFolderError.self) {
+      try ResultTable(ResultTable.Request(metric: "m", baseline: "x", groups: []))
+    }
+  }
+
   @Test("a run written before the rename reads its target_test_accuracy as target_accuracy")
   func formerAccuracyName() throws {
     let root = try makeTemporaryDirectory("gradmix-former")

@@ -12,8 +12,11 @@ With --keep-others, the rows of the methods these runs do not hold are kept from
 markdown (a grid rerun for one method after its rule changed; the other methods' cells stay the earlier
 grid's, which the markdown's header should then name through --command).
 
+The methods and their order are the suite's, from `gradmix info --methods --suite` (--bin, else
+$GRADMIX_BIN, else .build/release/gradmix).
+
 Usage: choose_lr.py --runs DIR [--runs DIR ...] [--rates 0.01 0.03 0.05] --tsv experiments/suite/learning-rates.tsv
-                    --markdown results/screens/suite-lr-validation.md [--keep-others] [--command TEXT]
+                    --markdown results/screens/suite-lr-validation.md [--keep-others] [--command TEXT] [--bin PATH]
 """
 import argparse
 import glob
@@ -23,7 +26,7 @@ import re
 import statistics
 import sys
 
-METHODS = ["uniform", "l2rw", "cosine", "tawt", "pcgrad-target", "gradmix-paper", "gradmix"]
+import gradmix_tool
 
 
 def config_lr(config_path):
@@ -64,13 +67,15 @@ def main():
   ap.add_argument("--command", default="")
   ap.add_argument("--keep-others", action="store_true",
                   help="keep the existing TSV's and markdown's rows of the methods absent from --runs")
+  ap.add_argument("--bin", help="the gradmix binary whose `info --methods --suite` lists the methods")
   a = ap.parse_args()
+  suite_methods = gradmix_tool.methods(gradmix_tool.binary(a.bin), suite=True)
   cells = collect(a.runs)
   if not cells:
     sys.exit("error: --runs: no completed validation runs with only an optimizer.lr override")
   tasks = sorted({t for t, _, _ in cells})
   rates = sorted(set(a.rates) if a.rates else {r for _, _, r in cells})
-  methods = [m for m in METHODS if any(k[1] == m for k in cells)]
+  methods = [m for m in suite_methods if any(k[1] == m for k in cells)]
   chosen = {}
   for t in tasks:
     for m in methods:
@@ -104,7 +109,7 @@ def main():
   lines += ["| task | method | " + " | ".join(f"lr {r:g}" for r in rates) + " | seeds |",
             "|---|---|" + "---|" * len(rates) + "---|"]
   for t in sorted(set(tasks) | {t for t, _ in kept_rows}):
-    for m in METHODS:
+    for m in suite_methods:
       if (t, m) in kept_rows:
         lines.append(kept_rows[(t, m)])
         continue

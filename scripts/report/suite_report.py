@@ -6,6 +6,11 @@ paired differences (same seed) to `uniform` and `l2rw` with their 95% CIs, `grad
 method (flagging a CI entirely below 0), and for the tasks with a
 harmful source the loss against the clean counterpart task and the harmful sources' mean last-layer
 weight after warm-up. Then the mean over tasks (clean counterparts excluded), and wall times.
+
+One stack (issue #27): every mean, interval and paired difference over seeds comes from
+`gradmix table --values` (GradMixReports' Statistics, as `gradmix table` prints for runs), and the
+method order from `gradmix info --methods --suite`; this script arranges values and formats them.
+With --records it renders a suite.json written earlier instead of reading run folders.
 """
 import argparse
 import glob
@@ -13,6 +18,8 @@ import json
 import math
 import os
 import statistics
+
+import gradmix_tool
 
 # Tasks with a harmful source -> the same task without it.
 CLEAN = {"digits-noise": "digits", "digits-permuted": "digits", "digits-foreign": "digits", "digits-relabelled": "digits",
@@ -23,24 +30,20 @@ TASKS = ["digits", "digits-uci", "digits-noise", "digits-permuted", "digits-fore
 # Counterparts only: not in the mean over tasks (their task is already there with the harmful source).
 COUNTERPARTS = {"many-sources-clean"}
 WARMUP_FRACTION = 0.2  # weights are averaged over the steps after the first 20%
-# Two-sided 95% Student t quantiles by degrees of freedom.
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-       12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
+# Rows that are not `gradmix train` methods: the no-transfer reference first; the paper's reported numbers
+# (`paper`, a variant tag) beside `gradmix-paper`; the subset oracle (scripts/report/subset_oracle.py) last.
+REFERENCE_FIRST = ["target-only"]
+BASELINE_AFTER = {"paper": "gradmix-paper"}
+BASELINE_LAST = ["subset"]
 
 
-def t95(df):
-  if df <= 0:
-    return float("nan")
-  keys = sorted(k for k in T95 if k <= df)
-  return T95[keys[-1]] if df <= 30 else 1.96
-
-
-def mean_ci(xs):
-  """Mean and half-width of the 95% t interval."""
-  m = statistics.fmean(xs)
-  if len(xs) < 2:
-    return m, float("nan")
-  return m, t95(len(xs) - 1) * statistics.stdev(xs) / math.sqrt(len(xs))
+def method_order(suite_methods):
+  """The report's row order: the references, the suite's methods (gradmix's order) with the baselines."""
+  order = list(REFERENCE_FIRST)
+  for m in suite_methods:
+    order.append(m)
+    order += [b for b, after in BASELINE_AFTER.items() if after == m]
+  return order + BASELINE_LAST
 
 
 def last_layer_weights(run_dir, steps):
@@ -92,12 +95,14 @@ def fmt(m, h, scale=100):
 
 def main():
   ap = argparse.ArgumentParser()
-  ap.add_argument("--runs", required=True)
+  ap.add_argument("--runs", help="the suite's run folders (scripts/run-suite.sh --out)")
+  ap.add_argument("--records", help="instead of --runs: a suite.json this script wrote (re-renders it)")
+  ap.add_argument("--bin", help="the gradmix binary (default: $GRADMIX_BIN, else .build/release/gradmix)")
   ap.add_argument("--split", default="test")
   ap.add_argument("--elapsed", type=float, default=float("nan"))
   ap.add_argument("--jobs", type=int, default=2)
   ap.add_argument("--command", default="")
-  ap.add_argument("--json", required=True)
+  ap.add_argument("--json", help="write the records here (required with --runs)")
   ap.add_argument("--markdown", required=True)
   ap.add_argument("--plot")
   ap.add_argument("--baselines", default="uniform l2rw", help="methods to show paired differences to")
@@ -105,19 +110,41 @@ def main():
                   "clean counterparts)")
   ap.add_argument("--focus", default="gradmix", help="the method compared with every other one, task by task")
   a = ap.parse_args()
-  records = collect(a.runs, a.split)
+  if bool(a.runs) == bool(a.records):
+    ap.error("give --runs or --records")
+  if a.runs and not a.json:
+    ap.error("--runs needs --json")
+  gradmix = gradmix_tool.binary(a.bin)
+  if a.records:
+    with open(a.records) as f:
+      records = json.load(f)
+  else:
+    records = collect(a.runs, a.split)
+  if a.json:
+    with open(a.json, "w") as f:
+      json.dump(records, f, indent=1, sort_keys=True)
+  stats = gradmix_tool.Stats(gradmix)
+  order = method_order(gradmix_tool.methods(gradmix, suite=True))
+  render(a, records, stats, order)  # records the values whose statistics the report needs
+  stats.compute()
+  out, plot = render(a, records, stats, order)
+  with open(a.markdown, "w") as f:
+    f.write("\n".join(out) + "\n")
+  if a.plot:
+    plot()
+
+
+def render(a, records, stats, order):
+  """The markdown lines and a function that draws the plot."""
   key = f"target_{a.split}_accuracy"
-  with open(a.json, "w") as f:
-    json.dump(records, f, indent=1, sort_keys=True)
   acc = {}  # task -> method -> seed -> accuracy
   for r in records:
     acc.setdefault(r["task"], {}).setdefault(r["method"], {})[r["seed"]] = r[key]
-  order = ["target-only", "uniform", "l2rw", "cosine", "tawt", "pcgrad-target", "gradmix-paper", "paper", "gradmix", "subset"]
   methods = sorted({r["method"] for r in records}, key=lambda m: (order.index(m) if m in order else 99, m))
   tasks = [t for t in TASKS if t in acc] + sorted(t for t in acc if t not in TASKS)
   seeds = sorted({r["seed"] for r in records})
   out = [f"# Task suite: target {a.split} accuracy (%)", "",
-         f"Generated by `scripts/report/suite_report.py` from `{a.runs}` ({len(records)} runs); command: "
+         f"Generated by `scripts/report/suite_report.py` from `{a.runs or a.records}` ({len(records)} runs); command: "
          f"`{a.command}`.", ""]
   steps = sorted({r["steps"] for r in records})
   wall = sum(r["wall_seconds"] for r in records)
@@ -128,22 +155,22 @@ def main():
           f"(≈ {wall / 60 / a.jobs:.1f} min at {a.jobs} at a time).", ""]
 
   def diffs(task, m, base):
+    """(mean, half-width) of m minus base in `task`, paired by seed; None without a common seed."""
     if base not in acc[task] or m not in acc[task]:
       return None
-    common = sorted(set(acc[task][m]) & set(acc[task][base]))
-    return [acc[task][m][s] - acc[task][base][s] for s in common] if common else None
+    return stats.paired(acc[task][m], acc[task][base])
 
   # Main table: mean ± CI per task and method.
   out += ["## Mean ± 95% CI per task", "", "| task | " + " | ".join(f"`{m}`" for m in methods) + " |",
           "|---|" + "---|" * len(methods)]
   for t in tasks:
     cells = []
-    best = max((statistics.fmean(acc[t][m].values()) for m in methods if m in acc[t]), default=None)
+    best = max((stats.estimate(acc[t][m])[0] for m in methods if m in acc[t]), default=None)
     for m in methods:
       if m not in acc[t]:
         cells.append("")
         continue
-      mm, h = mean_ci(list(acc[t][m].values()))
+      mm, h = stats.estimate(acc[t][m])
       c = fmt(mm, h)
       cells.append(f"**{c}**" if mm == best else c)
     out.append(f"| {t} | " + " | ".join(cells) + " |")
@@ -160,7 +187,7 @@ def main():
   cells = []
   for m in methods:
     if per_seed[m]:
-      mm, h = mean_ci(list(per_seed[m].values()))
+      mm, h = stats.estimate(per_seed[m])
       cells.append(fmt(mm, h) + f" ({len(per_seed[m])} seeds)")
     else:
       cells.append("(no seed complete)")
@@ -181,9 +208,7 @@ def main():
     mean_row = {}
     for m in methods:
       if m != base and per_seed.get(m) and per_seed.get(base):
-        common = sorted(set(per_seed[m]) & set(per_seed[base]))
-        if common:
-          mean_row[m] = [per_seed[m][s] - per_seed[base][s] for s in common]
+        mean_row[m] = stats.paired(per_seed[m], per_seed[base])
     rows.append((f"**mean over {len(main_tasks)} tasks**", mean_row))
     for t, row in rows:
       cells = []
@@ -194,7 +219,7 @@ def main():
         if not d:
           cells.append("")
           continue
-        mm, h = mean_ci(d)
+        mm, h = d
         star = "*" if not math.isnan(h) and (mm - h > 0 or mm + h < 0) else ""
         cells.append(f"{mm * 100:+.2f} ± {h * 100:.2f}{star}" if not math.isnan(h) else f"{mm * 100:+.2f}")
       out.append(f"| {t} | " + " | ".join(cells) + " |")
@@ -211,14 +236,13 @@ def main():
       cells = []
       for m in others:
         if t == "MEAN":
-          common = sorted(set(per_seed.get(m, {})) & set(per_seed.get(a.focus, {})))
-          d = [per_seed[a.focus][s] - per_seed[m][s] for s in common] if common else None
+          d = stats.paired(per_seed[a.focus], per_seed[m]) if per_seed.get(m) and per_seed.get(a.focus) else None
         else:
           d = diffs(t, a.focus, m)
         if not d:
           cells.append("")
           continue
-        mm, h = mean_ci(d)
+        mm, h = d
         if math.isnan(h):
           cells.append(f"{mm * 100:+.2f}")
           continue
@@ -247,15 +271,14 @@ def main():
         if m not in acc[t] or m not in acc[CLEAN[t]]:
           cells.append("")
           continue
-        common = sorted(set(acc[t][m]) & set(acc[CLEAN[t]][m]))
-        d = [acc[CLEAN[t]][m][s] - acc[t][m][s] for s in common]
+        d = stats.paired(acc[CLEAN[t]][m], acc[t][m])
         ws = []
         for r in records:
           if r["task"] == t and r["method"] == m:
             hw = [v for k, v in r["last_layer_weight"].items() if k.startswith("HARMFUL")]
             if hw:
               ws.append(max(hw))
-        mm, h = mean_ci(d) if d else (float("nan"), float("nan"))
+        mm, h = d if d else (float("nan"), float("nan"))
         w = f"{statistics.fmean(ws):.3f}" if ws else "n/a"
         cells.append(f"{mm * 100:+.2f} ± {h * 100:.2f} / {w}")
       out.append(f"| {t} ({CLEAN[t]}) | " + " | ".join(cells) + " |")
@@ -278,26 +301,29 @@ def main():
       if m in acc[t]:
         out.append(f"| {t} | `{m}` | " + " | ".join(
           f"{acc[t][m][s] * 100:.2f}" if s in acc[t][m] else "" for s in seeds) + " |")
-  with open(a.markdown, "w") as f:
-    f.write("\n".join(out) + "\n")
+  # Every paired difference the plot shows, asked for on both passes.
+  base = next((b for b in a.baselines.split() if b in methods), methods[0])
+  others = [m for m in methods if m != base]
+  bars = {}
+  for i, m in enumerate(others):
+    for j, t in enumerate(tasks + ["MEAN"]):
+      d = (diffs(t, m, base) if t != "MEAN" else
+           (stats.paired(per_seed[m], per_seed[base]) if per_seed.get(m) and per_seed.get(base) else None))
+      if d:
+        bars[(i, j)] = d
 
-  if a.plot:
+  def plot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    base = next((b for b in a.baselines.split() if b in methods), methods[0])
-    others = [m for m in methods if m != base]
     fig, ax = plt.subplots(figsize=(max(8, 1.2 * len(tasks) + 2), 4.5))
     width = 0.8 / max(len(others), 1)
     for i, m in enumerate(others):
       xs, ys, es = [], [], []
       for j, t in enumerate(tasks + ["MEAN"]):
-        d = (diffs(t, m, base) if t != "MEAN" else
-             ([per_seed[m][s] - per_seed[base][s] for s in sorted(set(per_seed[m]) & set(per_seed[base]))]
-              if per_seed.get(m) and per_seed.get(base) else None))
-        if not d:
+        if (i, j) not in bars:
           continue
-        mm, h = mean_ci(d)
+        mm, h = bars[(i, j)]
         xs.append(j + (i - (len(others) - 1) / 2) * width)
         ys.append(mm * 100)
         es.append(0 if math.isnan(h) else h * 100)
@@ -310,6 +336,8 @@ def main():
     ax.legend(fontsize=8, ncol=4)
     fig.tight_layout()
     fig.savefig(a.plot, dpi=110)
+
+  return out, plot
 
 
 if __name__ == "__main__":

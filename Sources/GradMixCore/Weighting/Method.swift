@@ -31,6 +31,12 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// normal plane (PCGrad, Yu et al. 2020, adapted); otherwise as `gradmix`.
   case pcgradTarget = "pcgrad-target"
 
+  /// The methods the task suite compares (scripts/run-suite.sh, choose_lr.py and suite_report.py
+  /// read them from `gradmix info --methods --suite`), in its table order. Choice: the joint
+  /// baseline, the one-weight-per-source and peer rules, the paper's rule, then ours; the
+  /// no-transfer and source-only methods belong to the digits benchmark (scripts/run-benchmark.sh).
+  public static let suite: [Method] = [.uniform, .l2rw, .cosine, .tawt, .pcgradTarget, .gradmixPaper, .gradmix]
+
   /// Methods that were removed, with what to use instead (the rule clean-up
   /// of 2026-12-05, docs/EXPERIMENTS.md).
   public static let removed = [
