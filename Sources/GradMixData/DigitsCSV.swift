@@ -22,14 +22,7 @@ public enum DigitsCSV {
     let columns = side * side + 1
     var pixels = [UInt8]()
     var labels = [Int32]()
-    var row = [Double]()
-    row.reserveCapacity(columns)
-    var lineNumber = 0
-    try forEachLine(bytes) { line in
-      lineNumber += 1
-      guard !line.isEmpty else { return }
-      row.removeAll(keepingCapacity: true)
-      try parseFields(line, into: &row, path: path, line: lineNumber)
+    try forEachRow(bytes, path: path) { row, lineNumber in
       guard row.count == columns else {
         throw DataError.badCSV(
           path: path, line: lineNumber,
@@ -60,13 +53,7 @@ public enum DigitsCSV {
     let bytes = try FileBytes.read(path)
     var columns = 0
     var maxSeen = 0.0
-    var row = [Double]()
-    var lineNumber = 0
-    try forEachLine(bytes) { line in
-      lineNumber += 1
-      guard !line.isEmpty else { return }
-      row.removeAll(keepingCapacity: true)
-      try parseFields(line, into: &row, path: path, line: lineNumber)
+    try forEachRow(bytes, path: path) { row, _ in
       if columns == 0 { columns = row.count }
       maxSeen = max(maxSeen, row.dropLast().max() ?? 0)
     }
@@ -80,6 +67,19 @@ public enum DigitsCSV {
   }
 
   // MARK: - Parsing
+
+  /// Calls `body` with the fields of each non-blank line and the line's number (from 1).
+  static func forEachRow(_ bytes: [UInt8], path: String, _ body: ([Double], Int) throws -> Void) throws {
+    var row = [Double]()
+    var lineNumber = 0
+    try forEachLine(bytes) { line in
+      lineNumber += 1
+      guard !line.isEmpty else { return }
+      row.removeAll(keepingCapacity: true)
+      try parseFields(line, into: &row, path: path, line: lineNumber)
+      try body(row, lineNumber)
+    }
+  }
 
   /// Calls `body` with each line (without `\n` or `\r`).
   static func forEachLine(_ bytes: [UInt8], _ body: (ArraySlice<UInt8>) throws -> Void) rethrows {

@@ -94,33 +94,35 @@ public final class InstrumentedCommunicator: Communicator {
     totals[op] = t
   }
 
+  /// Records an in-place collective on `buffer`: every rank sends and receives the whole buffer.
+  private func recordAllreduce<T>(_ buffer: UnsafeMutableBufferPointer<T>, _ body: () throws -> Void) throws {
+    let n = buffer.count * MemoryLayout<T>.stride
+    try record("allreduce", sent: n, received: n, body)
+  }
+  /// Records a broadcast of `buffer`: the root sends it, every other rank receives it.
+  private func recordBroadcast<T>(_ buffer: UnsafeMutableBufferPointer<T>, root: Int, _ body: () throws -> Void) throws
+  {
+    let n = buffer.count * MemoryLayout<T>.stride
+    try record("broadcast", sent: rank == root ? n : 0, received: rank == root ? 0 : n, body)
+  }
+
   public func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Float>) throws {
-    let n = buffer.count * 4
-    try record("allreduce", sent: n, received: n) { try base.allreduceSum(inPlace: buffer) }
+    try recordAllreduce(buffer) { try base.allreduceSum(inPlace: buffer) }
   }
   public func allreduceSum(inPlace buffer: UnsafeMutableBufferPointer<Double>) throws {
-    let n = buffer.count * 8
-    try record("allreduce", sent: n, received: n) { try base.allreduceSum(inPlace: buffer) }
+    try recordAllreduce(buffer) { try base.allreduceSum(inPlace: buffer) }
   }
   public func allreduceMin(inPlace buffer: UnsafeMutableBufferPointer<Int64>) throws {
-    let n = buffer.count * 8
-    try record("allreduce", sent: n, received: n) { try base.allreduceMin(inPlace: buffer) }
+    try recordAllreduce(buffer) { try base.allreduceMin(inPlace: buffer) }
   }
   public func allreduceMax(inPlace buffer: UnsafeMutableBufferPointer<Int64>) throws {
-    let n = buffer.count * 8
-    try record("allreduce", sent: n, received: n) { try base.allreduceMax(inPlace: buffer) }
+    try recordAllreduce(buffer) { try base.allreduceMax(inPlace: buffer) }
   }
   public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) throws {
-    let n = buffer.count * 4
-    try record("broadcast", sent: rank == root ? n : 0, received: rank == root ? 0 : n) {
-      try base.broadcast(buffer, root: root)
-    }
+    try recordBroadcast(buffer, root: root) { try base.broadcast(buffer, root: root) }
   }
   public func broadcast(_ buffer: UnsafeMutableBufferPointer<Double>, root: Int) throws {
-    let n = buffer.count * 8
-    try record("broadcast", sent: rank == root ? n : 0, received: rank == root ? 0 : n) {
-      try base.broadcast(buffer, root: root)
-    }
+    try recordBroadcast(buffer, root: root) { try base.broadcast(buffer, root: root) }
   }
   public func gather(
     _ send: UnsafeBufferPointer<Float>, counts: [Int], into receive: UnsafeMutableBufferPointer<Float>?,

@@ -317,68 +317,62 @@ public final class MPICommunicator: Communicator {
       "gather: counts \(counts) do not match \(worldSize) ranks and this rank's \(send.count) values.")
     let total = counts.reduce(0, +)
     precondition(total <= Int(Int32.max), "gather: \(total) values exceed MPI's int count; split the buffer.")
-    var counts32 = counts.map { Int32($0) }
-    var displacements = [Int32](repeating: 0, count: worldSize)
-    for r in 1..<max(worldSize, 1) { displacements[r] = displacements[r - 1] + counts32[r - 1] }
-    if rank == root {
-      guard let receive, receive.count >= total else {
-        preconditionFailure("gather: the root needs \(total) floats to receive into.")
-      }
-    }
-    let into = rank == root ? receive?.baseAddress : nil
-    // The count arrays stay in place until a non-blocking gather completes.
-    try counts32.withUnsafeMutableBufferPointer { c in
-      try displacements.withUnsafeMutableBufferPointer { d in
-        try collective(
-          "MPI_Gatherv",
-          blocking: {
-            MPI_Gatherv(
-              send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
-              gm_mpi_float(), Int32(root), comm)
-          },
-          start: {
-            MPI_Igatherv(
-              send.baseAddress, Int32(send.count), gm_mpi_float(), into, c.baseAddress, d.baseAddress,
-              gm_mpi_float(), Int32(root), comm, &$0)
-          })
-      }
-    }
+    precondition(
+      rank != root || (receive?.count ?? 0) >= total, "gather: the root needs \(total) floats to receive into.")
+    try gatherv(
+      send, gm_mpi_float(), into: rank == root ? receive?.baseAddress : nil, counts: counts.map { Int32($0) },
+      root: root, "MPI_Gatherv")
   }
 
   public func gather(bytes: [UInt8], root: Int) throws -> [[UInt8]]? {
     var lengths = [Int64](repeating: 0, count: worldSize)
-    var mine = [Int64](repeating: 0, count: worldSize)
-    mine[rank] = Int64(bytes.count)
-    try mine.withUnsafeMutableBufferPointer { try allreduceMax(inPlace: $0) }
-    lengths = mine
+    lengths[rank] = Int64(bytes.count)
+    try lengths.withUnsafeMutableBufferPointer { try allreduceMax(inPlace: $0) }
     let total = lengths.reduce(0, +)
     precondition(total <= Int64(Int32.max), "gather(bytes:): \(total) bytes exceed MPI's int count.")
-    var counts = lengths.map { Int32($0) }
-    var displacements = [Int32](repeating: 0, count: worldSize)
-    for r in 1..<max(worldSize, 1) { displacements[r] = displacements[r - 1] + counts[r - 1] }
+    let counts = lengths.map { Int32($0) }
     var receive = [UInt8](repeating: 0, count: rank == root ? Int(total) : 0)
     try bytes.withUnsafeBufferPointer { send in
       try receive.withUnsafeMutableBufferPointer { recv in
-        try counts.withUnsafeMutableBufferPointer { c in
-          try displacements.withUnsafeMutableBufferPointer { d in
-            try collective(
-              "MPI_Gatherv(bytes)",
-              blocking: {
-                MPI_Gatherv(
-                  send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
-                  d.baseAddress, gm_mpi_byte(), Int32(root), comm)
-              },
-              start: {
-                MPI_Igatherv(
-                  send.baseAddress, Int32(send.count), gm_mpi_byte(), recv.baseAddress, c.baseAddress,
-                  d.baseAddress, gm_mpi_byte(), Int32(root), comm, &$0)
-              })
-          }
-        }
+        try gatherv(send, gm_mpi_byte(), into: recv.baseAddress, counts: counts, root: root, "MPI_Gatherv(bytes)")
       }
     }
     guard rank == root else { return nil }
+    let displacements = Self.displacements(counts)
     return (0..<worldSize).map { r in Array(receive[Int(displacements[r])..<Int(displacements[r] + counts[r])]) }
+  }
+
+  /// Where rank r's part starts in a gathered buffer: the sum of the counts before it.
+  static func displacements(_ counts: [Int32]) -> [Int32] {
+    var displacements = [Int32](repeating: 0, count: counts.count)
+    for r in counts.indices.dropFirst() { displacements[r] = displacements[r - 1] + counts[r - 1] }
+    return displacements
+  }
+
+  /// One MPI_Gatherv of `send` (rank r sends `counts[r]` values of `type`) into `receive` on the
+  /// root, in rank order; what both gathers share.
+  private func gatherv<T>(
+    _ send: UnsafeBufferPointer<T>, _ type: MPI_Datatype, into receive: UnsafeMutablePointer<T>?, counts: [Int32],
+    root: Int, _ call: String
+  ) throws {
+    var counts = counts
+    var displacements = Self.displacements(counts)
+    // The count arrays stay in place until a non-blocking gather completes.
+    try counts.withUnsafeMutableBufferPointer { c in
+      try displacements.withUnsafeMutableBufferPointer { d in
+        try collective(
+          call,
+          blocking: {
+            MPI_Gatherv(
+              send.baseAddress, Int32(send.count), type, receive, c.baseAddress, d.baseAddress, type, Int32(root), comm)
+          },
+          start: {
+            MPI_Igatherv(
+              send.baseAddress, Int32(send.count), type, receive, c.baseAddress, d.baseAddress, type, Int32(root),
+              comm, &$0)
+          })
+      }
+    }
   }
 
   public func allgather(_ send: UnsafeBufferPointer<Double>, into receive: UnsafeMutableBufferPointer<Double>) throws {

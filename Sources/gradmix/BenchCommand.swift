@@ -44,8 +44,7 @@ struct EngineBenchCommand: ParsableCommand {
   @Option(help: "Untimed warm-up steps per configuration.")
   var warmup = 5
 
-  @Option(help: "Also write the results as a JSON list to this file.")
-  var json: String?
+  @OptionGroup var records: JSONRecordsOption
 
   @Option(help: "Size of a convolution's im2col chunk in KiB (engine tuning).")
   var convChunkKib: Int?
@@ -78,13 +77,7 @@ struct EngineBenchCommand: ParsableCommand {
       throw ValidationError("--modes: unknown mode '\(m)' (use train, infer)")
     }
     // Checked before a minute of benchmarking (issue #28): the --json folder, and each batch's memory.
-    if let json {
-      let dir = URL(fileURLWithPath: json).deletingLastPathComponent().path
-      var isDir: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue,
-        access(dir, W_OK) == 0
-      else { throw ValidationError("--json: \(json): its folder \(dir) does not exist or is not writable") }
-    }
+    try records.checkFolder()
     if let model = try? Sequential(spec: spec, inputShape: Shape(try parseList(input, "input"))),
       let available = AvailableMemory.current()
     {
@@ -152,11 +145,8 @@ struct EngineBenchCommand: ParsableCommand {
         }
       }
     }
-    if let json {
-      let data = try JSONSerialization.data(withJSONObject: records, options: [.prettyPrinted, .sortedKeys])
-      try AtomicFile.write(data, to: json)
-      print("\nwrote \(json)")
-    }
+    try self.records.write(records, appending: false)
+    if let json = self.records.json { print("\nwrote \(json)") }
   }
 
   func printProfile(_ p: LayerProfile, steps: Int) {

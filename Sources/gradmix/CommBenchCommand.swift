@@ -37,8 +37,7 @@ struct CommBenchCommand: ParsableCommand {
   @Option(help: "Label of the transport in the records (e.g. shm, tcp); informational.")
   var transport = "default"
 
-  @Option(help: "Append the records to this JSON list file (rank 0).")
-  var json: String?
+  @OptionGroup var records: JSONRecordsOption
 
   @Option(
     help:
@@ -99,16 +98,7 @@ struct CommBenchCommand: ParsableCommand {
     } catch {
       world.abort(code: 1, message: "\(error)")
     }
-    if world.rank == 0, let json {
-      var existing: [Any] = []
-      if let data = FileManager.default.contents(atPath: json),
-        let list = try? JSONSerialization.jsonObject(with: data) as? [Any]
-      {
-        existing = list
-      }
-      let data = try JSONSerialization.data(withJSONObject: existing + records, options: [.prettyPrinted, .sortedKeys])
-      try AtomicFile.write(data, to: json)
-    }
+    if world.rank == 0 { try self.records.write(records, appending: true) }
     world.finalize()
   }
 }

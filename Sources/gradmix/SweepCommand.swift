@@ -46,14 +46,7 @@ struct SweepCommand: ParsableCommand {
   @Option(help: "Prefix of every run folder's name (e.g. digits-).")
   var prefix = ""
 
-  @Option(help: "Steps of every run (scales step-based keys, see docs/CONFIG.md). Default: the config's.")
-  var steps: Int?
-
-  @Option(help: "Data folder passed to every run.")
-  var dataRoot: String?
-
-  @Option(help: "BLAS threads per run. Default: the cores divided by --jobs.")
-  var threads: Int?
+  @OptionGroup var shared: SharedRunOptions
 
   @Option(help: "The group the table compares every other group with (e.g. uniform).")
   var baseline: String?
@@ -132,8 +125,6 @@ struct SweepCommand: ParsableCommand {
 
   func validate() throws {
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
-    if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
-    if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
     guard FileManager.default.fileExists(atPath: config) else { throw ValidationError("\(config): file not found") }
     _ = try Self.parseSeeds(seeds)
     try checkGrid()
@@ -191,7 +182,7 @@ struct SweepCommand: ParsableCommand {
     let grid = try cells()
     let fm = FileManager.default
     if !dryRun { try fm.createDirectory(atPath: out, withIntermediateDirectories: true) }  // --dry-run creates nothing
-    let runThreads = threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+    let runThreads = shared.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
     var todo: [(Cell, [String])] = []
     var unfinished: [String] = []
     var skipped = 0
@@ -205,10 +196,10 @@ struct SweepCommand: ParsableCommand {
       } else {
         args = ["train", "--config", config, "--seed", String(cell.seed), "--out", dir]
         if let m = cell.method { args += ["--method", m] }
-        if let steps { args += ["--steps", String(steps)] }
+        if let steps = shared.steps { args += ["--steps", String(steps)] }
         args += overrides + cell.overrides
       }
-      if let dataRoot { args += ["--data-root", dataRoot] }
+      if let dataRoot = shared.dataRoot { args += ["--data-root", dataRoot] }
       if !args.contains("--resume") { args += ["--threads", String(runThreads)] }
       args += ["--quiet"]
       todo.append((cell, args))

@@ -50,17 +50,10 @@ struct TrainCommand: ParsableCommand {
   @Option(help: "Seed of the data (domain transforms, target split). Default: the config's data_seed, else the seed.")
   var dataSeed: UInt64?
 
-  @Option(help: "Number of steps. Default: the config's.")
-  var steps: Int?
+  @OptionGroup var shared: SharedRunOptions
 
   @Option(help: "Output folder. Default: runs/<config name>-<method>-s<seed>.")
   var out: String?
-
-  @Option(help: "Data folder. Default: $GRADMIX_DATA, the config's data_root, else data/raw.")
-  var dataRoot: String?
-
-  @Option(help: "BLAS/engine threads per rank. Default: the node's cores divided by the ranks on it.")
-  var threads: Int?
 
   @Option(help: "How ranks get the target gradient: broadcast (from rank 0) or recompute (on every rank).")
   var targetGradient: TargetGradientMode = .broadcast
@@ -112,18 +105,13 @@ struct TrainCommand: ParsableCommand {
     guard (config == nil) != (resume == nil) else {
       throw ValidationError("give exactly one of --config FILE (a new run) or --resume DIR (continue a run)")
     }
-    if resume != nil && (method != nil || seed != nil || dataSeed != nil || steps != nil || out != nil) {
+    if resume != nil && (method != nil || seed != nil || dataSeed != nil || shared.steps != nil || out != nil) {
       throw ValidationError(
         "--resume reuses the run's method, seeds, steps and folder; drop --method/--seed/--data-seed/--steps/--out")
     }
     if resume != nil && !overrides.isEmpty {
       throw ValidationError(
         "--resume reuses the run's config (config.yaml in its folder); drop the KEY=VALUE overrides")
-    }
-    if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps)") }
-    if let threads, threads <= 0 { throw ValidationError("--threads must be positive, got \(threads)") }
-    if let threads, threads > Launch.maxThreads {
-      throw ValidationError("--threads: at most \(Launch.maxThreads) (4 per core of this machine), got \(threads)")
     }
     if let stepTimeout, !(stepTimeout > 0 && stepTimeout <= Launch.maxStepTimeout) {
       throw ValidationError(
@@ -155,7 +143,7 @@ struct TrainCommand: ParsableCommand {
         let run = try ResumeInfo.read(directory: resume)
         cfg = try TrainConfig.load(path: resume + "/config.yaml")
         resumed = run
-        if let recorded = run.threads, let threads, threads != recorded {
+        if let recorded = run.threads, let threads = shared.threads, threads != recorded {
           throw ValidationError(
             "--threads: the run was started with --threads \(recorded) (it decides the arithmetic); drop --threads to reuse it"
           )
@@ -170,7 +158,7 @@ struct TrainCommand: ParsableCommand {
         resumedEvalSplit = run.evalSplit
         options = RunOptions(
           method: run.method, seed: run.seed, dataSeed: run.dataSeed, steps: run.steps, outDir: resume,
-          dataRoot: dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
+          dataRoot: shared.dataRoot ?? run.dataRoot, configPath: resume + "/config.yaml")
         options.targetGradient = run.targetGradient
         options.coordinatorOwnsSources = run.coordinatorOwnsSources
         options.mixing = run.mixing
@@ -184,10 +172,10 @@ struct TrainCommand: ParsableCommand {
         let s = seed ?? cfg.seed ?? TrainConfig.Defaults.seed
         let name = URL(fileURLWithPath: config).deletingPathExtension().lastPathComponent
         options = RunOptions(
-          method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: steps ?? cfg.steps,
+          method: m, seed: s, dataSeed: dataSeed ?? cfg.dataSeed ?? s, steps: shared.steps ?? cfg.steps,
           outDir: out
             ?? "runs/\(name == "config" ? URL(fileURLWithPath: config).deletingLastPathComponent().lastPathComponent : name)-\(m.rawValue)-s\(s)",
-          dataRoot: Launch.dataRoot(option: dataRoot, config: cfg.dataRoot), configPath: config)
+          dataRoot: Launch.dataRoot(option: shared.dataRoot, config: cfg.dataRoot), configPath: config)
         options.targetGradient = targetGradient
         options.coordinatorOwnsSources = coordinatorOwnsSources
         options.mixing = comm
@@ -228,7 +216,7 @@ struct TrainCommand: ParsableCommand {
       options.commandLine = CommandLine.arguments.joined(separator: " ")
       outDir = options.outDir
       evalName = options.evalSplit.rawValue
-      Launch.setThreads(threads ?? resumedThreads, comm: world)
+      Launch.setThreads(shared.threads ?? resumedThreads, comm: world)
       try MemoryEstimate.check(
         config: cfg, options: options, rank: world.rank, worldSize: world.worldSize,
         threads: BLAS.threads, file: options.configPath)

@@ -70,8 +70,8 @@ struct GoldenTests {
   func conv(_ name: String) throws {
     let g = try Self.load()
     let t = name == "conv_a" ? g.conv_a : g.conv_b
-    let layer = Conv2D(
-      inChannels: t.weight_shape[1], outChannels: t.weight_shape[0], kernelSize: t.weight_shape[2],
+    let layer = try Conv2D(
+      input: Shape(Array(t.input_shape.dropFirst())), outChannels: t.weight_shape[0], kernelSize: t.weight_shape[2],
       stride: t.stride, padding: t.padding)
     #expect(
       try layer.outputShape(for: Shape(Array(t.input_shape.dropFirst())))
@@ -86,7 +86,8 @@ struct GoldenTests {
   func pool() throws {
     let t = try Self.load().maxpool
     let r = try run(
-      MaxPool2D(kernelSize: t.kernel, stride: t.stride), shape: t.input_shape, x: t.input, params: [], dy: t.dy)
+      MaxPool2D(kernelSize: t.kernel, stride: t.stride, input: Shape(Array(t.input_shape.dropFirst()))),
+      shape: t.input_shape, x: t.input, params: [], dy: t.dy)
     expectClose(r.y, t.output, absolute: 1e-6, relative: 0, "maxpool output")
     expectClose(r.dx, t.dx, absolute: 1e-6, relative: 0, "maxpool dx")
   }

@@ -19,12 +19,12 @@ struct LayerGradientTests {
   /// layer is made inside each, so a convolution splits its batch over 2
   /// workers and BatchNorm, pooling and the residual adds split theirs.
   func check(
-    _ layer: @autoclosure () -> any Layer, _ shape: [Int], batch: Int, seed: UInt64, mode: Mode = .train,
+    _ layer: @autoclosure () throws -> any Layer, _ shape: [Int], batch: Int, seed: UInt64, mode: Mode = .train,
     sourceLocation: SourceLocation = #_sourceLocation
   ) throws {
     for threads in [1, 2] {
       try BLAS.withThreads(threads) {
-        var checker = LayerGradientCheck(layer: layer(), inputShape: Shape(shape), batch: batch, seed: seed)
+        var checker = LayerGradientCheck(layer: try layer(), inputShape: Shape(shape), batch: batch, seed: seed)
         checker.mode = mode
         let result = try checker.run()
         for c in [result.input] + (result.parameters.map { [$0] } ?? []) {
@@ -63,8 +63,8 @@ struct LayerGradientTests {
     ])
   func conv(_ t: ConvCase) throws {
     try check(
-      Conv2D(
-        inChannels: t.c, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu,
+      try Conv2D(
+        input: Shape([t.c, t.h, t.w]), outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.p, fusedReLU: t.relu,
         chunkFloats: t.chunk), [t.c, t.h, t.w], batch: 2, seed: UInt64(t.h * 100 + t.k * 10 + t.s))
   }
 
@@ -74,9 +74,10 @@ struct LayerGradientTests {
     let k = 1 + rng.int(below: 4), p = rng.int(below: k), s = 1 + rng.int(below: 3)
     let h = k + rng.int(below: 6), w = k + rng.int(below: 6)
     let c = 1 + rng.int(below: 3), oc = 1 + rng.int(below: 4), relu = rng.int(below: 2) == 1
-    let make = { Conv2D(inChannels: c, outChannels: oc, kernelSize: k, stride: s, padding: p, fusedReLU: relu) }
-    print("Conv2D random case \(i) (seed \(1000 + i)): \(make().token) on [\(c), \(h), \(w)]")
-    try check(make(), [c, h, w], batch: 1 + rng.int(below: 3), seed: 2000 + UInt64(i))
+    let layer = try Conv2D(
+      input: Shape([c, h, w]), outChannels: oc, kernelSize: k, stride: s, padding: p, fusedReLU: relu)
+    print("Conv2D random case \(i) (seed \(1000 + i)): \(layer.token) on [\(c), \(h), \(w)]")
+    try check(layer, [c, h, w], batch: 1 + rng.int(below: 3), seed: 2000 + UInt64(i))
   }
 
   @Test("Dense", arguments: [false, true])
@@ -91,7 +92,9 @@ struct LayerGradientTests {
 
   @Test("MaxPool2D", arguments: [(2, 2, 6, 6), (3, 2, 7, 7), (3, 1, 5, 6), (2, 2, 5, 7)])
   func maxPool(_ t: (Int, Int, Int, Int)) throws {
-    try check(MaxPool2D(kernelSize: t.0, stride: t.1), [3, t.2, t.3], batch: 2, seed: UInt64(t.0 * 10 + t.1))
+    try check(
+      try MaxPool2D(kernelSize: t.0, stride: t.1, input: Shape([3, t.2, t.3])), [3, t.2, t.3], batch: 2,
+      seed: UInt64(t.0 * 10 + t.1))
   }
 
   @Test("ReLU")
@@ -124,7 +127,9 @@ struct LayerGradientTests {
 
   @Test("AvgPool2D", arguments: [(2, 2, 6, 6), (3, 2, 7, 7), (3, 1, 5, 6), (2, 3, 7, 8)])
   func avgPool(_ t: (Int, Int, Int, Int)) throws {
-    try check(AvgPool2D(kernelSize: t.0, stride: t.1), [2, t.2, t.3], batch: 2, seed: UInt64(40 + t.0 * 10 + t.1))
+    try check(
+      try AvgPool2D(kernelSize: t.0, stride: t.1, input: Shape([2, t.2, t.3])), [2, t.2, t.3], batch: 2,
+      seed: UInt64(40 + t.0 * 10 + t.1))
   }
 
   @Test("Global average pooling")
@@ -146,7 +151,7 @@ struct LayerGradientTests {
     ])
   func residual(_ t: ResCase) throws {
     try check(
-      ResidualBlock(inChannels: t.c, outChannels: t.oc, stride: t.s), [t.c, t.h, t.w], batch: 3,
+      try ResidualBlock(input: Shape([t.c, t.h, t.w]), outChannels: t.oc, stride: t.s), [t.c, t.h, t.w], batch: 3,
       seed: UInt64(50 + t.oc * 10 + t.s), mode: t.eval ? .eval : .train)
   }
 }

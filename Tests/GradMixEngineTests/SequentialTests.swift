@@ -63,8 +63,8 @@ struct SequentialTests {
     let (s, p, w, chunk) = spwc
     var rng = RNG(seed: 41)
     let n = 3, c = 3, h = 11, oc = 5, k = 3
-    let layer = Conv2D(
-      inChannels: c, outChannels: oc, kernelSize: k, stride: s, padding: p,
+    let layer = try Conv2D(
+      input: Shape([c, h, w]), outChannels: oc, kernelSize: k, stride: s, padding: p,
       chunkFloats: chunk > 0 ? chunk : nil)
     let x = (0..<(n * c * h * w)).map { _ in rng.normal() }
     let wt = (0..<(oc * c * k * k)).map { _ in rng.normal() }
@@ -212,7 +212,8 @@ struct SequentialTests {
 
   @Test("gradient check of a convolution split over two threads")
   func convTwoThreads() throws {
-    let layer = Conv2D(inChannels: 2, outChannels: 3, kernelSize: 3, stride: 1, padding: 1, fusedReLU: true, workers: 2)
+    let layer = try Conv2D(
+      input: Shape([2, 6, 5]), outChannels: 3, kernelSize: 3, stride: 1, padding: 1, fusedReLU: true, workers: 2)
     let r = try LayerGradientCheck(layer: layer, inputShape: Shape([2, 6, 5]), batch: 3, seed: 77).run()
     #expect(r.input.maxRelativeError < 1e-2, "\(r.input)")
     #expect(try #require(r.parameters).maxRelativeError < 1e-2)

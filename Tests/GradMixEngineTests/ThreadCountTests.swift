@@ -62,7 +62,7 @@ struct ThreadCountTests {
   }
 
   @Test("BatchNorm and max pooling give the same bits at 1 and 2 threads")
-  func perChannelLayers() {
+  func perChannelLayers() throws {
     let shape = Shape([6, 5, 7]), n = 5, count = n * shape.count
     var data = RNG(seed: 2)
     let x = (0..<count).map { _ in data.normal() }, dy = (0..<count).map { _ in data.normal() }
@@ -93,7 +93,10 @@ struct ThreadCountTests {
         return y + dx + Array(grads.storage) + Array(state.storage)
       }
     }
-    for layer in [BatchNorm(channels: 6, fusedReLU: true), BatchNorm(channels: 6), MaxPool2D(kernelSize: 2, stride: 2)]
+    for layer in try [
+      BatchNorm(channels: 6, fusedReLU: true), BatchNorm(channels: 6),
+      MaxPool2D(kernelSize: 2, stride: 2, input: shape),
+    ]
       as [any Layer]
     {
       #expect(run(layer, 1) == run(layer, 2), "\(layer.token)")

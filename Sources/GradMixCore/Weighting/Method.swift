@@ -72,40 +72,32 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   public func settings(
     steps: Int, targetAsSource: Bool, hasPseudoLabels: Bool, finetuneFraction: Double, adaptiveLR: Bool? = nil
   ) -> Settings {
-    let alr = adaptiveLR ?? (self == .gradmixPaper)
+    let row = profile
+    // A weighting rule takes the adaptive learning rate (the config's, else the method's default);
+    // the uniform methods never do.
+    return Settings(
+      rule: row.rule, useSources: row.sources, useTargetSource: row.targetSource ?? targetAsSource,
+      adaptiveLearningRate: row.rule != .uniform && (adaptiveLR ?? (self == .gradmixPaper)),
+      pseudoLabels: row.pseudoLabels && hasPseudoLabels,
+      switchStep: self == .finetune ? max(1, Int(Double(steps) * finetuneFraction)) : nil)
+  }
+
+  /// The method table: the weighting rule, whether the sources train, whether the labelled
+  /// target set trains as one more source (nil: the config's `target.as_source`), and whether
+  /// the config's pseudo-labels are used.
+  var profile: (rule: WeightingScheme, sources: Bool, targetSource: Bool?, pseudoLabels: Bool) {
     switch self {
-    case .targetOnly:
-      return Settings(
-        rule: .uniform, useSources: false, useTargetSource: true, adaptiveLearningRate: false,
-        pseudoLabels: false)
-    case .sourceOnly:
-      return Settings(
-        rule: .uniform, useSources: true, useTargetSource: false, adaptiveLearningRate: false,
-        pseudoLabels: false)
-    case .finetune:
-      return Settings(
-        rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
-        pseudoLabels: false, switchStep: max(1, Int(Double(steps) * finetuneFraction)))
-    case .uniform:
-      return Settings(
-        rule: .uniform, useSources: true, useTargetSource: true, adaptiveLearningRate: false,
-        pseudoLabels: false)
-    case .l2rw:
-      return Settings(
-        rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: alr,
-        pseudoLabels: hasPseudoLabels)
-    case .gradmixNoPL:
-      return Settings(
-        rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: alr,
-        pseudoLabels: false)
-    case .cosine, .tawt:
-      return Settings(
-        rule: .sourceWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: alr,
-        pseudoLabels: hasPseudoLabels)
-    case .gradmix, .gradmixPaper, .pcgradTarget:
-      return Settings(
-        rule: .layerWise, useSources: true, useTargetSource: targetAsSource, adaptiveLearningRate: alr,
-        pseudoLabels: hasPseudoLabels)
+    case .targetOnly: return (.uniform, false, true, false)
+    case .sourceOnly: return (.uniform, true, false, false)
+    case .finetune: return (.uniform, true, true, false)
+    case .uniform: return (.uniform, true, true, false)
+    case .l2rw: return (.sourceWise, true, nil, true)
+    case .gradmixNoPL: return (.layerWise, true, nil, false)
+    case .gradmix: return (.layerWise, true, nil, true)
+    case .gradmixPaper: return (.layerWise, true, nil, true)
+    case .cosine: return (.sourceWise, true, nil, true)
+    case .tawt: return (.sourceWise, true, nil, true)
+    case .pcgradTarget: return (.layerWise, true, nil, true)
     }
   }
 }

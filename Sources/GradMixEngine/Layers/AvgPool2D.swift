@@ -4,27 +4,20 @@
 /// and no padding (PyTorch's `AvgPool2d(K, S)`): each output is the mean
 /// of its K² inputs; backward spreads dY/K² over the window.
 public struct AvgPool2D: WindowPooling {
-  public let kernelSize: Int
-  public let stride: Int
-  public let token: String
+  public let window: PoolingWindow
 
-  public init(kernelSize: Int, stride: Int? = nil, token: String? = nil) {
-    precondition(
-      kernelSize > 0 && (stride ?? 1) > 0,
-      "The pooling window size and stride must be greater than 0, got \(kernelSize) and \(stride ?? kernelSize).")
-    self.kernelSize = kernelSize
-    self.stride = stride ?? kernelSize
-    self.token = token ?? "avgpool\(kernelSize)" + (self.stride != kernelSize ? "s\(self.stride)" : "")
+  /// - Throws: ``ModelSpecError/doesNotFit(layer:input:reason:)`` (see ``PoolingWindow``).
+  public init(kernelSize: Int, stride: Int? = nil, input: Shape, token: String? = nil) throws {
+    window = try PoolingWindow(name: "avgpool", kernelSize: kernelSize, stride: stride, input: input, token: token)
   }
 
   // MARK: - Forward
 
   public func forward(
-    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
-    let g = checkedGeometry(inputShape)
+    let g = window.geometry
     let k = kernelSize, s = stride, scale = 1 / Float(k * k)
     BLAS.parallelFor(n * g.channels) { p in
       let src = x + p * g.inPlane, dst = y + p * g.outPlane
@@ -44,13 +37,10 @@ public struct AvgPool2D: WindowPooling {
   // MARK: - Backward
 
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
-    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int
+    dInput dx: UnsafeMutablePointer<Float>, dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+    output y: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, inputShape: Shape, batch n: Int
   ) {
-    guard let dx else { return }
-    let g = checkedGeometry(inputShape)
+    let g = window.geometry
     let k = kernelSize, s = stride, scale = 1 / Float(k * k)
     BLAS.parallelFor(n * g.channels) { p in
       let d = dx + p * g.inPlane, src = dy + p * g.outPlane

@@ -19,11 +19,11 @@
 /// also computes dX as a convolution of dY with the flipped kernel
 /// (``transposedInputGradient(_:batch:)``).
 public struct Conv2D: StatelessLayer {
-  public let inChannels: Int
+  /// The sweep over the input this layer was made for: a convolution takes
+  /// one input size, checked once when it is made (as ``Dense`` takes one
+  /// `inputSize`), so its passes have no shape to reject.
+  public let geometry: ConvGeometry
   public let outChannels: Int
-  public let kernelSize: Int
-  public let stride: Int
-  public let padding: Int
   /// When true the layer applies ReLU to its output as part of the scatter
   /// (set by `Sequential` when a `relu` follows; saves one pass over memory).
   public let fusedReLU: Bool
@@ -31,58 +31,60 @@ public struct Conv2D: StatelessLayer {
   public let hasBias: Bool
   public let token: String
 
+  /// A convolution of a [C, H, W] `input`.
+  ///
+  /// - Throws: ``ModelSpecError/doesNotFit(layer:input:reason:)`` when `input`
+  ///   is not [C, H, W] or the kernel does not fit it.
   public init(
-    inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+    input: Shape, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
     fusedReLU: Bool = false, hasBias: Bool = true, token: String? = nil, workers: Int? = nil,
     chunkFloats: Int? = nil
-  ) {
+  ) throws {
     precondition(
-      inChannels > 0 && outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
-      "Conv2D needs positive channels, kernel and stride and a non-negative padding, got in \(inChannels), out \(outChannels), kernel \(kernelSize), stride \(stride), padding \(padding)."
+      outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
+      "Conv2D needs positive channels, kernel and stride and a non-negative padding, got out \(outChannels), kernel \(kernelSize), stride \(stride), padding \(padding)."
     )
-    self.inChannels = inChannels; self.outChannels = outChannels; self.kernelSize = kernelSize
-    self.stride = stride; self.padding = padding; self.fusedReLU = fusedReLU
-    self.hasBias = hasBias
-    self.chunkFloats = chunkFloats ?? Conv2D.defaultChunkFloats
-    self.workers = workers ?? BLAS.threads
-    self.token =
+    let token =
       token ?? "conv\(outChannels)k\(kernelSize)" + (stride != 1 ? "s\(stride)" : "")
       + (padding != 0 ? "p\(padding)" : "")
+    guard input.rank == 3 else {
+      throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "a convolution needs a [C, H, W] input")
+    }
+    guard
+      let g = ConvGeometry(
+        channels: input.dims[0], height: input.dims[1], width: input.dims[2],
+        kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: padding)
+    else {
+      throw ModelSpecError.doesNotFit(
+        layer: token, input: input,
+        reason:
+          "a \(kernelSize)x\(kernelSize) kernel with padding \(padding) does not fit \(input.dims[1])x\(input.dims[2])")
+    }
+    self.geometry = g; self.outChannels = outChannels; self.fusedReLU = fusedReLU
+    self.hasBias = hasBias; self.token = token
+    self.chunkFloats = chunkFloats ?? Conv2D.defaultChunkFloats
+    self.workers = workers ?? BLAS.threads
   }
+
+  public var inChannels: Int { geometry.channels }
+  public var kernelSize: Int { geometry.kernelH }
+  public var stride: Int { geometry.stride }
+  public var padding: Int { geometry.padding }
+  /// The [C, H, W] input the layer was made for.
+  public var inputShape: Shape { Shape([geometry.channels, geometry.height, geometry.width]) }
+  /// The [OC, OH, OW] output for ``inputShape``.
+  public var outputShape: Shape { Shape([outChannels, geometry.outH, geometry.outW]) }
 
   public var parameterShapes: [ParameterShape] {
     let weight = ParameterShape("weight", [outChannels, inChannels, kernelSize, kernelSize])
     return hasBias ? [weight, ParameterShape("bias", [outChannels])] : [weight]
   }
 
-  func geometry(_ input: Shape) -> ConvGeometry? {
-    guard input.rank == 3, input.dims[0] == inChannels else { return nil }
-    return ConvGeometry(
-      channels: inChannels, height: input.dims[1], width: input.dims[2],
-      kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: padding)
-  }
-
-  func checkedGeometry(_ input: Shape) -> ConvGeometry {
-    guard let g = geometry(input) else {
-      preconditionFailure("\(token) cannot take input \(input); the model should have rejected it.")
-    }
-    return g
-  }
-
   public func outputShape(for input: Shape) throws -> Shape {
-    guard input.rank == 3 else {
-      throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "a convolution needs a [C, H, W] input")
+    guard input == inputShape else {
+      throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "the layer was made for \(inputShape)")
     }
-    guard input.dims[0] == inChannels else {
-      throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "expected \(inChannels) input channels")
-    }
-    guard let g = geometry(input) else {
-      throw ModelSpecError.doesNotFit(
-        layer: token, input: input,
-        reason:
-          "a \(kernelSize)x\(kernelSize) kernel with padding \(padding) does not fit \(input.dims[1])x\(input.dims[2])")
-    }
-    return Shape([outChannels, g.outH, g.outW])
+    return outputShape
   }
 
   /// Images per chunk: each worker processes its share of the batch in
@@ -144,7 +146,7 @@ public struct Conv2D: StatelessLayer {
   /// the batch only through the chunk size, constant from `chunkFloats /
   /// (CKK*OHW)` images on.
   public func scratchCount(input: Shape, batch: Int) -> Int {
-    let g = checkedGeometry(input)
+    let g = geometry
     let constantFrom = max(1, chunkFloats / (g.patch * g.outPlane))
     return (1...max(1, min(batch, constantFrom))).reduce(0) { most, n in
       max(
@@ -168,7 +170,7 @@ public struct Conv2D: StatelessLayer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
-    let g = checkedGeometry(inputShape)
+    let g = geometry
     let (used, range) = partition(batch: n)
     let perWorker = workerScratch(g, batch: n)
     BLAS.parallelWorkers(used) { w in
@@ -246,7 +248,7 @@ public struct Conv2D: StatelessLayer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
-    let g = checkedGeometry(inputShape)
+    let g = geometry
     let (used, range) = partition(batch: n)
     let perWorker = workerScratch(g, batch: n)
     let gradCount = gradientCount(g)

@@ -4,7 +4,7 @@
 ///
 /// The mask (0 or the scale, per element) is drawn from the `RNG` handed to
 /// `forward` and kept in scratch for the backward pass.
-public struct Dropout: StatelessLayer {
+public struct Dropout: ParameterlessLayer {
   public let rate: Float
   public let token: String
 
@@ -19,8 +19,7 @@ public struct Dropout: StatelessLayer {
   public func scratchCount(input: Shape, batch: Int) -> Int { batch * input.count }
 
   public func forward(
-    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch mask: UnsafeMutablePointer<Float>,
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, scratch mask: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
     let total = n * inputShape.count
@@ -38,12 +37,9 @@ public struct Dropout: StatelessLayer {
   }
 
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
-    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch mask: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int
+    dInput dx: UnsafeMutablePointer<Float>, dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+    output y: UnsafePointer<Float>, scratch mask: UnsafeMutablePointer<Float>, inputShape: Shape, batch n: Int
   ) {
-    guard let dx else { return }
     let total = n * inputShape.count
     for j in 0..<total { dx[j] = dy[j] * mask[j] }
   }

@@ -2,7 +2,7 @@
 
 /// Global average pooling: [C, H, W] -> [C], the mean of each channel's
 /// plane (PyTorch's `AdaptiveAvgPool2d(1)` followed by `Flatten`).
-public struct GlobalAvgPool: StatelessLayer {
+public struct GlobalAvgPool: ParameterlessLayer {
   public init() {}
   public var token: String { "gap" }
 
@@ -15,8 +15,7 @@ public struct GlobalAvgPool: StatelessLayer {
   }
 
   public func forward(
-    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
     let p = inputShape.count / inputShape.dims[0], scale = 1 / Float(p)
@@ -24,12 +23,9 @@ public struct GlobalAvgPool: StatelessLayer {
   }
 
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
-    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int
+    dInput dx: UnsafeMutablePointer<Float>, dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+    output y: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, inputShape: Shape, batch n: Int
   ) {
-    guard let dx else { return }
     let p = inputShape.count / inputShape.dims[0], scale = 1 / Float(p)
     for q in 0..<(n * inputShape.dims[0]) {
       (dx + q * p).update(repeating: dy[q] * scale, count: p)

@@ -124,3 +124,44 @@ extension StatelessLayer {
       batch: batch, mode: mode, rng: &rng)
   }
 }
+
+/// A layer without parameters or model state (pooling, ReLU, dropout; S4TF's
+/// `ParameterlessLayer`): it implements both passes without the parameter
+/// pointers, and its backward pass runs only when dL/d(input) is wanted.
+///
+/// Choice: a parameterless layer has nothing to add to a parameter gradient,
+/// so when `dInput` is nil (the lowest layer a backward pass reaches) it has
+/// no work; that skip is written here once, not in every layer.
+public protocol ParameterlessLayer: StatelessLayer {
+  /// Computes `output` [N, out] from `input` [N, in].
+  func forward(
+    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG)
+
+  /// Writes dL/d(input) into `dInput`.
+  func backward(
+    dInput: UnsafeMutablePointer<Float>, dOutput: UnsafePointer<Float>, input: UnsafePointer<Float>,
+    output: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, inputShape: Shape, batch: Int)
+}
+
+extension ParameterlessLayer {
+  public func forward(
+    output: UnsafeMutablePointer<Float>, input: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int, mode: Mode, rng: inout RNG
+  ) {
+    forward(output: output, input: input, scratch: scratch, inputShape: inputShape, batch: batch, mode: mode, rng: &rng)
+  }
+
+  public func backward(
+    dInput: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
+    dOutput: UnsafePointer<Float>, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch: Int
+  ) {
+    guard let dInput else { return }
+    backward(
+      dInput: dInput, dOutput: dOutput, input: input, output: output, scratch: scratch, inputShape: inputShape,
+      batch: batch)
+  }
+}

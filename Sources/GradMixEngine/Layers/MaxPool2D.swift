@@ -5,33 +5,25 @@
 /// Forward records the flat index of each window's maximum (first one on
 /// ties) in scratch, as `Int32`; backward routes dY to those positions.
 public struct MaxPool2D: WindowPooling {
-  public let kernelSize: Int
-  public let stride: Int
-  public let token: String
+  public let window: PoolingWindow
 
-  public init(kernelSize: Int, stride: Int? = nil, token: String? = nil) {
-    precondition(
-      kernelSize > 0 && (stride ?? 1) > 0,
-      "The pooling window size and stride must be greater than 0, got \(kernelSize) and \(stride ?? kernelSize).")
-    self.kernelSize = kernelSize
-    self.stride = stride ?? kernelSize
-    self.token = token ?? "pool\(kernelSize)" + (self.stride != kernelSize ? "s\(self.stride)" : "")
+  /// - Throws: ``ModelSpecError/doesNotFit(layer:input:reason:)`` (see ``PoolingWindow``).
+  public init(kernelSize: Int, stride: Int? = nil, input: Shape, token: String? = nil) throws {
+    window = try PoolingWindow(name: "pool", kernelSize: kernelSize, stride: stride, input: input, token: token)
   }
 
   /// One Int32 argmax index per output element (stored in Float-sized slots).
   public func scratchCount(input: Shape, batch: Int) -> Int {
-    guard let g = geometry(input) else { return 0 }
-    return batch * g.channels * g.outPlane
+    batch * window.geometry.channels * window.geometry.outPlane
   }
 
   // MARK: - Forward
 
   public func forward(
-    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
-    let g = checkedGeometry(inputShape)
+    let g = window.geometry
     let planes = n * g.channels
     let k = kernelSize, s = stride
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
@@ -86,13 +78,10 @@ public struct MaxPool2D: WindowPooling {
   // MARK: - Backward
 
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
-    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int
+    dInput dx: UnsafeMutablePointer<Float>, dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+    output y: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, inputShape: Shape, batch n: Int
   ) {
-    guard let dx else { return }
-    let g = checkedGeometry(inputShape)
+    let g = window.geometry
     let planes = n * g.channels
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
     BLAS.parallelFor(planes) { p in

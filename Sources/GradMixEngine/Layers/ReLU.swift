@@ -2,15 +2,14 @@
 ///
 /// `Sequential` fuses a ReLU into a preceding `Conv2D` or `Dense`; this
 /// stand-alone layer is used everywhere else (and in tests).
-public struct ReLU: StatelessLayer {
+public struct ReLU: ParameterlessLayer {
   public init() {}
   public var token: String { "relu" }
 
   public func outputShape(for input: Shape) throws -> Shape { input }
 
   public func forward(
-    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
     BLAS.parallelRanges(n * inputShape.count) { r in
@@ -19,12 +18,9 @@ public struct ReLU: StatelessLayer {
   }
 
   public func backward(
-    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
-    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int
+    dInput dx: UnsafeMutablePointer<Float>, dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,
+    output y: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, inputShape: Shape, batch n: Int
   ) {
-    guard let dx else { return }
     BLAS.parallelRanges(n * inputShape.count) { r in
       for j in r { dx[j] = y[j] > 0 ? dy[j] : 0 }
     }

@@ -19,7 +19,6 @@
 /// pass, and one convolution scratch area that the three convolutions share
 /// (a convolution keeps nothing in it between its passes).
 public struct ResidualBlock: Layer {
-  public let inChannels: Int
   public let outChannels: Int
   public let stride: Int
   public let token: String
@@ -27,25 +26,32 @@ public struct ResidualBlock: Layer {
   /// The projection shortcut (nil: identity).
   let downsample: (conv: Conv2D, bn: BatchNorm)?
 
-  public init(inChannels: Int, outChannels: Int, stride: Int = 1, token: String? = nil, workers: Int? = nil) {
+  /// A block over a [C, H, W] `input`: like its convolutions, a block takes
+  /// the one input size it is made for.
+  ///
+  /// - Throws: ``ModelSpecError/doesNotFit(layer:input:reason:)`` when `input`
+  ///   is not [C, H, W] or too small for the strided 3x3 convolution.
+  public init(input: Shape, outChannels: Int, stride: Int = 1, token: String? = nil, workers: Int? = nil) throws {
     precondition(
-      inChannels > 0 && outChannels > 0 && stride > 0,
-      "A residual block needs positive channels and stride, got in \(inChannels), out \(outChannels), stride \(stride)."
-    )
-    self.inChannels = inChannels; self.outChannels = outChannels; self.stride = stride
-    self.token = token ?? "res\(outChannels)" + (stride != 1 ? "s\(stride)" : "")
-    conv1 = Conv2D(
-      inChannels: inChannels, outChannels: outChannels, kernelSize: 3, stride: stride, padding: 1,
+      outChannels > 0 && stride > 0,
+      "A residual block needs positive channels and stride, got out \(outChannels), stride \(stride).")
+    let token = token ?? "res\(outChannels)" + (stride != 1 ? "s\(stride)" : "")
+    guard input.rank == 3 else {
+      throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "a residual block needs a [C, H, W] input")
+    }
+    self.outChannels = outChannels; self.stride = stride; self.token = token
+    conv1 = try Conv2D(
+      input: input, outChannels: outChannels, kernelSize: 3, stride: stride, padding: 1,
       hasBias: false, workers: workers)
     bn1 = BatchNorm(channels: outChannels, fusedReLU: true)
-    conv2 = Conv2D(
-      inChannels: outChannels, outChannels: outChannels, kernelSize: 3, padding: 1, hasBias: false,
+    conv2 = try Conv2D(
+      input: conv1.outputShape, outChannels: outChannels, kernelSize: 3, padding: 1, hasBias: false,
       workers: workers)
     bn2 = BatchNorm(channels: outChannels)
-    if stride != 1 || inChannels != outChannels {
+    if stride != 1 || input.dims[0] != outChannels {
       downsample = (
-        Conv2D(
-          inChannels: inChannels, outChannels: outChannels, kernelSize: 1, stride: stride,
+        try Conv2D(
+          input: input, outChannels: outChannels, kernelSize: 1, stride: stride,
           hasBias: false, workers: workers),
         BatchNorm(channels: outChannels)
       )
@@ -53,6 +59,12 @@ public struct ResidualBlock: Layer {
       downsample = nil
     }
   }
+
+  public var inChannels: Int { conv1.inChannels }
+  /// The [C, H, W] input the block was made for.
+  public var inputShape: Shape { conv1.inputShape }
+  /// The [OC, OH, OW] output for ``inputShape``.
+  public var outputShape: Shape { conv1.outputShape }
 
   /// The sub-layers with their tensor-name prefixes, in storage order.
   var parts: [(prefix: String, layer: any Layer)] {
@@ -74,12 +86,10 @@ public struct ResidualBlock: Layer {
   }
 
   public func outputShape(for input: Shape) throws -> Shape {
-    guard input.rank == 3, input.dims[0] == inChannels else {
-      throw ModelSpecError.doesNotFit(
-        layer: token, input: input,
-        reason: input.rank == 3 ? "expected \(inChannels) input channels" : "a residual block needs a [C, H, W] input")
+    guard input == inputShape else {
+      throw ModelSpecError.doesNotFit(layer: token, input: input, reason: "the block was made for \(inputShape)")
     }
-    return try conv1.outputShape(for: input)
+    return outputShape
   }
 
   // MARK: - Layout of parameters, state and scratch
@@ -99,8 +109,8 @@ public struct ResidualBlock: Layer {
     var total = 0
   }
 
-  func regions(input: Shape, batch n: Int) -> Regions {
-    let out = (try? outputShape(for: input)) ?? input
+  func regions(batch n: Int) -> Regions {
+    let input = inputShape, out = outputShape
     let o = n * out.count, i = n * input.count
     var r = Regions(), at = 0
     func take(_ count: Int) -> Int { defer { at += count }; return at }
@@ -117,7 +127,7 @@ public struct ResidualBlock: Layer {
     return r
   }
 
-  public func scratchCount(input: Shape, batch: Int) -> Int { regions(input: input, batch: batch).total }
+  public func scratchCount(input: Shape, batch: Int) -> Int { regions(batch: batch).total }
 
   // MARK: - Forward
 
@@ -126,10 +136,7 @@ public struct ResidualBlock: Layer {
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
-    guard let out = try? outputShape(for: inputShape) else {
-      preconditionFailure("\(token) cannot take input \(inputShape); the model should have rejected it.")
-    }
-    let r = regions(input: inputShape, batch: n), p = parameterOffsets, s = scratch
+    let r = regions(batch: n), p = parameterOffsets, s = scratch, out = outputShape
     let bnState = bn1.stateCount
     conv1.forward(
       output: s + r.a1, input: x, parameters: parameters + p[0], scratch: s + r.conv,
@@ -173,10 +180,7 @@ public struct ResidualBlock: Layer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
-    guard let out = try? outputShape(for: inputShape) else {
-      preconditionFailure("\(token) cannot take input \(inputShape); the model should have rejected it.")
-    }
-    let r = regions(input: inputShape, batch: n), p = parameterOffsets, s = scratch
+    let r = regions(batch: n), p = parameterOffsets, s = scratch, out = outputShape
     let perSample = out.count
     BLAS.parallelFor(n) { i in
       let o = i * perSample
@@ -218,15 +222,11 @@ public struct ResidualBlock: Layer {
 @inline(__always)
 func addReLU(_ y: UnsafeMutablePointer<Float>, _ shortcut: UnsafePointer<Float>, _ count: Int) {
   let zero = SIMD8<Float>(repeating: 0)
-  var j = 0
-  let d = UnsafeMutableRawPointer(y), s = UnsafeRawPointer(shortcut)
-  while j + 8 <= count {
-    var v =
-      d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-      + s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-    v = v.replacing(with: zero, where: v .< zero)
-    d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
-    j += 8
-  }
-  while j < count { y[j] = max(y[j] + shortcut[j], 0); j += 1 }
+  combineFloats(
+    y, shortcut, count,
+    simd: { a, b in
+      let v = a + b
+      return v.replacing(with: zero, where: v .< zero)
+    },
+    scalar: { a, b in max(a + b, 0) })
 }

@@ -1,32 +1,20 @@
-/// What max and average pooling share: a square `kernelSize` window moved by
-/// `stride` with no padding, over a [C, H, W] input.
-protocol WindowPooling: StatelessLayer {
-  var kernelSize: Int { get }
-  var stride: Int { get }
-  var token: String { get }
+/// What max and average pooling share: a ``PoolingWindow`` over the one
+/// [C, H, W] input the layer is made for.
+protocol WindowPooling: ParameterlessLayer {
+  var window: PoolingWindow { get }
 }
 
 extension WindowPooling {
-  /// The window's geometry on `input`, or nil when the input is not [C, H, W].
-  func geometry(_ input: Shape) -> ConvGeometry? {
-    guard input.rank == 3 else { return nil }
-    return ConvGeometry(
-      channels: input.dims[0], height: input.dims[1], width: input.dims[2],
-      kernelH: kernelSize, kernelW: kernelSize, stride: stride, padding: 0)
-  }
-
-  /// The geometry of a shape that ``outputShape(for:)`` has accepted.
-  func checkedGeometry(_ input: Shape) -> ConvGeometry {
-    guard let g = geometry(input) else { preconditionFailure("\(token) cannot take input \(input).") }
-    return g
-  }
+  public var kernelSize: Int { window.kernelSize }
+  public var stride: Int { window.stride }
+  public var token: String { window.token }
 
   public func outputShape(for input: Shape) throws -> Shape {
-    guard let g = geometry(input) else {
+    guard input == window.inputShape else {
       throw ModelSpecError.doesNotFit(
-        layer: token, input: input,
-        reason: input.rank == 3 ? "the window is larger than the input" : "pooling needs a [C, H, W] input")
+        layer: token, input: input, reason: "the layer was made for \(window.inputShape)")
     }
+    let g = window.geometry
     return Shape([g.channels, g.outH, g.outW])
   }
 }

@@ -43,11 +43,8 @@ public enum LayerToken: Equatable, Sendable {
     if t == "bn" { return .batchNorm }
     if t == "gap" { return .globalAvgPool }
     if t.hasPrefix("avgpool") {
-      let fields = try numbers(String(t.dropFirst(7)), keys: ["", "s"], token: t, position: position)
-      guard let k = fields[""] else { throw ModelSpecError.unknownToken(t, position: position) }
-      let s = fields["s"] ?? k
-      guard k > 0, s > 0 else { throw ModelSpecError.badNumber(token: t, reason: "window and stride must be positive") }
-      return .avgPool(kernel: k, stride: s)
+      let w = try window(t, prefix: "avgpool", position: position)
+      return .avgPool(kernel: w.kernel, stride: w.stride)
     }
     if t.hasPrefix("res") {
       let fields = try numbers(String(t.dropFirst(3)), keys: ["", "s"], token: t, position: position)
@@ -75,11 +72,8 @@ public enum LayerToken: Equatable, Sendable {
       return .conv(channels: c, kernel: k, stride: s, padding: p)
     }
     if t.hasPrefix("pool") {
-      let fields = try numbers(String(t.dropFirst(4)), keys: ["", "s"], token: t, position: position)
-      guard let k = fields[""] else { throw ModelSpecError.unknownToken(t, position: position) }
-      let s = fields["s"] ?? k
-      guard k > 0, s > 0 else { throw ModelSpecError.badNumber(token: t, reason: "window and stride must be positive") }
-      return .pool(kernel: k, stride: s)
+      let w = try window(t, prefix: "pool", position: position)
+      return .pool(kernel: w.kernel, stride: w.stride)
     }
     if t.hasPrefix("fc") {
       guard let n = Int(t.dropFirst(2)) else { throw ModelSpecError.unknownToken(t, position: position) }
@@ -87,6 +81,16 @@ public enum LayerToken: Equatable, Sendable {
       return .dense(n)
     }
     throw ModelSpecError.unknownToken(t, position: position)
+  }
+
+  /// The window of a pooling token, `<prefix>K` or `<prefix>KsS` (stride
+  /// default: K), as max and average pooling write it.
+  static func window(_ t: String, prefix: String, position: Int) throws -> (kernel: Int, stride: Int) {
+    let fields = try numbers(String(t.dropFirst(prefix.count)), keys: ["", "s"], token: t, position: position)
+    guard let k = fields[""] else { throw ModelSpecError.unknownToken(t, position: position) }
+    let s = fields["s"] ?? k
+    guard k > 0, s > 0 else { throw ModelSpecError.badNumber(token: t, reason: "window and stride must be positive") }
+    return (k, s)
   }
 
   /// Splits `"32k5s2"` into `["": 32, "k": 5, "s": 2]`; keys must appear in order.

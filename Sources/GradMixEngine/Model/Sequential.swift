@@ -97,8 +97,8 @@ public struct Sequential: Sendable {
         }
         convCount += 1
         try append(
-          Conv2D(
-            inChannels: current.dims[0], outChannels: c, kernelSize: k, stride: s, padding: p,
+          try Conv2D(
+            input: current, outChannels: c, kernelSize: k, stride: s, padding: p,
             fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers),
           module: "conv\(convCount)")
       case .dense(let n):
@@ -109,8 +109,8 @@ public struct Sequential: Sendable {
             inputSize: current.count, outputSize: n, fusedReLU: reluNext,
             token: reluNext ? "\(text)+relu" : text, workers: workers),
           module: "fc\(fcCount)")
-      case .pool(let k, let s): try append(MaxPool2D(kernelSize: k, stride: s, token: text))
-      case .avgPool(let k, let s): try append(AvgPool2D(kernelSize: k, stride: s, token: text))
+      case .pool(let k, let s): try append(MaxPool2D(kernelSize: k, stride: s, input: current, token: text))
+      case .avgPool(let k, let s): try append(AvgPool2D(kernelSize: k, stride: s, input: current, token: text))
       case .globalAvgPool: try append(GlobalAvgPool())
       case .batchNorm:
         guard current.rank == 3 || current.rank == 1 else {
@@ -128,13 +128,9 @@ public struct Sequential: Sendable {
           BatchNorm(channels: current.dims[0], fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text),
           module: "bn\(bnCount)", join: afterWeights)
       case .residual(let c, let s):
-        guard current.rank == 3 else {
-          throw ModelSpecError.doesNotFit(
-            layer: text, input: current, reason: "a residual block needs a [C, H, W] input")
-        }
         resCount += 1
         try append(
-          ResidualBlock(inChannels: current.dims[0], outChannels: c, stride: s, token: text, workers: workers),
+          try ResidualBlock(input: current, outChannels: c, stride: s, token: text, workers: workers),
           module: "res\(resCount)")
       case .relu: try append(ReLU())
       case .flatten: try append(Flatten())

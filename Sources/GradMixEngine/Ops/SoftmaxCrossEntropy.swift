@@ -127,13 +127,3 @@ public enum SoftmaxCrossEntropy {
     for c in 0..<k { probabilities[c] /= sum }
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-  @inlinable func _expf(_ x: Float) -> Float { Glibc.expf(x) }
-  @inlinable func _logf(_ x: Float) -> Float { Glibc.logf(x) }
-#else
-  import Darwin
-  @inlinable func _expf(_ x: Float) -> Float { Darwin.expf(x) }
-  @inlinable func _logf(_ x: Float) -> Float { Darwin.logf(x) }
-#endif

@@ -33,16 +33,27 @@ public func copyLongFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePoin
 /// `dst[0..<count] += src[0..<count]` (non-overlapping).
 @inlinable @inline(__always)
 public func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int) {
+  combineFloats(dst, src, count, simd: { a, b in a + b }, scalar: { a, b in a + b })
+}
+
+/// `dst[j] = f(dst[j], src[j])` for j in 0..<count (non-overlapping), 8
+/// floats per unaligned SIMD load/store, then the tail one at a time:
+/// `simd` and `scalar` must compute the same `f` (lane by lane).
+@inlinable @inline(__always)
+public func combineFloats(
+  _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ count: Int,
+  simd: (SIMD8<Float>, SIMD8<Float>) -> SIMD8<Float>, scalar: (Float, Float) -> Float
+) {
   var j = 0
   let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src)
   while j + 8 <= count {
-    let sum =
-      d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-      + s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-    d.storeBytes(of: sum, toByteOffset: j * 4, as: SIMD8<Float>.self)
+    let v = simd(
+      d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self),
+      s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self))
+    d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
     j += 8
   }
-  while j < count { dst[j] += src[j]; j += 1 }
+  while j < count { dst[j] = scalar(dst[j], src[j]); j += 1 }
 }
 
 /// `dst[0..<count] = 0`.

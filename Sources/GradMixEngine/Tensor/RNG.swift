@@ -90,13 +90,3 @@ public struct RNG: RandomNumberGenerator, Codable, Equatable, Sendable {
     }
   }
 }
-
-#if canImport(Glibc)
-  import Glibc
-  @usableFromInline func _log(_ x: Double) -> Double { Glibc.log(x) }
-  @usableFromInline func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-#else
-  import Darwin
-  @usableFromInline func _log(_ x: Double) -> Double { Darwin.log(x) }
-  @usableFromInline func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-#endif
