@@ -75,7 +75,7 @@ public final class MPICommunicator: Communicator {
     var buffer = [CChar](repeating: 0, count: Int(MPI_MAX_LIBRARY_VERSION_STRING) + 1)
     var length: Int32 = 0
     MPI_Get_library_version(&buffer, &length)
-    return String(cString: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
+    return cText(buffer, length).trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   /// Finalises MPI; call once at the end of a successful run.
@@ -454,5 +454,11 @@ func mpiCheck(_ code: Int32, _ call: String, file: String = #fileID, line: Int =
   var buffer = [CChar](repeating: 0, count: Int(gm_mpi_max_error_string()) + 1)
   var length: Int32 = 0
   MPI_Error_string(code, &buffer, &length)
-  throw MPIError(call: call, code: code, message: String(cString: buffer), file: file, line: line)
+  throw MPIError(call: call, code: code, message: cText(buffer, length), file: file, line: line)
+}
+
+/// The first `length` characters MPI wrote into `buffer` (the string calls report its length; the
+/// NUL terminator is not among them).
+func cText(_ buffer: [CChar], _ length: Int32) -> String {
+  String(decoding: buffer.prefix(max(0, min(Int(length), buffer.count))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -38,7 +38,7 @@ struct ReportCommand: ParsableCommand {
         ? FileHandle(forReadingAtPath: page).flatMap { h -> String? in
           defer { try? h.close() }
           try? h.seek(toOffset: UInt64(max(0, size - 65536)))
-          return (try? h.read(upToCount: 65536)).map { String(decoding: $0 ?? Data(), as: UTF8.self) }
+          return (try? h.read(upToCount: 65536)).map { String(decoding: $0, as: UTF8.self) }
         } : nil
       guard let tail, tail.contains("<footer>Written by gradmix ") else {
         throw ValidationError("--out: \(page) exists and was not written by gradmix report; choose another --out")
