@@ -114,11 +114,24 @@ public struct BatchNorm: Layer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
+    backward(
+      dInput: dx, dParameters: dParameters, dOutput: dy, mask: fusedReLU ? y : nil, input: x,
+      parameters: parameters, scratch: scratch, inputShape: inputShape, batch: n)
+  }
+
+  /// The backward pass with g = dy masked by `mask > 0` (nil: g = dy). A
+  /// residual block passes its output as the mask of bn2 and of the
+  /// shortcut's BatchNorm, so the final ReLU's masked gradient is never
+  /// stored (one write and one read of a block output fewer per step).
+  func backward(
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
+    dOutput dy: UnsafePointer<Float>, mask: UnsafePointer<Float>?, input x: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, inputShape: Shape, batch n: Int
+  ) {
     let c = channels, p = plane(inputShape), m = Float(n * p)
     let gamma = parameters
     let mean = scratch, invstd = scratch + c
     let train = scratch[2 * c] != 0
-    let mask: UnsafePointer<Float>? = fusedReLU ? y : nil
     BLAS.parallelFor(c) { ch in
       var sg = 0.0, sgx = 0.0
       for i in 0..<n {

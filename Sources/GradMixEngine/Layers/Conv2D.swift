@@ -246,6 +246,23 @@ public struct Conv2D: StatelessLayer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
+    backward(
+      dInput: dx, accumulate: false, dParameters: dParameters, dOutput: dy, input: x, output: y,
+      parameters: parameters, scratch: scratch, inputShape: inputShape, batch: n)
+  }
+
+  /// The backward pass; with `accumulate` it *adds* dX into `dx` instead of
+  /// overwriting it (a residual block's projection shortcut adds its input
+  /// gradient to the main path's this way, with no temporary and no extra
+  /// pass). For a kernel no larger than its stride (the 1x1 projection)
+  /// every element of dX receives one term, so the sums are the same as
+  /// computing dX apart and adding it.
+  func backward(
+    dInput dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dParameters: UnsafeMutablePointer<Float>?,
+    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int
+  ) {
     let g = checkedGeometry(inputShape)
     let (used, range) = partition(batch: n)
     let perWorker = workerScratch(g, batch: n)
@@ -266,7 +283,8 @@ public struct Conv2D: StatelessLayer {
       let dParams = dParameters.map { w == 0 ? $0 : s + perWorker - gradCount }
       if w > 0, let dParams { zeroFloats(dParams, gradCount) }
       backwardImages(
-        range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
+        range(w), dx: dx, accumulate: accumulate, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters,
+        scratch: s,
         flipped: flipped, g: g, batch: n)
     }
     // Each element adds the workers' sums in worker order, whichever thread does it.
@@ -280,7 +298,7 @@ public struct Conv2D: StatelessLayer {
   }
 
   func backwardImages(
-    _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
+    _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dParameters: UnsafeMutablePointer<Float>?,
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
     scratch: UnsafeMutablePointer<Float>, flipped: UnsafePointer<Float>, g: ConvGeometry, batch n: Int
   ) {
@@ -333,7 +351,8 @@ public struct Conv2D: StatelessLayer {
         im2col(cols, ldCols: ld, dyT, image: 0, geometry: gT)
         BLAS.gemm(
           dx + first * inCount, ldc: ld, flipped, lda: oc * g.kernelH * g.kernelW, transposeA: false,
-          cols, ldb: ld, transposeB: false, m: g.channels, n: ld, k: oc * g.kernelH * g.kernelW)
+          cols, ldb: ld, transposeB: false, m: g.channels, n: ld, k: oc * g.kernelH * g.kernelW,
+          beta: accumulate ? 1 : 0)
         continue
       }
       BLAS.gemm(
@@ -341,7 +360,7 @@ public struct Conv2D: StatelessLayer {
         m: g.patch, n: ld, k: oc)
       let dxc = dx + first * inCount
       for i in 0..<b {
-        zeroLongFloats(dxc + i * inCount, inCount)
+        if !accumulate { zeroLongFloats(dxc + i * inCount, inCount) }
         col2imAccumulate(dxc, cols, ldCols: ld, image: i, geometry: g)
       }
     }

@@ -59,7 +59,8 @@ public func affineFloats(
 }
 
 /// Returns (Σ g, Σ g·x) with g = dy, or g = (y > 0 ? dy : 0) when `y` is
-/// given (a fused ReLU's mask).
+/// given (a fused ReLU's mask; a NaN in `y` gives 0, as in
+/// ``maskedCopyFloats(_:_:mask:_:)``).
 @inlinable @inline(__always)
 public func gradientSums(
   _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask y: UnsafePointer<Float>?, _ count: Int
@@ -72,7 +73,7 @@ public func gradientSums(
     let py = UnsafeRawPointer(y)
     while j + 8 <= count {
       var g = pd.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-      g = g.replacing(with: zero, where: py.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .<= zero)
+      g = zero.replacing(with: g, where: py.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero)
       sg += g
       sgx += g * px.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
       j += 8
@@ -107,8 +108,8 @@ public func batchNormInputGradient(
   while j + 8 <= count {
     var g = pd.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
     if let y {
-      g = g.replacing(
-        with: zero, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .<= zero)
+      g = zero.replacing(
+        with: g, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero)
     }
     let v = va * g + vb * px.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + vc
     po.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
