@@ -71,6 +71,20 @@ public struct BatchNorm: Layer {
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
+    forward(
+      output: y, input: x, residual: nil, parameters: parameters, state: state, scratch: scratch,
+      inputShape: inputShape, batch: n, mode: mode)
+  }
+
+  /// The forward pass; with `residual` the output is `max(bn(x) + residual, 0)`
+  /// (a residual block's bn2, its shortcut and final ReLU in the one pass
+  /// that writes the block's output; the same operations in the same order
+  /// as applying bn2 and then adding the shortcut).
+  func forward(
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+    parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int, mode: Mode
+  ) {
     let c = channels, p = plane(inputShape), m = n * p, relu = fusedReLU
     let gamma = parameters, beta = parameters + c  // [C]
     let runningMean = state, runningVar = state + c  // [C]
@@ -97,7 +111,11 @@ public struct BatchNorm: Layer {
       let a = gamma[ch] * r, b = beta[ch] - mu * a
       for i in 0..<n {
         let o = (i * c + ch) * p
-        affineFloats(y + o, x + o, p, scale: a, shift: b, relu: relu)
+        if let residual {
+          affineAddReLUFloats(y + o, x + o, residual + o, p, scale: a, shift: b)
+        } else {
+          affineFloats(y + o, x + o, p, scale: a, shift: b, relu: relu)
+        }
       }
     }
     if train { state[2 * c] += 1 }

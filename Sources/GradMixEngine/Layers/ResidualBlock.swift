@@ -140,9 +140,6 @@ public struct ResidualBlock: Layer {
     conv2.forward(
       output: s + r.a2, input: s + r.h1, parameters: parameters + p[2], scratch: s + r.conv,
       inputShape: out, batch: n, mode: mode, rng: &rng)
-    bn2.forward(
-      output: y, input: s + r.a2, parameters: parameters + p[3], state: state + bnState,
-      scratch: s + r.bnCache[1], inputShape: out, batch: n, mode: mode, rng: &rng)
     let shortcut: UnsafePointer<Float>
     if let d = downsample {
       d.conv.forward(
@@ -155,11 +152,10 @@ public struct ResidualBlock: Layer {
     } else {
       shortcut = x
     }
-    let perSample = out.count
-    BLAS.parallelFor(n) { i in
-      let o = i * perSample
-      addReLU(y + o, shortcut + o, perSample)
-    }
+    // y = relu(bn2(a2) + shortcut) in bn2's one pass over the output.
+    bn2.forward(
+      output: y, input: s + r.a2, residual: shortcut, parameters: parameters + p[3], state: state + bnState,
+      scratch: s + r.bnCache[1], inputShape: out, batch: n, mode: mode)
   }
 
   // MARK: - Backward
@@ -206,21 +202,4 @@ public struct ResidualBlock: Layer {
       }
     }
   }
-}
-
-/// `y[j] = max(y[j] + shortcut[j], 0)`.
-@inline(__always)
-func addReLU(_ y: UnsafeMutablePointer<Float>, _ shortcut: UnsafePointer<Float>, _ count: Int) {
-  let zero = SIMD8<Float>(repeating: 0)
-  var j = 0
-  let d = UnsafeMutableRawPointer(y), s = UnsafeRawPointer(shortcut)
-  while j + 8 <= count {
-    var v =
-      d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-      + s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-    v = v.replacing(with: zero, where: v .< zero)
-    d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
-    j += 8
-  }
-  while j < count { y[j] = max(y[j] + shortcut[j], 0); j += 1 }
 }

@@ -58,6 +58,31 @@ public func affineFloats(
   }
 }
 
+/// `dst[j] = max((src[j] * scale + shift) + residual[j], 0)`: BatchNorm's
+/// affine map, a residual add and a ReLU in one pass (the same roundings
+/// as ``affineFloats(_:_:_:scale:shift:relu:)`` followed by the add).
+@inlinable @inline(__always)
+public func affineAddReLUFloats(
+  _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ residual: UnsafePointer<Float>, _ count: Int,
+  scale: Float, shift: Float
+) {
+  let a = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift), zero = SIMD8<Float>(repeating: 0)
+  var j = 0
+  let s = UnsafeRawPointer(src), r = UnsafeRawPointer(residual), d = UnsafeMutableRawPointer(dst)
+  while j + 8 <= count {
+    let v = s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * a + b
+    var w = v + r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    w = w.replacing(with: zero, where: w .< zero)
+    d.storeBytes(of: w, toByteOffset: j * 4, as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < count {
+    let v = src[j] * scale + shift
+    dst[j] = max(v + residual[j], 0)
+    j += 1
+  }
+}
+
 /// Returns (Σ g, Σ g·x) with g = dy, or g = (y > 0 ? dy : 0) when `y` is
 /// given (a fused ReLU's mask; a NaN in `y` gives 0, as in
 /// ``maskedCopyFloats(_:_:mask:_:)``).
