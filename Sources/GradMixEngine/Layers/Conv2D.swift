@@ -17,7 +17,7 @@
 /// product [OC, OHW] *is* the image's output and dY is already [OC, OHW], so
 /// the scatter and gather copies are skipped; a "same" convolution then
 /// also computes dX as a convolution of dY with the flipped kernel
-/// (``transposedInputGradient(_:batch:)``).
+/// (``transposedInputGradient(_:batch:)``) and dW from the same unfolded dY.
 public struct Conv2D: StatelessLayer {
   public let inChannels: Int
   public let outChannels: Int
