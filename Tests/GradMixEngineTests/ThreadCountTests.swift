@@ -1,6 +1,7 @@
-import GradMixEngine
 import GradMixTestSupport
 import Testing
+
+@testable import GradMixEngine
 
 /// Engine results at 1 and 2 threads (issue 30). Work split by channel
 /// (BatchNorm) or by image plane (pooling), and elementwise loops (ReLU, the
@@ -58,6 +59,43 @@ struct ThreadCountTests {
     for e in model.layout.entries {
       let d = relativeDifference(one.gradients[e.range], two.gradients[e.range], floor: largest)
       #expect(d < 1e-4, "\(e.name): relative difference \(d) between 1 and 2 threads")
+    }
+  }
+
+  /// A same convolution with one image per chunk takes dW from the columns
+  /// of dY that its dX GEMM unfolds, summed per worker; with larger chunks
+  /// it takes dW from the columns of x. Both must agree to float rounding,
+  /// at 1 and 2 workers, and 2 workers twice give the same bits.
+  @Test("a same convolution's dW from the columns of dY agrees with the general path at 1 and 2 workers")
+  func sameConvolutionWeightGradient() throws {
+    let shape = Shape([3, 6, 5]), n = 5, oc = 4
+    var data = RNG(seed: 5)
+    let x = (0..<(n * shape.count)).map { _ in data.normal() }
+    let dy = (0..<(n * oc * 30)).map { _ in data.normal() }
+    let w = (0..<(oc * 3 * 9)).map { _ in data.normal() }
+    func run(workers: Int, chunk: Int?) throws -> (dx: [Float], dw: [Float]) {
+      let conv = try Conv2D(
+        input: shape, outChannels: oc, kernelSize: 3, padding: 1, hasBias: false, workers: workers,
+        chunkFloats: chunk)
+      var scratch = [Float](repeating: .nan, count: conv.scratchCount(input: shape, batch: n))
+      var dx = [Float](repeating: .nan, count: x.count), dw = [Float](repeating: 0, count: w.count)
+      let y = [Float](repeating: 0, count: dy.count)
+      conv.backward(
+        dInput: &dx, dParameters: &dw, dOutput: dy, input: x, output: y, parameters: w, scratch: &scratch,
+        inputShape: shape, batch: n)
+      return (dx, dw)
+    }
+    let general = try run(workers: 1, chunk: nil), one = try run(workers: 1, chunk: 1)
+    let two = try run(workers: 2, chunk: 1), again = try run(workers: 2, chunk: 1)
+    #expect(
+      try Conv2D(input: shape, outChannels: oc, kernelSize: 3, padding: 1, chunkFloats: 1)
+        .transposedInputGradient(
+          ConvGeometry(channels: 3, height: 6, width: 5, kernelH: 3, kernelW: 3, stride: 1, padding: 1)!, batch: n))
+    #expect(two.dx == again.dx && two.dw == again.dw)
+    let scaleW = general.dw.map { abs($0) }.max() ?? 1, scaleX = general.dx.map { abs($0) }.max() ?? 1
+    for other in [one, two] {
+      #expect(zip(general.dw, other.dw).allSatisfy { abs($0 - $1) <= 1e-5 * scaleW })
+      #expect(zip(general.dx, other.dx).allSatisfy { abs($0 - $1) <= 1e-5 * scaleX })
     }
   }
 

@@ -71,6 +71,20 @@ public struct BatchNorm: Layer {
     parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
+    forward(
+      output: y, input: x, residual: nil, parameters: parameters, state: state, scratch: scratch,
+      inputShape: inputShape, batch: n, mode: mode)
+  }
+
+  /// The forward pass; with `residual` the output is `max(bn(x) + residual, 0)`
+  /// (a residual block's bn2, its shortcut and final ReLU in the one pass
+  /// that writes the block's output; the same operations in the same order
+  /// as applying bn2 and then adding the shortcut).
+  func forward(
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, residual: UnsafePointer<Float>?,
+    parameters: UnsafePointer<Float>, state: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int, mode: Mode
+  ) {
     let c = channels, p = plane(inputShape), m = n * p, relu = fusedReLU
     let gamma = parameters, beta = parameters + c  // [C]
     let runningMean = state, runningVar = state + c  // [C]
@@ -97,7 +111,11 @@ public struct BatchNorm: Layer {
       let a = gamma[ch] * r, b = beta[ch] - mu * a
       for i in 0..<n {
         let o = (i * c + ch) * p
-        affineFloats(y + o, x + o, p, scale: a, shift: b, relu: relu)
+        if let residual {
+          affineAddReLUFloats(y + o, x + o, residual + o, p, scale: a, shift: b)
+        } else {
+          affineFloats(y + o, x + o, p, scale: a, shift: b, relu: relu)
+        }
       }
     }
     if train { state[2 * c] += 1 }
@@ -114,11 +132,24 @@ public struct BatchNorm: Layer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
+    backward(
+      dInput: dx, dParameters: dParameters, dOutput: dy, mask: fusedReLU ? y : nil, input: x,
+      parameters: parameters, scratch: scratch, inputShape: inputShape, batch: n)
+  }
+
+  /// The backward pass with g = dy masked by `mask > 0` (nil: g = dy). A
+  /// residual block passes its output as the mask of bn2 and of the
+  /// shortcut's BatchNorm, so the final ReLU's masked gradient is never
+  /// stored (one write and one read of a block output fewer per step).
+  func backward(
+    dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
+    dOutput dy: UnsafePointer<Float>, mask: UnsafePointer<Float>?, input x: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, inputShape: Shape, batch n: Int
+  ) {
     let c = channels, p = plane(inputShape), m = Float(n * p)
     let gamma = parameters
     let mean = scratch, invstd = scratch + c
     let train = scratch[2 * c] != 0
-    let mask: UnsafePointer<Float>? = fusedReLU ? y : nil
     BLAS.parallelFor(c) { ch in
       var sg = 0.0, sgx = 0.0
       for i in 0..<n {

@@ -17,7 +17,7 @@
 /// product [OC, OHW] *is* the image's output and dY is already [OC, OHW], so
 /// the scatter and gather copies are skipped; a "same" convolution then
 /// also computes dX as a convolution of dY with the flipped kernel
-/// (``transposedInputGradient(_:batch:)``).
+/// (``transposedInputGradient(_:batch:)``) and dW from the same unfolded dY.
 public struct Conv2D: StatelessLayer {
   /// The sweep over the input this layer was made for: a convolution takes
   /// one input size, checked once when it is made (as ``Dense`` takes one
@@ -110,8 +110,11 @@ public struct Conv2D: StatelessLayer {
   /// Floats of one worker's scratch: columns [CKK, B*OHW], the product or
   /// dYᵀ [OC, B*OHW], a row of ones [B*OHW] (the bias gradient is one
   /// `sgemv` against it), and a private dW, db [OC*CKK + OC].
+  /// With the transposed dX path also dW in the order of dY's columns
+  /// [OC*KK, C] (``backwardImages``).
   func workerScratch(_ g: ConvGeometry, batch: Int) -> Int {
     (columnRows(g, batch: batch) + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
+      + (transposedInputGradient(g, batch: batch) ? outChannels * g.patch : 0)
   }
 
   /// Rows of a worker's column matrix: CKK, or OC*KK when backward unfolds
@@ -248,6 +251,23 @@ public struct Conv2D: StatelessLayer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int
   ) {
+    backward(
+      dInput: dx, accumulate: false, dParameters: dParameters, dOutput: dy, input: x, output: y,
+      parameters: parameters, scratch: scratch, inputShape: inputShape, batch: n)
+  }
+
+  /// The backward pass; with `accumulate` it *adds* dX into `dx` instead of
+  /// overwriting it (a residual block's projection shortcut adds its input
+  /// gradient to the main path's this way, with no temporary and no extra
+  /// pass). For a kernel no larger than its stride (the 1x1 projection)
+  /// every element of dX receives one term, so the sums are the same as
+  /// computing dX apart and adding it.
+  func backward(
+    dInput dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dParameters: UnsafeMutablePointer<Float>?,
+    dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+    parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+    inputShape: Shape, batch n: Int
+  ) {
     let g = geometry
     let (used, range) = partition(batch: n)
     let perWorker = workerScratch(g, batch: n)
@@ -268,8 +288,9 @@ public struct Conv2D: StatelessLayer {
       let dParams = dParameters.map { w == 0 ? $0 : s + perWorker - gradCount }
       if w > 0, let dParams { zeroFloats(dParams, gradCount) }
       backwardImages(
-        range(w), dx: dx, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters, scratch: s,
-        flipped: flipped, g: g, batch: n)
+        range(w), dx: dx, accumulate: accumulate, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters,
+        scratch: s, flipped: flipped, columnWeights: s + perWorker - gradCount - outChannels * g.patch, g: g,
+        batch: n)
     }
     // Each element adds the workers' sums in worker order, whichever thread does it.
     if used > 1, let dParameters {
@@ -282,12 +303,28 @@ public struct Conv2D: StatelessLayer {
   }
 
   func backwardImages(
-    _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
+    _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dParameters: UnsafeMutablePointer<Float>?,
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>, flipped: UnsafePointer<Float>, g: ConvGeometry, batch n: Int
+    scratch: UnsafeMutablePointer<Float>, flipped: UnsafePointer<Float>, columnWeights: UnsafeMutablePointer<Float>,
+    g: ConvGeometry, batch n: Int
   ) {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
     let transposed = transposedInputGradient(g, batch: n), rows = columnRows(g, batch: n)
+    let kk = g.kernelH * g.kernelW
+    let gT =
+      transposed
+      ? ConvGeometry(
+        channels: oc, height: g.outH, width: g.outW, kernelH: g.kernelH, kernelW: g.kernelW, stride: 1,
+        padding: g.padding) : nil
+    // With the transposed dX path, dW comes from the columns of dY that
+    // path unfolds anyway: dW[o, c, kh, kw] = Σ_j dY[o, j + (p-kh, p-kw)]·x[c, j]
+    // is row (o, K-1-kh, K-1-kw) of columns(dY)·Xᵀ [OC*KK, C], so x is never
+    // unfolded in backward. The worker sums [OC*KK, C] over its images and
+    // adds it into dW at the end (sums in another order than per image
+    // into dW: float rounding). Choice: measured in
+    // results/screens/2026-12-05-engine-profile.md.
+    let dWColumns: UnsafeMutablePointer<Float>? = gT != nil && dx != nil && dParameters != nil ? columnWeights : nil
+    if let dWColumns { zeroFloats(dWColumns, oc * g.patch) }
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
@@ -319,23 +356,27 @@ public struct Conv2D: StatelessLayer {
           ones.update(repeating: 1, count: ld)
           BLAS.gemv(dWeight + oc * g.patch, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
         }
-        let xc = x + first * inCount
-        for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
-        BLAS.gemm(
-          dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
-          m: oc, n: g.patch, k: ld, beta: 1)
+        if dWColumns == nil {
+          let xc = x + first * inCount
+          for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
+          BLAS.gemm(
+            dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
+            m: oc, n: g.patch, k: ld, beta: 1)
+        }
       }
       guard let dx else { continue }
-      if transposed, b == 1,
-        let gT = ConvGeometry(
-          channels: oc, height: g.outH, width: g.outW, kernelH: g.kernelH,
-          kernelW: g.kernelW, stride: 1, padding: g.padding)
-      {
+      if let gT {
         // dX [C, HW] = W̃ [C, OC*KK] · columns of dY [OC*KK, HW] (dY is [OC, OHW] here, one image).
         im2col(cols, ldCols: ld, dyT, image: 0, geometry: gT)
+        if let dWColumns {
+          BLAS.gemm(
+            dWColumns, ldc: g.channels, cols, lda: ld, transposeA: false, x + first * inCount, ldb: ld,
+            transposeB: true, m: oc * kk, n: g.channels, k: ld, beta: 1)
+        }
         BLAS.gemm(
           dx + first * inCount, ldc: ld, flipped, lda: oc * g.kernelH * g.kernelW, transposeA: false,
-          cols, ldb: ld, transposeB: false, m: g.channels, n: ld, k: oc * g.kernelH * g.kernelW)
+          cols, ldb: ld, transposeB: false, m: g.channels, n: ld, k: oc * g.kernelH * g.kernelW,
+          beta: accumulate ? 1 : 0)
         continue
       }
       BLAS.gemm(
@@ -343,8 +384,17 @@ public struct Conv2D: StatelessLayer {
         m: g.patch, n: ld, k: oc)
       let dxc = dx + first * inCount
       for i in 0..<b {
-        zeroLongFloats(dxc + i * inCount, inCount)
+        if !accumulate { zeroLongFloats(dxc + i * inCount, inCount) }
         col2imAccumulate(dxc, cols, ldCols: ld, image: i, geometry: g)
+      }
+    }
+    if let dWColumns, let dWeight = dParameters {
+      let c = g.channels
+      for o in 0..<oc {
+        for ch in 0..<c {
+          let dst = dWeight + (o * c + ch) * kk, src = dWColumns + o * kk * c + ch
+          for t in 0..<kk { dst[t] += src[(kk - 1 - t) * c] }
+        }
       }
     }
   }

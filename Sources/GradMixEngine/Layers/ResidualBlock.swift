@@ -103,7 +103,7 @@ public struct ResidualBlock: Layer {
 
   /// Where the cached and temporary buffers live in the scratch area.
   struct Regions {
-    var a1 = 0, h1 = 0, a2 = 0, ad = 0, sd = 0, t1 = 0, t2 = 0, t3 = 0, tx = 0
+    var a1 = 0, h1 = 0, a2 = 0, ad = 0, sd = 0, t2 = 0, t3 = 0
     var bnCache: [Int] = []  // bn1, bn2, shortcut bn
     var conv = 0
     var total = 0
@@ -111,12 +111,12 @@ public struct ResidualBlock: Layer {
 
   func regions(batch n: Int) -> Regions {
     let input = inputShape, out = outputShape
-    let o = n * out.count, i = n * input.count
+    let o = n * out.count
     var r = Regions(), at = 0
     func take(_ count: Int) -> Int { defer { at += count }; return at }
     r.a1 = take(o); r.h1 = take(o); r.a2 = take(o)
-    r.t1 = take(o); r.t2 = take(o); r.t3 = take(o)
-    if downsample != nil { r.ad = take(o); r.sd = take(o); r.tx = take(i) }
+    r.t2 = take(o); r.t3 = take(o)
+    if downsample != nil { r.ad = take(o); r.sd = take(o) }
     let cache = bn1.scratchCount(input: out, batch: n)
     r.bnCache = [take(cache), take(cache), take(downsample != nil ? cache : 0)]
     r.conv = take(
@@ -147,9 +147,6 @@ public struct ResidualBlock: Layer {
     conv2.forward(
       output: s + r.a2, input: s + r.h1, parameters: parameters + p[2], scratch: s + r.conv,
       inputShape: out, batch: n, mode: mode, rng: &rng)
-    bn2.forward(
-      output: y, input: s + r.a2, parameters: parameters + p[3], state: state + bnState,
-      scratch: s + r.bnCache[1], inputShape: out, batch: n, mode: mode, rng: &rng)
     let shortcut: UnsafePointer<Float>
     if let d = downsample {
       d.conv.forward(
@@ -162,18 +159,19 @@ public struct ResidualBlock: Layer {
     } else {
       shortcut = x
     }
-    let perSample = out.count
-    BLAS.parallelFor(n) { i in
-      let o = i * perSample
-      addReLU(y + o, shortcut + o, perSample)
-    }
+    // y = relu(bn2(a2) + shortcut) in bn2's one pass over the output.
+    bn2.forward(
+      output: y, input: s + r.a2, residual: shortcut, parameters: parameters + p[3], state: state + bnState,
+      scratch: s + r.bnCache[1], inputShape: out, batch: n, mode: mode)
   }
 
   // MARK: - Backward
 
   /// dz = dy masked by the final ReLU; back through bn2, conv2, bn1, conv1
   /// into dx; then the shortcut: dx += dz (identity) or dx += the
-  /// projection's input gradient of dz.
+  /// projection's input gradient of dz. dz is never stored: bn2 and the
+  /// shortcut's BatchNorm take dy with the block output as their mask, the
+  /// identity adds dy masked, and the projection adds its dX into dx.
   public func backward(
     dInput dx: UnsafeMutablePointer<Float>?, dParameters: UnsafeMutablePointer<Float>?,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
@@ -181,13 +179,8 @@ public struct ResidualBlock: Layer {
     inputShape: Shape, batch n: Int
   ) {
     let r = regions(batch: n), p = parameterOffsets, s = scratch, out = outputShape
-    let perSample = out.count
-    BLAS.parallelFor(n) { i in
-      let o = i * perSample
-      maskedCopyFloats(s + r.t1 + o, dy + o, mask: y + o, perSample)
-    }
     bn2.backward(
-      dInput: s + r.t2, dParameters: dParameters.map { $0 + p[3] }, dOutput: s + r.t1, input: s + r.a2, output: y,
+      dInput: s + r.t2, dParameters: dParameters.map { $0 + p[3] }, dOutput: dy, mask: y, input: s + r.a2,
       parameters: parameters + p[3], scratch: s + r.bnCache[1], inputShape: out, batch: n)
     conv2.backward(
       dInput: s + r.t3, dParameters: dParameters.map { $0 + p[2] }, dOutput: s + r.t2, input: s + r.h1,
@@ -198,35 +191,19 @@ public struct ResidualBlock: Layer {
     conv1.backward(
       dInput: dx, dParameters: dParameters.map { $0 + p[0] }, dOutput: s + r.t2, input: x, output: s + r.a1,
       parameters: parameters + p[0], scratch: s + r.conv, inputShape: inputShape, batch: n)
-    let inCount = inputShape.count
     if let d = downsample {
       d.bn.backward(
-        dInput: s + r.t2, dParameters: dParameters.map { $0 + p[5] }, dOutput: s + r.t1, input: s + r.ad,
-        output: s + r.sd, parameters: parameters + p[5], scratch: s + r.bnCache[2], inputShape: out,
-        batch: n)
+        dInput: s + r.t2, dParameters: dParameters.map { $0 + p[5] }, dOutput: dy, mask: y, input: s + r.ad,
+        parameters: parameters + p[5], scratch: s + r.bnCache[2], inputShape: out, batch: n)
       d.conv.backward(
-        dInput: dx == nil ? nil : s + r.tx, dParameters: dParameters.map { $0 + p[4] }, dOutput: s + r.t2,
+        dInput: dx, accumulate: true, dParameters: dParameters.map { $0 + p[4] }, dOutput: s + r.t2,
         input: x, output: s + r.ad, parameters: parameters + p[4], scratch: s + r.conv,
         inputShape: inputShape, batch: n)
-      guard let dx else { return }
-      let tx = s + r.tx
-      BLAS.parallelFor(n) { i in addFloats(dx + i * inCount, tx + i * inCount, inCount) }
     } else if let dx {
-      let dz = s + r.t1
-      BLAS.parallelFor(n) { i in addFloats(dx + i * inCount, dz + i * inCount, inCount) }
+      let perSample = out.count
+      BLAS.parallelFor(n) { i in
+        addMaskedFloats(dx + i * perSample, dy + i * perSample, mask: y + i * perSample, perSample)
+      }
     }
   }
-}
-
-/// `y[j] = max(y[j] + shortcut[j], 0)`.
-@inline(__always)
-func addReLU(_ y: UnsafeMutablePointer<Float>, _ shortcut: UnsafePointer<Float>, _ count: Int) {
-  let zero = SIMD8<Float>(repeating: 0)
-  combineFloats(
-    y, shortcut, count,
-    simd: { a, b in
-      let v = a + b
-      return v.replacing(with: zero, where: v .< zero)
-    },
-    scalar: { a, b in max(a + b, 0) })
 }

@@ -58,8 +58,34 @@ public func affineFloats(
   }
 }
 
+/// `dst[j] = max((src[j] * scale + shift) + residual[j], 0)`: BatchNorm's
+/// affine map, a residual add and a ReLU in one pass (the same roundings
+/// as ``affineFloats(_:_:_:scale:shift:relu:)`` followed by the add).
+@inlinable @inline(__always)
+public func affineAddReLUFloats(
+  _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ residual: UnsafePointer<Float>, _ count: Int,
+  scale: Float, shift: Float
+) {
+  let a = SIMD8<Float>(repeating: scale), b = SIMD8<Float>(repeating: shift), zero = SIMD8<Float>(repeating: 0)
+  var j = 0
+  let s = UnsafeRawPointer(src), r = UnsafeRawPointer(residual), d = UnsafeMutableRawPointer(dst)
+  while j + 8 <= count {
+    let v = s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) * a + b
+    var w = v + r.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
+    w = w.replacing(with: zero, where: w .< zero)
+    d.storeBytes(of: w, toByteOffset: j * 4, as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < count {
+    let v = src[j] * scale + shift
+    dst[j] = max(v + residual[j], 0)
+    j += 1
+  }
+}
+
 /// Returns (Σ g, Σ g·x) with g = dy, or g = (y > 0 ? dy : 0) when `y` is
-/// given (a fused ReLU's mask).
+/// given (a fused ReLU's mask; a NaN in `y` gives 0, as in
+/// ``maskedCopyFloats(_:_:mask:_:)``).
 @inlinable @inline(__always)
 public func gradientSums(
   _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, mask y: UnsafePointer<Float>?, _ count: Int
@@ -72,7 +98,7 @@ public func gradientSums(
     let py = UnsafeRawPointer(y)
     while j + 8 <= count {
       var g = pd.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-      g = g.replacing(with: zero, where: py.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .<= zero)
+      g = zero.replacing(with: g, where: py.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero)
       sg += g
       sgx += g * px.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
       j += 8
@@ -107,8 +133,8 @@ public func batchNormInputGradient(
   while j + 8 <= count {
     var g = pd.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
     if let y {
-      g = g.replacing(
-        with: zero, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .<= zero)
+      g = zero.replacing(
+        with: g, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero)
     }
     let v = va * g + vb * px.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + vc
     po.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)

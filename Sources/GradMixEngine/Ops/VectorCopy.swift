@@ -99,3 +99,24 @@ public func maskedCopyFloats(
   }
   while j < count { dst[j] = mask[j] > 0 ? src[j] : 0; j += 1 }
 }
+
+/// `dst[j] += mask[j] > 0 ? src[j] : 0`: adds a ReLU's masked gradient
+/// without storing it (the same sums as ``maskedCopyFloats(_:_:mask:_:)``
+/// followed by ``addFloats(_:_:_:)``).
+@inlinable @inline(__always)
+public func addMaskedFloats(
+  _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, mask: UnsafePointer<Float>, _ count: Int
+) {
+  var j = 0
+  let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src), m = UnsafeRawPointer(mask)
+  let zero = SIMD8<Float>(repeating: 0)
+  while j + 8 <= count {
+    let keep = m.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero
+    let v = zero.replacing(with: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), where: keep)
+    d.storeBytes(
+      of: d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + v, toByteOffset: j * 4,
+      as: SIMD8<Float>.self)
+    j += 8
+  }
+  while j < count { dst[j] += mask[j] > 0 ? src[j] : 0; j += 1 }
+}
