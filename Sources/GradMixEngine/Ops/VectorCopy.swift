@@ -88,16 +88,7 @@ public func zeroLongFloats(_ dst: UnsafeMutablePointer<Float>, _ count: Int) {
 public func maskedCopyFloats(
   _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, mask: UnsafePointer<Float>, _ count: Int
 ) {
-  var j = 0
-  let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src), m = UnsafeRawPointer(mask)
-  let zero = SIMD8<Float>(repeating: 0)
-  while j + 8 <= count {
-    let keep = m.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero
-    let v = zero.replacing(with: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), where: keep)
-    d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
-    j += 8
-  }
-  while j < count { dst[j] = mask[j] > 0 ? src[j] : 0; j += 1 }
+  maskedFloats(dst, src, mask: mask, count, accumulate: false)
 }
 
 /// `dst[j] += mask[j] > 0 ? src[j] : 0`: adds a ReLU's masked gradient
@@ -107,16 +98,29 @@ public func maskedCopyFloats(
 public func addMaskedFloats(
   _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, mask: UnsafePointer<Float>, _ count: Int
 ) {
+  maskedFloats(dst, src, mask: mask, count, accumulate: true)
+}
+
+/// The masked copy (`accumulate` false) or masked add (true), 8 floats per
+/// SIMD step; `accumulate` is a constant at each inlined call site.
+@inlinable @inline(__always)
+func maskedFloats(
+  _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, mask: UnsafePointer<Float>, _ count: Int,
+  accumulate: Bool
+) {
   var j = 0
   let d = UnsafeMutableRawPointer(dst), s = UnsafeRawPointer(src), m = UnsafeRawPointer(mask)
   let zero = SIMD8<Float>(repeating: 0)
   while j + 8 <= count {
     let keep = m.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) .> zero
-    let v = zero.replacing(with: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), where: keep)
-    d.storeBytes(
-      of: d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + v, toByteOffset: j * 4,
-      as: SIMD8<Float>.self)
+    var v = zero.replacing(with: s.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self), where: keep)
+    if accumulate { v = d.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self) + v }
+    d.storeBytes(of: v, toByteOffset: j * 4, as: SIMD8<Float>.self)
     j += 8
   }
-  while j < count { dst[j] += mask[j] > 0 ? src[j] : 0; j += 1 }
+  while j < count {
+    let v: Float = mask[j] > 0 ? src[j] : 0
+    dst[j] = accumulate ? dst[j] + v : v
+    j += 1
+  }
 }
