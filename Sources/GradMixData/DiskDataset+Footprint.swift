@@ -17,10 +17,13 @@ extension DiskDataset {
       }
       if ImageFolder.isDirectory(root + "/" + test) {
         return try ImageFolder.footprint(
-          root: root, split: split == .train ? train : test, classes: classes, shape: shape)
+          root: root, split: split == .train ? train : test, classes: classes, shape: shape,
+          cacheDirectory: cacheDirectory)
       }
-      return try ImageFolder.footprint(root: root, split: train, classes: classes, shape: shape)
-        .partitioned(split, classes: classes.count)
+      return try ImageFolder.footprint(
+        root: root, split: train, classes: classes, shape: shape, cacheDirectory: cacheDirectory
+      )
+      .partitioned(split, classes: classes.count)
     case .npz:
       let file = path ?? ""
       if let f = try NPZDataset.footprint(path: file, part: split.rawValue, arrays: arrays, layout: layout) {

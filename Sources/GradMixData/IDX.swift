@@ -27,9 +27,7 @@ public enum IDX {
     let (dims, product) = try header(file)
     let headerSize = 4 + 4 * dims.count
     let expected = headerSize + product
-    if expected > file.maxContentSize {  // more than the file can hold, even inflated at deflate's best ratio
-      throw DataError.truncated(path: path, expected: expected, actual: min(file.maxContentSize, file.storedSize))
-    }
+    try checkHolds(file, expected: expected)
     // The body is held whole, read through one 64 MiB chunk: refused before it is read if that
     // would not fit (issue #28).
     try DataMemory.check(
@@ -45,6 +43,14 @@ public enum IDX {
     }
     if extra > 0 { throw DataError.trailingBytes(path: path, count: extra) }
     return (dims, body)
+  }
+
+  /// Throws if the file cannot hold `expected` bytes, even inflated at deflate's best ratio.
+  static func checkHolds(_ file: FileStream, expected: Int) throws {
+    if expected > file.maxContentSize {
+      throw DataError.truncated(
+        path: file.path, expected: expected, actual: min(file.maxContentSize, file.storedSize))
+    }
   }
 
   /// Reads and checks the header of an open file, leaving the stream at the first value.

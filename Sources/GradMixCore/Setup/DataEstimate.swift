@@ -10,9 +10,7 @@ import GradMixData
 /// loads still hold; a source's class filter and `limit` are copies of the
 /// built set made while it is held, and the target's splits a copy of the
 /// target. Choice: a class filter keeps its share of the domain's classes
-/// (balanced classes: the labels are not read), and under MPI a rank is
-/// charged its share of the largest sources (``MemoryEstimate`` counts the
-/// gradient buffers the same way).
+/// (balanced classes: the labels are not read).
 public struct DataEstimate: Sendable {
   /// One load: the footprint, the run's field that asks for it, and what stays held after it.
   public struct Load: Sendable {
@@ -38,13 +36,29 @@ public struct DataEstimate: Sendable {
     }
   }
 
-  /// The loads of rank `rank` of a run of `config` on `catalog`.
+  /// The loads of rank `rank` of a run of `config` on `catalog`: the target where this rank
+  /// needs it and the sources ``SourcePlacement`` gives it (as ``TrainingSetup`` places them).
   ///
   /// - Throws: the readers' header errors (the same a load would throw).
   public init(config: TrainConfig, options: RunOptions, catalog: DomainCatalog, rank: Int, worldSize: Int) throws {
+    let settings = options.method.settings(
+      steps: options.steps, targetAsSource: config.target.asSource ?? TrainConfig.Defaults.targetAsSource,
+      hasPseudoLabels: config.pseudoLabels != nil,
+      finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
+      adaptiveLR: config.adaptiveLR?.enabled)
+    // A placement that leaves a rank idle is the trainer's error to report; then nothing is estimated.
+    guard
+      let infos = try? TrainingSetup.sources(
+        config: config, options: options, settings: settings, worldSize: worldSize)
+    else {
+      loads = []
+      return
+    }
+    let mine = infos.filter { $0.shards.contains { $0.rank == rank } }
     var loads: [Load] = []
     let t = config.target
-    if rank == 0 || options.targetGradient == .recompute {
+    if rank == 0 || TrainingSetup.recomputesTarget(options, settings) || mine.contains(where: { !$0.kind.isConfigured })
+    {
       let split = t.split ?? TrainConfig.Defaults.targetSplit
       for (s, field) in [(split, "target")] + (t.testSplit.map { [($0, "target.test_split")] } ?? []) {
         let f = try catalog.footprint(t.domain, split: s)
@@ -57,26 +71,21 @@ public struct DataEstimate: Sendable {
             peakBytes: max(f.peakBytes, f.heldBytes + filtered + kept), heldBytes: kept))
       }
     }
-    var sources: [Load] = []
-    for (i, s) in config.sources.enumerated() {
+    for info in mine {
+      guard case .configured(let i) = info.kind else { continue }
+      let s = config.sources[i]
       let split = s.split ?? TrainConfig.Defaults.sourceSplit
       let f = try catalog.footprint(s.domain, split: split)
       let filtered = f.heldBytes * Self.share(s.classes, of: config.classes)
       var limited = 0.0
       if let limit = s.limit, f.count > 0 { limited = filtered * min(1, Double(limit) / Double(f.count)) }
-      sources.append(
+      loads.append(
         Load(
           field: "sources[\(i)]", domain: s.domain, split: split, footprint: f,
           peakBytes: max(f.peakBytes, f.heldBytes + filtered + limited),
           heldBytes: s.limit == nil ? filtered : limited))
     }
-    if worldSize > 1 {
-      let owners = options.coordinatorOwnsSources ? worldSize : worldSize - 1
-      let share = rank == 0 && !options.coordinatorOwnsSources ? 0 : (sources.count + owners - 1) / max(owners, 1)
-      let largest = sources.indices.sorted { sources[$0].peakBytes > sources[$1].peakBytes }.prefix(share)
-      sources = sources.indices.filter { largest.contains($0) }.map { sources[$0] }
-    }
-    self.loads = loads + sources
+    self.loads = loads
   }
 
   /// The share of a domain's images that a class filter keeps (1 without a filter).
