@@ -96,7 +96,10 @@ struct DecodedCache {
     do {
       try FileManager.default.createDirectory(
         atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-      try writeAtomically(Data(out), to: path)
+      // Written from the buffer itself: `Data(out)` was one more copy of every pixel (issue #28).
+      try out.withUnsafeMutableBytes { raw in
+        try writeAtomically(Data(bytesNoCopy: raw.baseAddress!, count: raw.count, deallocator: .none), to: path)
+      }
     } catch {
       FileHandle.standardError.write(Data("warning: cannot write the decoded-image cache \(path): \(error)\n".utf8))
     }

@@ -24,32 +24,10 @@ public enum IDX {
     // Streamed: the header is checked before the body is read, and the body
     // is read only up to the size the header promises (issue #12, item 7).
     let file = try FileStream(path)
-    let head = try file.read(4)
-    guard head.count >= 4 else { throw DataError.truncated(path: path, expected: 4, actual: head.count) }
-    let magic = UInt32(head[0]) << 24 | UInt32(head[1]) << 16 | UInt32(head[2]) << 8 | UInt32(head[3])
-    let ndim = Int(head[3])
-    guard head[0] == 0, head[1] == 0, head[2] == ubyte, (1...4).contains(ndim) else {
-      throw DataError.badMagic(path: path, found: magic)
-    }
-    let headerSize = 4 + 4 * ndim
-    let dimBytes = try file.read(4 * ndim)
-    guard dimBytes.count == 4 * ndim else {
-      throw DataError.truncated(path: path, expected: headerSize, actual: 4 + dimBytes.count)
-    }
-    var dims = [Int]()
-    var product = 1
-    for d in 0..<ndim {
-      let o = 4 * d
-      let v = Int(dimBytes[o]) << 24 | Int(dimBytes[o + 1]) << 16 | Int(dimBytes[o + 2]) << 8 | Int(dimBytes[o + 3])
-      dims.append(v)
-      let (p, overflow) = product.multipliedReportingOverflow(by: v)
-      guard !overflow else { throw DataError.dimensionMismatch(path: path, detail: "dimensions \(dims) are too large") }
-      product = p
-    }
+    let (dims, product) = try header(file)
+    let headerSize = 4 + 4 * dims.count
     let expected = headerSize + product
-    if expected > file.maxContentSize {  // more than the file can hold, even inflated at deflate's best ratio
-      throw DataError.truncated(path: path, expected: expected, actual: min(file.maxContentSize, file.storedSize))
-    }
+    try checkHolds(file, expected: expected)
     // The body is held whole, read through one 64 MiB chunk: refused before it is read if that
     // would not fit (issue #28).
     try DataMemory.check(
@@ -65,6 +43,44 @@ public enum IDX {
     }
     if extra > 0 { throw DataError.trailingBytes(path: path, count: extra) }
     return (dims, body)
+  }
+
+  /// Throws if the file cannot hold `expected` bytes, even inflated at deflate's best ratio.
+  static func checkHolds(_ file: FileStream, expected: Int) throws {
+    if expected > file.maxContentSize {
+      throw DataError.truncated(
+        path: file.path, expected: expected, actual: min(file.maxContentSize, file.storedSize))
+    }
+  }
+
+  /// Reads and checks the header of an open file, leaving the stream at the first value.
+  ///
+  /// - Returns: the dimensions and their product (the number of values).
+  /// - Throws: ``DataError`` for a truncated header, a wrong magic number or dimensions that overflow.
+  static func header(_ file: FileStream) throws -> (dims: [Int], product: Int) {
+    let path = file.path
+    let head = try file.read(4)
+    guard head.count >= 4 else { throw DataError.truncated(path: path, expected: 4, actual: head.count) }
+    let magic = UInt32(head[0]) << 24 | UInt32(head[1]) << 16 | UInt32(head[2]) << 8 | UInt32(head[3])
+    let ndim = Int(head[3])
+    guard head[0] == 0, head[1] == 0, head[2] == ubyte, (1...4).contains(ndim) else {
+      throw DataError.badMagic(path: path, found: magic)
+    }
+    let dimBytes = try file.read(4 * ndim)
+    guard dimBytes.count == 4 * ndim else {
+      throw DataError.truncated(path: path, expected: 4 + 4 * ndim, actual: 4 + dimBytes.count)
+    }
+    var dims = [Int]()
+    var product = 1
+    for d in 0..<ndim {
+      let o = 4 * d
+      let v = Int(dimBytes[o]) << 24 | Int(dimBytes[o + 1]) << 16 | Int(dimBytes[o + 2]) << 8 | Int(dimBytes[o + 3])
+      dims.append(v)
+      let (p, overflow) = product.multipliedReportingOverflow(by: v)
+      guard !overflow else { throw DataError.dimensionMismatch(path: path, detail: "dimensions \(dims) are too large") }
+      product = p
+    }
+    return (dims, product)
   }
 
   /// Reads an image array: `[N, H, W]` (grey, one channel) or `[N, H, W, C]` (interleaved).

@@ -21,7 +21,7 @@ import Foundation
 ///
 /// Choice: the figures the kernel acts on (the OOM killer, a failing `mmap`), read fresh
 /// at each check, so what the process already holds counts. The roots are parameters so
-/// tests can read fixture files.
+/// tests can read fixture files; `GRADMIX_TEST_CGROUP_ROOT` (a test hook) does the same for a whole process.
 public struct MemoryLimits: Sendable {
   /// One figure: bytes that may still be allocated, and where it comes from.
   public struct Figure: Equatable, Sendable {
@@ -34,6 +34,8 @@ public struct MemoryLimits: Sendable {
   public var proc: String
   /// Prefixed to every mount point read from `mountinfo` (empty: the real file system).
   public var fileSystemRoot: String
+  /// The folder holding `self/cgroup` and `self/mountinfo` (``proc`` unless the test hook says otherwise).
+  public var cgroupProc: String
   /// `getrlimit(RLIMIT_AS)`'s soft limit; nil reads `proc/self/limits`.
   public var addressSpaceLimit: Double?
   public var environment: [String: String]
@@ -44,6 +46,15 @@ public struct MemoryLimits: Sendable {
   ) {
     self.proc = proc
     self.fileSystemRoot = fileSystemRoot
+    self.cgroupProc = proc
+    // Test hook: a fixture tree stands in for the cgroup files of the process
+    // (`ROOT/proc/self/cgroup`, `ROOT/proc/self/mountinfo`, the mounts under
+    // ROOT), so a command-line test can run "inside" a cgroup v1 or v2 limit
+    // without creating one. Memory, VmSize and VmRSS stay the real ones.
+    if let hook = environment["GRADMIX_TEST_CGROUP_ROOT"], !hook.isEmpty, fileSystemRoot.isEmpty {
+      self.cgroupProc = hook + "/proc"
+      self.fileSystemRoot = hook
+    }
     self.addressSpaceLimit = addressSpaceLimit
     self.environment = environment
   }
@@ -92,9 +103,9 @@ public struct MemoryLimits: Sendable {
 
   /// What each limited level of this process's memory cgroup leaves.
   func cgroupFigures() -> [Figure] {
-    let mounts = text(proc + "/self/mountinfo").split(separator: "\n").compactMap(Mount.init)
+    let mounts = text(cgroupProc + "/self/mountinfo").split(separator: "\n").compactMap(Mount.init)
     var out: [Figure] = []
-    for line in text(proc + "/self/cgroup").split(separator: "\n") {
+    for line in text(cgroupProc + "/self/cgroup").split(separator: "\n") {
       let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
       guard parts.count == 3 else { continue }
       let controllers = parts[1].split(separator: ",")

@@ -36,6 +36,22 @@ struct ZipArchive {
     func fail(_ d: String) -> DataError {
       DataError.badFormat(path: path, detail: "not a readable zip (.npz) archive: \(d)")
     }
+    let (entries, cdSize, cdOffset) = try ZipArchive.directoryLocation(b, base: 0, path: path)
+    guard cdOffset + cdSize <= b.count else { throw fail("central directory outside the file") }
+    members = try ZipArchive.directory(
+      Array(b[cdOffset..<(cdOffset + cdSize)]), entries: entries, fileSize: b.count, path: path)
+  }
+
+  /// Finds the central directory from the end of the file: `b` holds the file's bytes from
+  /// offset `base` to its end (the whole file, or its last 64 KiB and more for reading headers).
+  ///
+  /// - Returns: the number of entries, the directory's size and its offset in the file.
+  static func directoryLocation(_ b: [UInt8], base: Int, path: String) throws -> (entries: Int, size: Int, offset: Int)
+  {
+    func fail(_ d: String) -> DataError {
+      DataError.badFormat(path: path, detail: "not a readable zip (.npz) archive: \(d)")
+    }
+    let fileSize = base + b.count
     // The end-of-central-directory record sits in the last 22 + 65535 bytes.
     var eocd = -1
     var i = b.count - 22
@@ -50,19 +66,34 @@ struct ZipArchive {
     if entries == 0xFFFF || cdSize == 0xFFFF_FFFF || cdOffset == 0xFFFF_FFFF {
       let loc = eocd - 20
       guard loc >= 0, ZipArchive.u32(b, loc) == 0x0706_4b50 else { throw fail("zip64 locator missing") }
-      let z = ZipArchive.u64(b, loc + 8)
+      let z = ZipArchive.u64(b, loc + 8) - base
       guard z >= 0, z <= b.count - 56, ZipArchive.u32(b, z) == 0x0606_4b50 else { throw fail("bad zip64 record") }
       entries = ZipArchive.u64(b, z + 32)
       cdSize = ZipArchive.u64(b, z + 40)
       cdOffset = ZipArchive.u64(b, z + 48)
     }
-    guard entries >= 0, cdSize >= 0, cdOffset >= 0, cdOffset <= b.count, cdSize <= b.count - cdOffset,
+    guard entries >= 0, cdSize >= 0, cdOffset >= 0, cdOffset <= fileSize, cdSize <= fileSize - cdOffset,
       entries <= cdSize / 46
     else { throw fail("central directory outside the file") }
+    return (entries, cdSize, cdOffset)
+  }
+
+  /// Builds an archive from bytes already read (a window of the file, for reading headers).
+  init(path: String, bytes: [UInt8], members: [Member]) {
+    self.path = path
+    self.bytes = bytes
+    self.members = members
+  }
+
+  /// Parses `entries` central directory entries held in `b` (the directory alone) of a file of `fileSize` bytes.
+  static func directory(_ b: [UInt8], entries: Int, fileSize: Int, path: String) throws -> [Member] {
+    func fail(_ d: String) -> DataError {
+      DataError.badFormat(path: path, detail: "not a readable zip (.npz) archive: \(d)")
+    }
     var out = [Member]()
-    var p = cdOffset
+    var p = 0
     for _ in 0..<entries {
-      guard p + 46 <= cdOffset + cdSize, ZipArchive.u32(b, p) == 0x0201_4b50 else {
+      guard p + 46 <= b.count, ZipArchive.u32(b, p) == 0x0201_4b50 else {
         throw fail("bad central directory entry at byte \(p)")
       }
       let method = ZipArchive.u16(b, p + 10)
@@ -74,7 +105,7 @@ struct ZipArchive {
       let commentLen = ZipArchive.u16(b, p + 32)
       var local = ZipArchive.u32(b, p + 42)
       let end = p + 46 + nameLen + extraLen + commentLen
-      guard end <= cdOffset + cdSize else { throw fail("central directory entry runs past its end") }
+      guard end <= b.count else { throw fail("central directory entry runs past its end") }
       let name = String(decoding: b[(p + 46)..<(p + 46 + nameLen)], as: UTF8.self)
       // Zip64 extended information: the 64-bit values of the fields set to 0xFFFFFFFF, in this order.
       var e = p + 46 + nameLen
@@ -99,13 +130,13 @@ struct ZipArchive {
       guard method == 0 || method == 8 else {
         throw fail("member \(name) uses compression method \(method); only stored (0) and deflate (8) are read")
       }
-      guard size >= 0, csize >= 0, local >= 0, local <= b.count - 30 else {
+      guard size >= 0, csize >= 0, local >= 0, local <= fileSize - 30 else {
         throw fail("member \(name): offset or size outside the file")
       }
       out.append(Member(name: name, method: method, compressedSize: csize, size: size, crc: crc, localOffset: local))
       p = end
     }
-    members = out
+    return out
   }
 
   /// The member called `name`, if any.

@@ -159,8 +159,76 @@ struct DataSafetyTests {
     #expect(errors.count == 1, "\(r.stderr.suffix(600))")
     #expect(errors.first?.contains("mnist") == true && errors.first?.contains("MiB") == true, "\(r.stderr)")
     #expect(r.maxRSSKiB < limitKiB, "peak \(r.maxRSSKiB) KiB under a limit of \(limitKiB) KiB")
+    // Refused before loading (the up-front estimate from the headers): less than the stored images' 150 MiB.
+    #expect(errors.first?.contains("nothing was loaded") == true, "\(r.stderr)")
+    #expect(r.maxRSSKiB < Self.storedKiB, "peak \(r.maxRSSKiB) KiB: the data was read before the refusal")
     print(
       "memory limit (\(kind)) \(limitKiB) KiB: exit \(r.status ?? -1), peak RSS \(r.maxRSSKiB) KiB: \(errors.first ?? "")"
     )
+  }
+
+  /// The stored images of ``bigRoot(_:count:)`` with 200,000 images, in KiB.
+  static let storedKiB = 200_000 * 784 / 1024
+
+  /// A fixture tree standing in for the process's memory cgroup (`GRADMIX_TEST_CGROUP_ROOT`):
+  /// a limit of 400 MiB of which 50 MiB are used, on the job's level of cgroup v1 or v2.
+  static func cgroupFixture(_ dir: String, version: Int) throws -> String {
+    let root = dir + "/cgroup-v\(version)"
+    let mib = 1_048_576
+    let files: [String: String] =
+      version == 2
+      ? [
+        "/proc/self/cgroup": "0::/slurm/job_42/step_0\n",
+        "/proc/self/mountinfo": "25 30 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n",
+        "/sys/fs/cgroup/slurm/job_42/memory.max": "\(400 * mib)\n",
+        "/sys/fs/cgroup/slurm/job_42/memory.current": "\(50 * mib)\n",
+        "/sys/fs/cgroup/slurm/job_42/step_0/memory.max": "max\n",
+      ]
+      : [
+        "/proc/self/cgroup": "5:cpuset:/\n4:memory:/slurm/job_7/step_batch\n",
+        "/proc/self/mountinfo": "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n",
+        "/sys/fs/cgroup/memory/slurm/job_7/memory.limit_in_bytes": "\(400 * mib)\n",
+        "/sys/fs/cgroup/memory/slurm/job_7/memory.usage_in_bytes": "\(50 * mib)\n",
+        "/sys/fs/cgroup/memory/slurm/job_7/step_batch/memory.limit_in_bytes": "9223372036854771712\n",
+        "/sys/fs/cgroup/memory/slurm/job_7/step_batch/memory.usage_in_bytes": "1000\n",
+      ]
+    for (path, text) in files {
+      try FileManager.default.createDirectory(
+        atPath: ((root + path) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+      try Data(text.utf8).write(to: URL(fileURLWithPath: root + path))
+    }
+    return root
+  }
+
+  /// In a memory cgroup (v1 or v2, the test hook's fixture) whose limit is below the data's need,
+  /// the run ends with exit 2 and one line naming the data file and the cgroup's limit, before
+  /// loading; the small data set fits under the same limit and trains.
+  @Test("a memory cgroup (v1, v2) below the data's need: exit 2, one line, nothing loaded", arguments: [1, 2])
+  func cgroupLimit(_ version: Int) throws {
+    let dir = try makeTemporaryDirectory("gradmix-cgroup")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try Data(Self.config.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let root = try Self.bigRoot(dir, count: 200_000)
+    let cgroup = try Self.cgroupFixture(dir, version: version)
+    let exe = productsDirectory().appendingPathComponent("gradmix").path
+    let r = try runMeasured(
+      exe, ["train", "--config", dir + "/c.yaml", "--data-root", root, "--out", dir + "/run", "--quiet"],
+      environment: ["GRADMIX_TEST_CGROUP_ROOT": cgroup])
+    #expect(r.signal == nil && r.status == 2, "\(r.stderr.suffix(600))")
+    let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }
+    #expect(errors.count == 1, "\(r.stderr)")
+    let line = errors.first ?? ""
+    #expect(line.contains("mnist/train-images-idx3-ubyte") && line.contains("nothing was loaded"), "\(line)")
+    let file = version == 2 ? "job_42/memory.max" : "job_7/memory.limit_in_bytes"
+    #expect(line.contains("cgroup") && line.contains(file), "\(line)")
+    #expect(r.maxRSSKiB < Self.storedKiB, "peak \(r.maxRSSKiB) KiB: the data was read before the refusal")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/run/metrics.jsonl"))
+    print("cgroup v\(version) fixture: exit \(r.status ?? -1), peak RSS \(r.maxRSSKiB) KiB: \(line)")
+
+    let fits = try runMeasured(
+      exe,
+      ["train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/small", "--quiet"],
+      environment: ["GRADMIX_TEST_CGROUP_ROOT": cgroup])
+    #expect(fits.status == 0, "\(fits.stderr.suffix(600))")
   }
 }

@@ -161,6 +161,55 @@ struct SignalTests {
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
   }
 
+  /// After a signal, mpirun SIGTERMs the ranks and SIGKILLs them `odls_base_sigkill_timeout` later
+  /// (1 s by default): a rank still finishing its step and checkpoint was killed, and the launcher
+  /// reported 75 with no checkpoint (`launcher` flaked so under load). A stand-in rank that takes
+  /// 2 s after SIGTERM to write its marker must get to write it through cluster/launch.sh.
+  @Test(
+    "a signal to cluster/launch.sh leaves the ranks time to write their checkpoint (mpirun's 1 s SIGKILL)",
+    .enabled(if: mpirunPath != nil, "mpirun is not installed"))
+  func launcherGrace() throws {
+    let dir = try makeTemporaryDirectory("gradmix-signal")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let rank = dir + "/rank.sh"
+    try Data(
+      """
+      #!/bin/bash
+      trap 'sleep 2; echo done > "\(dir)/marker-$OMPI_COMM_WORLD_RANK"; exit 75' TERM INT
+      echo > "\(dir)/ready-$OMPI_COMM_WORLD_RANK"
+      while true; do sleep 0.1; done
+
+      """.utf8
+    ).write(to: URL(fileURLWithPath: rank))
+    #expect(chmod(rank, 0o755) == 0)
+    let script = productsDirectory().appendingPathComponent("../../../cluster/launch.sh").standardized.path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "--default-signal=TERM,INT", "bash", script, "--ranks", "2", "--oversubscribe", "--bin", rank, "--", "train",
+    ]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in MPITests.env { env[k] = v }
+    process.environment = env
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline && process.isRunning
+      && !(0..<2).allSatisfy({ FileManager.default.fileExists(atPath: dir + "/ready-\($0)") })
+    {
+      usleep(20_000)
+    }
+    kill(process.processIdentifier, SIGINT)
+    let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 75, "\(output)")
+    for r in 0..<2 {
+      #expect(FileManager.default.fileExists(atPath: dir + "/marker-\(r)"), "rank \(r) was killed: \(output)")
+    }
+  }
+
   /// SIGTERM to `gradmix sweep`: the running cell gets it and stops at a checkpoint, no other cell
   /// starts, the sweep exits 75, and `--resume` continues the stopped cell (it orphaned its cells).
   @Test("SIGTERM to a sweep: passed on to the running cell, exit 75, resumable")

@@ -121,6 +121,23 @@ struct MemoryLimitsTests {
     #expect(unlimited.bytes == 20_000_000 * 1024.0, "\(unlimited)")
   }
 
+  @Test("the test hook GRADMIX_TEST_CGROUP_ROOT reads the cgroup files from a fixture tree, the rest from /proc")
+  func cgroupHook() throws {
+    let root = try Self.tree([
+      "/proc/self/cgroup": "0::/job\n",
+      "/proc/self/mountinfo": "25 30 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+      "/sys/fs/cgroup/job/memory.max": "1073741824\n", "/sys/fs/cgroup/job/memory.current": "268435456\n",
+    ])
+    let hooked = MemoryLimits(environment: ["GRADMIX_TEST_CGROUP_ROOT": root])
+    let cgroup = hooked.figures().filter { $0.source.hasPrefix("cgroup") }
+    #expect(cgroup == [MemoryLimits.Figure(bytes: 0.75 * Self.gib, source: cgroup.first?.source ?? "")], "\(cgroup)")
+    #expect(cgroup.first?.source.contains("/sys/fs/cgroup/job/memory.max") == true)
+    // The real MemAvailable is still read.
+    #expect(hooked.figures().contains { $0.source.contains("MemAvailable") })
+    // Without the hook, not the fixture.
+    #expect(!MemoryLimits(environment: [:]).figures().contains { $0.bytes == 0.75 * Self.gib })
+  }
+
   @Test("mountinfo's octal escapes")
   func unescape() {
     #expect(MemoryLimits.Mount.unescape("/a\\040b") == "/a b")

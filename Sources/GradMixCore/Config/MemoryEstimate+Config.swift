@@ -1,4 +1,5 @@
 import Foundation
+import GradMixData
 import GradMixEngine
 
 extension MemoryEstimate {
@@ -26,13 +27,20 @@ extension MemoryEstimate {
     return MemoryEstimate(model: model, localSources: local, batch: batch, gatherSources: gather, threads: threads)
   }
 
-  /// Throws a ``ConfigError`` naming `file` if the run needs more memory than is available.
+  /// Throws a ``ConfigError`` if the run needs more memory than is available: naming `file` if
+  /// the model alone does not fit, else the data file or folder whose loading would not fit
+  /// (``DataEstimate``, sized from headers before any data is read).
   public static func check(
     config: TrainConfig, options: RunOptions, rank: Int, worldSize: Int, threads: Int,
     file: String, available: AvailableMemory? = AvailableMemory.current()
   ) throws {
     let estimate = try training(config: config, options: options, rank: rank, worldSize: worldSize, threads: threads)
-    guard let available, estimate.totalBytes > available.bytes else { return }
-    throw ConfigError(file: file, field: "", estimate.refusal(available: available))
+    guard let available else { return }
+    if estimate.totalBytes > available.bytes {
+      throw ConfigError(file: file, field: "", estimate.refusal(available: available))
+    }
+    let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains, sampleShape: config.sampleShape)
+    try DataEstimate(config: config, options: options, catalog: catalog, rank: rank, worldSize: worldSize)
+      .check(modelBytes: estimate.totalBytes, available: available)
   }
 }
