@@ -2,8 +2,8 @@
 /// nil and the rest of the record survives (an old run or an interrupted write
 /// still reports). It is written as the plain value, and left out when nil.
 ///
-/// Numbers in lists and maps read a `null` (a non-finite number, as
-/// ``RecordCoding`` writes it) as NaN.
+/// In a list or map of numbers a `null` (a non-finite number, as ``RecordCoding``
+/// writes it) reads as NaN.
 ///
 /// Choice: the records' synthesized `Codable` does the work; the overloads of
 /// `KeyedDecodingContainer.decode` and `KeyedEncodingContainer.encode` below make
@@ -18,11 +18,7 @@ public struct Lenient<Value: Codable>: Codable {
   public init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
 
   public init(from decoder: Decoder) throws {
-    if let numbers = Value.self as? NullAsNaN.Type {
-      wrappedValue = (try? numbers.init(nullsAsNaN: decoder)) as? Value
-    } else {
-      wrappedValue = try? decoder.singleValueContainer().decode(Value.self)
-    }
+    wrappedValue = try? decoder.singleValueContainer().decode(Value.self)
   }
 
   public func encode(to encoder: Encoder) throws {
@@ -37,7 +33,29 @@ extension Lenient: Sendable where Value: Sendable {}
 extension KeyedDecodingContainer {
   /// A ``Lenient`` field: nil when its key is missing, null or of another type.
   public func decode<T>(_ type: Lenient<T>.Type, forKey key: Key) throws -> Lenient<T> {
-    (try? decodeIfPresent(type, forKey: key)) ?? Lenient()
+    Lenient(wrappedValue: value(T.self, key))
+  }
+
+  /// A list of numbers whose nulls read as NaN.
+  public func decode(_ type: Lenient<[Double]>.Type, forKey key: Key) throws -> Lenient<[Double]> {
+    Lenient(wrappedValue: value([Double?].self, key).map { $0.map { $0 ?? .nan } })
+  }
+
+  /// A map of numbers whose nulls read as NaN.
+  public func decode(_ type: Lenient<[String: Double]>.Type, forKey key: Key) throws -> Lenient<[String: Double]> {
+    Lenient(wrappedValue: value([String: Double?].self, key).map { $0.mapValues { $0 ?? .nan } })
+  }
+
+  /// A map of lists of numbers whose nulls read as NaN.
+  public func decode(
+    _ type: Lenient<[String: [Double]]>.Type, forKey key: Key
+  ) throws -> Lenient<[String: [Double]]> {
+    Lenient(wrappedValue: value([String: [Double?]].self, key).map { $0.mapValues { $0.map { $0 ?? .nan } } })
+  }
+
+  /// The value at `key`, or nil when it is missing, null or of another type.
+  private func value<T: Decodable>(_ type: T.Type, _ key: Key) -> T? {
+    (try? decodeIfPresent(T.self, forKey: key)) ?? nil
   }
 }
 
@@ -46,31 +64,4 @@ extension KeyedEncodingContainer {
   public mutating func encode<T>(_ value: Lenient<T>, forKey key: Key) throws {
     try encodeIfPresent(value.wrappedValue, forKey: key)
   }
-}
-
-/// Numbers, and lists and maps of them, whose nested nulls (non-finite numbers
-/// when written) read as NaN.
-protocol NullAsNaN: Decodable {
-  init(nullsAsNaN decoder: Decoder) throws
-}
-
-extension Double: NullAsNaN {
-  init(nullsAsNaN decoder: Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    self = c.decodeNil() ? .nan : try c.decode(Double.self)
-  }
-}
-
-extension Array: NullAsNaN where Element: NullAsNaN {
-  init(nullsAsNaN decoder: Decoder) throws { self = try [NaNFilled<Element>](from: decoder).map(\.value) }
-}
-
-extension Dictionary: NullAsNaN where Key == String, Value: NullAsNaN {
-  init(nullsAsNaN decoder: Decoder) throws { self = try [String: NaNFilled<Value>](from: decoder).mapValues(\.value) }
-}
-
-/// An element of a list or map of numbers, read with ``NullAsNaN``.
-private struct NaNFilled<T: NullAsNaN>: Decodable {
-  let value: T
-  init(from decoder: Decoder) throws { value = try T(nullsAsNaN: decoder) }
 }
