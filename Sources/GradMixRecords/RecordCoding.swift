@@ -4,9 +4,10 @@ import Foundation
 /// written and read: JSON with sorted keys; a non-finite number is written as
 /// `null` (JSON has no NaN) and a `null` in a list or map of numbers reads back as NaN.
 ///
-/// Choice: records are read leniently (``KeyedDecodingContainer/lenient(_:)``):
-/// a field that is missing, null or of another type reads as nil, and the rest
-/// of the record survives; an old run or an interrupted write still reports.
+/// Choice: records are read leniently (``Lenient``): a field that is missing,
+/// null or of another type reads as nil, and the rest of the record survives;
+/// an old run or an interrupted write still reports. A key renamed since older
+/// runs were written reads as its current name (``formerKeys``).
 public enum RecordCoding {
   /// Stands in for a non-finite number while encoding; replaced by `null` in the bytes.
   /// A NUL-led string, so no name or path a record holds spells it.
@@ -33,9 +34,20 @@ public enum RecordCoding {
     return out
   }
 
+  /// Top-level keys renamed since older runs were written, former → current (issue #27:
+  /// the evaluated split's accuracy and loss were `target_test_*` even under `--eval-split validation`).
+  /// No version writes both names in one record.
+  public static let formerKeys = ["target_test_accuracy": "target_accuracy", "target_test_loss": "target_loss"]
+
   /// A record read from JSON bytes; nil when they hold no JSON object.
   public static func decode<T: Decodable>(_ type: T.Type, from data: Data) -> T? {
-    try? JSONDecoder().decode(T.self, from: data)
+    let decoder = JSONDecoder()
+    decoder.keyDecodingStrategy = .custom { path in
+      let key = path[path.count - 1]
+      guard path.count == 1, let current = formerKeys[key.stringValue] else { return key }
+      return RenamedKey(stringValue: current)
+    }
+    return try? decoder.decode(T.self, from: data)
   }
 
   /// A record read from the file at `path`; nil when it is missing or not a JSON object.
@@ -51,22 +63,10 @@ public enum RecordCoding {
   }
 }
 
-extension KeyedDecodingContainer {
-  /// The value at `key`, or nil when it is missing, null or of another type.
-  public func lenient<T: Decodable>(_ key: Key) -> T? { (try? decodeIfPresent(T.self, forKey: key)) ?? nil }
-
-  /// A list of numbers whose nulls (non-finite when written) read as NaN.
-  public func numbers(_ key: Key) -> [Double]? {
-    (lenient(key) as [Double?]?).map { $0.map { $0 ?? .nan } }
-  }
-
-  /// A map of numbers whose nulls read as NaN.
-  public func numberMap(_ key: Key) -> [String: Double]? {
-    (lenient(key) as [String: Double?]?).map { $0.mapValues { $0 ?? .nan } }
-  }
-
-  /// A map of lists of numbers whose nulls read as NaN.
-  public func numberLists(_ key: Key) -> [String: [Double]]? {
-    (lenient(key) as [String: [Double?]]?).map { $0.mapValues { $0.map { $0 ?? .nan } } }
-  }
+/// A key as ``RecordCoding/formerKeys`` renames it.
+private struct RenamedKey: CodingKey {
+  let stringValue: String
+  var intValue: Int? { nil }
+  init(stringValue: String) { self.stringValue = stringValue }
+  init?(intValue: Int) { nil }
 }

@@ -63,7 +63,7 @@ struct RobustRunTests {
     #expect(
       try runProduct(common + ["--out", dir + "/stopped", "--stop-after", "7", "--step-timeout", "2.5"]).status == 0)
     let run = try Self.run(dir + "/stopped")
-    #expect(run.threads == 1)
+    #expect(run.provenance.threads == 1)
     #expect(run.stepTimeout == 2.5)
     #expect((run.configHash)?.isEmpty == false)
     let resumed = try runProduct(["train", "--resume", dir + "/stopped", "--quiet"])

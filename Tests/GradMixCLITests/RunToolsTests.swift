@@ -50,20 +50,20 @@ struct RunToolsTests {
     ] {
       #expect(keys.contains(key), "run.json lacks \(key)")
     }
-    #expect(run.threads == 1)
-    #expect(run.mpi?.contains("MPI") == true)
-    #expect(run.blas?.contains("OpenBLAS") == true)
+    #expect(run.provenance.threads == 1)
+    #expect(run.provenance.mpi?.contains("MPI") == true)
+    #expect(run.provenance.blas?.contains("OpenBLAS") == true)
     // The start-up table names the kernel set and why (issue 30), as run.json does.
-    let core = run.blasCore ?? "?", reason = run.blasCoreReason ?? "?"
+    let core = run.provenance.blasCore ?? "?", reason = run.provenance.blasCoreReason ?? "?"
     #expect(r.stdout.contains("BLAS:       OpenBLAS core \(core) (\(reason)), 1 engine thread(s)"), "\(r.stdout)")
-    let files = try #require(run.dataFiles)
+    let files = try #require(run.provenance.dataFiles)
     let mnist = try #require(files[Self.root + "/mnist/train-images-idx3-ubyte"])
     #expect(mnist == SHA256.hex(ofFile: Self.root + "/mnist/train-images-idx3-ubyte"))
     #expect(files.keys.contains { $0.hasPrefix(Self.root + "/photos/") })  // mnist-m blends photos
     let p = try #require(try MPITests.summary(dir + "/run").provenance)
-    #expect(p.commit == run.commit)
+    #expect(p.commit == run.provenance.commit)
     let meta = try Checkpoint.readMetadata(at: dir + "/run/final.safetensors")
-    #expect(meta.extra["commit"] == run.commit && meta.extra["hostname"] != nil)
+    #expect(meta.extra["commit"] == run.provenance.commit && meta.extra["hostname"] != nil)
   }
 
   /// An override is the user's number for the run: `--steps` does not scale it, and neither does

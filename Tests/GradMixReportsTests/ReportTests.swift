@@ -36,8 +36,8 @@ struct ReportTests {
     var run = RunInfo()
     run.method = method
     run.seed = String(seed)
-    run.commit = "abc123"
-    run.dirty = false
+    run.provenance.commit = "abc123"
+    run.provenance.dirty = false
     try Data(try json(run).utf8).write(to: URL(fileURLWithPath: dir + "/run.json"))
     var lines: [String] = []
     for step in [10, 20, 30] {

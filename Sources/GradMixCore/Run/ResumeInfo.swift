@@ -94,12 +94,12 @@ public struct ResumeInfo {
       targetGradient: try field("target_gradient", o.targetGradient.flatMap(TargetGradientMode.init(rawValue:))),
       mixing: try field("comm", o.comm.flatMap(MixingProtocol.init(rawValue:))),
       coordinatorOwnsSources: try field("coordinator_owns_sources", o.coordinatorOwnsSources))
-    info.threads = o.threads
+    info.threads = o.provenance.threads
     info.evalSplit = o.evalSplit.flatMap(EvalSplit.init(rawValue:))
     info.stepTimeout = o.stepTimeout
     info.fingerprint = o.configValues.map(ConfigFingerprint.init(values:))
     info.overrides = o.overrides ?? []
-    info.dataFiles = o.dataFiles
+    info.dataFiles = o.provenance.dataFiles
     return info
   }
 }

@@ -374,14 +374,14 @@ final class RunRecorder {
     run.comm = options.mixing.rawValue
     run.coordinatorOwnsSources = options.coordinatorOwnsSources
     run.command = options.commandLine
-    run.worldSize = comm.worldSize
+    run.provenance.worldSize = comm.worldSize
     run.overrides = options.overrides
     run.sources = sourcesRecord
     run.sampleShape = config.sampleShape
     run.classNames = classNames
     run.initWeights = initWeights
     // What --resume checks and reuses (README, "Reliability").
-    run.threads = BLAS.threads
+    run.provenance.threads = BLAS.threads
     run.evalSplit = options.evalSplit.rawValue
     run.stepTimeout = options.stepTimeout
     run.configHash = fingerprint.hash
