@@ -9,12 +9,7 @@ extension DiskDataset {
   public func footprint(split: Split, shape: [Int]) throws -> DataFootprint {
     switch format {
     case .imagefolder:
-      let root = path ?? ""
-      let (train, test) = folders
-      let classes = try ImageFolder.classNames(root: root, splitFolders: [train, test])
-      guard shape.count == 3 else {
-        throw DataError.shapeMismatch(what: root, data: "images (an image folder)", model: shape)
-      }
+      let (root, train, test, classes) = try imageFolderLayout(shape: shape)
       if ImageFolder.isDirectory(root + "/" + test) {
         return try ImageFolder.footprint(
           root: root, split: split == .train ? train : test, classes: classes, shape: shape,

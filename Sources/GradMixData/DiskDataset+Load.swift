@@ -20,12 +20,7 @@ extension DiskDataset {
   public func load(split: Split, shape: [Int]) throws -> ImageSet {
     switch format {
     case .imagefolder:
-      let root = path ?? ""
-      let (train, test) = folders
-      let classes = try ImageFolder.classNames(root: root, splitFolders: [train, test])
-      guard shape.count == 3 else {
-        throw DataError.shapeMismatch(what: root, data: "images (an image folder)", model: shape)
-      }
+      let (root, train, test, classes) = try imageFolderLayout(shape: shape)
       func part(_ folder: String) throws -> ImageSet {
         try ImageFolder.load(
           root: root, split: folder, classes: classes, channels: shape[0], height: shape[1], width: shape[2],
@@ -81,5 +76,22 @@ extension DiskDataset {
     guard format == .imagefolder else { return nil }
     let (train, test) = folders
     return try ImageFolder.classNames(root: path ?? "", splitFolders: [train, test])
+  }
+}
+
+extension DiskDataset {
+  /// An image folder's root, train and test folder names and class names,
+  /// after checking that `shape` is [C, H, W].
+  ///
+  /// - Throws: ``ImageFolder/classNames(root:splitFolders:)``'s errors and
+  ///   ``DataError/shapeMismatch(what:data:model:)``.
+  func imageFolderLayout(shape: [Int]) throws -> (root: String, train: String, test: String, classes: [String]) {
+    let root = path ?? ""
+    let (train, test) = folders
+    let classes = try ImageFolder.classNames(root: root, splitFolders: [train, test])
+    guard shape.count == 3 else {
+      throw DataError.shapeMismatch(what: root, data: "images (an image folder)", model: shape)
+    }
+    return (root, train, test, classes)
   }
 }

@@ -33,16 +33,7 @@ final class FileStream {
   ///   ``DataError/unreadable(path:reason:)``, ``DataError/empty(path:)`` or ``DataError/gzip(path:detail:)``.
   init(_ path: String) throws {
     self.path = path
-    var st = stat()
-    guard stat(path, &st) == 0 else {
-      if errno == ENOENT || errno == ENOTDIR { throw DataError.fileNotFound(path: path) }
-      throw DataError.unreadable(path: path, reason: String(cString: strerror(errno)))
-    }
-    guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError.notAFile(path: path) }
-    guard st.st_size > 0 else { throw DataError.empty(path: path) }
-    storedSize = Int(st.st_size)
-    fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw DataError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+    (fd, storedSize) = try openDataFile(path)
     // Fully initialised from here: a throw runs deinit, which closes fd.
     try fill(atLeast: 2)
     let gz = inEnd - inStart >= 2 && input[inStart] == 0x1f && input[inStart + 1] == 0x8b

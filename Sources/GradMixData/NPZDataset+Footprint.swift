@@ -66,16 +66,7 @@ extension NPZDataset {
 
     init(_ path: String) throws {
       self.path = path
-      var st = stat()
-      guard stat(path, &st) == 0 else {
-        if errno == ENOENT || errno == ENOTDIR { throw DataError.fileNotFound(path: path) }
-        throw DataError.unreadable(path: path, reason: String(cString: strerror(errno)))
-      }
-      guard (st.st_mode & S_IFMT) == S_IFREG else { throw DataError.notAFile(path: path) }
-      guard st.st_size > 0 else { throw DataError.empty(path: path) }
-      size = Int(st.st_size)
-      fd = open(path, O_RDONLY | O_CLOEXEC)
-      guard fd >= 0 else { throw DataError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+      (fd, size) = try openDataFile(path)
     }
 
     deinit { close(fd) }

@@ -10,8 +10,7 @@ extension RawDataset {
     let dir = root + "/" + rawValue
     switch self {
     case .mnist:
-      let source = (try? FileBytes.readRaw(dir + "/SOURCE")).map { String(decoding: $0, as: UTF8.self) } ?? "full"
-      if source.trimmingCharacters(in: .whitespacesAndNewlines) == "subset" {
+      if RawDataset.mnistIsSubset(dir) {
         return try DigitsCSV.footprint(dir + "/mnist_5k.csv.gz", side: 28).partitioned(
           split, classes: RawDataset.classCount)
       }

@@ -30,8 +30,7 @@ public enum RawDataset: String, CaseIterable, Sendable {
     let dir = root + "/" + rawValue
     switch self {
     case .mnist:
-      let source = (try? FileBytes.readRaw(dir + "/SOURCE")).map { String(decoding: $0, as: UTF8.self) } ?? "full"
-      if source.trimmingCharacters(in: .whitespacesAndNewlines) == "subset" {
+      if RawDataset.mnistIsSubset(dir) {
         let path = dir + "/mnist_5k.csv.gz"
         if !RawDataset.warnedSubset {
           RawDataset.warnedSubset = true
@@ -101,5 +100,13 @@ public enum RawDataset: String, CaseIterable, Sendable {
       px += img.resized(height: side, width: side).px
     }
     return ImageSet(height: side, width: side, channels: set.channels, pixels: px, labels: set.labels)
+  }
+}
+
+extension RawDataset {
+  /// Whether `mnist/SOURCE` says `subset` (the 5,000-image CSV stands in for the IDX files).
+  static func mnistIsSubset(_ dir: String) -> Bool {
+    let source = (try? FileBytes.readRaw(dir + "/SOURCE")).map { String(decoding: $0, as: UTF8.self) } ?? "full"
+    return source.trimmingCharacters(in: .whitespacesAndNewlines) == "subset"
   }
 }
