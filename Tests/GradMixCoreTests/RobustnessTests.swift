@@ -1,4 +1,5 @@
 import Foundation
+import GradMixData
 import GradMixEngine
 import GradMixRecords
 import Testing
@@ -69,8 +70,11 @@ struct RobustnessTests {
         target: {domain: mnist-m, labelled_per_class: 3, unlabelled: 10, test: 20}
         optimizer: {lr: 0.1}
         """, file: "c.yaml")
+    // The check also sizes the data from its headers: a small synthetic root.
+    let root = try SyntheticDataRoot.make()
+    defer { try? FileManager.default.removeItem(atPath: root) }
     let options = RunOptions(
-      method: .gradmix, seed: 1, dataSeed: 1, steps: 4, outDir: "o", dataRoot: "d", configPath: "c.yaml")
+      method: .gradmix, seed: 1, dataSeed: 1, steps: 4, outDir: "o", dataRoot: root, configPath: "c.yaml")
     let plenty = AvailableMemory(bytes: 1e10, source: "test")
     try MemoryEstimate.check(
       config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)
