@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GradMixDistributed
+import GradMixRecords
 import GradMixReports
 
 /// `gradmix table RUN...`: a metric's mean and 95% interval over seeds, per group.
@@ -61,19 +62,22 @@ struct TableCommand: ParsableCommand {
       print(String(decoding: try encoder.encode(tables), as: UTF8.self))
       return
     }
+    // A key as older runs named it (target_test_accuracy) means its current name, as the records read it.
+    let metric = RecordCoding.formerKeys[self.metric] ?? self.metric
+    let keys = by.split(separator: ",").map { RecordCoding.formerKeys[String($0)] ?? String($0) }
     // summary.json (and run.json, the config) only: metrics.jsonl may be large (issue #28).
     let folders = try RunCollection.expand(runs, readMetrics: false)
     let finished = folders.filter(\.finished)
     if !finished.isEmpty && !finished.contains(where: { $0.number(for: metric) != nil }) {
       let numeric = Set(finished.flatMap { f in f.summaryFields.keys.filter { f.summaryFields[$0]?.number != nil } })
       throw ValidationError(
-        "--metric: no run's summary.json has a number '\(metric)' (numbers there: \(numeric.sorted().prefix(12).joined(separator: ", ")))"
+        "--metric: no run's summary.json has a number '\(metric)' (numbers there: \(numeric.sorted().joined(separator: ", ")))"
       )
     }
     let table: ResultTable
     do {
       table = try ResultTable(
-        runs: folders, keys: by.split(separator: ",").map(String.init), metric: metric,
+        runs: folders, keys: keys, metric: metric,
         baseline: baseline)
     } catch {
       throw ValidationError("\(error)")

@@ -141,6 +141,10 @@ struct RunToolsTests {
     let row = try #require(table.stdout.split(separator: "\n").first { $0.hasPrefix("gradmix,") })
     let mean = try #require(Double(row.split(separator: ",")[2]))
     #expect(abs(mean - (accuracies[0] + accuracies[1]) / 2) < 1e-9)
+    // The metric's name before issue #27 still selects it.
+    let former = try runProduct(
+      ["table", out + "/gradmix-s1", out + "/gradmix-s2", "--format", "csv", "--metric", "target_test_accuracy"])
+    #expect(former.status == 0 && former.stdout == table.stdout, "\(former.stderr)")
 
     let report = try runProduct(["report", out, "--out", dir + "/report"])
     #expect(report.status == 0, "\(report.stderr)")
