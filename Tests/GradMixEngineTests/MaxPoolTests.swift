@@ -1,9 +1,9 @@
 import GradMixEngine
 import Testing
 
-/// The 2x2, stride-2 max pooling's fast paths (four outputs per SIMD step
-/// forward, no zero-fill backward when the windows tile the plane) against
-/// a scalar reference written from the definition: first maximum wins on
+/// The 2x2, stride-2 max pooling (forward four outputs per SIMD step, then
+/// a scalar tail; backward through the recorded argmax) against a scalar
+/// reference written from the definition: first maximum wins on
 /// ties, dY goes to that one position, every other dX is 0.
 struct MaxPoolTests {
   /// y and dx of the reference for one [C, H, W] batch.
@@ -27,7 +27,7 @@ struct MaxPoolTests {
     return (y, dx)
   }
 
-  // 8x16: SIMD steps only, tiles; 9x10: SIMD step + tail, odd height (no tiling).
+  // 8x16: SIMD steps only; 9x10: a SIMD step + a tail, odd height (the last row in no window); 6x12: 4 + 2.
   @Test("2x2 max pooling equals the scalar definition, ties included", arguments: [(8, 16), (9, 10), (6, 12)])
   func matchesDefinition(_ size: (Int, Int)) throws {
     let (h, w) = size, c = 3, n = 2, shape = Shape([c, h, w])

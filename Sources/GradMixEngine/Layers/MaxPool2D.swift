@@ -108,36 +108,12 @@ public struct MaxPool2D: WindowPooling {
     let g = window.geometry
     let planes = n * g.channels
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
-    let tiles = kernelSize == 2 && stride == 2 && g.height == 2 * g.outH && g.width == 2 * g.outW
     BLAS.parallelFor(planes) { p in
       let d = dx + p * g.inPlane
-      if tiles {
-        MaxPool2D.unpool2x2(d, dy + p * g.outPlane, argmax + p * g.outPlane, g)
-        return
-      }
       zeroLongFloats(d, g.inPlane)
       let src = dy + p * g.outPlane
       let idx = argmax + p * g.outPlane
       for j in 0..<g.outPlane { d[Int(idx[j])] += src[j] }
-    }
-  }
-
-  /// Backward of 2x2, stride-2 windows that tile the plane: every input
-  /// element lies in one window, so each is written once (dY at the
-  /// window's maximum, 0 elsewhere) with no zero-fill pass first. Writes
-  /// `0 + dY` so the bits equal the zero-fill-then-add loop's (a -0 becomes +0).
-  @inline(__always)
-  static func unpool2x2(
-    _ d: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ idx: UnsafePointer<Int32>, _ g: ConvGeometry
-  ) {
-    let w = g.width, outW = g.outW
-    for oh in 0..<g.outH {
-      let r0 = d + 2 * oh * w, r1 = r0 + w
-      for ow in 0..<outW {
-        let j = oh * outW + ow, c = 2 * ow
-        r0[c] = 0; r0[c + 1] = 0; r1[c] = 0; r1[c + 1] = 0
-        d[Int(idx[j])] = 0 + src[j]  // no branch on where the maximum was
-      }
     }
   }
 }
