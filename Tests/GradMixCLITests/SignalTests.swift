@@ -132,22 +132,11 @@ struct SignalTests {
     let dir = try makeTemporaryDirectory("gradmix-signal")
     let text = SmallRunConfig.text(steps: 5000, evalEvery: 1000, logEvery: 1)
     try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
-    let script = productsDirectory().appendingPathComponent("../../../cluster/launch.sh").standardized.path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    // env --default-signal: a shell cannot trap a signal ignored when it started (as under some test runners).
-    process.arguments = [
-      "--default-signal=TERM,INT", "bash", script, "--ranks", "3", "--oversubscribe", "--threads", "1", "--bin",
+    let (process, out) = try Self.launch([
+      "--ranks", "3", "--oversubscribe", "--threads", "1", "--bin",
       productsDirectory().appendingPathComponent("gradmix").path, "--",
       "train", "--config", dir + "/c.yaml", "--data-root", SmallRunConfig.root, "--out", dir + "/run", "--quiet",
-    ]
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in MPITests.env { env[k] = v }
-    process.environment = env
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = out
-    try process.run()
+    ])
     Self.waitForRecords(dir + "/run/metrics.jsonl", 5, of: process)
     kill(process.processIdentifier, sig)
     let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
@@ -159,6 +148,24 @@ struct SignalTests {
     #expect(!FileManager.default.fileExists(atPath: dir + "/run/summary.json"))
     let resumed = try MPITests.mpi(3, "gradmix", ["train", "--resume", dir + "/run", "--stop-after", "60", "--quiet"])
     #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+  }
+
+  /// Starts cluster/launch.sh with `arguments` and the MPI test environment; its stdout and
+  /// stderr go to the returned pipe. env --default-signal: a shell cannot trap a signal ignored
+  /// when it started (as under some test runners).
+  static func launch(_ arguments: [String]) throws -> (Process, Pipe) {
+    let script = productsDirectory().appendingPathComponent("../../../cluster/launch.sh").standardized.path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["--default-signal=TERM,INT", "bash", script] + arguments
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in MPITests.env { env[k] = v }
+    process.environment = env
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    return (process, out)
   }
 
   /// After a signal, mpirun SIGTERMs the ranks and SIGKILLs them `odls_base_sigkill_timeout` later
@@ -182,19 +189,7 @@ struct SignalTests {
       """.utf8
     ).write(to: URL(fileURLWithPath: rank))
     #expect(chmod(rank, 0o755) == 0)
-    let script = productsDirectory().appendingPathComponent("../../../cluster/launch.sh").standardized.path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-      "--default-signal=TERM,INT", "bash", script, "--ranks", "2", "--oversubscribe", "--bin", rank, "--", "train",
-    ]
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in MPITests.env { env[k] = v }
-    process.environment = env
-    let out = Pipe()
-    process.standardOutput = out
-    process.standardError = out
-    try process.run()
+    let (process, out) = try Self.launch(["--ranks", "2", "--oversubscribe", "--bin", rank, "--", "train"])
     let deadline = Date().addingTimeInterval(60)
     while Date() < deadline && process.isRunning
       && !(0..<2).allSatisfy({ FileManager.default.fileExists(atPath: dir + "/ready-\($0)") })

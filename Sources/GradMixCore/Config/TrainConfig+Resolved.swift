@@ -82,10 +82,7 @@ extension TrainConfig {
       schedule.minFactor = schedule.minFactor ?? Defaults.scheduleMinFactor
     }
     c.optimizer.schedule = schedule
-    let settings = options.method.settings(
-      steps: options.steps, targetAsSource: c.target.asSource ?? Defaults.targetAsSource,
-      hasPseudoLabels: c.pseudoLabels != nil,
-      finetuneFraction: c.finetuneSourceFraction ?? Defaults.finetuneSourceFraction, adaptiveLR: c.adaptiveLR?.enabled)
+    let settings = TrainingSetup.settings(config: c, options: options)
     c.adaptiveLR = AdaptiveLR(
       enabled: c.adaptiveLR?.enabled ?? settings.adaptiveLearningRate,
       beta: c.adaptiveLR?.beta ?? Defaults.adaptiveBeta, minScale: c.adaptiveLR?.minScale ?? Defaults.adaptiveMinScale,

@@ -41,11 +41,7 @@ public final class Trainer {
     self.options = options
     let instruments = InstrumentedCommunicator(wrapping: communicator, separatingWait: true)
     comm = options.instrument ? instruments : communicator
-    let settings = options.method.settings(
-      steps: options.steps, targetAsSource: config.target.asSource ?? TrainConfig.Defaults.targetAsSource,
-      hasPseudoLabels: config.pseudoLabels != nil,
-      finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
-      adaptiveLR: config.adaptiveLR?.enabled)
+    let settings = TrainingSetup.settings(config: config, options: options)
     let (network, parameters, statistics, initWeights) = try TrainingSetup.network(config: config, options: options)
     let (mixer, update, multipliers) = try TrainingSetup.update(config: config, options: options, network: network)
     sources = try TrainingSetup.sources(config: config, options: options, settings: settings, worldSize: comm.worldSize)

@@ -41,11 +41,7 @@ public struct DataEstimate: Sendable {
   ///
   /// - Throws: the readers' header errors (the same a load would throw).
   public init(config: TrainConfig, options: RunOptions, catalog: DomainCatalog, rank: Int, worldSize: Int) throws {
-    let settings = options.method.settings(
-      steps: options.steps, targetAsSource: config.target.asSource ?? TrainConfig.Defaults.targetAsSource,
-      hasPseudoLabels: config.pseudoLabels != nil,
-      finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
-      adaptiveLR: config.adaptiveLR?.enabled)
+    let settings = TrainingSetup.settings(config: config, options: options)
     // A placement that leaves a rank idle is the trainer's error to report; then nothing is estimated.
     guard
       let infos = try? TrainingSetup.sources(
@@ -57,8 +53,7 @@ public struct DataEstimate: Sendable {
     let mine = infos.filter { $0.shards.contains { $0.rank == rank } }
     var loads: [Load] = []
     let t = config.target
-    if rank == 0 || TrainingSetup.recomputesTarget(options, settings) || mine.contains(where: { !$0.kind.isConfigured })
-    {
+    if TrainingSetup.loadsTarget(rank: rank, options: options, settings: settings, mine: mine) {
       let split = t.split ?? TrainConfig.Defaults.targetSplit
       for (s, field) in [(split, "target")] + (t.testSplit.map { [($0, "target.test_split")] } ?? []) {
         let f = try catalog.footprint(t.domain, split: s)

@@ -14,7 +14,7 @@ extension TrainingSetup {
   ) throws -> (target: TargetData, catalog: DomainCatalog, classNames: [String]) {
     let mine = sources.indices.filter { k in sources[k].shards.contains { $0.rank == rank } }
     let computesTarget = rank == 0 || recomputesTarget(options, settings)
-    let needsSplit = computesTarget || mine.contains { !sources[$0].kind.isConfigured }
+    let needsSplit = loadsTarget(rank: rank, options: options, settings: settings, mine: mine.map { sources[$0] })
     let catalog = try DomainCatalog(dataRoot: options.dataRoot, custom: config.domains, sampleShape: config.sampleShape)
     guard catalog.sampleShape == network.inputShape.dims else {  // the batch buffers are sized by the model's input
       throw DataError.shapeMismatch(what: "model.input", data: "\(catalog.sampleShape)", model: network.inputShape.dims)

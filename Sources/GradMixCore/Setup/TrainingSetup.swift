@@ -112,6 +112,24 @@ enum TrainingSetup {
     options.targetGradient == .recompute && settings.needsTargetGradient
   }
 
+  /// Whether rank `rank` loads the target's split: rank 0 (it computes g_T), every rank that
+  /// recomputes g_T, and a rank holding the labelled target set or pseudo-labels as a source.
+  static func loadsTarget(
+    rank: Int, options: RunOptions, settings: Method.Settings, mine: [SourceInfo]
+  ) -> Bool {
+    rank == 0 || recomputesTarget(options, settings) || mine.contains { !$0.kind.isConfigured }
+  }
+
+  /// What `options.method` turns on for a run of `config` (the config's `target.as_source`,
+  /// `pseudo_labels`, `finetune_source_fraction` and `adaptive_lr.enabled`, defaults where unset).
+  static func settings(config: TrainConfig, options: RunOptions) -> Method.Settings {
+    options.method.settings(
+      steps: options.steps, targetAsSource: config.target.asSource ?? TrainConfig.Defaults.targetAsSource,
+      hasPseudoLabels: config.pseudoLabels != nil,
+      finetuneFraction: config.finetuneSourceFraction ?? TrainConfig.Defaults.finetuneSourceFraction,
+      adaptiveLR: config.adaptiveLR?.enabled)
+  }
+
   /// The method's weighting rule over `layers` trainable layers; throws if the
   /// config asks for label scores that the model cannot give.
   static func rule(
