@@ -196,7 +196,7 @@ struct MPITests {
     Set((summary.sources ?? []).flatMap { ($0.shards ?? []).map(\.rank) })
   }
 
-  /// The default method (`gradmix`: label scores, which need whole source
+  /// The default method (`gated-pcgrad`: label scores, which need whole source
   /// gradients) on experiments/digits (2 sources, the target as
   /// a source, pseudo-labels: 4 sources) on 4, 5 and 6 ranks, batches split
   /// where ranks outnumber the sources, trains the one-process model
