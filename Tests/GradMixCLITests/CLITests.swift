@@ -39,7 +39,9 @@ struct CLITests {
     for m in names { #expect(help.stdout.contains(m), "train --help lacks \(m)") }
     // The suite's methods: a subset, in its table order, ours last.
     let suite = try runProduct(["info", "--methods", "--suite"]).stdout.split(separator: "\n").map(String.init)
-    #expect(suite.first == "uniform" && suite.last == "gated-pcgrad" && suite.dropLast().last == "gradmix" && Set(suite).isSubset(of: names), "\(suite)")
+    #expect(
+      suite.first == "uniform" && suite.last == "gated-pcgrad" && suite.dropLast().last == "gradmix"
+        && Set(suite).isSubset(of: names), "\(suite)")
   }
 
   @Test("gradmix table --values: the statistics of given values, as a JSON list of tables")

@@ -40,15 +40,18 @@ struct ChooseLRScriptTests {
     let dir = try makeTemporaryDirectory("gradmix-choose-lr")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     for seed in 1...2 {
-      try Self.run(dir, task: "digits", method: "gated-pcgrad", tag: "gated-pcgrad", seed: seed, overrides: "", accuracy: 0.5)
       try Self.run(
-        dir, task: "digits", method: "gated-pcgrad", tag: "lr3", seed: seed, overrides: "optimizer.lr=0.03", accuracy: 0.7)
+        dir, task: "digits", method: "gated-pcgrad", tag: "gated-pcgrad", seed: seed, overrides: "", accuracy: 0.5)
+      try Self.run(
+        dir, task: "digits", method: "gated-pcgrad", tag: "lr3", seed: seed, overrides: "optimizer.lr=0.03",
+        accuracy: 0.7)
       try Self.run(
         dir, task: "digits", method: "gated-pcgrad", tag: "lr5", seed: seed, overrides: "optimizer.lr=0.05",
         accuracy: 0.6 + 0.01 * Double(seed))
       // A rule variant at a better accuracy is not a point of the grid.
       try Self.run(
-        dir, task: "digits", method: "gated-pcgrad", tag: "v", seed: seed, overrides: "optimizer.lr=0.05 weighting.hold=0",
+        dir, task: "digits", method: "gated-pcgrad", tag: "v", seed: seed,
+        overrides: "optimizer.lr=0.05 weighting.hold=0",
         accuracy: 0.9)
     }
     let tsv = dir + "/lr.tsv", md = dir + "/lr.md"

@@ -71,11 +71,18 @@ struct ResumeTests {
     #expect(straight.status == 0, "\(straight.stderr)")
     let stopped = try runProduct(common + ["--out", dir + "/old", "--method", "gated-pcgrad", "--stop-after", "20"])
     #expect(stopped.status == 0, "\(stopped.stderr)")
-    // Rewrite run.json as the code before the rename wrote it.
     let path = dir + "/old/run.json"
     var run = try #require(
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
     #expect(run["method_names"] as? String == "2026-12-05")
+    // Recorded with today's names, a renamed method is refused with its new name.
+    run["method"] = "gradmix-paper"
+    try JSONSerialization.data(withJSONObject: run).write(to: URL(fileURLWithPath: path))
+    let refused = try runProduct(["train", "--resume", dir + "/old", "--quiet"])
+    let errors = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+    #expect(refused.status == 2 && errors.count == 1, "\(refused.stderr)")
+    #expect(errors.first?.contains("now called gradmix") == true, "\(refused.stderr)")
+    // Rewritten as the code before the rename wrote it: `gradmix`, no method_names.
     run["method"] = "gradmix"
     run["method_names"] = nil
     try JSONSerialization.data(withJSONObject: run).write(to: URL(fileURLWithPath: path))
@@ -86,13 +93,5 @@ struct ResumeTests {
     let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/old")
     #expect(b.method == "gated-pcgrad")
     #expect(a.paramsL2 == b.paramsL2)
-    // The same folder recorded with today's names and a renamed method is refused with its new name.
-    run["method"] = "gradmix-paper"
-    run["method_names"] = "2026-12-05"
-    try JSONSerialization.data(withJSONObject: run).write(to: URL(fileURLWithPath: path))
-    let refused = try runProduct(["train", "--resume", dir + "/old", "--quiet"])
-    let errors = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
-    #expect(refused.status == 2 && errors.count == 1, "\(refused.stderr)")
-    #expect(errors.first?.contains("now called gradmix") == true, "\(refused.stderr)")
   }
 }

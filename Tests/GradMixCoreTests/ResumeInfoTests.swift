@@ -40,6 +40,7 @@ struct ResumeInfoTests {
     #expect(now.method == .gradmix && now.renamedNote == nil)
     #expect(try Self.read(method: "gated-pcgrad", names: Method.namesDate).method == .gatedPCGrad)
     let error = #expect(throws: ConfigError.self) { try Self.read(method: "gradmix-paper", names: Method.namesDate) }
-    #expect(error?.description.contains("the paper's method is now called gradmix") == true, "\(String(describing: error))")
+    #expect(
+      error?.description.contains("the paper's method is now called gradmix") == true, "\(String(describing: error))")
   }
 }
