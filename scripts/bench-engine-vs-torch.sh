@@ -9,7 +9,7 @@
 # 2. The sgemm-only bound of a digit-CNN step on one thread (`gradmix bench engine --sgemm-bound`: the
 #    step's sgemm calls with the same shapes, alone) and the engine's share of it.
 # 3. The 2-rank critical path: experiments/many-sources with its first source, target not a source,
-#    `--method gradmix-no-pl --threads 1`, on 2 ranks (rank 1 the source while rank 0 computes g_T)
+#    `--method gated-pcgrad-no-pl --threads 1`, on 2 ranks (rank 1 the source while rank 0 computes g_T)
 #    against one process; median over runs of each run's median step.
 # Everything runs as a user runs it: OPENBLAS_CORETYPE and the binary's own markers are removed from
 # the environment (the binary picks its kernels itself). Prints the CPU model, each side's kernels and
@@ -107,10 +107,13 @@ if ((scaling)); then
     /^pseudo_labels:/ { next }
     { print }' experiments/many-sources/config.yaml > "$work/k1.yaml"
   if ((EUID == 0)); then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
+  # The method by its name in $bin (a binary from before the names of 2026-12-05 calls it gradmix-no-pl).
+  method=gated-pcgrad-no-pl
+  "$bin" info --methods | grep -qx "$method" || method=gradmix-no-pl
   for rep in 1 2 3; do
     for n in 1 2; do
       o=$work/run-$n-$rep
-      args=(train --config "$work/k1.yaml" --data-root "$data_root" --method gradmix-no-pl --threads 1 --quiet
+      args=(train --config "$work/k1.yaml" --data-root "$data_root" --method "$method" --threads 1 --quiet
             --check-every 0 --out "$o")
       if ((n == 1)); then "$bin" "${args[@]}"; else mpirun -np 2 --oversubscribe "$bin" "${args[@]}"; fi
       echo "$n $("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["median_seconds"]["step"])' "$o/summary.json")" \
@@ -193,7 +196,7 @@ if crit:
     md += [
         "## The 2-rank critical path",
         "",
-        "experiments/many-sources with its first source, the target not a source, \`--method gradmix-no-pl --threads 1\`,",
+        "experiments/many-sources with its first source, the target not a source, \`--method gated-pcgrad-no-pl --threads 1\`,",
         "40 steps: one process (target gradient and the source in turn) against 2 ranks (rank 1 the source while rank 0",
         "computes g_T); median over 3 runs of each run's median step (summary.json).",
         "",

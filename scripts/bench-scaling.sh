@@ -2,7 +2,7 @@
 # Scaling study of `gradmix train` over ranks: weak scaling (K sources on K+1 ranks, rank 0 computing
 # the target gradient) and strong scaling (2 sources on 1 process and on 3..N ranks, the sources'
 # batches split over the workers when they outnumber the sources). Every run is 1 engine thread per
-# rank, the sources of experiments/many-sources (first K), method gradmix-no-pl with the target not
+# rank, the sources of experiments/many-sources (first K), method gated-pcgrad-no-pl with the target not
 # mixed in as a source, so the K sources are the only source work. Writes results/scaling.json,
 # results/scaling.md and results/scaling.png (scripts/report/scaling_report.py): median step per
 # phase of rank 0 (summary.json median_seconds) and each rank's median step.
@@ -30,6 +30,9 @@ while (($#)); do
 done
 bin=${GRADMIX_BIN:-.build/release/gradmix}
 [[ -x $bin ]] || { echo "bench-scaling: $bin is missing: run scripts/setup.sh first" >&2; exit 1; }
+# The method by its name in $bin (a binary from before the names of 2026-12-05 calls it gradmix-no-pl).
+method=gated-pcgrad-no-pl
+"$bin" info --methods | grep -qx "$method" || method=gradmix-no-pl
 if ((EUID == 0)); then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -52,7 +55,7 @@ make_config() {
 # run LABEL K RANKS: one training run; appends its record.
 run() {
   local label=$1 k=$2 n=$3 rep=$4 out=$work/run-$1-$2-$3-$4
-  local args=(train --config "$work/k$k.yaml" --data-root "$data_root" --method gradmix-no-pl --threads 1
+  local args=(train --config "$work/k$k.yaml" --data-root "$data_root" --method "$method" --threads 1
               --quiet --check-every 0 --out "$out")
   if ((n == 1)); then "$bin" "${args[@]}"; else mpirun -np "$n" --oversubscribe "$bin" "${args[@]}"; fi
   python3 - "$out/summary.json" "$label" "$k" "$n" "$rep" >> "$records" <<'PY'

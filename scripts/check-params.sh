@@ -8,7 +8,9 @@
 #        BEFORE (a table this script wrote earlier: compare with it).
 # Writes one line per run: method, processes, params_l2 as summary.json holds it (full precision).
 # With BEFORE, also prints a markdown table of both (a method in only one of them is listed as
-# such) and exits 1 if any method in both differs in any bit.
+# such) and exits 1 if any method in both differs in any bit. A BEFORE table with a `gradmix-paper` row
+# used the names before 2026-12-05: its rows are compared under today's names (gradmix -> gated-pcgrad,
+# gradmix-paper -> gradmix, gradmix-no-pl -> gated-pcgrad-no-pl).
 # Needs the data (data/raw) and, for NPS > 1, mpirun.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,8 +20,10 @@ bin=${GRADMIX_BIN:-.build/release/gradmix}
 [[ -x $bin ]] || { echo "error: $bin: missing; run swift build -c release first" >&2; exit 1; }
 runs=${RUNS:-runs/check-params}
 nps=${NPS:-"1 3"}
-# The method list comes from the binary: the "(values: ...)" of --method in `train --help`.
-methods=${METHODS:-$("$bin" train --help | tr '\n' ' ' | sed -n 's/.*--method <method>[^(]*(values: \([^)]*\)).*/\1/p' | tr -d ',' | tr -s ' ')}
+# The method list comes from the binary: `info --methods` (the one list scripts read), else (an older
+# binary) the "(values: ...)" of --method in `train --help`.
+methods=${METHODS:-$("$bin" info --methods 2>/dev/null | tr '\n' ' ' || true)}
+[[ -n $methods ]] || methods=$("$bin" train --help | tr '\n' ' ' | sed -n 's/.*--method <method>[^(]*(values: \([^)]*\)).*/\1/p' | tr -d ',' | tr -s ' ')
 [[ -n $methods ]] || { echo "error: check-params: could not read the method list from $bin train --help" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 mkdir -p "$(dirname "$out")" "$runs"
@@ -40,7 +44,11 @@ for np in $nps; do
 done
 if [[ -n ${BEFORE:-} ]]; then
   awk -F'\t' '
-    NR == FNR { if (FNR > 1) before[$1 "\t" $2] = $3; next }
+    NR == FNR { if (FNR > 1) { rows[FNR] = $0; if ($1 == "gradmix-paper") old = 1 }; next }
+    FNR == 1 {
+      renamed["gradmix"] = "gated-pcgrad"; renamed["gradmix-paper"] = "gradmix"; renamed["gradmix-no-pl"] = "gated-pcgrad-no-pl"
+      for (r in rows) { split(rows[r], p, "\t"); m = (old && p[1] in renamed) ? renamed[p[1]] : p[1]; before[m "\t" p[2]] = p[3] }
+    }
     FNR > 1 { after[$1 "\t" $2] = $3; order[++n] = $1 "\t" $2 }
     END {
       print "| method | processes | before | after | same |"

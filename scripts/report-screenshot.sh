@@ -3,7 +3,7 @@
 # check that the self-contained page displays in a real browser.
 #
 # Usage: scripts/report-screenshot.sh [--report DIR] [--png FILE] [--width W] [--height H]
-#   --report DIR   a report folder holding index.html (default: make one: a short uniform and gradmix
+#   --report DIR   a report folder holding index.html (default: make one: a short uniform and gated-pcgrad
 #                  run on a synthetic data root, then `gradmix report`)
 #   --png FILE     output image (default docs/images/report.png)
 # Installs Chromium with apt-get if it is missing (Debian/Ubuntu, as root); not run in CI.
@@ -31,7 +31,7 @@ if [[ -z $report ]]; then
   [[ -x $bin ]] || { echo "report-screenshot: $bin is missing: swift build -c release first" >&2; exit 1; }
   work=$(mktemp -d)
   "$bin" data synthesize "$work/data" --per-class-train 60 --per-class-test 60 >/dev/null
-  "$bin" sweep --config experiments/digits/config.yaml --methods uniform,gradmix --seeds 1 --steps 150 \
+  "$bin" sweep --config experiments/digits/config.yaml --methods uniform,gated-pcgrad --seeds 1 --steps 150 \
     --data-root "$work/data" --jobs 2 --out "$work/runs" target.unlabelled=250 target.test=250 \
     'sources[0].limit=400' >/dev/null
   "$bin" report "$work/runs" --out "$work/report" >/dev/null

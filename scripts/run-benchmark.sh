@@ -37,9 +37,9 @@ sweep() {
   "$bin" sweep --config "experiments/$exp/config.yaml" --methods "$methods" --seeds "$seed_list" \
     --steps "$steps" --jobs "$jobs" --threads "$threads" --out "$out" --prefix "$exp-" --resume
 }
-sweep digits target-only,source-only,finetune,uniform,l2rw,gradmix-paper,gradmix-no-pl,gradmix
-sweep digits-uci uniform,target-only,gradmix-paper,gradmix
-sweep digits-noise uniform,gradmix-paper,gradmix
+sweep digits target-only,source-only,finetune,uniform,l2rw,gradmix,gated-pcgrad-no-pl,gated-pcgrad
+sweep digits-uci uniform,target-only,gradmix,gated-pcgrad
+sweep digits-noise uniform,gradmix,gated-pcgrad
 elapsed=$(( $(date +%s) - start ))
 PY=$(scripts/setup-python.sh)
 "$PY" scripts/report/digits_report.py --runs "$out" --steps "$steps" --elapsed "$elapsed" --jobs "$jobs" \

@@ -4,7 +4,7 @@
 # Usage: scripts/run-own-data.sh [OUT]   (default runs/own-data; needs a release build and the data:
 #   scripts/fetch-data.sh, then .venv/bin/python scripts/data/make_example_data.py)
 #   1. experiments/imagefolder (image folders, PNG + JPEG) and experiments/npz (.npz feature vectors):
-#      gradmix and target-only, seed 1;
+#      gated-pcgrad and target-only, seed 1;
 #   2. experiments/motions (BasicMotions, 80 sensor recordings): every method, seeds 1-3.
 # Prints one markdown table per task: the target test accuracy of each run (summary.json).
 set -euo pipefail
@@ -27,7 +27,7 @@ accuracy() { python3 -c 'import json,sys; s = json.load(open(sys.argv[1])); prin
 for task in imagefolder npz; do
   echo "| $task | method | test accuracy (%) | wall (s) |"
   echo "|---|---|---|---|"
-  for m in target-only gradmix; do
+  for m in target-only gated-pcgrad; do
     train "experiments/$task/config.yaml" "$m" 1 "$task-$m-1"
     wall=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["wall_seconds"])' "$out/$task-$m-1/summary.json")
     echo "| | $m | $(accuracy "$out/$task-$m-1") | $wall |"
@@ -35,7 +35,7 @@ for task in imagefolder npz; do
   echo
 done
 
-methods=(target-only source-only finetune uniform l2rw gradmix-paper gradmix-no-pl gradmix)
+methods=(target-only source-only finetune uniform l2rw gradmix gated-pcgrad-no-pl gated-pcgrad)
 echo "| motions method | seed 1 | seed 2 | seed 3 | mean |"
 echo "|---|---|---|---|---|"
 for m in "${methods[@]}"; do

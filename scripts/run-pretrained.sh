@@ -9,8 +9,8 @@
 #       scratch     random initialisation (the suite's run),
 #       pretrained  model.init = the fashion weights, every layer trains,
 #       frozen      model.init + model.freeze: [conv1, conv2] (the convolutional features fixed),
-#     each with --method target-only and --method gradmix, seeds 1-3, at the suite's learning rates
-#     (experiments/suite/learning-rates.tsv: gradmix 0.05; target-only has no entry: the config's 0.01);
+#     each with --method target-only and --method gated-pcgrad, seeds 1-3, at the suite's learning rates
+#     (experiments/suite/learning-rates.tsv: gated-pcgrad 0.05; target-only has no entry: the config's 0.01);
 #  3. the table: final test accuracy (mean ± sd over seeds), steps until the test accuracy (evaluated every
 #     20 steps) first reaches the from-scratch run's final mean, and wall seconds per run.
 #
@@ -51,8 +51,8 @@ weights=$(cd "$out/source" && pwd)/final.safetensors   # absolute: a relative mo
 list=$out/runs.tsv
 : >"$list"
 for seed in $seeds; do
-  for method in target-only gradmix; do
-    lr=0.01; [[ $method == gradmix ]] && lr=0.05
+  for method in target-only gated-pcgrad; do
+    lr=0.01; [[ $method == gated-pcgrad ]] && lr=0.05
     for variant in scratch pretrained frozen; do
       args="--method $method --seed $seed optimizer.lr=$lr eval_every=20"
       case $variant in
@@ -90,7 +90,7 @@ print(f"Pretraining on {source}: {pre['steps']} steps, test accuracy on its own 
       f"{100 * pre.get('target_accuracy', pre.get('target_test_accuracy')):.1f}%, {pre['wall_seconds']:.0f} s.\n")
 print("| method | start | test accuracy (mean ± sd, %) | per seed | steps to the scratch run's final accuracy | wall s per run |")
 print("|---|---|---|---|---|---|")
-for method in ("target-only", "gradmix"):
+for method in ("target-only", "gated-pcgrad"):
     runs = {v: [load(f"{v}-{method}-s{s}") for s in seeds] for v in ("scratch", "pretrained", "frozen")}
     goal = statistics.mean(a for a, _, _ in runs["scratch"])
     for v, rs in runs.items():

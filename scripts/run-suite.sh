@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The task suite (experiments/suite/*): every method over every task and seed, in parallel and
 # resumable; writes results/<name>.json (one record per run), results/<name>.md (per task: mean ± 95% CI,
-# paired differences to uniform and l2rw, gradmix against every method, the mean over tasks, wall time)
+# paired differences to uniform and l2rw, gated-pcgrad against every method, the mean over tasks, wall time)
 # and results/<name>.png.
 #
 # Usage: scripts/run-suite.sh [--seeds "1 2 3 4 5"] [--steps N] [--jobs J] [--tasks "digits ..."]
@@ -11,7 +11,7 @@
 #   --eval-split     test (default; the tables) or validation (held out of the target's unlabelled
 #                    draw, disjoint from test: what rules and hyperparameters are chosen on)
 #   --name NAME      results/NAME.{json,md,png} (default suite, or screens/suite-validation)
-#   --variant T=A    also run method "T" as `gradmix train ... A` (e.g. 'ema9=--method gradmix --rule-ema 0.9'),
+#   --variant T=A    also run method "T" as `gradmix train ... A` (e.g. 'hold0=--method gated-pcgrad weighting.hold=0'),
 #                    recorded under the method name T
 #   --methods        default: `gradmix info --methods --suite` (the one method list), then `subset`;
 #                    may include `subset`: uniform on the best subset of each task's sources, chosen on the

@@ -23,7 +23,7 @@ rm -rf "$out"
 mkdir -p results
 samples=$(mktemp)
 start=$(date +%s)
-cluster/launch.sh --ranks "$ranks" --oversubscribe --bin "$bin" -- train --config experiments/digits/config.yaml --method gradmix \
+cluster/launch.sh --ranks "$ranks" --oversubscribe --bin "$bin" -- train --config experiments/digits/config.yaml --method gated-pcgrad \
   --steps "$steps" --out "$out" --quiet >"$out.log" 2>&1 &
 launcher=$!
 sleep 2

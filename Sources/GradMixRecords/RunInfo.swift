@@ -30,6 +30,9 @@ public struct RunInfo: Codable, Equatable, Sendable {
     /// The config file's path.
     public var config: String?
     public var method: String?
+    /// The date of the method names `method` uses (nil: a run.json written
+    /// before the names of 2026-12-05, whose `gradmix` was the gated PCGrad rule).
+    public var methodNames: String?
     /// Seeds as text (a UInt64 does not fit every JSON reader's numbers).
     public var seed: String?
     public var dataSeed: String?
@@ -56,6 +59,7 @@ public struct RunInfo: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
       case config, method, seed, steps, comm, command, overrides, sources
+      case methodNames = "method_names"
       case dataSeed = "data_seed", dataRoot = "data_root", targetGradient = "target_gradient"
       case coordinatorOwnsSources = "coordinator_owns_sources", sampleShape = "sample_shape"
       case classNames = "class_names", evalSplit = "eval_split", stepTimeout = "step_timeout"

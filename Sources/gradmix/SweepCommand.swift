@@ -139,10 +139,7 @@ struct SweepCommand: ParsableCommand {
   func checkGrid() throws {
     if let methods {
       let list = methods.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-      for m in list where Method(rawValue: m) == nil {
-        throw ValidationError(
-          "--methods: '\(m)' is not a method (methods: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))")
-      }
+      for m in list where Method(rawValue: m) == nil { throw ValidationError("--methods: " + Method.unknownMessage(m)) }
       if let twice = list.first(where: { m in list.filter { $0 == m }.count > 1 }) {
         throw ValidationError("--methods: '\(twice)' is listed twice (its runs would share folders)")
       }

@@ -41,7 +41,11 @@ struct TrainCommand: ParsableCommand {
       visibility: .hidden))
   var injectNan: [String] = []
 
-  @Option(help: "Method. Default: the config's, else gradmix.")
+  @Option(
+    help: ArgumentHelp(
+      "Method: \(Method.allCases.map(\.rawValue).joined(separator: ", ")). Default: the config's, else \(TrainConfig.Defaults.method.rawValue).",
+      valueName: "method"),
+    transform: Method.argument)
   var method: Method?
 
   @Option(help: "Random seed (model init, sampling). Default: the config's, else 1.")
@@ -141,6 +145,7 @@ struct TrainCommand: ParsableCommand {
       if let resume {
         try RunDirectory.checkResumable(resume)
         let run = try ResumeInfo.read(directory: resume)
+        if world.rank == 0, let note = run.renamedNote { printError("note: \(resume): \(note)") }
         cfg = try TrainConfig.load(path: resume + "/config.yaml")
         resumed = run
         if let recorded = run.threads, let threads = shared.threads, threads != recorded {

@@ -22,17 +22,26 @@ struct CLITests {
     #expect(r.status == 0, "\(r.stderr)")
     let names = r.stdout.split(separator: "\n").map(String.init)
     #expect(Set(names).count == names.count && names.count >= 8, "\(names)")
-    for m in ["target-only", "uniform", "l2rw", "pcgrad-target", "gradmix-paper", "gradmix"] {
+    for m in ["target-only", "uniform", "l2rw", "pcgrad-target", "gradmix", "gated-pcgrad"] {
       #expect(names.contains(m), "missing \(m)")
     }
     // Every listed name is a method train accepts (an unknown one fails before any data is read).
     let bad = try runProduct(["train", "--method", "no-such-method"])
     #expect(bad.status != 0)
+    // A renamed method is refused with its new name: exit 2, one error line (Method.removed).
+    for (old, now) in [("gradmix-paper", "now called gradmix"), ("gradmix-no-pl", "now called gated-pcgrad-no-pl")] {
+      let renamed = try runProduct(["train", "--method", old])
+      let lines = renamed.stderr.split(separator: "\n")
+      #expect(renamed.status == 2 && lines.count == 1, "\(renamed.stderr)")
+      #expect(lines.first?.hasPrefix("error:") == true && lines.first?.contains(now) == true, "\(renamed.stderr)")
+    }
     let help = try runProduct(["train", "--help"])
     for m in names { #expect(help.stdout.contains(m), "train --help lacks \(m)") }
     // The suite's methods: a subset, in its table order, ours last.
     let suite = try runProduct(["info", "--methods", "--suite"]).stdout.split(separator: "\n").map(String.init)
-    #expect(suite.first == "uniform" && suite.last == "gradmix" && Set(suite).isSubset(of: names), "\(suite)")
+    #expect(
+      suite.first == "uniform" && suite.last == "gated-pcgrad" && suite.dropLast().last == "gradmix"
+        && Set(suite).isSubset(of: names), "\(suite)")
   }
 
   @Test("gradmix table --values: the statistics of given values, as a JSON list of tables")

@@ -40,27 +40,30 @@ struct ChooseLRScriptTests {
     let dir = try makeTemporaryDirectory("gradmix-choose-lr")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     for seed in 1...2 {
-      try Self.run(dir, task: "digits", method: "gradmix", tag: "gradmix", seed: seed, overrides: "", accuracy: 0.5)
       try Self.run(
-        dir, task: "digits", method: "gradmix", tag: "lr3", seed: seed, overrides: "optimizer.lr=0.03", accuracy: 0.7)
+        dir, task: "digits", method: "gated-pcgrad", tag: "gated-pcgrad", seed: seed, overrides: "", accuracy: 0.5)
       try Self.run(
-        dir, task: "digits", method: "gradmix", tag: "lr5", seed: seed, overrides: "optimizer.lr=0.05",
+        dir, task: "digits", method: "gated-pcgrad", tag: "lr3", seed: seed, overrides: "optimizer.lr=0.03",
+        accuracy: 0.7)
+      try Self.run(
+        dir, task: "digits", method: "gated-pcgrad", tag: "lr5", seed: seed, overrides: "optimizer.lr=0.05",
         accuracy: 0.6 + 0.01 * Double(seed))
       // A rule variant at a better accuracy is not a point of the grid.
       try Self.run(
-        dir, task: "digits", method: "gradmix", tag: "v", seed: seed, overrides: "optimizer.lr=0.05 weighting.hold=0",
+        dir, task: "digits", method: "gated-pcgrad", tag: "v", seed: seed,
+        overrides: "optimizer.lr=0.05 weighting.hold=0",
         accuracy: 0.9)
     }
     let tsv = dir + "/lr.tsv", md = dir + "/lr.md"
-    // The earlier table: a uniform row to keep and a gradmix row to replace.
-    try "# task\tmethod\tlr\ndigits\tuniform\t0.05\ndigits\tgradmix\t0.01\n".write(
+    // The earlier table: a uniform row to keep and a gated-pcgrad row to replace.
+    try "# task\tmethod\tlr\ndigits\tuniform\t0.05\ndigits\tgated-pcgrad\t0.01\n".write(
       toFile: tsv, atomically: true, encoding: .utf8)
     try """
     # old
     | task | method | lr 0.01 | lr 0.03 | lr 0.05 | seeds |
     |---|---|---|---|---|---|
     | digits | `uniform` | 60.00 | 70.00 | **75.00** | 5 |
-    | digits | `gradmix` | **99.00** | 1.00 | 1.00 | 5 |
+    | digits | `gated-pcgrad` | **99.00** | 1.00 | 1.00 | 5 |
 
     """.write(toFile: md, atomically: true, encoding: .utf8)
     let script = Self.repository.path + "/scripts/report/choose_lr.py"
@@ -73,10 +76,10 @@ struct ChooseLRScriptTests {
       ])
     #expect(r.status == 0, "\(r.stderr)")
     let rows = try String(contentsOfFile: tsv, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
-    #expect(rows == ["digits\tgradmix\t0.03", "digits\tuniform\t0.05"])
+    #expect(rows == ["digits\tgated-pcgrad\t0.03", "digits\tuniform\t0.05"])
     let report = try String(contentsOfFile: md, encoding: .utf8)
     #expect(report.contains("| digits | `uniform` | 60.00 | 70.00 | **75.00** | 5 |"))
-    #expect(report.contains("| digits | `gradmix` | 50.00 | **70.00** | 61.50 | 2 |"))
+    #expect(report.contains("| digits | `gated-pcgrad` | 50.00 | **70.00** | 61.50 | 2 |"))
     #expect(!report.contains("99.00"))
     // Without --keep-others the table holds only what the runs hold.
     let fresh = try runProgram(

@@ -126,7 +126,7 @@ struct MPITests {
       6, "gradmix",
       [
         "train", "--config", cfg, "--data-root", Self.root, "--quiet", "--method",
-        "gradmix-no-pl", "--out", dir + "/run",
+        "gated-pcgrad-no-pl", "--out", dir + "/run",
       ])
     #expect(r.status == 2, "\(r.stdout)\(r.stderr)")
     let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
@@ -135,7 +135,7 @@ struct MPITests {
 
   /// More ranks than sources: 4 and 5 ranks on two sources (with the target
   /// as a source and pseudo-labels: 4 sources; without: 2 sources whose
-  /// batches are split over 3 and 4 workers, `gradmix-no-pl` without the label
+  /// batches are split over 3 and 4 workers, `gated-pcgrad-no-pl` without the label
   /// gate, whose dot products add up over shards without a group sum) train the one-process model
   /// (1 thread each) within 1e-5 in params_l2 and 1e-3 in test loss over 20 steps.
   @Test("4 and 5 ranks on 2 sources, whole or split batches: the one-process model", arguments: [false, true])
@@ -147,7 +147,7 @@ struct MPITests {
       [
         "train", "--config", cfg, "--data-root", Self.root, "--quiet", "--threads", "1", "--steps", "20",
         "--check-every", "5",
-      ] + (split ? ["--method", "gradmix-no-pl", "weighting.label_gate=false"] : [])
+      ] + (split ? ["--method", "gated-pcgrad-no-pl", "weighting.label_gate=false"] : [])
     let single = try runProduct(common + ["--out", dir + "/single"])
     #expect(single.status == 0, "\(single.stderr)")
     let reference = try Self.summary(dir + "/single")
@@ -196,7 +196,7 @@ struct MPITests {
     Set((summary.sources ?? []).flatMap { ($0.shards ?? []).map(\.rank) })
   }
 
-  /// The default method (`gradmix`: label scores, which need whole source
+  /// The default method (`gated-pcgrad`: label scores, which need whole source
   /// gradients) on experiments/digits (2 sources, the target as
   /// a source, pseudo-labels: 4 sources) on 4, 5 and 6 ranks, batches split
   /// where ranks outnumber the sources, trains the one-process model
@@ -220,7 +220,7 @@ struct MPITests {
       let r = try Self.mpi(n, "gradmix", common + ["--out", dir + "/np\(n)", "--trace", dir + "/trace-np\(n).jsonl"])
       #expect(r.status == 0, "np \(n): \(r.stderr)")
       let s = try Self.summary(dir + "/np\(n)")
-      #expect(s.worldSize == n && s.method == "gradmix")
+      #expect(s.worldSize == n && s.method == "gated-pcgrad")
       let a = try #require(reference.paramsL2), b = try #require(s.paramsL2)
       #expect(abs(a - b) <= 1e-5, "np \(n): params_l2 \(b) vs one process \(a)")
       let x = try #require(reference.targetLoss), y = try #require(s.targetLoss)
@@ -249,8 +249,8 @@ struct MPITests {
     let variants: [(name: String, config: String, ranks: Int, args: [String], groups: Bool)] = [
       ("tawt", cfg, 4, ["--method", "tawt", "--quiet"], true),
       ("cosine-gather", cfg, 5, ["--method", "cosine", "--comm", "gather", "--quiet"], true),
-      ("source-norm", normCfg, 4, ["--method", "gradmix-paper", "--quiet"], true),
-      ("dot", cfg, 4, ["--method", "gradmix-paper", "--quiet"], false),
+      ("source-norm", normCfg, 4, ["--method", "gradmix", "--quiet"], true),
+      ("dot", cfg, 4, ["--method", "gradmix", "--quiet"], false),
     ]
     for v in variants {
       let common =

@@ -14,7 +14,7 @@ struct OwnDataTests {
     try Data(yaml.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
     return try runProduct([
       "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run",
-      "--method", "gradmix",
+      "--method", "gated-pcgrad",
     ])
   }
 

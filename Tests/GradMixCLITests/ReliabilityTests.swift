@@ -25,7 +25,7 @@ struct ReliabilityTests {
     let r = try runProduct(
       [
         "train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--out", dir + "/run",
-        "--method", "gradmix", "--inject-nan", "syndigits[5-9]@3-6",
+        "--method", "gated-pcgrad", "--inject-nan", "syndigits[5-9]@3-6",
       ])
     #expect(r.status == 0, "\(r.stderr)")
     let warnings = r.stderr.split(separator: "\n").filter { $0.contains("non-finite") && $0.contains("syndigits[5-9]") }

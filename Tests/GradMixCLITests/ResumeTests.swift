@@ -57,4 +57,41 @@ struct ResumeTests {
     #expect(a.paramsL2 == b.paramsL2)
     #expect(a.targetLoss == b.targetLoss)
   }
+
+  /// A run started before the names of 2026-12-05 recorded the gated PCGrad rule as `gradmix` and no
+  /// `method_names`: `--resume` continues it as `gated-pcgrad` (the same rule and checkpoint state),
+  /// with one note, not with the paper's rule that `gradmix` names now (ResumeInfo).
+  @Test("a run recorded as gradmix before the rename resumes as gated-pcgrad: a note, the uninterrupted model")
+  func formerMethodName() throws {
+    let dir = try makeTemporaryDirectory("gradmix-resume")
+    let text = SmallRunConfig.text(steps: 30, evalEvery: 10, logEvery: 1, extra: ["checkpoint_every: 10"])
+    try Data(text.utf8).write(to: URL(fileURLWithPath: dir + "/c.yaml"))
+    let common = ["train", "--config", dir + "/c.yaml", "--data-root", Self.root, "--quiet", "--threads", "1"]
+    let straight = try runProduct(common + ["--out", dir + "/straight", "--method", "gated-pcgrad"])
+    #expect(straight.status == 0, "\(straight.stderr)")
+    let stopped = try runProduct(common + ["--out", dir + "/old", "--method", "gated-pcgrad", "--stop-after", "20"])
+    #expect(stopped.status == 0, "\(stopped.stderr)")
+    let path = dir + "/old/run.json"
+    var run = try #require(
+      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+    #expect(run["method_names"] as? String == "2026-12-05")
+    // Recorded with today's names, a renamed method is refused with its new name.
+    run["method"] = "gradmix-paper"
+    try JSONSerialization.data(withJSONObject: run).write(to: URL(fileURLWithPath: path))
+    let refused = try runProduct(["train", "--resume", dir + "/old", "--quiet"])
+    let errors = refused.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+    #expect(refused.status == 2 && errors.count == 1, "\(refused.stderr)")
+    #expect(errors.first?.contains("now called gradmix") == true, "\(refused.stderr)")
+    // Rewritten as the code before the rename wrote it: `gradmix`, no method_names.
+    run["method"] = "gradmix"
+    run["method_names"] = nil
+    try JSONSerialization.data(withJSONObject: run).write(to: URL(fileURLWithPath: path))
+    let resumed = try runProduct(["train", "--resume", dir + "/old", "--quiet"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let notes = resumed.stderr.split(separator: "\n").filter { $0.hasPrefix("note:") }
+    #expect(notes.count == 1 && notes[0].contains("'gated-pcgrad'"), "\(resumed.stderr)")
+    let a = try Self.summary(dir + "/straight"), b = try Self.summary(dir + "/old")
+    #expect(b.method == "gated-pcgrad")
+    #expect(a.paramsL2 == b.paramsL2)
+  }
 }

@@ -47,7 +47,7 @@ struct BatchNormTrainingTests {
   @Test("a residual network trains; its checkpoint holds the running statistics and evaluates to the reported accuracy")
   func trainsAndEvaluates() throws {
     let cfg = try TrainerTests.config(steps: 6).replacingSpec("conv6k3s2p1-bn-relu-res8s2-gap-fc10")
-    let opts = TrainerTests.options(.gradmix, steps: 6)
+    let opts = TrainerTests.options(.gatedPCGrad, steps: 6)
     let summary = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
     let model = try Sequential(spec: cfg.model.spec, inputShape: Shape([3, 28, 28]))
     let ckpt = try Checkpoint.load(from: opts.outDir + "/final.safetensors", for: model)

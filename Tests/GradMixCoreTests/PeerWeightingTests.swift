@@ -13,7 +13,7 @@ private func statistics(dots: [[Double]], sourceSquared: [[Double]], targetSquar
   return s
 }
 
-@Suite("Peer weighting rules and the default GradMix rule")
+@Suite("Peer weighting rules and the default gated PCGrad rule")
 struct PeerWeightingTests {
   // Two layers; target gradient g_T = ((1, 0), (0, 2)) so ‖g_T,l‖² = (1, 4), ‖g_T‖² = 5.
   // Source 0: ((1, 0), (0, 1)): dots (1, 2), norms² (1, 1), cos = 3 / √(2·5) = 0.9487.
@@ -81,40 +81,40 @@ struct PeerWeightingTests {
   }
 
   @Test(
-    "adaptive learning rate: off for the rule methods unless enabled, on for gradmix-paper")
+    "adaptive learning rate: off for the rule methods unless enabled, on for gradmix (the paper's)")
   func adaptiveLearningRateSwitch() throws {
     func alr(_ m: Method, _ enabled: Bool?) -> Bool {
       m.settings(steps: 10, targetAsSource: true, hasPseudoLabels: true, finetuneFraction: 0.5, adaptiveLR: enabled)
         .adaptiveLearningRate
     }
-    for m in [Method.gradmix, .gradmixNoPL, .l2rw, .cosine, .tawt, .pcgradTarget] {
+    for m in [Method.gatedPCGrad, .gatedPCGradNoPL, .l2rw, .cosine, .tawt, .pcgradTarget] {
       #expect(!alr(m, nil) && alr(m, true) && !alr(m, false), "\(m)")
     }
-    #expect(alr(.gradmixPaper, nil) && !alr(.gradmixPaper, false))
+    #expect(alr(.gradmix, nil) && !alr(.gradmix, false))
     for m in [Method.uniform, .targetOnly, .sourceOnly, .finetune] { #expect(!alr(m, true), "\(m)") }
     let c = try TrainConfig.parse(yaml: TrainConfigTests.valid + "\nadaptive_lr: {enabled: true}\n", file: "c.yaml")
     #expect(c.adaptiveLR?.enabled == true)
   }
 
-  @Test("methods build their rules: gradmix with the config's settings, gradmix-paper the paper's")
+  @Test("methods build their rules: gated-pcgrad with the config's settings, gradmix the paper's")
   func methodRules() throws {
     let yaml =
       TrainConfigTests.valid
       + "\nweighting: {smoothing: 0.5, tawt_rate: 0.3, hold: 3, label_gate: true, label_match: false, label_confidence: 1.5}\n"
     let config = try TrainConfig.parse(yaml: yaml, file: "c.yaml")
-    let g = Method.gradmix.makeRule(sources: 3, layers: 2, config: config) as? GradMixWeighting
+    let g = Method.gatedPCGrad.makeRule(sources: 3, layers: 2, config: config) as? GatedPCGradWeighting
     #expect(g?.smoothing == 0.5 && g?.hold == 3 && g?.labelGate == true)
     #expect(g?.labelMatch == false && g?.labelConfidence == 1.5)
     let d = try TrainConfig.parse(yaml: TrainConfigTests.valid, file: "c.yaml")
-    let defaults = Method.gradmix.makeRule(sources: 3, layers: 2, config: d) as? GradMixWeighting
-    let e = GradMixWeighting.Defaults.self
+    let defaults = Method.gatedPCGrad.makeRule(sources: 3, layers: 2, config: d) as? GatedPCGradWeighting
+    let e = GatedPCGradWeighting.Defaults.self
     #expect(defaults?.smoothing == e.smoothing && defaults?.hold == e.hold && defaults?.targetIndex == nil)
     #expect(defaults?.labelGate == e.labelGate && defaults?.labelMatch == e.labelMatch)
     #expect(defaults?.labelConfidence == e.labelConfidence)
-    let held = Method.gradmix.makeRule(sources: 3, layers: 2, config: d, targetIndex: 2) as? GradMixWeighting
+    let held = Method.gatedPCGrad.makeRule(sources: 3, layers: 2, config: d, targetIndex: 2) as? GatedPCGradWeighting
     #expect(held?.targetIndex == 2)
     #expect((Method.tawt.makeRule(sources: 3, layers: 2, config: config) as? TAWTWeighting)?.learningRate == 0.3)
-    var paper = Method.gradmixPaper.makeRule(sources: 3, layers: 2, config: d)
+    var paper = Method.gradmix.makeRule(sources: 3, layers: 2, config: d)
     #expect(
       paper.solve(s, active: [true, true, true])
         == LayerWeighting.solve(dots: s.dots, active: [true, true, true], rule: .layerWise))

@@ -40,7 +40,7 @@ struct ResolvedConfigTests {
   /// Options that agree with the file (the resolved config writes the options' method, seeds, steps, data root).
   static func options(for c: TrainConfig) -> RunOptions {
     RunOptions(
-      method: c.method.flatMap(Method.init(rawValue:)) ?? .gradmix, seed: c.seed ?? 1, dataSeed: c.dataSeed ?? 1,
+      method: c.method.flatMap(Method.init(rawValue:)) ?? .gatedPCGrad, seed: c.seed ?? 1, dataSeed: c.dataSeed ?? 1,
       steps: c.steps, outDir: "/tmp/unused", dataRoot: c.dataRoot ?? "data/raw", configPath: "c.yaml")
   }
 
@@ -118,7 +118,7 @@ struct ResolvedConfigTests {
     let written = Self.keyPaths(try Yams.compose(yaml: text))
     let given = Self.keyPaths(try Yams.compose(yaml: TrainConfigTests.valid))
     #expect(written == Set(KeySchema.trainConfig.keyPaths).subtracting(noDefault).union(given))
-    let d = GradMixWeighting.Defaults.self
+    let d = GatedPCGradWeighting.Defaults.self
     #expect(
       resolved.weighting
         == TrainConfig.Weighting(
@@ -126,10 +126,10 @@ struct ResolvedConfigTests {
           labelMatch: true, tawtRate: TAWTWeighting.defaultRate))
     #expect(resolved.adaptiveLR?.enabled == false && resolved.evalEvery == 2 && resolved.logEvery == 1)
     #expect(text.contains("smoothing: 0.9") && text.contains("beta: 0.9") && text.contains("tawt_rate: 0.1"), "\(text)")
-    // gradmix-paper's adaptive learning rate is on by default; a model whose last layer is not dense has no label gate.
+    // gradmix's (the paper's) adaptive learning rate is on by default; a model whose last layer is not dense has no label gate.
     let paper = config.resolved(
       options: RunOptions(
-        method: .gradmixPaper, seed: 1, dataSeed: 1, steps: 20, outDir: "/tmp/unused", dataRoot: "d",
+        method: .gradmix, seed: 1, dataSeed: 1, steps: 20, outDir: "/tmp/unused", dataRoot: "d",
         configPath: "c.yaml"))
     #expect(paper.adaptiveLR?.enabled == true)
     var pooled = config

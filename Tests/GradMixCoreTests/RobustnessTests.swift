@@ -74,7 +74,7 @@ struct RobustnessTests {
     let root = try SyntheticDataRoot.make()
     defer { try? FileManager.default.removeItem(atPath: root) }
     let options = RunOptions(
-      method: .gradmix, seed: 1, dataSeed: 1, steps: 4, outDir: "o", dataRoot: root, configPath: "c.yaml")
+      method: .gatedPCGrad, seed: 1, dataSeed: 1, steps: 4, outDir: "o", dataRoot: root, configPath: "c.yaml")
     let plenty = AvailableMemory(bytes: 1e10, source: "test")
     try MemoryEstimate.check(
       config: config, options: options, rank: 0, worldSize: 1, threads: 1, file: "c.yaml", available: plenty)

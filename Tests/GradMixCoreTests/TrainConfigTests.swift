@@ -37,7 +37,15 @@ struct TrainConfigTests {
       ("classes: 10\n", "classes: 10\nmethod: magic\n", "method: unknown method 'magic'"),
       (
         "classes: 10\n", "classes: 10\nmethod: gradmix-no-alr\n",
-        "; gradmix-no-alr was removed 2026-12-05: it equals gradmix"
+        "; gradmix-no-alr was removed 2026-12-05: it equals gated-pcgrad"
+      ),
+      (
+        "classes: 10\n", "classes: 10\nmethod: gradmix-paper\n",
+        "; gradmix-paper was renamed 2026-12-05: the paper's method is now called gradmix"
+      ),
+      (
+        "classes: 10\n", "classes: 10\nmethod: gradmix-no-pl\n",
+        "; gradmix-no-pl was renamed 2026-12-05: it is now called gated-pcgrad-no-pl"
       ),
       ("domain: syndigits", "domain: svhn", "sources[1].domain: unknown domain 'svhn'"),
       (

@@ -57,10 +57,10 @@ struct TrainerTests {
     return (steps, events.filter { $0.event != nil })
   }
 
-  @Test("gradmix writes metrics, summary and a checkpoint that evaluates to the reported accuracy")
+  @Test("gated-pcgrad writes metrics, summary and a checkpoint that evaluates to the reported accuracy")
   func outputs() throws {
     let cfg = try Self.config()
-    let opts = Self.options(.gradmix)
+    let opts = Self.options(.gatedPCGrad)
     let summary = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
     // The key names on disk, which scripts/report/*.py read.
     let keys = try #require(RecordCoding.read([String: JSONValue].self, path: opts.outDir + "/summary.json")).keys
@@ -71,7 +71,10 @@ struct TrainerTests {
       #expect(keys.contains(key), "summary.json lacks \(key)")
     }
     let s = try Self.summary(opts.outDir)
-    #expect(s.method == "gradmix" && s.steps == 30 && s.worldSize == 1 && s.evalSplit == "test")
+    #expect(s.method == "gated-pcgrad" && s.steps == 30 && s.worldSize == 1 && s.evalSplit == "test")
+    // run.json dates its method names, so a later rename can resume it by what the name meant (ResumeInfo).
+    let run = try #require(RecordCoding.read(RunInfo.self, path: opts.outDir + "/run.json"))
+    #expect(run.method == "gated-pcgrad" && run.methodNames == Method.namesDate)
     let (records, events) = try Self.metrics(opts.outDir)
     let steps = records.filter { $0.weights != nil }.compactMap(\.step)
     #expect(steps.contains(30) && steps.contains(5))
@@ -103,12 +106,12 @@ struct TrainerTests {
   @Test("the same seed gives the same model; another seed does not")
   func determinism() throws {
     let cfg = try Self.config(steps: 12)
-    let a = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator())
+    let a = try Trainer(config: cfg, options: Self.options(.gatedPCGrad, steps: 12), communicator: LocalCommunicator())
       .run()
-    let b = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 12), communicator: LocalCommunicator())
+    let b = try Trainer(config: cfg, options: Self.options(.gatedPCGrad, steps: 12), communicator: LocalCommunicator())
       .run()
     let c = try Trainer(
-      config: cfg, options: Self.options(.gradmix, seed: 2, steps: 12), communicator: LocalCommunicator()
+      config: cfg, options: Self.options(.gatedPCGrad, seed: 2, steps: 12), communicator: LocalCommunicator()
     ).run()
     #expect(a.parametersL2 == b.parametersL2 && a.loss == b.loss)
     #expect(a.parametersL2 != c.parametersL2)
@@ -122,7 +125,7 @@ struct TrainerTests {
   @Test("every method runs with its sources, and no two methods train the same model")
   func methods() throws {
     // 30 steps: the default rule holds the target set alone for 10 and its label gate opens the
-    // pseudo-label source only on evidence, so at 12 steps gradmix and gradmix-no-pl still agree.
+    // pseudo-label source only on evidence, so at 12 steps gated-pcgrad and gated-pcgrad-no-pl still agree.
     let cfg = try Self.config(steps: 30)
     var l2: [Method: Double] = [:]
     for m in Method.allCases {
@@ -131,8 +134,8 @@ struct TrainerTests {
       switch m {
       case .targetOnly: #expect(names == ["target"])
       case .sourceOnly: #expect(names == ["mnist[0-4]", "syndigits[5-9]"])
-      case .uniform, .finetune, .gradmixNoPL: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target"])
-      case .gradmix, .l2rw, .gradmixPaper, .cosine, .tawt, .pcgradTarget:
+      case .uniform, .finetune, .gatedPCGradNoPL: #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target"])
+      case .gatedPCGrad, .l2rw, .gradmix, .cosine, .tawt, .pcgradTarget:
         #expect(names == ["mnist[0-4]", "syndigits[5-9]", "target", "pseudo"])
       }
       let s = try trainer.run()
@@ -156,7 +159,7 @@ struct TrainerTests {
           - {name: clean, domain: mnist, split: train}
           - {name: noise, domain: mnist-noise, split: train}
         """)
-    let opts = Self.options(.gradmixNoPL, steps: 120)
+    let opts = Self.options(.gatedPCGradNoPL, steps: 120)
     _ = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
     let s = try Self.summary(opts.outDir)
     let mean = try #require(s.meanWeights)
@@ -196,7 +199,7 @@ struct TrainerTests {
       """
     func run(_ gate: Bool) throws -> (weights: [String: [Double]], records: [MetricsRecord]) {
       let cfg = try Self.config(steps: 60, extra: "weighting: {label_gate: \(gate)}", sources: sources)
-      let opts = Self.options(.gradmixNoPL, steps: 60)
+      let opts = Self.options(.gatedPCGradNoPL, steps: 60)
       _ = try Trainer(config: cfg, options: opts, communicator: LocalCommunicator()).run()
       return (try #require(try Self.summary(opts.outDir).meanWeights), try Self.metrics(opts.outDir).steps)
     }
@@ -222,19 +225,19 @@ struct TrainerTests {
     var cfg = try Self.config(steps: 5, extra: "weighting: {label_gate: true}")
     cfg.model.spec += "-dropout0.5"
     #expect {
-      _ = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 5), communicator: LocalCommunicator())
+      _ = try Trainer(config: cfg, options: Self.options(.gatedPCGrad, steps: 5), communicator: LocalCommunicator())
     } throws: { error in
       "\(error)".contains("weighting.label_gate") && "\(error)".contains("dense")
     }
     cfg.weighting = try Self.config(steps: 5, extra: "weighting: {label_match: true}").weighting
     #expect {
-      _ = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 5), communicator: LocalCommunicator())
+      _ = try Trainer(config: cfg, options: Self.options(.gatedPCGrad, steps: 5), communicator: LocalCommunicator())
     } throws: { error in
       "\(error)".contains("weighting.label_match") && "\(error)".contains("dense")
     }
     // Without the explicit key the default gate is simply off for such a model.
     cfg.weighting = nil
-    _ = try Trainer(config: cfg, options: Self.options(.gradmix, steps: 5), communicator: LocalCommunicator())
+    _ = try Trainer(config: cfg, options: Self.options(.gatedPCGrad, steps: 5), communicator: LocalCommunicator())
   }
 
 }

@@ -4,7 +4,7 @@ the spec stored in its sidecar as a PyTorch module (BatchNorm running statistics
 and optionally compute evaluation-mode logits on a batch, with PyTorch or with a NumPy
 reference forward pass that needs nothing but NumPy.
 
-    python3 scripts/reference/load_checkpoint.py runs/digits-gradmix/final.safetensors
+    python3 scripts/reference/load_checkpoint.py runs/digits-gated-pcgrad/final.safetensors
     python3 scripts/reference/load_checkpoint.py CKPT --input x.f32 --out logits.f32 --backend numpy
 
 Prints every tensor's shape and the parameters' L2 norm (running statistics and optimiser

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarise the digits benchmark runs (scripts/run-benchmark.sh) into results/digits.md and plot
-the layer-wise weights of one gradmix run over training.
+the layer-wise weights of one gated-pcgrad run over training.
 
 Reads RUNS/<experiment>-<method>-s<seed>/summary.json and metrics.jsonl.
 """
@@ -10,7 +10,7 @@ import json
 import os
 import statistics
 
-METHODS = ["target-only", "source-only", "finetune", "uniform", "l2rw", "gradmix-paper", "gradmix-no-pl", "gradmix"]
+METHODS = ["target-only", "source-only", "finetune", "uniform", "l2rw", "gradmix", "gated-pcgrad-no-pl", "gated-pcgrad"]
 
 
 def load(runs):
@@ -56,7 +56,7 @@ def table(results, exp, methods, extra=None):
 
 def paired(results, exp, base, others):
     """Per-seed differences base - other (the seeds share data splits and initialisation)."""
-    rows = ["| `gradmix` minus | per seed (points) | mean |", "|---|---|---|"]
+    rows = [f"| `{base}` minus | per seed (points) | mean |", "|---|---|---|"]
     b = {r["seed"]: acc(r) for r in results.get((exp, base), [])}
     for m in others:
         o = {r["seed"]: acc(r) for r in results.get((exp, m), [])}
@@ -137,26 +137,26 @@ def main():
         "",
         table(res, "digits", METHODS),
         "",
-        "Paired by seed (same data split and initialisation), `gradmix` minus each other method:",
+        "Paired by seed (same data split and initialisation), `gated-pcgrad` minus each other method:",
         "",
-        paired(res, "digits", "gradmix", [m for m in METHODS if m != "gradmix"]),
+        paired(res, "digits", "gated-pcgrad", [m for m in METHODS if m != "gated-pcgrad"]),
         "",
         "## experiments/digits-uci (source `uci[0-4]` instead of `mnist[0-4]`)",
         "",
-        table(res, "digits-uci", ["target-only", "uniform", "gradmix-paper", "gradmix"]),
+        table(res, "digits-uci", ["target-only", "uniform", "gradmix", "gated-pcgrad"]),
         "",
         "## Robustness: a third source with shuffled labels (experiments/digits-noise)",
         "",
-        table(res, "digits-noise", ["uniform", "gradmix-paper", "gradmix"], extra=("mean weight of the noise source", noise_weight)),
+        table(res, "digits-noise", ["uniform", "gradmix", "gated-pcgrad"], extra=("mean weight of the noise source", noise_weight)),
         "",
-        "The layer-wise weights of one `gradmix` run over training: `results/digits-weights.png`.",
+        "The layer-wise weights of one `gated-pcgrad` run over training: `results/digits-weights.png`.",
         "",
         "![weights](digits-weights.png)",
         "",
     ]
     with open(a.markdown, "w") as f:
         f.write("\n".join(md))
-    run = os.path.join(a.runs, "digits-gradmix-s1")
+    run = os.path.join(a.runs, "digits-gated-pcgrad-s1")
     if os.path.isdir(run):
         plot(run, a.plot)
 

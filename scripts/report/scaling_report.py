@@ -61,7 +61,7 @@ def main():
 
     md = ["# Scaling of `gradmix train` over ranks", "",
           f"Machine: {a.machine}. Produced by `scripts/bench-scaling.sh` ({a.steps} steps per run, 1 engine thread "
-          "per rank, sources of experiments/many-sources, `--method gradmix-no-pl`, target not mixed in as a "
+          "per rank, sources of experiments/many-sources, `--method gated-pcgrad-no-pl`, target not mixed in as a "
           "source). Median over runs of each run's median step; phases are rank 0's medians (ms): rank 0 computes "
           "the target gradient, the workers the sources; `waiting` is time spent waiting for other ranks at a "
           "collective, `communication` the time moving bytes once all are there.", ""]

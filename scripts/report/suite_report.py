@@ -2,7 +2,7 @@
 """Collects the suite's runs (scripts/run-suite.sh) into results/suite.json, suite.md and a plot.
 
 Per task: every method's mean accuracy with a 95% confidence interval (Student t over seeds), the
-paired differences (same seed) to `uniform` and `l2rw` with their 95% CIs, `gradmix` against every other
+paired differences (same seed) to `uniform` and `l2rw` with their 95% CIs, `gated-pcgrad` against every other
 method (flagging a CI entirely below 0), and for the tasks with a
 harmful source the loss against the clean counterpart task and the harmful sources' mean last-layer
 weight after warm-up. Then the mean over tasks (clean counterparts excluded), and wall times.
@@ -31,14 +31,14 @@ TASKS = ["digits", "digits-uci", "digits-noise", "digits-permuted", "digits-fore
 COUNTERPARTS = {"many-sources-clean"}
 WARMUP_FRACTION = 0.2  # weights are averaged over the steps after the first 20%
 # Rows that are not `gradmix train` methods: the no-transfer reference first; the paper's reported numbers
-# (`paper`, a variant tag) beside `gradmix-paper`; the subset oracle (scripts/report/subset_oracle.py) last.
+# (`paper`, a variant tag) beside `gradmix` (the paper's method); the subset oracle (scripts/report/subset_oracle.py) last.
 REFERENCE_FIRST = ["target-only"]
-BASELINE_AFTER = {"paper": "gradmix-paper"}
+BASELINE_AFTER = {"paper": "gradmix"}
 BASELINE_LAST = ["subset"]
 
 
 def method_order(suite_methods):
-  """The report's row order: the references, the suite's methods (gradmix's order) with the baselines."""
+  """The report's row order: the references, the suite's methods (`gradmix info`'s order) with the baselines."""
   order = list(REFERENCE_FIRST)
   for m in suite_methods:
     order.append(m)
@@ -108,7 +108,7 @@ def main():
   ap.add_argument("--baselines", default="uniform l2rw", help="methods to show paired differences to")
   ap.add_argument("--mean-over", default="", help="the tasks of the mean over tasks (default: every task but the "
                   "clean counterparts)")
-  ap.add_argument("--focus", default="gradmix", help="the method compared with every other one, task by task")
+  ap.add_argument("--focus", default="gated-pcgrad", help="the method compared with every other one, task by task")
   a = ap.parse_args()
   if bool(a.runs) == bool(a.records):
     ap.error("give --runs or --records")

@@ -64,12 +64,7 @@ extension TrainConfig {
     func fail(_ field: String, _ detail: String) -> ConfigError { ConfigError(file: file, field: field, detail) }
     guard steps > 0 else { throw fail("steps", "must be positive, got \(steps)") }
     guard classes >= 2 else { throw fail("classes", "must be at least 2, got \(classes)") }
-    if let method, Method(rawValue: method) == nil {
-      throw fail(
-        "method",
-        "unknown method '\(method)' (known: \(Method.allCases.map(\.rawValue).joined(separator: ", ")))"
-          + (Method.removed[method].map { "; \($0)" } ?? ""))
-    }
+    if let method, Method(rawValue: method) == nil { throw fail("method", Method.unknownMessage(method)) }
     let input = model.input ?? Defaults.input
     do {
       _ = try DomainCatalog(dataRoot: "", custom: domains, sampleShape: input)

@@ -8,10 +8,10 @@ extension TrainConfig {
   /// The default of every optional key the trainer reads. The resolved
   /// config (``resolved(options:)``), the trainer and the memory estimate
   /// read them here; the weighting rules' own defaults live with the rules
-  /// (``GradMixWeighting/Defaults``, ``TAWTWeighting/defaultRate``).
+  /// (``GatedPCGradWeighting/Defaults``, ``TAWTWeighting/defaultRate``).
   public enum Defaults {
     public static let seed: UInt64 = 1
-    public static let method = Method.gradmix
+    public static let method = Method.gatedPCGrad
     public static let batchSize = 32
     public static var input: [Int] { DomainCatalog.defaultSampleShape }
     public static let sourceSplit = Split.train
@@ -94,7 +94,7 @@ extension TrainConfig {
     c.finetuneSourceFraction = c.finetuneSourceFraction ?? Defaults.finetuneSourceFraction
     c.augment = c.augment ?? Augment(maxShift: Defaults.maxShift)
     c.weightScore = c.weightScore ?? Defaults.weightScore
-    let d = GradMixWeighting.Defaults.self
+    let d = GatedPCGradWeighting.Defaults.self
     let w = c.weighting
     // The label gate is off by default for a model whose last layer is not dense (Method.makeRule).
     let dense =

@@ -97,15 +97,15 @@ public struct TrainConfig: Codable, Equatable, Sendable {
 
   /// The weighting rules' settings (docs/DESIGN.md, "The default rule").
   public struct Weighting: Codable, Equatable, Sendable {
-    /// `gradmix`: EMA factor β of the label gate's scores over steps.
+    /// `gated-pcgrad`: EMA factor β of the label gate's scores over steps.
     public var smoothing: Double?
-    /// `gradmix`: the first H steps mix the labelled target set alone.
+    /// `gated-pcgrad`: the first H steps mix the labelled target set alone.
     public var hold: Int?
-    /// `gradmix`: a source whose label-score bound is ≤ 0 gets 0 in every layer.
+    /// `gated-pcgrad`: a source whose label-score bound is ≤ 0 gets 0 in every layer.
     public var labelGate: Bool?
-    /// `gradmix`: z of the label gate's bound.
+    /// `gated-pcgrad`: z of the label gate's bound.
     public var labelConfidence: Double?
-    /// `gradmix`: the label gate also closes a source whose smoothed class match is ≤ 0.
+    /// `gated-pcgrad`: the label gate also closes a source whose smoothed class match is ≤ 0.
     public var labelMatch: Bool?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
@@ -117,7 +117,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
   }
 
   public struct AdaptiveLR: Codable, Equatable, Sendable {
-    /// Whether the rule methods use it (nil: only `gradmix-paper`).
+    /// Whether the rule methods use it (nil: only `gradmix`).
     public var enabled: Bool?
     public var beta: Double?
     public var minScale: Double?
@@ -172,7 +172,7 @@ public struct TrainConfig: Codable, Equatable, Sendable {
   /// (w̃ ∝ ⟨g_T,l, g_k,l⟩ / ‖g_k,l‖, the target gradient's projection on the
   /// source's direction, so a source with large, noisy gradients is not favoured).
   public var weightScore: String?
-  /// Settings of the weighting rules (`gradmix`, `tawt`); nil: the defaults.
+  /// Settings of the weighting rules (`gated-pcgrad`, `tawt`); nil: the defaults.
   public var weighting: Weighting?
   public var evalEvery: Int?
   public var logEvery: Int?

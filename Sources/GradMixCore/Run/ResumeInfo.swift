@@ -24,6 +24,31 @@ public struct ResumeInfo {
   public var overrides: [String] = []
   /// The SHA-256 of every data file the run read (``Provenance/dataFiles``, nil in older runs).
   public var dataFiles: [String: String]? = nil
+  /// A one-line note when run.json names the method by a name it had
+  /// before 2026-12-05 that now means another method (nil: none).
+  public var renamedNote: String? = nil
+
+  /// The method `recorded` names in a run.json whose `method_names` is
+  /// `names`, and a note if it was renamed since.
+  ///
+  /// Choice: a run.json without `method_names` was written before the names
+  /// of 2026-12-05, so its `gradmix` is the gated PCGrad rule: it resumes as
+  /// `gated-pcgrad` (and its `gradmix-paper` as `gradmix`, its
+  /// `gradmix-no-pl` as `gated-pcgrad-no-pl`, ``Method/formerNames``) with a
+  /// one-line note, rather than continuing with the rule the name has now or
+  /// being refused: the rule, its settings and its checkpoint state
+  /// (``GatedPCGradWeighting/state``) are the same under the new name, so
+  /// the resumed run computes what it would have before the rename.
+  /// - Returns: nil for a name that is no method then or now.
+  public static func method(recorded: String, names: String?) -> (method: Method, note: String?)? {
+    if names == nil, let now = Method.formerNames[recorded] {
+      return (
+        now,
+        "run.json records method '\(recorded)' under the names before \(Method.namesDate); resuming it as '\(now.rawValue)', the same rule"
+      )
+    }
+    return Method(rawValue: recorded).map { ($0, nil) }
+  }
 
   /// Throws a ``ConfigError`` naming the changed keys if `config` differs from the one the run started with.
   public func checkUnchanged(_ config: TrainConfig, file: String) throws {
@@ -85,8 +110,12 @@ public struct ResumeInfo {
       guard let value else { throw ConfigError(file: path, field: key, "missing or invalid") }
       return value
     }
+    let recorded = try field("method", o.method)
+    guard let method = Self.method(recorded: recorded, names: o.methodNames) else {
+      throw ConfigError(file: path, field: "method", Method.unknownMessage(recorded))
+    }
     var info = ResumeInfo(
-      method: try field("method", o.method.flatMap(Method.init(rawValue:))),
+      method: method.method,
       seed: try field("seed", o.seed.flatMap { UInt64($0) }),
       dataSeed: try field("data_seed", o.dataSeed.flatMap { UInt64($0) }),
       steps: try field("steps", o.steps),
@@ -100,6 +129,7 @@ public struct ResumeInfo {
     info.fingerprint = o.configValues.map(ConfigFingerprint.init(values:))
     info.overrides = o.overrides ?? []
     info.dataFiles = o.provenance.dataFiles
+    info.renamedNote = method.note
     return info
   }
 }

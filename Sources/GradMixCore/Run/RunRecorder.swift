@@ -366,6 +366,7 @@ final class RunRecorder {
     if let p = options.provenance { run.provenance = p.record }
     run.config = options.configPath
     run.method = options.method.rawValue
+    run.methodNames = Method.namesDate
     run.seed = String(options.seed)
     run.dataSeed = String(options.dataSeed)
     run.steps = options.steps

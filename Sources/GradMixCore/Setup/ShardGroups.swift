@@ -2,7 +2,7 @@
 /// each step, and which shards then report to the step's collectives.
 ///
 /// A weighting rule that reads the norms of whole source gradients
-/// (``WeightingRule/needsWholeSourceNorms``: the label scores of `gradmix`
+/// (``WeightingRule/needsWholeSourceNorms``: the label scores of `gated-pcgrad`
 /// and `cosine`, TAWT, the `source-norm` score) cannot add up per-shard
 /// norms: ‖a + b‖² ≠ ‖a‖² + ‖b‖². For such a rule the ranks sharing a
 /// split source form a group (one communicator per split source, made once

@@ -1,7 +1,7 @@
 import GradMixEngine
 
 /// The label-dependent part of a batch's classifier-layer gradient, for the
-/// label gate of ``GradMixWeighting`` (docs/DESIGN.md, "The label gate").
+/// label gate of ``GatedPCGradWeighting`` (docs/DESIGN.md, "The label gate").
 ///
 /// The classifier (last dense) layer's weight gradient of a softmax
 /// cross-entropy batch is (1/N) Σ_n (p_n − y_n) h_nᵀ, with h_n the layer's

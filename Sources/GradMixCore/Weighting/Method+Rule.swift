@@ -2,9 +2,9 @@ extension Method {
   /// The weighting rule of a run of this method over `sources` sources and
   /// `layers` layers (a new rule with no state).
   ///
-  /// `gradmix` (and its ablation `gradmix-no-pl`) use
-  /// ``GradMixWeighting`` with the config's `weighting:` settings (defaults
-  /// ``GradMixWeighting/Defaults``); `gradmix-paper` the paper's rule; the
+  /// `gated-pcgrad` (and its ablation `gated-pcgrad-no-pl`) use
+  /// ``GatedPCGradWeighting`` with the config's `weighting:` settings (defaults
+  /// ``GatedPCGradWeighting/Defaults``); `gradmix` the paper's rule; the
   /// peer methods their own rules; the rest ``DotProductWeighting`` with the
   /// config's `weight_score`.
   /// `labelGateAvailable` is false for a model whose last layer is not
@@ -14,10 +14,10 @@ extension Method {
     sources: Int, layers: Int, config: TrainConfig, targetIndex: Int? = nil, labelGateAvailable: Bool = true
   ) -> any WeightingRule {
     let w = config.weighting
-    let d = GradMixWeighting.Defaults.self
+    let d = GatedPCGradWeighting.Defaults.self
     switch self {
-    case .gradmix, .gradmixNoPL:
-      return GradMixWeighting(
+    case .gatedPCGrad, .gatedPCGradNoPL:
+      return GatedPCGradWeighting(
         sources: sources, smoothing: w?.smoothing ?? d.smoothing, targetIndex: targetIndex, hold: w?.hold ?? d.hold,
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
         labelConfidence: w?.labelConfidence ?? d.labelConfidence, labelMatch: w?.labelMatch ?? d.labelMatch)
@@ -27,7 +27,7 @@ extension Method {
       return TAWTWeighting(sources: sources, learningRate: w?.tawtRate ?? TAWTWeighting.defaultRate)
     case .pcgradTarget:
       return PCGradTargetWeighting()
-    case .gradmixPaper, .targetOnly, .sourceOnly, .finetune, .uniform, .l2rw:
+    case .gradmix, .targetOnly, .sourceOnly, .finetune, .uniform, .l2rw:
       let scheme = settings(steps: 1, targetAsSource: true, hasPseudoLabels: false, finetuneFraction: 0.5).rule
       return DotProductWeighting(
         scheme: scheme, score: WeightScore(rawValue: config.weightScore ?? TrainConfig.Defaults.weightScore) ?? .dot)

@@ -11,38 +11,64 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// Joint training: every source and the labelled target set with equal weights.
   case uniform
   /// One look-ahead weight per source instead of per layer (the
-  /// learning-to-reweight family); otherwise as `gradmix`.
+  /// learning-to-reweight family); otherwise as `gated-pcgrad`.
   case l2rw
-  /// GradMix without pseudo-labels.
-  case gradmixNoPL = "gradmix-no-pl"
-  /// Equal shares among the sources a label gate leaves open, each layer
-  /// that conflicts with the target gradient projected, and pseudo-labels
-  /// (``GradMixWeighting``, docs/DESIGN.md); the adaptive learning rate only
-  /// with `adaptive_lr.enabled: true`.
+  /// `gated-pcgrad` without pseudo-labels.
+  case gatedPCGradNoPL = "gated-pcgrad-no-pl"
+  /// The default method: a label gate closes the sources whose labels
+  /// disagree with the target's, the open sources get equal shares, each
+  /// layer that conflicts with the target gradient is projected, and
+  /// pseudo-labels (``GatedPCGradWeighting``, docs/DESIGN.md); the adaptive
+  /// learning rate only with `adaptive_lr.enabled: true`. Not a per-layer
+  /// weighting of sources, so not named `gradmix` (issue #26; called
+  /// `gradmix` before 2026-12-05).
+  case gatedPCGrad = "gated-pcgrad"
+  /// The paper's method (Li et al., WACV 2020): its layer-wise rule exactly
+  /// as stated, with the adaptive learning rate (unless
+  /// `adaptive_lr.enabled: false`); called `gradmix-paper` before 2026-12-05.
   case gradmix
-  /// The paper's method: its layer-wise rule exactly as stated, with the
-  /// adaptive learning rate (unless `adaptive_lr.enabled: false`).
-  case gradmixPaper = "gradmix-paper"
-  /// Source weights from the gated cosine similarity (Du et al. 2018); otherwise as `gradmix`.
+  /// Source weights from the gated cosine similarity (Du et al. 2018); otherwise as `gated-pcgrad`.
   case cosine
-  /// Source weights by mirror descent on the cosine similarity (TAWT, Chen et al. 2022); otherwise as `gradmix`.
+  /// Source weights by mirror descent on the cosine similarity (TAWT, Chen et al. 2022); otherwise as `gated-pcgrad`.
   case tawt
   /// Equal weights with conflicting layers projected onto the target gradient's
-  /// normal plane (PCGrad, Yu et al. 2020, adapted); otherwise as `gradmix`.
+  /// normal plane (PCGrad, Yu et al. 2020, adapted); otherwise as `gated-pcgrad`.
   case pcgradTarget = "pcgrad-target"
 
   /// The methods the task suite compares (scripts/run-suite.sh, choose_lr.py and suite_report.py
   /// read them from `gradmix info --methods --suite`), in its table order. Choice: the joint
   /// baseline, the one-weight-per-source and peer rules, the paper's rule, then ours; the
   /// no-transfer and source-only methods belong to the digits benchmark (scripts/run-benchmark.sh).
-  public static let suite: [Method] = [.uniform, .l2rw, .cosine, .tawt, .pcgradTarget, .gradmixPaper, .gradmix]
+  public static let suite: [Method] = [.uniform, .l2rw, .cosine, .tawt, .pcgradTarget, .gradmix, .gatedPCGrad]
 
-  /// Methods that were removed, with what to use instead (the rule clean-up
-  /// of 2026-12-05, docs/EXPERIMENTS.md).
+  /// Methods that were removed or renamed, with what to use instead (the
+  /// rule clean-up and the names of 2026-12-05, docs/EXPERIMENTS.md). A
+  /// name that was renamed to another method's old name (`gradmix`) is not
+  /// here: it is a method again.
   public static let removed = [
     "gradmix-no-alr":
-      "gradmix-no-alr was removed 2026-12-05: it equals gradmix (whose adaptive learning rate is off by default)"
+      "gradmix-no-alr was removed 2026-12-05: it equals gated-pcgrad (whose adaptive learning rate is off by default)",
+    "gradmix-paper": "gradmix-paper was renamed 2026-12-05: the paper's method is now called gradmix",
+    "gradmix-no-pl": "gradmix-no-pl was renamed 2026-12-05: it is now called gated-pcgrad-no-pl",
   ]
+
+  /// The methods by the names run.json recorded before 2026-12-05, where
+  /// they differ (``ResumeInfo``): `gradmix` was then the gated PCGrad rule
+  /// and `gradmix-paper` the paper's method.
+  public static let formerNames: [String: Method] = [
+    "gradmix": .gatedPCGrad, "gradmix-paper": .gradmix, "gradmix-no-pl": .gatedPCGradNoPL,
+  ]
+
+  /// The date of the current method names, recorded in run.json as
+  /// `method_names` (a run.json without it used the ``formerNames``).
+  public static let namesDate = "2026-12-05"
+
+  /// The one-line message for a name that is not a method: the known names,
+  /// and what a removed or renamed one is now (``removed``).
+  public static func unknownMessage(_ name: String) -> String {
+    "unknown method '\(name)' (known: \(allCases.map(\.rawValue).joined(separator: ", ")))"
+      + (removed[name].map { "; \($0)" } ?? "")
+  }
 
   /// What a method turns on.
   public struct Settings: Equatable, Sendable {
@@ -63,11 +89,11 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// `adaptive_lr.enabled` (nil: the method's default).
   ///
   /// Choice: the adaptive learning rate is off by default for every
-  /// weighting rule but `gradmix-paper` (the paper's method in full): the
+  /// weighting rule but `gradmix` (the paper's method in full): the
   /// per-step usefulness is heavy-tailed, so its scale mostly sits at a clip
-  /// and acts as noise on the learning rate; switched off, `gradmix` gained
+  /// and acts as noise on the learning rate; switched off, `gated-pcgrad` gained
   /// on the suite's validation split (docs/DESIGN.md, "Adaptive learning
-  /// rate"), and the peer rules follow `gradmix` so that a comparison still
+  /// rate"), and the peer rules follow `gated-pcgrad` so that a comparison still
   /// isolates the weighting rule.
   public func settings(
     steps: Int, targetAsSource: Bool, hasPseudoLabels: Bool, finetuneFraction: Double, adaptiveLR: Bool? = nil
@@ -77,7 +103,7 @@ public enum Method: String, CaseIterable, Codable, Sendable {
     // the uniform methods never do.
     return Settings(
       rule: row.rule, useSources: row.sources, useTargetSource: row.targetSource ?? targetAsSource,
-      adaptiveLearningRate: row.rule != .uniform && (adaptiveLR ?? (self == .gradmixPaper)),
+      adaptiveLearningRate: row.rule != .uniform && (adaptiveLR ?? (self == .gradmix)),
       pseudoLabels: row.pseudoLabels && hasPseudoLabels,
       switchStep: self == .finetune ? max(1, Int(Double(steps) * finetuneFraction)) : nil)
   }
@@ -92,9 +118,9 @@ public enum Method: String, CaseIterable, Codable, Sendable {
     case .finetune: return (.uniform, true, true, false)
     case .uniform: return (.uniform, true, true, false)
     case .l2rw: return (.sourceWise, true, nil, true)
-    case .gradmixNoPL: return (.layerWise, true, nil, false)
+    case .gatedPCGradNoPL: return (.layerWise, true, nil, false)
+    case .gatedPCGrad: return (.layerWise, true, nil, true)
     case .gradmix: return (.layerWise, true, nil, true)
-    case .gradmixPaper: return (.layerWise, true, nil, true)
     case .cosine: return (.sourceWise, true, nil, true)
     case .tawt: return (.sourceWise, true, nil, true)
     case .pcgradTarget: return (.layerWise, true, nil, true)

@@ -36,7 +36,7 @@ public struct PCGradTargetWeighting: WeightingRule {
   /// Equal shares 1/n among the n `included` sources in every layer (0 for
   /// the rest), and the projection's coefficients
   /// c_l = −Σ_{k included} (1/n) min(d_k,l, 0) / ‖g_T,l‖² (0 where ‖g_T,l‖ = 0).
-  /// Shared with `GradMixWeighting`, which passes the sources its label gate
+  /// Shared with `GatedPCGradWeighting`, which passes the sources its label gate
   /// leaves open.
   static func equalShares(_ statistics: StepStatistics, included: [Bool]) -> (
     weights: [[Float]], coefficients: [Float], count: Int

@@ -1,6 +1,7 @@
 import Foundation
 
-/// The default rule of `gradmix` (docs/DESIGN.md, "The default rule"): the
+/// The rule of `gated-pcgrad`, the default method (docs/DESIGN.md, "The
+/// default rule"; called `gradmix` before 2026-12-05): the
 /// first steps mix the labelled target set alone; then a label gate closes
 /// the sources whose labels disagree with the target's, and the open sources
 /// get equal shares in every layer, each layer that conflicts with the target
@@ -39,8 +40,8 @@ import Foundation
 /// the label EMAs still move: at an untrained network the bound has no
 /// evidence yet. Usefulness (the adaptive learning rate's input) is the
 /// paper's Σ_l Σ_k max(d_k,l, 0) of this step.
-public struct GradMixWeighting: WeightingRule {
-  /// The defaults of `gradmix` (config `weighting:`), chosen on the suite's
+public struct GatedPCGradWeighting: WeightingRule {
+  /// The defaults of `gated-pcgrad` (config `weighting:`), chosen on the suite's
   /// validation split (docs/DESIGN.md). The one place they are stated: the
   /// resolved config (``TrainConfig/resolved(options:)``) and the rule read them here.
   public enum Defaults {
@@ -91,6 +92,10 @@ public struct GradMixWeighting: WeightingRule {
   public var needsWholeSourceNorms: Bool { labelGate }
   public var usesLabelScores: Bool { labelGate }
 
+  /// The keys keep the prefix `gradmix.` from when this was the `gradmix`
+  /// method's rule, so that checkpoints from before the names of 2026-12-05
+  /// resume unchanged (Choice: compatibility over a matching prefix).
+  ///
   /// Choice: a checkpoint from before 2026-12-05 may hold `gradmix.seen`,
   /// `gradmix.means` and `gradmix.squares` (the layer scores of removed
   /// settings); they are ignored, and one with no `gradmix.solved` resumes past the hold.

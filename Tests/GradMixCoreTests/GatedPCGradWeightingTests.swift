@@ -18,15 +18,15 @@ private func step(
   return s
 }
 
-@Suite("The default rule: a label gate in front of equal shares with per-layer projection")
-struct GradMixWeightingTests {
+@Suite("gated-pcgrad, the default rule: a label gate in front of equal shares with per-layer projection")
+struct GatedPCGradWeightingTests {
   @Test(
     "a source the label gate closes gets 0 in every layer; the open ones equal shares, conflicting layers projected")
   func gateAndShares() {
     // Source 1's labels disagree with the target's; source 0 conflicts with the target in layer 1
     // (d = −2, ‖g_T,1‖² = 4). The labelled target set is source 2.
     let st = step([[1, -2], [3, 3], [2, 1]], targetSquared: [1, 4], label: [0.5, -0.5, 0.8])
-    var rule = GradMixWeighting(
+    var rule = GatedPCGradWeighting(
       sources: 3, smoothing: 0.5, targetIndex: 2, hold: 0, labelConfidence: 0, labelMatch: false)
     let w = rule.solve(st, active: [true, true, true])
     #expect(w.weights == [[0.5, 0.5], [0, 0], [0.5, 0.5]])
@@ -49,7 +49,7 @@ struct GradMixWeightingTests {
     // Source 0: a weak useful source (label score steady at 0.15). Source 1: harmful (±0.3, mean 0).
     let a = step([[0.1], [0.1], [1]], label: [0.15, 0.3, 0.6])
     let b = step([[0.1], [0.1], [1]], label: [0.15, -0.3, 0.6])
-    var rule = GradMixWeighting(
+    var rule = GatedPCGradWeighting(
       sources: 3, smoothing: 0.5, targetIndex: 2, hold: 0, labelConfidence: 1, labelMatch: false)
     // Step 1: m = ½ x, q = ½ x²: bound x (½ − ½/√3) > 0 for x > 0 (variance factor (1 − β)/(1 + β) = 1/3).
     let w1 = rule.solve(a, active: [true, true, true])
@@ -64,15 +64,15 @@ struct GradMixWeightingTests {
     #expect(abs(rule.labelMeans[1] - 0.1) < 1e-3)
     #expect(w.weights.map { $0[0] } == [0.5, 0, 0.5])
     // The bound with z = 0 is the mean alone: a score of 0 (no label signature) stays closed.
-    var silent = GradMixWeighting(sources: 2, smoothing: 0.5, hold: 0, labelConfidence: 0, labelMatch: false)
+    var silent = GatedPCGradWeighting(sources: 2, smoothing: 0.5, hold: 0, labelConfidence: 0, labelMatch: false)
     #expect(silent.solve(step([[1], [1]], label: [0, 1]), active: [true, true]).weights == [[0], [1]])
   }
 
   @Test("the class match is a veto: a source at or below chance is closed where its label cosine passes")
   func classMatch() {
     let st = step([[3, 1], [1, 1]], label: [0.6, 0.8], match: [-0.1, 0.6])
-    func rule(_ veto: Bool) -> GradMixWeighting {
-      GradMixWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0, labelMatch: veto)
+    func rule(_ veto: Bool) -> GatedPCGradWeighting {
+      GatedPCGradWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0, labelMatch: veto)
     }
     var cosineOnly = rule(false), vetoed = rule(true)
     #expect(cosineOnly.solve(st, active: [true, true]).weights == [[0.5, 0.5], [0.5, 0.5]])
@@ -82,8 +82,8 @@ struct GradMixWeightingTests {
     let better = step([[3, 1], [1, 1]], label: [0.6, 0.8], match: [0.2, 0.6])
     #expect(vetoed.solve(better, active: [true, true]).weights[0] == [0.5, 0.5])  // m = −0.025 + 0.1
     // The veto is a part of the gate.
-    #expect(!GradMixWeighting(sources: 2, labelGate: false, labelMatch: true).labelMatch)
-    var ungated = GradMixWeighting(sources: 2, hold: 0, labelGate: false)
+    #expect(!GatedPCGradWeighting(sources: 2, labelGate: false, labelMatch: true).labelMatch)
+    var ungated = GatedPCGradWeighting(sources: 2, hold: 0, labelGate: false)
     #expect(ungated.solve(st, active: [true, true]).weights == [[0.5, 0.5], [0.5, 0.5]])
     #expect(!ungated.usesLabelScores && !ungated.needsWholeSourceNorms)
   }
@@ -91,8 +91,8 @@ struct GradMixWeightingTests {
   @Test("hold: the first H steps mix the target set alone while the gate's EMAs move")
   func hold() {
     let st = step([[1, 3], [-1, 1]], label: [0.5, 0.5])
-    var held = GradMixWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 2, labelConfidence: 0)
-    var plain = GradMixWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0)
+    var held = GatedPCGradWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 2, labelConfidence: 0)
+    var plain = GatedPCGradWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0)
     for _ in 0..<2 {
       let w = held.solve(st, active: [true, true])
       #expect(w.weights == [[0, 0], [1, 1]] && w.targetCoefficients == [0, 0])
@@ -103,7 +103,7 @@ struct GradMixWeightingTests {
     let third = plain.solve(st, active: [true, true])
     #expect(held.solve(st, active: [true, true]) == third && third.targetCoefficients == [0.5, 0])
     // Without the target set among the sources there is nothing to hold to.
-    var noTarget = GradMixWeighting(sources: 2, smoothing: 0.5, hold: 2, labelConfidence: 0)
+    var noTarget = GatedPCGradWeighting(sources: 2, smoothing: 0.5, hold: 2, labelConfidence: 0)
     #expect(noTarget.solve(st, active: [true, true]).weights[0] == [0.5, 0.5])
   }
 
@@ -111,9 +111,9 @@ struct GradMixWeightingTests {
   func state() {
     let a = step([[1, 3], [2, -1], [1, 1]], label: [0.4, 0.1, 0.9], match: [0.3, 0.1, 0.5])
     let b = step([[1, 3], [2, -1], [1, 1]], label: [0.2, -0.2, 0.9], match: [0.3, -0.2, 0.5])
-    var rule = GradMixWeighting(sources: 3, targetIndex: 2, hold: 3)
+    var rule = GatedPCGradWeighting(sources: 3, targetIndex: 2, hold: 3)
     for i in 0..<6 { _ = rule.solve(i % 2 == 0 ? a : b, active: [true, true, true]) }
-    var resumed = GradMixWeighting(sources: 3, targetIndex: 2, hold: 3)
+    var resumed = GatedPCGradWeighting(sources: 3, targetIndex: 2, hold: 3)
     resumed.state = rule.state
     #expect(resumed.solved == 6 && resumed.labelMeans == rule.labelMeans && resumed.matchMeans == rule.matchMeans)
     for i in 0..<4 {
@@ -121,7 +121,7 @@ struct GradMixWeightingTests {
       #expect(resumed.solve(s, active: [true, true, true]) == rule.solve(s, active: [true, true, true]))
     }
     // Older checkpoints: the layer scores of removed settings are ignored; with no step count, past the hold.
-    var old = GradMixWeighting(sources: 3, targetIndex: 2, hold: 3)
+    var old = GatedPCGradWeighting(sources: 3, targetIndex: 2, hold: 3)
     old.state = ["gradmix.means": [1, 2, 3, 4, 5, 6], "gradmix.label_means": [0.5, 0.5, 0.5]]
     #expect(old.solved == 3 && old.labelMeans == [0.5, 0.5, 0.5] && old.state["gradmix.means"] == nil)
   }
