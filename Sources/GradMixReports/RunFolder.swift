@@ -27,6 +27,7 @@ public struct RunFolder {
   /// The folder's name, used to label the run.
   public var name: String { URL(fileURLWithPath: path).lastPathComponent }
   public var finished: Bool { summary != nil }
+  /// The method under today's names (``MethodNames``), as every lookup of `method` gives it.
   public var method: String? { string(for: "method") }
   public var seed: String? { string(for: "seed") }
 
@@ -53,8 +54,14 @@ public struct RunFolder {
       $0 == RunSummary() ? nil : $0
     }
     (self.run, self.summary) = (run, summary)
-    runFields = run.map(RecordCoding.fields(of:)) ?? [:]
-    summaryFields = summary.map(RecordCoding.fields(of:)) ?? [:]
+    var runFields = run.map(RecordCoding.fields(of:)) ?? [:]
+    var summaryFields = summary.map(RecordCoding.fields(of:)) ?? [:]
+    // An old run's method under today's names (``MethodNames``: its `gradmix` is today's `gated-pcgrad`).
+    if let m = run?.settings.currentMethod, m != run?.settings.method {
+      runFields["method"] = .string(m)
+      if summaryFields["method"] != nil { summaryFields["method"] = .string(m) }
+    }
+    (self.runFields, self.summaryFields) = (runFields, summaryFields)
     var steps: [MetricsRecord] = [], events: [MetricsEvent] = []
     var stepLines = 0, thinned = false
     if readMetrics, let limit = metricsLimit {

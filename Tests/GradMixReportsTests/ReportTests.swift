@@ -8,10 +8,12 @@ import Testing
 @Suite("Tables, reports and exports")
 struct ReportTests {
   /// Writes a run folder: summary.json with the accuracy, and a metrics.jsonl with two sources over 3 records.
-  /// - Parameter former: write the accuracy under its name before issue #27, `target_test_accuracy`.
+  /// - Parameters:
+  ///   - former: write the accuracy under its name before issue #27, `target_test_accuracy`.
+  ///   - formerNames: write run.json without `method_names`, as before the names of 2026-12-05.
   static func makeRun(
     _ root: String, _ name: String, method: String, seed: Int, accuracy: Double,
-    ranks: Int = 1, former: Bool = false
+    ranks: Int = 1, former: Bool = false, formerNames: Bool = false
   ) throws -> String {
     let dir = root + "/" + name
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -35,6 +37,7 @@ struct ReportTests {
     try Data(try json(summary).utf8).write(to: URL(fileURLWithPath: dir + "/summary.json"))
     var run = RunInfo()
     run.method = method
+    if !formerNames { run.methodNames = MethodNames.date }
     run.seed = String(seed)
     run.provenance.commit = "abc123"
     run.provenance.dirty = false
@@ -193,6 +196,21 @@ struct ReportTests {
     let t = try ResultTable(runs: [old, new], keys: ["method"], metric: "target_accuracy", baseline: nil)
     #expect(t.rows.map(\.group).sorted() == ["gradmix", "uniform"])
     #expect(RunReport(runs: [old], generator: "test").html().contains("<td>60.00%</td>"))
+  }
+
+  @Test("a run recorded under the names before 2026-12-05 groups under today's name of its method")
+  func formerMethodNames() throws {
+    let root = try makeTemporaryDirectory("gradmix-names")
+    let old = try RunFolder(
+      path: Self.makeRun(root, "old", method: "gradmix", seed: 1, accuracy: 0.6, formerNames: true))
+    let paper = try RunFolder(
+      path: Self.makeRun(root, "paper", method: "gradmix-paper", seed: 2, accuracy: 0.5, formerNames: true))
+    let new = try RunFolder(path: Self.makeRun(root, "new", method: "gradmix", seed: 1, accuracy: 0.7))
+    #expect(old.method == "gated-pcgrad" && paper.method == "gradmix" && new.method == "gradmix")
+    #expect(old.run?.method == "gradmix")  // the record itself is read as written
+    let t = try ResultTable(runs: [old, paper, new], keys: ["method"], metric: "target_accuracy", baseline: nil)
+    #expect(t.rows.map(\.group).sorted() == ["gated-pcgrad", "gradmix"])
+    #expect(t.rows.first { $0.group == "gradmix" }?.values.count == 2)
   }
 
   @Test("the report tabulates each source's open share and mean weight per layer from summary.json")

@@ -1,3 +1,5 @@
+import GradMixRecords
+
 /// The training methods `gradmix train --method` selects. Every method runs
 /// in the same trainer with the same network, data, steps and seeds; they
 /// differ only in which gradients are mixed and how.
@@ -55,13 +57,11 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// The methods by the names run.json recorded before 2026-12-05, where
   /// they differ (``ResumeInfo``): `gradmix` was then the gated PCGrad rule
   /// and `gradmix-paper` the paper's method.
-  public static let formerNames: [String: Method] = [
-    "gradmix": .gatedPCGrad, "gradmix-paper": .gradmix, "gradmix-no-pl": .gatedPCGradNoPL,
-  ]
+  public static let formerNames: [String: Method] = MethodNames.former.compactMapValues(Method.init(rawValue:))
 
   /// The date of the current method names, recorded in run.json as
   /// `method_names` (a run.json without it used the ``formerNames``).
-  public static let namesDate = "2026-12-05"
+  public static let namesDate = MethodNames.date
 
   /// The one-line message for a name that is not a method: the known names,
   /// and what a removed or renamed one is now (``removed``).
