@@ -1,0 +1,88 @@
+// Legend: see Conv2D.swift; KK = KH*KW, L = (H + 2p)*W (a shifted plane,
+// see RowGemm.swift).
+
+/// The row offsets a same convolution's backward pass multiplies with, made
+/// once per pass: the shifted planes of dY in the flipped weight's order
+/// (o, kh, kw), and the OHW rows of dYᵀ [OHW, OC].
+struct RowGemmBackwardRows {
+  let dyPlanes: [Int]  // [OC*KK]
+  let pixels: [Int]  // [OHW]
+
+  init(_ conv: Conv2D, _ g: ConvGeometry) {
+    dyPlanes = RowGemm.shiftedPlaneRows(conv.outputGeometry(g))
+    pixels = (0..<g.outPlane).map { $0 * conv.outChannels }
+  }
+}
+
+extension Conv2D {
+  /// The same sweep over dY [OC, OH, OW] (a same convolution's output is as
+  /// large as its input).
+  func outputGeometry(_ g: ConvGeometry) -> ConvGeometry {
+    ConvGeometry(
+      channels: outChannels, height: g.outH, width: g.outW, kernelH: g.kernelH, kernelW: g.kernelW, stride: 1,
+      padding: g.padding)!
+  }
+
+  /// Floats the row GEMM's backward pass uses of a worker's column area:
+  /// the shifted planes of x [C, KW, L] and of dY [OC, KW, L], and dYᵀ
+  /// [OHW, OC] (forward uses the first part only).
+  func rowGemmColumnArea(_ g: ConvGeometry) -> Int {
+    let l = (g.height + 2 * g.padding) * g.width
+    return (g.channels + outChannels) * g.kernelW * l + g.outPlane * outChannels
+  }
+
+  /// One image's backward pass with the row GEMM (``rowGemm``): no column
+  /// matrix of 9 rows per channel is built and OpenBLAS copies nothing.
+  /// - dW: tap (kh, kw) of dW is `dW[:, :, kh, kw]ᵀ [C, OC] = Σ_j
+  ///   x_(kh,kw)[c, j]·dYᵀ[j, o]`, where row c of x_(kh,kw) is row (c, kh,
+  ///   kw) of x's column matrix, read in x's shifted planes (stride KW·L
+  ///   between channels); the KK taps [KK, C, OC] are summed over the
+  ///   worker's images and added into dW at the end (``addWeightTaps``).
+  /// - dX [C, HW] = W̃ [C, OC*KK] · the column matrix of dY, read in dY's
+  ///   shifted planes (``RowGemm``).
+  /// Choice (issue 30): the OpenBLAS form unfolded dY into OC*KK rows and
+  /// OpenBLAS copied that matrix and x again for dW (`sgemm_oncopy`,
+  /// `sgemm_incopy`: 8% of the step's samples).
+  func rowGemmBackwardImage(
+    dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dWeightTaps: UnsafeMutablePointer<Float>?,
+    dy: UnsafePointer<Float>, x: UnsafePointer<Float>, flipped: UnsafePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>, rows: RowGemmBackwardRows, g: ConvGeometry
+  ) {
+    let oc = outChannels, c = g.channels, ohw = g.outPlane, kw = g.kernelW, kk = g.kernelH * g.kernelW
+    let l = (g.height + 2 * g.padding) * g.width
+    let xPlanes = scratch  // [C, KW, L]
+    let dyPlanes = xPlanes + c * kw * l  // [OC, KW, L]
+    let dyT = dyPlanes + oc * kw * l  // [OHW, OC]
+    if let taps = dWeightTaps {  // [KK, C, OC]
+      shiftedPlanes(xPlanes, x, geometry: g)
+      RowGemm.transpose(dyT, ldd: oc, dy, lds: ohw, rows: oc, cols: ohw)
+      rows.pixels.withUnsafeBufferPointer { pixels in
+        for kh in 0..<g.kernelH {
+          for w in 0..<kw {
+            RowGemm.multiply(
+              taps + (kh * kw + w) * c * oc, ldc: oc, xPlanes + w * l + kh * g.width, lda: kw * l, dyT,
+              rows: pixels.baseAddress!, m: c, n: oc, k: ohw, accumulate: true)
+          }
+        }
+      }
+    }
+    guard let dx else { return }
+    shiftedPlanes(dyPlanes, dy, geometry: outputGeometry(g))
+    rows.dyPlanes.withUnsafeBufferPointer {
+      RowGemm.multiply(
+        dx, ldc: ohw, flipped, lda: oc * kk, dyPlanes, rows: $0.baseAddress!, m: c, n: ohw, k: oc * kk,
+        accumulate: accumulate)
+    }
+  }
+
+  /// dW[o, c, kh, kw] += taps[(kh·KW + kw), c, o].
+  func addWeightTaps(_ dWeight: UnsafeMutablePointer<Float>, _ taps: UnsafePointer<Float>, g: ConvGeometry) {
+    let oc = outChannels, c = g.channels, kk = g.kernelH * g.kernelW
+    for o in 0..<oc {
+      for ch in 0..<c {
+        let dst = dWeight + (o * c + ch) * kk, src = taps + ch * oc + o
+        for t in 0..<kk { dst[t] += src[t * c * oc] }
+      }
+    }
+  }
+}

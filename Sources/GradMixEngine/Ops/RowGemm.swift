@@ -1,0 +1,88 @@
+import CKernels
+
+// Legend: see ConvGeometry. A same convolution's shifted planes are
+// [C, KW, (H + 2p) * W]: plane (c, kw) is x[c] moved by kw - p columns (the
+// columns that leave the row zeroed) between p zero rows above and below.
+
+/// The GEMM of a "same" convolution without OpenBLAS's copy of its large
+/// operand: `C = A·B` where row k of B [K, N] is `N` floats at any offset of
+/// one buffer (`CKernels`, RowGemm.c; AVX-512, chosen at run time).
+///
+/// Choice (issue 30, the ResNet step): `cblas_sgemm` copies ("packs") its
+/// operands into its panel layout before multiplying (`sgemm_itcopy`,
+/// `oncopy`, `incopy`: 18% of the step's samples, most of it the column
+/// matrices), and im2col has written 9·C rows per image before that. A 3x3
+/// same convolution's rows (c, kh, kw) for kh = 0, 1, 2 are one plane
+/// shifted by whole rows, so the engine builds only the KW shifted planes
+/// per channel (3·C rows instead of 9·C) and this kernel reads row (c, kh,
+/// kw) at offset `(c·KW + kw)·L + kh·W`, where im2col left it: forward
+/// (weight · shifted planes of x), dX (flipped weight · shifted planes of
+/// dY) and dW (tap by tap: shifted planes of x · dYᵀ; Conv2D+RowGemm.swift).
+/// Measured alone (one thread, OpenBLAS on its SkylakeX kernels, including
+/// its copies): [32, 288]·[288, 1024] 140 → 100 µs, [64, 576]·[576, 256] 109
+/// → 93 µs. Every element is one FMA chain over k in order, as OpenBLAS's
+/// kernel computes it when K fits one of its K blocks (same bits there;
+/// larger K rounds differently).
+public enum RowGemm {
+  /// Whether this machine runs the kernel (x86-64 with AVX-512F).
+  public static let available = gm_kernels_have_avx512() != 0
+
+  /// `c[i, j] = (accumulate ? c[i, j] : 0) + Σ_k a[i·lda + k]·b[rows[k] + j]`, i < m, j < n.
+  public static func multiply(
+    _ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int,
+    _ b: UnsafePointer<Float>, rows: UnsafePointer<Int>, m: Int, n: Int, k: Int, accumulate: Bool
+  ) {
+    precondition(available, "The row GEMM needs AVX-512F.")
+    gm_row_gemm_avx512(m, n, k, a, lda, b, rows, c, ldc, accumulate ? 1 : 0)
+  }
+
+  /// Floats of one image's shifted planes: C·KW·(H + 2p)·W.
+  @inlinable
+  static func shiftedPlanesCount(_ g: ConvGeometry) -> Int {
+    g.channels * g.kernelW * (g.height + 2 * g.padding) * g.width
+  }
+
+  /// Offsets of the K = C·KH·KW rows (c, kh, kw), in the weight's order, in
+  /// the shifted planes: `(c·KW + kw)·(H + 2p)·W + kh·W`.
+  static func shiftedPlaneRows(_ g: ConvGeometry) -> [Int] {
+    let l = (g.height + 2 * g.padding) * g.width
+    var rows: [Int] = []
+    rows.reserveCapacity(g.patch)
+    for c in 0..<g.channels {
+      for kh in 0..<g.kernelH {
+        for kw in 0..<g.kernelW { rows.append((c * g.kernelW + kw) * l + kh * g.width) }
+      }
+    }
+    return rows
+  }
+}
+
+/// Writes the shifted planes of `image` [C, H, W] into `planes`
+/// [C, KW, (H + 2p) * W] for a same convolution (``isSamePlane(_:)``):
+/// plane (c, kw) holds, from row p on, the im2col row of kernel offset
+/// (p, kw), so row (c, kh, kw) of the column matrix starts kh rows of W
+/// floats into it.
+@inlinable
+func shiftedPlanes(_ planes: UnsafeMutablePointer<Float>, _ image: UnsafePointer<Float>, geometry g: ConvGeometry) {
+  let w = g.width, p = g.padding, ohw = g.outPlane, l = (g.height + 2 * p) * w
+  for c in 0..<g.channels {
+    let plane = image + c * g.inPlane
+    for kw in 0..<g.kernelW {
+      let dst = planes + (c * g.kernelW + kw) * l
+      let owLo = p > kw ? p - kw : 0, owHi = im2colUpperBound(g, kw)
+      zeroFloats(dst, p * w)
+      im2colSamePlaneRow(dst + p * w, plane, kh: p, kw: kw, owLo: owLo, owHi: owHi, geometry: g)
+      zeroFloats(dst + p * w + ohw, l - p * w - ohw)
+    }
+  }
+}
+
+extension RowGemm {
+  /// `dst[j·ldd + i] = src[i·lds + j]` for i < rows, j < cols.
+  public static func transpose(
+    _ dst: UnsafeMutablePointer<Float>, ldd: Int, _ src: UnsafePointer<Float>, lds: Int, rows: Int, cols: Int
+  ) {
+    precondition(available, "The transpose kernel needs AVX-512F.")
+    gm_transpose_avx512(rows, cols, src, lds, dst, ldd)
+  }
+}
