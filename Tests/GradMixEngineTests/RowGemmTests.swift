@@ -40,31 +40,37 @@ struct RowGemmTests {
 
   struct Case: CustomTestStringConvertible, Sendable {
     let c: Int, h: Int, w: Int, oc: Int, k: Int
-    var testDescription: String { "c\(c) \(h)x\(w) -> oc\(oc) k\(k) p\(k / 2)" }
+    var s = 1, p: Int? = nil
+    var padding: Int { p ?? k / 2 }
+    var testDescription: String { "c\(c) \(h)x\(w) -> oc\(oc) k\(k) s\(s) p\(padding)" }
   }
 
-  /// y, dx and dW of a same convolution, one image per chunk, with the row
-  /// GEMM and with `cblas_sgemm`, at 1 and 2 workers. The two sum the same
+  /// y, dx and dW of a same convolution, one image per chunk, or of a
+  /// strided one, with the row GEMM and with `cblas_sgemm`, at 1 and 2
+  /// workers. The two sum the same
   /// products in an order that differs only where OpenBLAS splits K into
   /// blocks, so they agree to float rounding (1e-5 of the largest value).
   @Test(
-    "a same convolution gives the cblas path's results",
+    "a same or strided convolution gives the cblas path's results",
     arguments: [
       Case(c: 5, h: 7, w: 7, oc: 13, k: 3), Case(c: 16, h: 8, w: 8, oc: 8, k: 3),
-      Case(c: 3, h: 6, w: 9, oc: 4, k: 5),
+      Case(c: 3, h: 6, w: 9, oc: 4, k: 5), Case(c: 6, h: 8, w: 8, oc: 12, k: 3, s: 2),
+      Case(c: 4, h: 7, w: 9, oc: 5, k: 3, s: 2), Case(c: 8, h: 8, w: 8, oc: 16, k: 1, s: 2, p: 0),
+      Case(c: 3, h: 11, w: 10, oc: 4, k: 5, s: 3, p: 1),
     ])
   func convolutionMatchesBLAS(_ t: Case) throws {
     let shape = Shape([t.c, t.h, t.w]), n = 3
     var rng = RNG(seed: UInt64(t.c * 100 + t.oc))
     let x = (0..<(n * shape.count)).map { _ in rng.normal() }
-    let dy = (0..<(n * t.oc * t.h * t.w)).map { _ in rng.normal() }
+    let outH = (t.h + 2 * t.padding - t.k) / t.s + 1, outW = (t.w + 2 * t.padding - t.k) / t.s + 1
+    let dy = (0..<(n * t.oc * outH * outW)).map { _ in rng.normal() }
     let params = (0..<(t.oc * (t.c * t.k * t.k + 1))).map { _ in rng.normal() * 0.3 }
     for workers in [1, 2] {
       var results: [[Float]] = []
       for row in [false, true] {
         let conv = try Conv2D(
-          input: shape, outChannels: t.oc, kernelSize: t.k, padding: t.k / 2, workers: workers, chunkFloats: 1,
-          rowGemm: row)
+          input: shape, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.padding, workers: workers,
+          chunkFloats: 1, rowGemm: row)
         #expect(conv.usesRowGemm(conv.geometry, batch: n) == row)
         results.append(run(conv, x: x, dy: dy, params: params, batch: n))
       }

@@ -1,15 +1,20 @@
 // Legend: see Conv2D.swift; KK = KH*KW, L = (H + 2p)*W (a shifted plane,
 // see RowGemm.swift).
 
-/// The row offsets a same convolution's backward pass multiplies with, made
-/// once per pass: the shifted planes of dY in the flipped weight's order
-/// (o, kh, kw), and the OHW rows of dYᵀ [OHW, OC].
+/// What a convolution's backward pass with the row GEMM multiplies with,
+/// made once per pass: the layout of x's shifted planes, for a same
+/// convolution the offsets of dY's shifted planes in the flipped weight's
+/// order (o, kh, kw), and the OHW rows of dYᵀ [OHW, OC].
 struct RowGemmBackwardRows {
-  let dyPlanes: [Int]  // [OC*KK]
+  let xPlanes: ShiftedPlanes
+  let dyPlanes: ShiftedPlanes?
+  let dyPlaneRows: [Int]  // [OC*KK], empty for a strided convolution
   let pixels: [Int]  // [OHW]
 
   init(_ conv: Conv2D, _ g: ConvGeometry) {
-    dyPlanes = RowGemm.shiftedPlaneRows(conv.outputGeometry(g))
+    xPlanes = ShiftedPlanes(g)
+    dyPlanes = isSamePlane(g) ? ShiftedPlanes(conv.outputGeometry(g)) : nil
+    dyPlaneRows = dyPlanes?.rowOffsets() ?? []
     pixels = (0..<g.outPlane).map { $0 * conv.outChannels }
   }
 }
@@ -24,11 +29,11 @@ extension Conv2D {
   }
 
   /// Floats the row GEMM's backward pass uses of a worker's column area:
-  /// the shifted planes of x [C, KW, L] and of dY [OC, KW, L], and dYᵀ
-  /// [OHW, OC] (forward uses the first part only).
+  /// the shifted planes of x, of dY (a same convolution), and dYᵀ [OHW, OC]
+  /// (forward uses the first part only).
   func rowGemmColumnArea(_ g: ConvGeometry) -> Int {
-    let l = (g.height + 2 * g.padding) * g.width
-    return (g.channels + outChannels) * g.kernelW * l + g.outPlane * outChannels
+    ShiftedPlanes(g).count + (isSamePlane(g) ? ShiftedPlanes(outputGeometry(g)).count : 0) + g.outPlane
+      * outChannels
   }
 
   /// One image's backward pass with the row GEMM (``rowGemm``): no column
@@ -49,26 +54,26 @@ extension Conv2D {
     scratch: UnsafeMutablePointer<Float>, rows: RowGemmBackwardRows, g: ConvGeometry
   ) {
     let oc = outChannels, c = g.channels, ohw = g.outPlane, kw = g.kernelW, kk = g.kernelH * g.kernelW
-    let l = (g.height + 2 * g.padding) * g.width
-    let xPlanes = scratch  // [C, KW, L]
-    let dyPlanes = xPlanes + c * kw * l  // [OC, KW, L]
-    let dyT = dyPlanes + oc * kw * l  // [OHW, OC]
+    let xPlanes = scratch  // the shifted planes of x
+    let dyPlanes = xPlanes + rows.xPlanes.count  // those of dY
+    let dyT = dyPlanes + (rows.dyPlanes?.count ?? 0)  // [OHW, OC]
     if let taps = dWeightTaps {  // [KK, C, OC]
-      shiftedPlanes(xPlanes, x, geometry: g)
+      rows.xPlanes.write(xPlanes, x)
       RowGemm.transpose(dyT, ldd: oc, dy, lds: ohw, rows: oc, cols: ohw)
       rows.pixels.withUnsafeBufferPointer { pixels in
         for kh in 0..<g.kernelH {
           for w in 0..<kw {
             RowGemm.multiply(
-              taps + (kh * kw + w) * c * oc, ldc: oc, xPlanes + w * l + kh * g.width, lda: kw * l, dyT,
-              rows: pixels.baseAddress!, m: c, n: oc, k: ohw, accumulate: true)
+              taps + (kh * kw + w) * c * oc, ldc: oc, xPlanes + rows.xPlanes.offset(channel: 0, kh: kh, kw: w),
+              lda: rows.xPlanes.channelStride, dyT, rows: pixels.baseAddress!, m: c, n: oc, k: ohw,
+              accumulate: true)
           }
         }
       }
     }
-    guard let dx else { return }
-    shiftedPlanes(dyPlanes, dy, geometry: outputGeometry(g))
-    rows.dyPlanes.withUnsafeBufferPointer {
+    guard let dx, let dyLayout = rows.dyPlanes else { return }
+    dyLayout.write(dyPlanes, dy)
+    rows.dyPlaneRows.withUnsafeBufferPointer {
       RowGemm.multiply(
         dx, ldc: ohw, flipped, lda: oc * kk, dyPlanes, rows: $0.baseAddress!, m: c, n: ohw, k: oc * kk,
         accumulate: accumulate)

@@ -98,7 +98,7 @@ public struct Conv2D: StatelessLayer {
   /// writes and the GEMM reads stay in cache instead of streaming a
   /// [CKK, N*OHW] matrix through memory.
   func imagesPerChunk(_ g: ConvGeometry, batch: Int) -> Int {
-    max(1, min(batch, chunkFloats / (g.patch * g.outPlane)))
+    rowGemm && g.stride > 1 ? 1 : max(1, min(batch, chunkFloats / (g.patch * g.outPlane)))
   }
 
   /// Target size of one chunk's column matrix, in floats, fixed when the
@@ -128,7 +128,7 @@ public struct Conv2D: StatelessLayer {
   func workerScratch(_ g: ConvGeometry, batch: Int) -> Int {
     columnArea(g, batch: batch)
       + (outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
-      + (transposedInputGradient(g, batch: batch) ? outChannels * g.patch : 0)
+      + (transposedInputGradient(g, batch: batch) || usesRowGemm(g, batch: batch) ? outChannels * g.patch : 0)
   }
 
   /// Floats of a worker's column area: the column matrix [rows, B*OHW], or
@@ -138,9 +138,11 @@ public struct Conv2D: StatelessLayer {
     return usesRowGemm(g, batch: batch) ? max(matrix, rowGemmColumnArea(g)) : matrix
   }
 
-  /// Whether this batch takes the ``rowGemm`` path.
+  /// Whether this batch takes the ``rowGemm`` path: a same convolution
+  /// processed one image per chunk, or a strided one (always one image per
+  /// chunk with the row GEMM).
   func usesRowGemm(_ g: ConvGeometry, batch: Int) -> Bool {
-    rowGemm && transposedInputGradient(g, batch: batch)
+    rowGemm && (g.stride > 1 || transposedInputGradient(g, batch: batch))
   }
 
   /// Rows of a worker's column matrix: CKK, or OC*KK when backward unfolds
@@ -216,7 +218,8 @@ public struct Conv2D: StatelessLayer {
     let inCount = g.channels * g.inPlane
     let weight = parameters  // [OC, CKK]
     let bias: UnsafePointer<Float>? = hasBias ? parameters + oc * g.patch : nil  // [OC]
-    let shiftedRows = usesRowGemm(g, batch: n) ? RowGemm.shiftedPlaneRows(g) : []  // [CKK]
+    let planes = ShiftedPlanes(g)
+    let shiftedRows = usesRowGemm(g, batch: n) ? planes.rowOffsets() : []  // [CKK]
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch  // [CKK, B*OHW], or the shifted planes [C, KW, (H+2p)*W]
@@ -224,7 +227,7 @@ public struct Conv2D: StatelessLayer {
       let xc = x + first * inCount
       let yc = y + first * oc * ohw
       if !shiftedRows.isEmpty {
-        shiftedPlanes(cols, xc, geometry: g)
+        planes.write(cols, xc)
         shiftedRows.withUnsafeBufferPointer {
           RowGemm.multiply(
             yc, ldc: ld, weight, lda: g.patch, cols, rows: $0.baseAddress!, m: oc, n: ld, k: g.patch,
@@ -363,16 +366,17 @@ public struct Conv2D: StatelessLayer {
     // results/screens/2026-12-05-engine-profile.md.
     let rowPath = usesRowGemm(g, batch: n)
     let dWColumns: UnsafeMutablePointer<Float>? =
-      gT != nil && (dx != nil || rowPath) && dParameters != nil ? columnWeights : nil
+      (gT != nil && dx != nil || rowPath) && dParameters != nil ? columnWeights : nil
     if let dWColumns { zeroFloats(dWColumns, oc * g.patch) }
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
     let rowOffsets = rowPath ? RowGemmBackwardRows(self, g) : nil
+    let area = columnArea(g, batch: n)
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch  // [CKK, B*OHW]
-      let gathered = scratch + columnArea(g, batch: n)  // [OC, B*OHW]
+      let gathered = scratch + area  // [OC, B*OHW]
       let ones = gathered + oc * ld  // [B*OHW]
       let dyc = dy + first * oc * ohw, yc = y + first * oc * ohw
       let dyT: UnsafePointer<Float>  // [OC, B*OHW]
@@ -406,10 +410,11 @@ public struct Conv2D: StatelessLayer {
         }
       }
       if let rowOffsets {
+        // A strided convolution's dX takes the col2im path below.
         rowGemmBackwardImage(
-          dx: dx.map { $0 + first * inCount }, accumulate: accumulate, dWeightTaps: dWColumns, dy: dyT,
-          x: x + first * inCount, flipped: flipped, scratch: cols, rows: rowOffsets, g: g)
-        continue
+          dx: transposed ? dx.map { $0 + first * inCount } : nil, accumulate: accumulate, dWeightTaps: dWColumns,
+          dy: dyT, x: x + first * inCount, flipped: flipped, scratch: cols, rows: rowOffsets, g: g)
+        if transposed { continue }
       }
       guard let dx else { continue }
       if let gT {
