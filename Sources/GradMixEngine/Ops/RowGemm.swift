@@ -100,7 +100,7 @@ struct ShiftedPlanes {
       shiftedPlanes(planes, image, geometry: g)
       return
     }
-    let s = g.stride, ow = g.outW
+    let s = g.stride, ow = g.outW, imageCount = g.channels * g.inPlane
     for c in 0..<g.channels {
       let plane = image + c * g.inPlane
       for kw in 0..<g.kernelW {
@@ -115,7 +115,17 @@ struct ShiftedPlanes {
             }
             let src = plane + ih * g.width - g.padding + kw
             for o in 0..<owLo { d[o] = 0 }
-            for o in owLo..<owHi { d[o] = src[o * s] }
+            var o = owLo
+            if s == 2 {
+              // Even lanes of 16 loaded floats, as im2col does; the load stays inside the image.
+              let srcIndex = c * g.inPlane + ih * g.width - g.padding + kw  // of src in the image
+              while o + 8 <= owHi && srcIndex + 2 * o + 16 <= imageCount {
+                let v = UnsafeRawPointer(src + 2 * o).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(d + o).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                o += 8
+              }
+            }
+            while o < owHi { d[o] = src[o * s]; o += 1 }
             for o in owHi..<ow { d[o] = 0 }
           }
         }
