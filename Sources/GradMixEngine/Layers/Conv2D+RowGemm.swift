@@ -40,10 +40,11 @@ extension Conv2D {
   /// matrix of 9 rows per channel is built and OpenBLAS copies nothing.
   /// - dW: tap (kh, kw) of dW is `dW[:, :, kh, kw]ᵀ [C, OC] = Σ_j
   ///   x_(kh,kw)[c, j]·dYᵀ[j, o]`, where row c of x_(kh,kw) is row (c, kh,
-  ///   kw) of x's column matrix, read in x's shifted planes (stride KW·L
-  ///   between channels); the KK taps [KK, C, OC] are summed over the
-  ///   worker's images and added into dW at the end (``addWeightTaps``).
-  /// - dX [C, HW] = W̃ [C, OC*KK] · the column matrix of dY, read in dY's
+  ///   kw) of x's column matrix, read in x's shifted planes (a constant
+  ///   stride between channels); the KK taps [KK, C, OC] are summed over
+  ///   the worker's images and added into dW at the end (``addWeightTaps``).
+  /// - dX of a same convolution (`dx` nil otherwise: the caller's col2im
+  ///   path) [C, HW] = W̃ [C, OC*KK] · the column matrix of dY, read in dY's
   ///   shifted planes (``RowGemm``).
   /// Choice (issue 30): the OpenBLAS form unfolded dY into OC*KK rows and
   /// OpenBLAS copied that matrix and x again for dW (`sgemm_oncopy`,

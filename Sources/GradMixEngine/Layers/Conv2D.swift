@@ -18,10 +18,10 @@
 /// the scatter and gather copies are skipped; a "same" convolution then
 /// also computes dX as a convolution of dY with the flipped kernel
 /// (``transposedInputGradient(_:batch:)``) and dW from the same unfolded dY.
-/// With ``rowGemm`` those same convolutions multiply by ``RowGemm`` instead
-/// of `cblas_sgemm`, reading the shifted planes of x and dY (3 rows per
-/// channel of a 3x3 kernel instead of im2col's 9), and OpenBLAS copies none
-/// of their operands.
+/// With ``rowGemm`` those same convolutions, and strided ones, multiply by
+/// ``RowGemm`` instead of `cblas_sgemm`, reading the shifted planes of x
+/// and dY (3 rows per channel of a 3x3 kernel instead of im2col's 9), and
+/// OpenBLAS copies none of their operands.
 public struct Conv2D: StatelessLayer {
   /// The sweep over the input this layer was made for: a convolution takes
   /// one input size, checked once when it is made (as ``Dense`` takes one
@@ -96,7 +96,8 @@ public struct Conv2D: StatelessLayer {
   /// Images per chunk: each worker processes its share of the batch in
   /// chunks whose column matrix is about `chunkFloats` floats, so im2col
   /// writes and the GEMM reads stay in cache instead of streaming a
-  /// [CKK, N*OHW] matrix through memory.
+  /// [CKK, N*OHW] matrix through memory. A strided convolution with the
+  /// ``rowGemm`` takes one image per chunk (its planes are per image).
   func imagesPerChunk(_ g: ConvGeometry, batch: Int) -> Int {
     rowGemm && g.stride > 1 ? 1 : max(1, min(batch, chunkFloats / (g.patch * g.outPlane)))
   }
@@ -106,10 +107,12 @@ public struct Conv2D: StatelessLayer {
   public let chunkFloats: Int
 
   /// Whether a same convolution processed one image per chunk (the
-  /// transposed dX path) multiplies with ``RowGemm`` (forward: the weight by
-  /// the image's shifted planes; backward: ``rowGemmBackwardImage``) instead
-  /// of `cblas_sgemm`; default: where the kernel runs (AVX-512F). Fixed when
-  /// the layer is made, so a workspace sized for it stays valid.
+  /// transposed dX path) or a strided one multiplies with ``RowGemm``
+  /// (forward: the weight by the image's shifted planes; backward:
+  /// ``rowGemmBackwardImage``; a strided convolution's dX stays Wᵀ·dY by
+  /// `cblas_sgemm` and col2im) instead of `cblas_sgemm`; default: where the
+  /// kernel runs (AVX-512F). Fixed when the layer is made, so a workspace
+  /// sized for it stays valid.
   public let rowGemm: Bool
 
   /// Workers (threads) the layer splits a batch over, fixed when the layer

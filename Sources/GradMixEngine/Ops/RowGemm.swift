@@ -1,12 +1,10 @@
 import CKernels
 
-// Legend: see ConvGeometry. A same convolution's shifted planes are
-// [C, KW, (H + 2p) * W]: plane (c, kw) is x[c] moved by kw - p columns (the
-// columns that leave the row zeroed) between p zero rows above and below.
+// Legend: see ConvGeometry; L = (H + 2p) * W, a stride-1 shifted plane.
 
-/// The GEMM of a "same" convolution without OpenBLAS's copy of its large
-/// operand: `C = A·B` where row k of B [K, N] is `N` floats at any offset of
-/// one buffer (`CKernels`, RowGemm.c; AVX-512, chosen at run time).
+/// The GEMM of a convolution without OpenBLAS's copies of its operands:
+/// `C = A·B` where row k of B [K, N] is `N` floats at any offset of one
+/// buffer (`CKernels`, RowGemm.c; AVX-512, chosen at run time).
 ///
 /// Choice (issue 30, the ResNet step): `cblas_sgemm` copies ("packs") its
 /// operands into its panel layout before multiplying (`sgemm_itcopy`,
@@ -14,15 +12,17 @@ import CKernels
 /// matrices), and im2col has written 9·C rows per image before that. A 3x3
 /// same convolution's rows (c, kh, kw) for kh = 0, 1, 2 are one plane
 /// shifted by whole rows, so the engine builds only the KW shifted planes
-/// per channel (3·C rows instead of 9·C) and this kernel reads row (c, kh,
-/// kw) at offset `(c·KW + kw)·L + kh·W`, where im2col left it: forward
-/// (weight · shifted planes of x), dX (flipped weight · shifted planes of
-/// dY) and dW (tap by tap: shifted planes of x · dYᵀ; Conv2D+RowGemm.swift).
+/// per channel (3·C rows instead of 9·C; ``ShiftedPlanes``, which also
+/// splits a strided input into row phases) and this kernel reads row (c, kh,
+/// kw) at offset `(c·KW + kw)·L + kh·W`: forward (weight · shifted planes of
+/// x), dX of a same convolution (flipped weight · shifted planes of dY) and
+/// dW (tap by tap: shifted planes of x · dYᵀ; Conv2D+RowGemm.swift).
 /// Measured alone (one thread, OpenBLAS on its SkylakeX kernels, including
 /// its copies): [32, 288]·[288, 1024] 140 → 100 µs, [64, 576]·[576, 256] 109
-/// → 93 µs. Every element is one FMA chain over k in order, as OpenBLAS's
-/// kernel computes it when K fits one of its K blocks (same bits there;
-/// larger K rounds differently).
+/// → 93 µs; with the planes written just before and a cold output, about
+/// 145 GFLOP/s on the ResNet's shapes. Every element is one FMA chain over k
+/// in order, as OpenBLAS's kernel computes it when K fits one of its K
+/// blocks (same bits there; larger K rounds differently).
 public enum RowGemm {
   /// Whether this machine runs the kernel (x86-64 with AVX-512F).
   public static let available = gm_kernels_have_avx512() != 0
