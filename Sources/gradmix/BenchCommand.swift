@@ -54,7 +54,7 @@ struct EngineBenchCommand: ParsableCommand {
 
   @Flag(
     help:
-      "For each configuration on one thread, also time the step's sgemm calls alone (same shapes, one thread, back to back) and print the engine's share of that bound."
+      "For each configuration on one thread, also time the step's sgemm calls alone (same shapes, one thread, back to back) and print the engine's share of that bound. The row GEMM of same and strided convolutions on AVX-512 machines makes no sgemm calls and is not in the bound."
   )
   var sgemmBound = false
 

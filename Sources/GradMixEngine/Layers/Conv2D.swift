@@ -18,6 +18,10 @@
 /// the scatter and gather copies are skipped; a "same" convolution then
 /// also computes dX as a convolution of dY with the flipped kernel
 /// (``transposedInputGradient(_:batch:)``) and dW from the same unfolded dY.
+/// With ``rowGemm`` those same convolutions, and strided ones, multiply by
+/// ``RowGemm`` instead of `cblas_sgemm`, reading the shifted planes of x
+/// and dY (3 rows per channel of a 3x3 kernel instead of im2col's 9), and
+/// OpenBLAS copies none of their operands.
 public struct Conv2D: StatelessLayer {
   /// The sweep over the input this layer was made for: a convolution takes
   /// one input size, checked once when it is made (as ``Dense`` takes one
@@ -38,7 +42,7 @@ public struct Conv2D: StatelessLayer {
   public init(
     input: Shape, outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
     fusedReLU: Bool = false, hasBias: Bool = true, token: String? = nil, workers: Int? = nil,
-    chunkFloats: Int? = nil
+    chunkFloats: Int? = nil, rowGemm: Bool? = nil
   ) throws {
     precondition(
       outChannels > 0 && kernelSize > 0 && stride > 0 && padding >= 0,
@@ -64,6 +68,8 @@ public struct Conv2D: StatelessLayer {
     self.hasBias = hasBias; self.token = token
     self.chunkFloats = chunkFloats ?? Conv2D.defaultChunkFloats
     self.workers = workers ?? BLAS.threads
+    self.rowGemm = rowGemm ?? RowGemm.available
+    precondition(!self.rowGemm || RowGemm.available, "Conv2D: the row GEMM does not run on this machine.")
   }
 
   public var inChannels: Int { geometry.channels }
@@ -90,14 +96,24 @@ public struct Conv2D: StatelessLayer {
   /// Images per chunk: each worker processes its share of the batch in
   /// chunks whose column matrix is about `chunkFloats` floats, so im2col
   /// writes and the GEMM reads stay in cache instead of streaming a
-  /// [CKK, N*OHW] matrix through memory.
+  /// [CKK, N*OHW] matrix through memory. A strided convolution with the
+  /// ``rowGemm`` takes one image per chunk (its planes are per image).
   func imagesPerChunk(_ g: ConvGeometry, batch: Int) -> Int {
-    max(1, min(batch, chunkFloats / (g.patch * g.outPlane)))
+    rowGemm && g.stride > 1 ? 1 : max(1, min(batch, chunkFloats / (g.patch * g.outPlane)))
   }
 
   /// Target size of one chunk's column matrix, in floats, fixed when the
   /// layer is made (so a workspace sized for it stays valid).
   public let chunkFloats: Int
+
+  /// Whether a same convolution processed one image per chunk (the
+  /// transposed dX path) or a strided one multiplies with ``RowGemm``
+  /// (forward: the weight by the image's shifted planes; backward:
+  /// ``rowGemmBackwardImage``; a strided convolution's dX stays Wᵀ·dY by
+  /// `cblas_sgemm` and col2im) instead of `cblas_sgemm`; default: where the
+  /// kernel runs (AVX-512F). Fixed when the layer is made, so a workspace
+  /// sized for it stays valid.
+  public let rowGemm: Bool
 
   /// Workers (threads) the layer splits a batch over, fixed when the layer
   /// is made (default `BLAS.threads`), so a workspace sized for it stays valid.
@@ -113,8 +129,23 @@ public struct Conv2D: StatelessLayer {
   /// With the transposed dX path also dW in the order of dY's columns
   /// [OC*KK, C] (``backwardImages``).
   func workerScratch(_ g: ConvGeometry, batch: Int) -> Int {
-    (columnRows(g, batch: batch) + outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
-      + (transposedInputGradient(g, batch: batch) ? outChannels * g.patch : 0)
+    columnArea(g, batch: batch)
+      + (outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
+      + (transposedInputGradient(g, batch: batch) || usesRowGemm(g, batch: batch) ? outChannels * g.patch : 0)
+  }
+
+  /// Floats of a worker's column area: the column matrix [rows, B*OHW], or
+  /// on the row GEMM's path what ``rowGemmColumnArea(_:)`` needs if more.
+  func columnArea(_ g: ConvGeometry, batch: Int) -> Int {
+    let matrix = columnRows(g, batch: batch) * imagesPerChunk(g, batch: batch) * g.outPlane
+    return usesRowGemm(g, batch: batch) ? max(matrix, rowGemmColumnArea(g)) : matrix
+  }
+
+  /// Whether this batch takes the ``rowGemm`` path: a same convolution
+  /// processed one image per chunk, or a strided one (always one image per
+  /// chunk with the row GEMM).
+  func usesRowGemm(_ g: ConvGeometry, batch: Int) -> Bool {
+    rowGemm && (g.stride > 1 || transposedInputGradient(g, batch: batch))
   }
 
   /// Rows of a worker's column matrix: CKK, or OC*KK when backward unfolds
@@ -190,18 +221,31 @@ public struct Conv2D: StatelessLayer {
     let inCount = g.channels * g.inPlane
     let weight = parameters  // [OC, CKK]
     let bias: UnsafePointer<Float>? = hasBias ? parameters + oc * g.patch : nil  // [OC]
+    let planes = ShiftedPlanes(g)
+    let shiftedRows = usesRowGemm(g, batch: n) ? planes.rowOffsets() : []  // [CKK]
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
-      let cols = scratch  // [CKK, B*OHW]
+      let cols = scratch  // [CKK, B*OHW], or the shifted planes [C, KW, (H+2p)*W]
       let product = scratch + g.patch * ld  // [OC, B*OHW]
       let xc = x + first * inCount
-      for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
       let yc = y + first * oc * ohw
+      if !shiftedRows.isEmpty {
+        planes.write(cols, xc)
+        shiftedRows.withUnsafeBufferPointer {
+          RowGemm.multiply(
+            yc, ldc: ld, weight, lda: g.patch, cols, rows: $0.baseAddress!, m: oc, n: ld, k: g.patch,
+            accumulate: false)
+        }
+      } else {
+        for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
+      }
       if b == 1 {
         // One image: its product [OC, OHW] is its output, so the GEMM writes y directly.
-        BLAS.gemm(
-          yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
-          m: oc, n: ld, k: g.patch)
+        if shiftedRows.isEmpty {
+          BLAS.gemm(
+            yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
+            m: oc, n: ld, k: g.patch)
+        }
         if bias != nil || relu {
           for o in 0..<oc {
             let dst = yc + o * ohw
@@ -309,7 +353,7 @@ public struct Conv2D: StatelessLayer {
     g: ConvGeometry, batch n: Int
   ) {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
-    let transposed = transposedInputGradient(g, batch: n), rows = columnRows(g, batch: n)
+    let transposed = transposedInputGradient(g, batch: n)
     let kk = g.kernelH * g.kernelW
     let gT =
       transposed
@@ -323,15 +367,19 @@ public struct Conv2D: StatelessLayer {
     // adds it into dW at the end (sums in another order than per image
     // into dW: float rounding). Choice: measured in
     // results/screens/2026-12-05-engine-profile.md.
-    let dWColumns: UnsafeMutablePointer<Float>? = gT != nil && dx != nil && dParameters != nil ? columnWeights : nil
+    let rowPath = usesRowGemm(g, batch: n)
+    let dWColumns: UnsafeMutablePointer<Float>? =
+      (gT != nil && dx != nil || rowPath) && dParameters != nil ? columnWeights : nil
     if let dWColumns { zeroFloats(dWColumns, oc * g.patch) }
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
+    let rowOffsets = rowPath ? RowGemmBackwardRows(self, g) : nil
+    let area = columnArea(g, batch: n)
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch  // [CKK, B*OHW]
-      let gathered = scratch + rows * ld  // [OC, B*OHW]
+      let gathered = scratch + area  // [OC, B*OHW]
       let ones = gathered + oc * ld  // [B*OHW]
       let dyc = dy + first * oc * ohw, yc = y + first * oc * ohw
       let dyT: UnsafePointer<Float>  // [OC, B*OHW]
@@ -356,13 +404,20 @@ public struct Conv2D: StatelessLayer {
           ones.update(repeating: 1, count: ld)
           BLAS.gemv(dWeight + oc * g.patch, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
         }
-        if dWColumns == nil {
+        if dWColumns == nil && !rowPath {
           let xc = x + first * inCount
           for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
           BLAS.gemm(
             dWeight, ldc: g.patch, dyT, lda: ld, transposeA: false, cols, ldb: ld, transposeB: true,
             m: oc, n: g.patch, k: ld, beta: 1)
         }
+      }
+      if let rowOffsets {
+        // A strided convolution's dX takes the col2im path below.
+        rowGemmBackwardImage(
+          dx: transposed ? dx.map { $0 + first * inCount } : nil, accumulate: accumulate, dWeightTaps: dWColumns,
+          dy: dyT, x: x + first * inCount, flipped: flipped, scratch: cols, rows: rowOffsets, g: g)
+        if transposed { continue }
       }
       guard let dx else { continue }
       if let gT {
@@ -388,7 +443,9 @@ public struct Conv2D: StatelessLayer {
         col2imAccumulate(dxc, cols, ldCols: ld, image: i, geometry: g)
       }
     }
-    if let dWColumns, let dWeight = dParameters {
+    if rowPath, let dWColumns, let dWeight = dParameters {
+      addWeightTaps(dWeight, dWColumns, g: g)
+    } else if let dWColumns, let dWeight = dParameters {
       let c = g.channels
       for o in 0..<oc {
         for ch in 0..<c {

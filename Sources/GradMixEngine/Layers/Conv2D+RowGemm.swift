@@ -1,0 +1,94 @@
+// Legend: see Conv2D.swift; KK = KH*KW, L = (H + 2p)*W (a shifted plane,
+// see RowGemm.swift).
+
+/// What a convolution's backward pass with the row GEMM multiplies with,
+/// made once per pass: the layout of x's shifted planes, for a same
+/// convolution the offsets of dY's shifted planes in the flipped weight's
+/// order (o, kh, kw), and the OHW rows of dYᵀ [OHW, OC].
+struct RowGemmBackwardRows {
+  let xPlanes: ShiftedPlanes
+  let dyPlanes: ShiftedPlanes?
+  let dyPlaneRows: [Int]  // [OC*KK], empty for a strided convolution
+  let pixels: [Int]  // [OHW]
+
+  init(_ conv: Conv2D, _ g: ConvGeometry) {
+    xPlanes = ShiftedPlanes(g)
+    dyPlanes = isSamePlane(g) ? ShiftedPlanes(conv.outputGeometry(g)) : nil
+    dyPlaneRows = dyPlanes?.rowOffsets() ?? []
+    pixels = (0..<g.outPlane).map { $0 * conv.outChannels }
+  }
+}
+
+extension Conv2D {
+  /// The same sweep over dY [OC, OH, OW] (a same convolution's output is as
+  /// large as its input).
+  func outputGeometry(_ g: ConvGeometry) -> ConvGeometry {
+    ConvGeometry(
+      channels: outChannels, height: g.outH, width: g.outW, kernelH: g.kernelH, kernelW: g.kernelW, stride: 1,
+      padding: g.padding)!
+  }
+
+  /// Floats the row GEMM's backward pass uses of a worker's column area:
+  /// the shifted planes of x, of dY (a same convolution), and dYᵀ [OHW, OC]
+  /// (forward uses the first part only).
+  func rowGemmColumnArea(_ g: ConvGeometry) -> Int {
+    ShiftedPlanes(g).count + (isSamePlane(g) ? ShiftedPlanes(outputGeometry(g)).count : 0) + g.outPlane
+      * outChannels
+  }
+
+  /// One image's backward pass with the row GEMM (``rowGemm``): no column
+  /// matrix of 9 rows per channel is built and OpenBLAS copies nothing.
+  /// - dW: tap (kh, kw) of dW is `dW[:, :, kh, kw]ᵀ [C, OC] = Σ_j
+  ///   x_(kh,kw)[c, j]·dYᵀ[j, o]`, where row c of x_(kh,kw) is row (c, kh,
+  ///   kw) of x's column matrix, read in x's shifted planes (a constant
+  ///   stride between channels); the KK taps [KK, C, OC] are summed over
+  ///   the worker's images and added into dW at the end (``addWeightTaps``).
+  /// - dX of a same convolution (`dx` nil otherwise: the caller's col2im
+  ///   path) [C, HW] = W̃ [C, OC*KK] · the column matrix of dY, read in dY's
+  ///   shifted planes (``RowGemm``).
+  /// Choice (issue 30): the OpenBLAS form unfolded dY into OC*KK rows and
+  /// OpenBLAS copied that matrix and x again for dW (`sgemm_oncopy`,
+  /// `sgemm_incopy`: 8% of the step's samples).
+  func rowGemmBackwardImage(
+    dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dWeightTaps: UnsafeMutablePointer<Float>?,
+    dy: UnsafePointer<Float>, x: UnsafePointer<Float>, flipped: UnsafePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>, rows: RowGemmBackwardRows, g: ConvGeometry
+  ) {
+    let oc = outChannels, c = g.channels, ohw = g.outPlane, kw = g.kernelW, kk = g.kernelH * g.kernelW
+    let xPlanes = scratch  // the shifted planes of x
+    let dyPlanes = xPlanes + rows.xPlanes.count  // those of dY
+    let dyT = dyPlanes + (rows.dyPlanes?.count ?? 0)  // [OHW, OC]
+    if let taps = dWeightTaps {  // [KK, C, OC]
+      rows.xPlanes.write(xPlanes, x)
+      RowGemm.transpose(dyT, ldd: oc, dy, lds: ohw, rows: oc, cols: ohw)
+      rows.pixels.withUnsafeBufferPointer { pixels in
+        for kh in 0..<g.kernelH {
+          for w in 0..<kw {
+            RowGemm.multiply(
+              taps + (kh * kw + w) * c * oc, ldc: oc, xPlanes + rows.xPlanes.offset(channel: 0, kh: kh, kw: w),
+              lda: rows.xPlanes.channelStride, dyT, rows: pixels.baseAddress!, m: c, n: oc, k: ohw,
+              accumulate: true)
+          }
+        }
+      }
+    }
+    guard let dx, let dyLayout = rows.dyPlanes else { return }
+    dyLayout.write(dyPlanes, dy)
+    rows.dyPlaneRows.withUnsafeBufferPointer {
+      RowGemm.multiply(
+        dx, ldc: ohw, flipped, lda: oc * kk, dyPlanes, rows: $0.baseAddress!, m: c, n: ohw, k: oc * kk,
+        accumulate: accumulate)
+    }
+  }
+
+  /// dW[o, c, kh, kw] += taps[(kh·KW + kw), c, o].
+  func addWeightTaps(_ dWeight: UnsafeMutablePointer<Float>, _ taps: UnsafePointer<Float>, g: ConvGeometry) {
+    let oc = outChannels, c = g.channels, kk = g.kernelH * g.kernelW
+    for o in 0..<oc {
+      for ch in 0..<c {
+        let dst = dWeight + (o * c + ch) * kk, src = taps + ch * oc + o
+        for t in 0..<kk { dst[t] += src[t * c * oc] }
+      }
+    }
+  }
+}
