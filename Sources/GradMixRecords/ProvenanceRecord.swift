@@ -13,6 +13,8 @@ public struct ProvenanceRecord: Codable, Equatable, Sendable {
   public var blas: String?
   public var blasCore: String?
   public var blasCoreReason: String?
+  /// How convolutions multiply (the row GEMM or im2col + sgemm; absent before 2026-12-05).
+  public var convKernel: String?
   public var mpi: String?
   /// Data file path → SHA-256 hex (an image folder → the fingerprint of its listing).
   public var dataFiles: [String: String]?
@@ -22,6 +24,6 @@ public struct ProvenanceRecord: Codable, Equatable, Sendable {
   enum CodingKeys: String, CodingKey {
     case version, commit, dirty, threads, hostname, blas, mpi
     case startedAt = "started_at", worldSize = "world_size", blasCore = "blas_core"
-    case blasCoreReason = "blas_core_reason", dataFiles = "data_files"
+    case blasCoreReason = "blas_core_reason", convKernel = "conv_kernel", dataFiles = "data_files"
   }
 }

@@ -41,6 +41,7 @@ struct InfoCommand: ParsableCommand {
     print("gradmix \(GradMixCommand.configuration.version)")
     print("BLAS:  \(BLAS.configuration), \(BLAS.openBLASThreads) thread(s)")
     print("core:  \(BLASCore.summary)")
+    print("conv:  \(RowGemm.summary)")
     let check = BLASCore.check()
     print("check: sgemm against a naive loop \(check.passed ? "passed" : "FAILED") (\(check.detail))")
     if let warning = BLASCore.warning { printError(warning) }

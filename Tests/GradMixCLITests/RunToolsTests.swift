@@ -46,7 +46,8 @@ struct RunToolsTests {
     // The key names on disk, which scripts read (provenance sits at run.json's top level).
     let keys = try #require(RecordCoding.read([String: JSONValue].self, path: dir + "/run/run.json")).keys
     for key in [
-      "threads", "hostname", "version", "commit", "blas", "blas_core", "blas_core_reason", "mpi", "started_at", "dirty",
+      "threads", "hostname", "version", "commit", "blas", "blas_core", "blas_core_reason", "conv_kernel", "mpi",
+      "started_at", "dirty",
     ] {
       #expect(keys.contains(key), "run.json lacks \(key)")
     }
@@ -56,6 +57,7 @@ struct RunToolsTests {
     // The start-up table names the kernel set and why (issue 30), as run.json does.
     let core = run.provenance.blasCore ?? "?", reason = run.provenance.blasCoreReason ?? "?"
     #expect(r.stdout.contains("BLAS:       OpenBLAS core \(core) (\(reason)), 1 engine thread(s)"), "\(r.stdout)")
+    #expect(run.provenance.convKernel == RowGemm.summary && r.stdout.contains("conv:       \(RowGemm.summary)"))
     let files = try #require(run.provenance.dataFiles)
     let mnist = try #require(files[Self.root + "/mnist/train-images-idx3-ubyte"])
     #expect(mnist == SHA256.hex(ofFile: Self.root + "/mnist/train-images-idx3-ubyte"))

@@ -36,6 +36,8 @@ public struct Provenance: Sendable, Equatable {
   public var blasCore: String
   /// Why OpenBLAS runs that kernel set (``BLASCore/reason``).
   public var blasCoreReason: String
+  /// How convolutions multiply on this machine (``RowGemm/summary``).
+  public var convKernel: String
   public var mpi: String
   /// Data file path (as under the data root) → SHA-256 hex; an image folder
   /// (path ending in `/`) → the fingerprint of its listing
@@ -60,7 +62,8 @@ public struct Provenance: Sendable, Equatable {
     return Provenance(
       threads: threads, hostname: ProcessInfo.processInfo.hostName,
       startedAt: formatter.string(from: now), worldSize: worldSize, blas: BLAS.configuration,
-      blasCore: BLAS.coreName, blasCoreReason: BLASCore.reason, mpi: MPICommunicator.libraryVersion, dataFiles: files)
+      blasCore: BLAS.coreName, blasCoreReason: BLASCore.reason, convKernel: RowGemm.summary,
+      mpi: MPICommunicator.libraryVersion, dataFiles: files)
   }
 
   /// The record's fields (flat in run.json; `provenance` in summary.json and each metrics line).
@@ -68,7 +71,7 @@ public struct Provenance: Sendable, Equatable {
     var r = ProvenanceRecord()
     r.version = Provenance.version; r.commit = Provenance.commit; r.dirty = Provenance.dirty; r.threads = threads
     r.hostname = hostname; r.startedAt = startedAt; r.worldSize = worldSize; r.blas = blas; r.blasCore = blasCore
-    r.blasCoreReason = blasCoreReason; r.mpi = mpi; r.dataFiles = dataFiles
+    r.blasCoreReason = blasCoreReason; r.convKernel = convKernel; r.mpi = mpi; r.dataFiles = dataFiles
     return r
   }
 
@@ -77,7 +80,8 @@ public struct Provenance: Sendable, Equatable {
     [
       "version": Provenance.version, "commit": Provenance.commit, "dirty": String(Provenance.dirty),
       "hostname": hostname, "started_at": startedAt, "threads": String(threads), "blas": blas,
-      "blas_core": blasCore, "blas_core_reason": blasCoreReason, "mpi": mpi, "world_size": String(worldSize),
+      "blas_core": blasCore, "blas_core_reason": blasCoreReason, "conv_kernel": convKernel, "mpi": mpi,
+      "world_size": String(worldSize),
     ]
   }
 }

@@ -331,6 +331,7 @@ final class RunRecorder {
       "model:      \(model.spec) on \(model.inputShape), \(model.parameterCount) parameters, layers \(model.layout.layerNames.joined(separator: " "))",
       "world:      \(comm.worldSize) rank(s), target gradient: \(options.targetGradient.rawValue), mixing: \(strategy)",
       "BLAS:       OpenBLAS core \(BLASCore.summary), \(BLAS.threads) engine thread(s) per rank",
+      "conv:       \(RowGemm.summary)",
     ]
     lines += transferLines
     if !options.overrides.isEmpty { lines.append("overrides:  \(options.overrides.joined(separator: " "))") }

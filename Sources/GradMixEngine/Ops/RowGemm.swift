@@ -27,6 +27,13 @@ public enum RowGemm {
   /// Whether this machine runs the kernel (x86-64 with AVX-512F).
   public static let available = gm_kernels_have_avx512() != 0
 
+  /// How this machine multiplies convolutions, for `gradmix info`, the start-up table and provenance.
+  public static var summary: String {
+    available
+      ? "row GEMM (AVX-512) for same and strided convolutions, im2col + sgemm for the rest"
+      : "im2col + sgemm (no AVX-512: no row GEMM)"
+  }
+
   /// `c[i, j] = (accumulate ? c[i, j] : 0) + Σ_k a[i·lda + k]·b[rows[k] + j]`, i < m, j < n.
   public static func multiply(
     _ c: UnsafeMutablePointer<Float>, ldc: Int, _ a: UnsafePointer<Float>, lda: Int,
