@@ -146,8 +146,8 @@ struct HostileInputTests {
       Case(name: "batch_size 1e9", mentions: ["c.yaml", "needs about", "batch"], maxMiB: 200) {
         try $0.train([], edit: r("batch_size: 10", "batch_size: 1000000000"))
       },
-      Case(name: "conv100000k5", mentions: ["c.yaml", "needs about"], maxMiB: 200) {
-        try $0.train([], edit: r("conv6k5s2", "conv100000k5s2"))
+      Case(name: "conv1000000k5", mentions: ["c.yaml", "needs about"], maxMiB: 200) {
+        try $0.train([], edit: r("conv6k5s2", "conv1000000k5s2"))
       },
       Case(name: "fc100000000", mentions: ["c.yaml", "needs about"], maxMiB: 200) {
         try $0.train([], edit: r("conv6k5s2-relu-pool2-fc24-relu-fc10", "fc100000000-fc10"))

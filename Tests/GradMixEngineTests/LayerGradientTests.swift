@@ -80,6 +80,18 @@ struct LayerGradientTests {
     try check(layer, [c, h, w], batch: 1 + rng.int(below: 3), seed: 2000 + UInt64(i))
   }
 
+  /// conv + ReLU + max pooling as one layer (ConvPool), with several
+  /// images per chunk (chunk nil) and one (chunk 1: the same conv's transposed dX).
+  @Test("ConvPool", arguments: [(nil, 2, 2), (1, 2, 2), (1, 3, 2)] as [(Int?, Int, Int)])
+  func convPool(_ t: (Int?, Int, Int)) throws {
+    try check(
+      try ConvPool(
+        conv: try Conv2D(
+          input: Shape([2, 7, 7]), outChannels: 3, kernelSize: 3, padding: 1, fusedReLU: true, chunkFloats: t.0,
+          rowGemm: false),
+        poolKernel: t.1, poolStride: t.2), [2, 7, 7], batch: 3, seed: 40 + UInt64(t.1))
+  }
+
   @Test("Dense", arguments: [false, true])
   func dense(relu: Bool) throws {
     try check(Dense(inputSize: 7, outputSize: 5, fusedReLU: relu), [7], batch: 3, seed: relu ? 11 : 12)

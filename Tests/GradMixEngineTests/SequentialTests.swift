@@ -11,8 +11,8 @@ struct SequentialTests {
     let m = try Sequential(spec: Self.digitSpec, inputShape: Shape([3, 28, 28]))
     #expect(
       m.shapes.map(\.dims) == [
-        [3, 28, 28], [32, 24, 24], [32, 12, 12], [64, 8, 8], [64, 4, 4], [1024], [512], [10],
-      ])
+        [3, 28, 28], [32, 12, 12], [64, 4, 4], [1024], [512], [10],
+      ])  // conv-relu-pool is one layer (ConvPool)
     #expect(m.layout.layerNames == ["conv1", "conv2", "fc1", "fc2"])
     #expect(
       m.layout.entries.map(\.name) == [

@@ -141,6 +141,13 @@ public struct Conv2D: StatelessLayer {
     return usesRowGemm(g, batch: batch) ? max(matrix, rowGemmColumnArea(g)) : matrix
   }
 
+  /// Whether some batch takes the ``rowGemm`` path (a same or strided
+  /// convolution on a machine that runs it); ``ConvPool`` fuses only
+  /// convolutions that never do.
+  public var mayUseRowGemm: Bool {
+    rowGemm && (geometry.stride > 1 || isSamePlane(geometry))
+  }
+
   /// Whether this batch takes the ``rowGemm`` path: a same convolution
   /// processed one image per chunk, or a strided one (always one image per
   /// chunk with the row GEMM).
@@ -204,17 +211,33 @@ public struct Conv2D: StatelessLayer {
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
     inputShape: Shape, batch n: Int, mode: Mode, rng: inout RNG
   ) {
+    forward(output: y, input: x, parameters: parameters, scratch: scratch, batch: n, epilogue: nil)
+  }
+
+  /// What a fused consumer does with a chunk's product in place of the
+  /// scatter: `(product [OC, B*OHW] without bias, ld = B*OHW, first image, B)`.
+  typealias ChunkEpilogue = (UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
+
+  /// The forward pass; with an `epilogue` the GEMM always writes the
+  /// chunk's product to scratch and the epilogue consumes it (``ConvPool``),
+  /// and `y` is not written.
+  func forward(
+    output y: UnsafeMutablePointer<Float>, input x: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>, batch n: Int, epilogue: ChunkEpilogue?
+  ) {
     let g = geometry
     let (used, range) = partition(batch: n)
     let perWorker = workerScratch(g, batch: n)
     BLAS.parallelWorkers(used) { w in
-      forwardImages(range(w), y: y, x: x, parameters: parameters, scratch: scratch + w * perWorker, g: g, batch: n)
+      forwardImages(
+        range(w), y: y, x: x, parameters: parameters, scratch: scratch + w * perWorker, g: g, batch: n,
+        epilogue: epilogue)
     }
   }
 
   func forwardImages(
     _ images: Range<Int>, y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>, g: ConvGeometry, batch n: Int
+    scratch: UnsafeMutablePointer<Float>, g: ConvGeometry, batch n: Int, epilogue: ChunkEpilogue?
   ) {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
     let chunk = imagesPerChunk(g, batch: n)
@@ -228,6 +251,15 @@ public struct Conv2D: StatelessLayer {
       let cols = scratch  // [CKK, B*OHW], or the shifted planes [C, KW, (H+2p)*W]
       let product = scratch + g.patch * ld  // [OC, B*OHW]
       let xc = x + first * inCount
+      if let epilogue {
+        // ConvPool's convolutions never take the row GEMM (``mayUseRowGemm``).
+        for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
+        BLAS.gemm(
+          product, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
+          m: oc, n: ld, k: g.patch)
+        epilogue(product, ld, first, b)
+        continue
+      }
       let yc = y + first * oc * ohw
       if !shiftedRows.isEmpty {
         planes.write(cols, xc)
@@ -306,11 +338,15 @@ public struct Conv2D: StatelessLayer {
   /// pass). For a kernel no larger than its stride (the 1x1 projection)
   /// every element of dX receives one term, so the sums are the same as
   /// computing dX apart and adding it.
+  /// What a fused consumer writes in place of the gather of dY:
+  /// `(dYᵀ [OC, B*OHW] with the ReLU's mask applied, ld = B*OHW, first image, B)`.
+  typealias ChunkGather = (UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
+
   func backward(
     dInput dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dParameters: UnsafeMutablePointer<Float>?,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
     parameters: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-    inputShape: Shape, batch n: Int
+    inputShape: Shape, batch n: Int, gatherDY: ChunkGather? = nil
   ) {
     let g = geometry
     let (used, range) = partition(batch: n)
@@ -334,7 +370,7 @@ public struct Conv2D: StatelessLayer {
       backwardImages(
         range(w), dx: dx, accumulate: accumulate, dParameters: dParams, dy: dy, x: x, y: y, parameters: parameters,
         scratch: s, flipped: flipped, columnWeights: s + perWorker - gradCount - outChannels * g.patch, g: g,
-        batch: n)
+        batch: n, gatherDY: gatherDY)
     }
     // Each element adds the workers' sums in worker order, whichever thread does it.
     if used > 1, let dParameters {
@@ -350,7 +386,7 @@ public struct Conv2D: StatelessLayer {
     _ images: Range<Int>, dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dParameters: UnsafeMutablePointer<Float>?,
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, y: UnsafePointer<Float>, parameters: UnsafePointer<Float>,
     scratch: UnsafeMutablePointer<Float>, flipped: UnsafePointer<Float>, columnWeights: UnsafeMutablePointer<Float>,
-    g: ConvGeometry, batch n: Int
+    g: ConvGeometry, batch n: Int, gatherDY: ChunkGather?
   ) {
     let ohw = g.outPlane, oc = outChannels, relu = fusedReLU
     let transposed = transposedInputGradient(g, batch: n)
@@ -383,7 +419,10 @@ public struct Conv2D: StatelessLayer {
       let ones = gathered + oc * ld  // [B*OHW]
       let dyc = dy + first * oc * ohw, yc = y + first * oc * ohw
       let dyT: UnsafePointer<Float>  // [OC, B*OHW]
-      if b == 1 && !relu {
+      if let gatherDY {
+        gatherDY(gathered, ld, first, b)
+        dyT = UnsafePointer(gathered)
+      } else if b == 1 && !relu {
         dyT = dyc  // one image's dY [OC, OHW] is already dYᵀ
       } else {
         for i in 0..<b {

@@ -25,29 +25,36 @@ public struct MaxPool2D: WindowPooling {
   ) {
     let g = window.geometry
     let planes = n * g.channels
-    let k = kernelSize, s = stride
     let argmax = UnsafeMutableRawPointer(scratch).bindMemory(to: Int32.self, capacity: planes * g.outPlane)
     BLAS.parallelFor(planes) { p in
-      let src = x + p * g.inPlane
-      let dst = y + p * g.outPlane
-      let idx = argmax + p * g.outPlane
-      if k == 2 && s == 2 {
-        MaxPool2D.pool2x2(dst, idx, src, g)
-        return
-      }
-      for oh in 0..<g.outH {
-        for ow in 0..<g.outW {
-          var best = -Float.infinity
-          var bestIndex = (oh * s) * g.width + ow * s
-          for kh in 0..<k {
-            let rowStart = (oh * s + kh) * g.width + ow * s
-            for kw in 0..<k where src[rowStart + kw] > best {
-              best = src[rowStart + kw]; bestIndex = rowStart + kw
-            }
+      MaxPool2D.pool(y + p * g.outPlane, argmax + p * g.outPlane, x + p * g.inPlane, g)
+    }
+  }
+
+  /// Pools one [H, W] plane into `dst` [OH, OW], the flat index of each
+  /// window's maximum (the first one on ties) into `idx`.
+  @inline(__always)
+  static func pool(
+    _ dst: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<Int32>, _ src: UnsafePointer<Float>,
+    _ g: ConvGeometry
+  ) {
+    let k = g.kernelH, s = g.stride
+    if k == 2 && s == 2 {
+      MaxPool2D.pool2x2(dst, idx, src, g)
+      return
+    }
+    for oh in 0..<g.outH {
+      for ow in 0..<g.outW {
+        var best = -Float.infinity
+        var bestIndex = (oh * s) * g.width + ow * s
+        for kh in 0..<k {
+          let rowStart = (oh * s + kh) * g.width + ow * s
+          for kw in 0..<k where src[rowStart + kw] > best {
+            best = src[rowStart + kw]; bestIndex = rowStart + kw
           }
-          dst[oh * g.outW + ow] = best
-          idx[oh * g.outW + ow] = Int32(bestIndex)
         }
+        dst[oh * g.outW + ow] = best
+        idx[oh * g.outW + ow] = Int32(bestIndex)
       }
     }
   }
@@ -100,6 +107,31 @@ public struct MaxPool2D: WindowPooling {
   }
 
   // MARK: - Backward
+
+  /// `d[idx[j]] += mask[j] > 0 ? src[j] : 0` for j < count: routes a
+  /// pooled gradient through a ReLU whose output was pooled (the window's
+  /// maximum is > 0 exactly where the ReLU passed the argmax). Eight SIMD
+  /// selects at a time, as a `?:` per element compiles to a branch that
+  /// mispredicts; the same sums as the scalar loop.
+  @inline(__always)
+  static func maskedScatter(
+    _ d: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ idx: UnsafePointer<Int32>,
+    mask: UnsafePointer<Float>, _ count: Int
+  ) {
+    var j = 0
+    while j + 8 <= count {
+      let v = UnsafeRawPointer(src + j).loadUnaligned(as: SIMD8<Float>.self)
+      let m = UnsafeRawPointer(mask + j).loadUnaligned(as: SIMD8<Float>.self) .> 0
+      let masked = SIMD8<Float>(repeating: 0).replacing(with: v, where: m)
+      for l in 0..<8 { d[Int(idx[j + l])] += masked[l] }
+      j += 8
+    }
+    while j < count {
+      let m = SIMD2<Float>(mask[j], 0) .> 0
+      d[Int(idx[j])] += SIMD2<Float>(repeating: 0).replacing(with: SIMD2(src[j], 0), where: m)[0]
+      j += 1
+    }
+  }
 
   public func backward(
     dInput dx: UnsafeMutablePointer<Float>, dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>,

@@ -22,7 +22,7 @@ extension Sequential {
       switch layer {
       case let c as Conv2D: followedByReLU = c.fusedReLU || nextIsReLU(i)
       case let d as Dense: followedByReLU = d.fusedReLU || nextIsReLU(i)
-      case is ResidualBlock: followedByReLU = true
+      case is ConvPool, is ResidualBlock: followedByReLU = true  // ConvPool: its conv has the ReLU
       default: followedByReLU = nextIsReLU(i)
       }
       var at = parameterOffsets[i]

@@ -96,11 +96,19 @@ public struct Sequential: Sendable {
           throw ModelSpecError.doesNotFit(layer: text, input: current, reason: "a convolution needs a [C, H, W] input")
         }
         convCount += 1
-        try append(
-          try Conv2D(
-            input: current, outChannels: c, kernelSize: k, stride: s, padding: p,
-            fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers),
-          module: "conv\(convCount)")
+        let conv = try Conv2D(
+          input: current, outChannels: c, kernelSize: k, stride: s, padding: p,
+          fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers)
+        // Choice: conv-relu-pool is one layer (ConvPool), its conv output never stored, unless the
+        // convolution multiplies with the row GEMM (same and strided ones on AVX-512; Conv2D+RowGemm).
+        if reluNext, !conv.mayUseRowGemm, i + 2 < tokens.count, case .pool(let pk, let ps) = tokens[i + 2].layer {
+          try append(
+            try ConvPool(conv: conv, poolKernel: pk, poolStride: ps, poolToken: tokens[i + 2].token),
+            module: "conv\(convCount)")
+          i += 3
+          continue
+        }
+        try append(conv, module: "conv\(convCount)")
       case .dense(let n):
         if current.rank != 1 { try append(Flatten()) }
         fcCount += 1
