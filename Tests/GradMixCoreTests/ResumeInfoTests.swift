@@ -43,4 +43,10 @@ struct ResumeInfoTests {
     #expect(
       error?.description.contains("the paper's method is now called gradmix") == true, "\(String(describing: error))")
   }
+
+  @Test("the start-up table says when a method's name meant another method before 2026-12-05")
+  func startUpNote() {
+    #expect(RunRecorder.renameNote(.gradmix) == " (until 2026-12-05 `gradmix` meant `gated-pcgrad`)")
+    for m in Method.allCases where m != .gradmix { #expect(RunRecorder.renameNote(m) == "", "\(m)") }
+  }
 }

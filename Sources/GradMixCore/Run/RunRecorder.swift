@@ -325,7 +325,7 @@ final class RunRecorder {
     classNames: [String]
   ) throws {
     var lines = [
-      "run:        \(options.method.rawValue), seed \(options.seed), data seed \(options.dataSeed), \(options.steps) steps",
+      "run:        \(options.method.rawValue)\(Self.renameNote(options.method)), seed \(options.seed), data seed \(options.dataSeed), \(options.steps) steps",
       "config:     \(options.configPath)", "output:     \(options.outDir)",
       "build:      gradmix \(Provenance.versionLine)",
       "model:      \(model.spec) on \(model.inputShape), \(model.parameterCount) parameters, layers \(model.layout.layerNames.joined(separator: " "))",
@@ -406,5 +406,17 @@ final class RunRecorder {
     }
     try AtomicFile.write(Data((kept.joined(separator: "\n") + (kept.isEmpty ? "" : "\n")).utf8), to: path)
     log.reopen()
+  }
+}
+
+extension RunRecorder {
+  /// Choice: a method whose name meant another method before the names of 2026-12-05
+  /// (``Method/formerNames``) says so in the start-up table's first line, so a script written
+  /// for the old names shows which rule it now runs.
+  static func renameNote(_ method: Method) -> String {
+    guard let former = Method.formerNames.first(where: { $0.key == method.rawValue && $0.value != method }) else {
+      return ""
+    }
+    return " (until \(Method.namesDate) `\(former.key)` meant `\(former.value.rawValue)`)"
   }
 }
