@@ -212,8 +212,8 @@ struct HostileInputTests {
       Case(name: "schedule kind", mentions: ["c.yaml", "optimizer.schedule.kind"]) {
         try $0.train([], edit: r("momentum: 0.9}", "momentum: 0.9, schedule: {kind: wobbly}}"))
       },
-      Case(name: "weight_score", mentions: ["c.yaml", "weight_score"]) {
-        try $0.train([], edit: { $0 + "\nweight_score: best\n" })
+      Case(name: "weight_score (removed)", mentions: ["c.yaml", "weight_score", "removed 2026-12-05"]) {
+        try $0.train([], edit: { $0 + "\nweight_score: source-norm\n" })
       },
       Case(name: "eval_every 0", mentions: ["c.yaml", "eval_every"]) {
         try $0.train([], edit: r("eval_every: 2", "eval_every: 0"))

@@ -233,23 +233,20 @@ struct MPITests {
   }
 
   /// Other rules on whole-source norms with split batches (two sources on
-  /// 4 and 5 ranks): TAWT, cosine with the gather protocol, and the
-  /// `source-norm` score train the one-process model; a dot-score run forms
-  /// no group.
-  @Test("tawt, cosine with --comm gather, source-norm, on split batches: the one-process model")
+  /// 4 and 5 ranks): TAWT and cosine with the gather protocol train the
+  /// one-process model; a dot-product run (the paper's rule) forms no group.
+  @Test("tawt, cosine with --comm gather, on split batches: the one-process model")
   func normRulesWithShards() throws {
     let dir = try Self.tempDir()
-    let cfg = dir + "/c.yaml", normCfg = dir + "/n.yaml"
+    let cfg = dir + "/c.yaml"
     // Without pseudo-labels: two sources on 3 and 4 workers, so their batches are split.
     let config = Self.twoSources.replacingOccurrences(
       of: "pseudo_labels: {warmup: 8, every: 6, threshold: 0.3, per_class_cap: 10}\n", with: "")
     #expect(config != Self.twoSources)
     try Data(config.utf8).write(to: URL(fileURLWithPath: cfg))
-    try Data((config + "\nweight_score: source-norm\n").utf8).write(to: URL(fileURLWithPath: normCfg))
     let variants: [(name: String, config: String, ranks: Int, args: [String], groups: Bool)] = [
       ("tawt", cfg, 4, ["--method", "tawt", "--quiet"], true),
       ("cosine-gather", cfg, 5, ["--method", "cosine", "--comm", "gather", "--quiet"], true),
-      ("source-norm", normCfg, 4, ["--method", "gradmix", "--quiet"], true),
       ("dot", cfg, 4, ["--method", "gradmix", "--quiet"], false),
     ]
     for v in variants {

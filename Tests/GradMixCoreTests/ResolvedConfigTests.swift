@@ -28,7 +28,6 @@ struct ResolvedConfigTests {
     adaptive_lr: {enabled: true, beta: 0.8, min_scale: 0.6, max_scale: 1.5}
     pseudo_labels: {warmup: 5, every: 6, threshold: 0.8, per_class_cap: 3, batch_size: 12}
     finetune_source_fraction: 0.3
-    weight_score: source-norm
     weighting: {smoothing: 0.5, hold: 3, label_gate: true, label_confidence: 1.5, label_match: false, tawt_rate: 0.3}
     augment: {max_shift: 2}
     eval_every: 5

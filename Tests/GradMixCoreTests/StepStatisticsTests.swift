@@ -53,17 +53,6 @@ struct StepStatisticsTests {
     #expect(!rule.needsWholeSourceNorms && rule.state.isEmpty)
   }
 
-  @Test("source-norm divides each dot product by the source gradient's layer norm")
-  func sourceNorm() {
-    var s = StepStatistics(sources: 2, layers: 1)
-    s.dots = [[4], [3]]
-    s.sourceSquaredNorms = [[16], [1]]  // scores 1 and 3
-    var rule = DotProductWeighting(scheme: .layerWise, score: .sourceNorm)
-    #expect(rule.needsWholeSourceNorms)
-    let w = rule.solve(s, active: [true, true])
-    #expect(w.weights == [[0.25], [0.75]])
-  }
-
   // MARK: - Strategies
 
   /// A two-layer model and two local sources with known gradients.

@@ -39,7 +39,7 @@ indirect enum KeySchema: Sendable {
       "warmup": .value, "every": .value, "threshold": .value, "per_class_cap": .value,
       "batch_size": .value,
     ]),
-    "finetune_source_fraction": .value, "weight_score": .value,
+    "finetune_source_fraction": .value,
     "weighting": .map([
       "smoothing": .value, "hold": .value, "label_gate": .value, "label_confidence": .value,
       "label_match": .value, "tawt_rate": .value,
@@ -78,6 +78,8 @@ indirect enum KeySchema: Sendable {
     let layerwise = "removed 2026-12-05 (docs/EXPERIMENTS.md): it shaped only mix: layerwise, which went; delete it"
     keys["weighting.score"] = layerwise
     keys["weighting.confidence"] = layerwise
+    keys["weight_score"] =
+      "removed 2026-12-05 (docs/EXPERIMENTS.md): the source-norm score was an experiment no method used; delete it"
     keys["weighting.mix"] =
       "removed 2026-12-05 (docs/EXPERIMENTS.md): the rule always mixes equal shares with projection (mix: layerwise went); delete it"
     return keys

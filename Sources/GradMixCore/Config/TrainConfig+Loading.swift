@@ -172,9 +172,6 @@ extension TrainConfig {
         throw fail("weighting.label_confidence", "must not be negative, got \(z)")
       }
     }
-    if let w = weightScore, !["dot", "source-norm"].contains(w) {
-      throw fail("weight_score", "must be dot or source-norm, got '\(w)'")
-    }
     if let f = finetuneSourceFraction, !(f > 0 && f < 1) {
       throw fail("finetune_source_fraction", "must be in (0, 1), got \(f)")
     }

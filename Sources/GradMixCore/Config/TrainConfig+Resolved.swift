@@ -30,7 +30,6 @@ extension TrainConfig {
     public static let adaptiveMaxScale = 2.0
     public static let finetuneSourceFraction = 0.5
     public static let maxShift = 0
-    public static let weightScore = "dot"
     public static let keepCheckpoints = 3
     /// An evaluation every tenth of the run.
     public static func evalEvery(steps: Int) -> Int { max(1, steps / 10) }
@@ -93,7 +92,6 @@ extension TrainConfig {
     }
     c.finetuneSourceFraction = c.finetuneSourceFraction ?? Defaults.finetuneSourceFraction
     c.augment = c.augment ?? Augment(maxShift: Defaults.maxShift)
-    c.weightScore = c.weightScore ?? Defaults.weightScore
     let d = GatedPCGradWeighting.Defaults.self
     let w = c.weighting
     // The label gate is off by default for a model whose last layer is not dense (Method.makeRule).

@@ -168,10 +168,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
   /// For `finetune`: the fraction of steps trained on the sources before the target.
   public var finetuneSourceFraction: Double?
   public var augment: Augment?
-  /// `dot` (the paper's rule: w̃ ∝ ⟨g_T,l, g_k,l⟩) or `source-norm`
-  /// (w̃ ∝ ⟨g_T,l, g_k,l⟩ / ‖g_k,l‖, the target gradient's projection on the
-  /// source's direction, so a source with large, noisy gradients is not favoured).
-  public var weightScore: String?
   /// Settings of the weighting rules (`gated-pcgrad`, `tawt`); nil: the defaults.
   public var weighting: Weighting?
   public var evalEvery: Int?
@@ -184,7 +180,6 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     case dataRoot = "data_root", dataSeed = "data_seed", batchSize = "batch_size"
     case adaptiveLR = "adaptive_lr", pseudoLabels = "pseudo_labels"
     case finetuneSourceFraction = "finetune_source_fraction"
-    case weightScore = "weight_score"
     case weighting
     case evalEvery = "eval_every", logEvery = "log_every", checkpointEvery = "checkpoint_every"
     case keepCheckpoints = "keep_checkpoints"

@@ -3,7 +3,7 @@
 ///
 /// A weighting rule that reads the norms of whole source gradients
 /// (``WeightingRule/needsWholeSourceNorms``: the label scores of `gated-pcgrad`
-/// and `cosine`, TAWT, the `source-norm` score) cannot add up per-shard
+/// and `cosine`, TAWT) cannot add up per-shard
 /// norms: ‖a + b‖² ≠ ‖a‖² + ‖b‖². For such a rule the ranks sharing a
 /// split source form a group (one communicator per split source, made once
 /// at start-up); each step the shards' gradients, each already scaled by

@@ -5,8 +5,7 @@ extension Method {
   /// `gated-pcgrad` (and its ablation `gated-pcgrad-no-pl`) use
   /// ``GatedPCGradWeighting`` with the config's `weighting:` settings (defaults
   /// ``GatedPCGradWeighting/Defaults``); `gradmix` the paper's rule; the
-  /// peer methods their own rules; the rest ``DotProductWeighting`` with the
-  /// config's `weight_score`.
+  /// peer methods their own rules; the rest ``DotProductWeighting``.
   /// `labelGateAvailable` is false for a model whose last layer is not
   /// dense: the default label gate is then off (an explicit
   /// `weighting.label_gate: true` is refused by the trainer).
@@ -29,8 +28,7 @@ extension Method {
       return PCGradTargetWeighting()
     case .gradmix, .targetOnly, .sourceOnly, .finetune, .uniform, .l2rw:
       let scheme = settings(steps: 1, targetAsSource: true, hasPseudoLabels: false, finetuneFraction: 0.5).rule
-      return DotProductWeighting(
-        scheme: scheme, score: WeightScore(rawValue: config.weightScore ?? TrainConfig.Defaults.weightScore) ?? .dot)
+      return DotProductWeighting(scheme: scheme)
     }
   }
 }

@@ -40,38 +40,16 @@ extension WeightingRule {
   }
 }
 
-/// What a built-in rule's weight is proportional to before rectification.
-public enum WeightScore: String, Codable, Sendable, CaseIterable {
-  /// The paper's dot product d_k,l = ⟨g_T,l, g_k,l⟩.
-  case dot
-  /// d_k,l / ‖g_k,l‖: the target gradient's projection on the source's
-  /// direction (Choice, an experiment: config `weight_score: source-norm`).
-  case sourceNorm = "source-norm"
-}
-
-/// The built-in rules (layer-wise GradMix, source-wise, uniform) on the dot
-/// products, or on the source-norm scores (``WeightScore``); stateless.
+/// The built-in rules (the paper's layer-wise GradMix, source-wise, uniform)
+/// on the dot products d_k,l = ⟨g_T,l, g_k,l⟩; stateless.
 public struct DotProductWeighting: WeightingRule {
   public let scheme: WeightingScheme
-  public let score: WeightScore
 
-  public init(scheme: WeightingScheme, score: WeightScore = .dot) {
+  public init(scheme: WeightingScheme) {
     self.scheme = scheme
-    self.score = score
   }
 
-  public var needsWholeSourceNorms: Bool { score == .sourceNorm }
-
   public mutating func solve(_ statistics: StepStatistics, active: [Bool]) -> MixingWeights {
-    let scores: [[Double]]
-    switch score {
-    case .dot:
-      scores = statistics.dots
-    case .sourceNorm:
-      scores = zip(statistics.dots, statistics.sourceSquaredNorms).map { d, n in
-        zip(d, n).map { $0 / max($1.squareRoot(), 1e-30) }
-      }
-    }
-    return LayerWeighting.solve(dots: scores, active: active, rule: scheme)
+    LayerWeighting.solve(dots: statistics.dots, active: active, rule: scheme)
   }
 }
