@@ -11,6 +11,9 @@ struct Im2colTests {
   struct Case: CustomTestStringConvertible, Sendable {
     let c: Int, h: Int, w: Int, k: Int
     var testDescription: String { "c\(c) \(h)x\(w) k\(k)" }
+    var geometry: ConvGeometry? {
+      ConvGeometry(channels: c, height: h, width: w, kernelH: k, kernelW: k, stride: 1, padding: 0)
+    }
   }
 
   // Output widths 24 and 8 (the digit CNN's), 17 (one vector and a 1-float tail), 16, 3.
@@ -21,8 +24,7 @@ struct Im2colTests {
 
   @Test("im2col writes x[c, oh + kh, ow + kw] at row (c, kh, kw), column n*OHW + oh*OW + ow", arguments: cases)
   func unfold(_ t: Case) throws {
-    let g = try #require(
-      ConvGeometry(channels: t.c, height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: 1, padding: 0))
+    let g = try #require(t.geometry)
     let images = 2, ohw = g.outPlane, ld = images * ohw + 5  // a leading dimension wider than the rows
     var rng = RNG(seed: UInt64(t.h * 31 + t.w))
     let x = (0..<(images * t.c * t.h * t.w)).map { _ in rng.normal() }
@@ -57,8 +59,7 @@ struct Im2colTests {
 
   @Test("col2im adds every column element back to its pixel, in the (c, kh, kw, oh) order", arguments: cases)
   func fold(_ t: Case) throws {
-    let g = try #require(
-      ConvGeometry(channels: t.c, height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: 1, padding: 0))
+    let g = try #require(t.geometry)
     let ohw = g.outPlane, ld = ohw + 3
     var rng = RNG(seed: UInt64(t.h * 17 + t.w))
     let cols = (0..<(g.patch * ld)).map { _ in rng.normal() }

@@ -1,28 +1,31 @@
 // Legend: see Conv2D.swift; KK = KH*KW, L = (H + 2p)*W (a shifted plane,
 // see RowGemm.swift).
 
-/// What a convolution's backward pass with the row GEMM multiplies with,
-/// made once per pass: the layout of x's shifted planes, for a same
+/// What a convolution's passes with the row GEMM multiply with, made once
+/// with the layer (its geometry is fixed): the layout of x's shifted planes
+/// and the offsets of the column matrix's rows in them (forward), for a same
 /// convolution the offsets of dY's shifted planes in the flipped weight's
 /// order (o, kh, kw), and the OHW rows of dYᵀ [OHW, OC].
-struct RowGemmBackwardRows {
+struct RowGemmRows: Sendable {
   let xPlanes: ShiftedPlanes
+  let xRows: [Int]  // [CKK]
   let dyPlanes: ShiftedPlanes?
   let dyPlaneRows: [Int]  // [OC*KK], empty for a strided convolution
   let pixels: [Int]  // [OHW]
 
-  init(_ conv: Conv2D, _ g: ConvGeometry) {
+  init(outChannels oc: Int, _ g: ConvGeometry) {
     xPlanes = ShiftedPlanes(g)
-    dyPlanes = isSamePlane(g) ? ShiftedPlanes(conv.outputGeometry(g)) : nil
+    xRows = xPlanes.rowOffsets()
+    dyPlanes = isSamePlane(g) ? ShiftedPlanes(Conv2D.outputGeometry(g, outChannels: oc)) : nil
     dyPlaneRows = dyPlanes?.rowOffsets() ?? []
-    pixels = (0..<g.outPlane).map { $0 * conv.outChannels }
+    pixels = (0..<g.outPlane).map { $0 * oc }
   }
 }
 
 extension Conv2D {
   /// The same sweep over dY [OC, OH, OW] (a same convolution's output is as
   /// large as its input).
-  func outputGeometry(_ g: ConvGeometry) -> ConvGeometry {
+  static func outputGeometry(_ g: ConvGeometry, outChannels: Int) -> ConvGeometry {
     ConvGeometry(
       channels: outChannels, height: g.outH, width: g.outW, kernelH: g.kernelH, kernelW: g.kernelW, stride: 1,
       padding: g.padding)!
@@ -32,7 +35,8 @@ extension Conv2D {
   /// the shifted planes of x, of dY (a same convolution), and dYᵀ [OHW, OC]
   /// (forward uses the first part only).
   func rowGemmColumnArea(_ g: ConvGeometry) -> Int {
-    ShiftedPlanes(g).count + (isSamePlane(g) ? ShiftedPlanes(outputGeometry(g)).count : 0) + g.outPlane
+    ShiftedPlanes(g).count
+      + (isSamePlane(g) ? ShiftedPlanes(Self.outputGeometry(g, outChannels: outChannels)).count : 0) + g.outPlane
       * outChannels
   }
 
@@ -52,7 +56,7 @@ extension Conv2D {
   func rowGemmBackwardImage(
     dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dWeightTaps: UnsafeMutablePointer<Float>?,
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, flipped: UnsafePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>, rows: RowGemmBackwardRows, g: ConvGeometry
+    scratch: UnsafeMutablePointer<Float>, rows: RowGemmRows, g: ConvGeometry
   ) {
     let oc = outChannels, c = g.channels, ohw = g.outPlane, kw = g.kernelW, kk = g.kernelH * g.kernelW
     let xPlanes = scratch  // the shifted planes of x

@@ -70,6 +70,7 @@ public struct Conv2D: StatelessLayer {
     self.workers = workers ?? BLAS.threads
     self.rowGemm = rowGemm ?? RowGemm.available
     precondition(!self.rowGemm || RowGemm.available, "Conv2D: the row GEMM does not run on this machine.")
+    rowGemmRows = self.rowGemm && (stride > 1 || isSamePlane(g)) ? RowGemmRows(outChannels: outChannels, g) : nil
   }
 
   public var inChannels: Int { geometry.channels }
@@ -114,6 +115,8 @@ public struct Conv2D: StatelessLayer {
   /// kernel runs (AVX-512F). Fixed when the layer is made, so a workspace
   /// sized for it stays valid.
   public let rowGemm: Bool
+  /// The row GEMM's offsets (nil: no batch takes it, ``mayUseRowGemm``).
+  let rowGemmRows: RowGemmRows?
 
   /// Workers (threads) the layer splits a batch over, fixed when the layer
   /// is made (default `BLAS.threads`), so a workspace sized for it stays valid.
@@ -144,9 +147,7 @@ public struct Conv2D: StatelessLayer {
   /// Whether some batch takes the ``rowGemm`` path (a same or strided
   /// convolution on a machine that runs it); ``ConvPool`` fuses only
   /// convolutions that never do.
-  public var mayUseRowGemm: Bool {
-    rowGemm && (geometry.stride > 1 || isSamePlane(geometry))
-  }
+  public var mayUseRowGemm: Bool { rowGemmRows != nil }
 
   /// Whether this batch takes the ``rowGemm`` path: a same convolution
   /// processed one image per chunk, or a strided one (always one image per
@@ -244,8 +245,7 @@ public struct Conv2D: StatelessLayer {
     let inCount = g.channels * g.inPlane
     let weight = parameters  // [OC, CKK]
     let bias: UnsafePointer<Float>? = hasBias ? parameters + oc * g.patch : nil  // [OC]
-    let planes = ShiftedPlanes(g)
-    let shiftedRows = usesRowGemm(g, batch: n) ? planes.rowOffsets() : []  // [CKK]
+    let rowGemmRows = usesRowGemm(g, batch: n) ? rowGemmRows : nil
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch  // [CKK, B*OHW], or the shifted planes [C, KW, (H+2p)*W]
@@ -261,9 +261,9 @@ public struct Conv2D: StatelessLayer {
         continue
       }
       let yc = y + first * oc * ohw
-      if !shiftedRows.isEmpty {
-        planes.write(cols, xc)
-        shiftedRows.withUnsafeBufferPointer {
+      if let rowGemmRows {
+        rowGemmRows.xPlanes.write(cols, xc)
+        rowGemmRows.xRows.withUnsafeBufferPointer {
           RowGemm.multiply(
             yc, ldc: ld, weight, lda: g.patch, cols, rows: $0.baseAddress!, m: oc, n: ld, k: g.patch,
             accumulate: false)
@@ -273,7 +273,7 @@ public struct Conv2D: StatelessLayer {
       }
       if b == 1 {
         // One image: its product [OC, OHW] is its output, so the GEMM writes y directly.
-        if shiftedRows.isEmpty {
+        if rowGemmRows == nil {
           BLAS.gemm(
             yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
             m: oc, n: ld, k: g.patch)
@@ -410,7 +410,7 @@ public struct Conv2D: StatelessLayer {
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
     let weight = parameters
-    let rowOffsets = rowPath ? RowGemmBackwardRows(self, g) : nil
+    let rowOffsets = rowPath ? rowGemmRows : nil
     let area = columnArea(g, batch: n)
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
