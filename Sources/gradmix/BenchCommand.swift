@@ -54,7 +54,7 @@ struct EngineBenchCommand: ParsableCommand {
 
   @Flag(
     help:
-      "For each configuration on one thread, also time the step's sgemm calls alone (same shapes, one thread, back to back) and print the engine's share of that bound. The row GEMM of same and strided convolutions on AVX-512 machines makes no sgemm calls and is not in the bound."
+      "For each configuration on one thread, also time the step's sgemm calls alone (same shapes, one thread, back to back) and print the engine's share of that bound. A product the engine's own row GEMM computes (AVX-512 machines) counts as the sgemm call the im2col path makes for it."
   )
   var sgemmBound = false
 

@@ -120,7 +120,7 @@ struct ConvPoolTests {
     let pooled = model.layers.filter { $0 is ConvPool }.count
     #expect(pooled == (RowGemm.available ? 0 : 2), "\(model.layers.map(\.token))")
     let convs = model.layers.compactMap { $0 as? Conv2D }
-    #expect(convs.allSatisfy(\.mayUseRowGemm) && convs.count == (RowGemm.available ? 2 : 0))
+    #expect(convs.allSatisfy(\.backwardMayUseRowGemm) && convs.count == (RowGemm.available ? 2 : 0))
     let valid = try Sequential(spec: "conv4k3-relu-pool2-fc5", inputShape: Shape([2, 8, 8]))
     #expect(valid.layers.first is ConvPool)
   }

@@ -41,13 +41,16 @@ struct RowGemmTests {
   struct Case: CustomTestStringConvertible, Sendable {
     let c: Int, h: Int, w: Int, oc: Int, k: Int
     var s = 1, p: Int? = nil
+    /// The layer's chunkFloats: 1 is one image per chunk; a valid convolution also runs 3 per chunk.
+    var chunk = 1
     var padding: Int { p ?? k / 2 }
-    var testDescription: String { "c\(c) \(h)x\(w) -> oc\(oc) k\(k) s\(s) p\(padding)" }
+    var testDescription: String { "c\(c) \(h)x\(w) -> oc\(oc) k\(k) s\(s) p\(padding), chunk \(chunk)" }
   }
 
-  /// y, dx and dW of a same convolution, one image per chunk, or of a
-  /// strided one, with the row GEMM and with `cblas_sgemm`, at 1 and 2
-  /// workers. The two sum the same
+  /// y, dx and dW of a same convolution, one image per chunk, of a
+  /// strided one, or of a valid one (forward, and dW from 8 channels on),
+  /// with the row GEMM and with `cblas_sgemm`, at 1 and 2 workers, with
+  /// one and with 3 images per chunk. The two sum the same
   /// products in an order that differs only where OpenBLAS splits K into
   /// blocks, so they agree to float rounding (1e-5 of the largest value).
   @Test(
@@ -57,6 +60,8 @@ struct RowGemmTests {
       Case(c: 3, h: 6, w: 9, oc: 4, k: 5), Case(c: 6, h: 8, w: 8, oc: 12, k: 3, s: 2),
       Case(c: 4, h: 7, w: 9, oc: 5, k: 3, s: 2), Case(c: 8, h: 8, w: 8, oc: 16, k: 1, s: 2, p: 0),
       Case(c: 3, h: 11, w: 10, oc: 4, k: 5, s: 3, p: 1),
+      Case(c: 3, h: 9, w: 10, oc: 5, k: 5, p: 0), Case(c: 3, h: 9, w: 10, oc: 5, k: 5, p: 0, chunk: 1 << 20),
+      Case(c: 9, h: 12, w: 11, oc: 13, k: 5, p: 0), Case(c: 9, h: 12, w: 11, oc: 13, k: 5, p: 0, chunk: 1 << 20),
     ])
   func convolutionMatchesBLAS(_ t: Case) throws {
     let shape = Shape([t.c, t.h, t.w]), n = 3
@@ -70,14 +75,50 @@ struct RowGemmTests {
       for row in [false, true] {
         let conv = try Conv2D(
           input: shape, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.padding, workers: workers,
-          chunkFloats: 1, rowGemm: row)
-        #expect(conv.usesRowGemm(conv.geometry, batch: n) == row)
+          chunkFloats: t.chunk, rowGemm: row)
+        let valid = t.s == 1 && t.padding == 0
+        #expect(conv.forwardUsesRowGemm(conv.geometry, batch: n) == row)
+        #expect(conv.usesRowGemm(conv.geometry, batch: n) == (row && !valid))
+        #expect(conv.takesWeightTaps(conv.geometry, batch: n) == (row && (!valid || t.c >= 8)))
         results.append(run(conv, x: x, dy: dy, params: params, batch: n))
       }
       let scale = results[0].map(abs).max() ?? 1
       let worst = zip(results[0], results[1]).map { abs($0 - $1) }.max() ?? 0
       #expect(worst <= 1e-5 * scale, "\(workers) worker(s): largest difference \(worst) of \(scale)")
     }
+  }
+
+  /// The sgemm-only bound (`gradmix bench engine --sgemm-bound`) replays the
+  /// recorded calls: a product the row GEMM computes must be recorded as the
+  /// call the im2col path makes for it, so the same step has the same bound
+  /// on either path. OC = 23 tells this layer's calls from those of tests
+  /// running beside it; the recorder is process-wide, so the cases run one
+  /// at a time.
+  @Test(
+    "records the im2col path's sgemm calls for the products it computes", .serialized,
+    arguments: [
+      Case(c: 3, h: 9, w: 10, oc: 23, k: 5, p: 0, chunk: 1 << 20), Case(c: 9, h: 12, w: 11, oc: 23, k: 5, p: 0),
+      Case(c: 9, h: 12, w: 11, oc: 23, k: 5, p: 0, chunk: 1 << 20), Case(c: 6, h: 8, w: 8, oc: 23, k: 3, s: 2),
+    ])
+  func recordsEquivalentCalls(_ t: Case) throws {
+    let shape = Shape([t.c, t.h, t.w]), n = 3
+    let outH = (t.h + 2 * t.padding - t.k) / t.s + 1, outW = (t.w + 2 * t.padding - t.k) / t.s + 1
+    var rng = RNG(seed: 3)
+    let x = (0..<(n * shape.count)).map { _ in rng.normal() }
+    let dy = (0..<(n * t.oc * outH * outW)).map { _ in rng.normal() }
+    let params = (0..<(t.oc * (t.c * t.k * t.k + 1))).map { _ in rng.normal() * 0.3 }
+    var recorded: [[String]] = []
+    for row in [false, true] {
+      let conv = try Conv2D(
+        input: shape, outChannels: t.oc, kernelSize: t.k, stride: t.s, padding: t.padding, workers: 1,
+        chunkFloats: t.chunk, rowGemm: row)
+      let recorder = GemmRecorder()
+      _ = BLAS.recordingGemms(recorder) { run(conv, x: x, dy: dy, params: params, batch: n) }
+      let mine = recorder.calls.filter { $0.m == t.oc || $0.k == t.oc }
+      recorded.append(mine.map { "\($0)" }.sorted())
+    }
+    #expect(!recorded[0].isEmpty)
+    #expect(recorded[0] == recorded[1])
   }
 
   /// y, dx and dW (with db) of one forward and backward pass, concatenated.

@@ -58,30 +58,54 @@ extension Conv2D {
     dy: UnsafePointer<Float>, x: UnsafePointer<Float>, flipped: UnsafePointer<Float>,
     scratch: UnsafeMutablePointer<Float>, rows: RowGemmRows, g: ConvGeometry
   ) {
-    let oc = outChannels, c = g.channels, ohw = g.outPlane, kw = g.kernelW, kk = g.kernelH * g.kernelW
-    let xPlanes = scratch  // the shifted planes of x
-    let dyPlanes = xPlanes + rows.xPlanes.count  // those of dY
-    let dyT = dyPlanes + (rows.dyPlanes?.count ?? 0)  // [OHW, OC]
+    let oc = outChannels, c = g.channels, ohw = g.outPlane, kk = g.kernelH * g.kernelW
+    let dyPlanes = scratch + rows.xPlanes.count  // after x's shifted planes
     if let taps = dWeightTaps {  // [KK, C, OC]
-      rows.xPlanes.write(xPlanes, x)
-      RowGemm.transpose(dyT, ldd: oc, dy, lds: ohw, rows: oc, cols: ohw)
-      rows.pixels.withUnsafeBufferPointer { pixels in
-        for kh in 0..<g.kernelH {
-          for w in 0..<kw {
-            RowGemm.multiply(
-              taps + (kh * kw + w) * c * oc, ldc: oc, xPlanes + rows.xPlanes.offset(channel: 0, kh: kh, kw: w),
-              lda: rows.xPlanes.channelStride, dyT, rows: pixels.baseAddress!, m: c, n: oc, k: ohw,
-              accumulate: true)
-          }
-        }
-      }
+      recordEquivalentGemm(m: oc, n: g.patch, k: ohw, transposeB: true, beta: 1)
+      rowGemmWeightTaps(taps, dy: dy, ldy: ohw, x: x, scratch: scratch, rows: rows, g: g)
     }
     guard let dx, let dyLayout = rows.dyPlanes else { return }
+    recordEquivalentGemm(m: c, n: ohw, k: oc * kk, transposeB: false, beta: accumulate ? 1 : 0)
     dyLayout.write(dyPlanes, dy)
     rows.dyPlaneRows.withUnsafeBufferPointer {
       RowGemm.multiply(
         dx, ldc: ohw, flipped, lda: oc * kk, dyPlanes, rows: $0.baseAddress!, m: c, n: ohw, k: oc * kk,
         accumulate: accumulate)
+    }
+  }
+
+  /// Records, for the sgemm-only bound (``GemmRecorder``), the call the
+  /// im2col path makes for a product of this layer the row GEMM computes:
+  /// `C [M, N] = A [M, K] · B` (B [K, N], or [N, K] when `transposeB`), all
+  /// row-major and dense.
+  func recordEquivalentGemm(m: Int, n: Int, k: Int, transposeB: Bool, beta: Float) {
+    BLAS.recordEquivalent(
+      GemmCall(
+        m: m, n: n, k: k, lda: k, ldb: transposeB ? k : n, ldc: n, transposeA: false, transposeB: transposeB,
+        beta: beta))
+  }
+
+  /// Adds one image's dW taps into `taps` [KK, C, OC]: tap (kh, kw) +=
+  /// x_(kh,kw) [C, OHW] · dYᵀ [OHW, OC], x_(kh,kw) read in x's shifted
+  /// planes and dYᵀ transposed from `dy` [OC, OHW] (rows `ldy` apart) into
+  /// the scratch after the planes (``rowGemmColumnArea(_:)``).
+  func rowGemmWeightTaps(
+    _ taps: UnsafeMutablePointer<Float>, dy: UnsafePointer<Float>, ldy: Int, x: UnsafePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>, rows: RowGemmRows, g: ConvGeometry
+  ) {
+    let oc = outChannels, c = g.channels, ohw = g.outPlane, kw = g.kernelW
+    let xPlanes = scratch, dyT = scratch + rows.xPlanes.count + (rows.dyPlanes?.count ?? 0)  // [OHW, OC]
+    rows.xPlanes.write(xPlanes, x)
+    RowGemm.transpose(dyT, ldd: oc, dy, lds: ldy, rows: oc, cols: ohw)
+    rows.pixels.withUnsafeBufferPointer { pixels in
+      for kh in 0..<g.kernelH {
+        for w in 0..<kw {
+          RowGemm.multiply(
+            taps + (kh * kw + w) * c * oc, ldc: oc, xPlanes + rows.xPlanes.offset(channel: 0, kh: kh, kw: w),
+            lda: rows.xPlanes.channelStride, dyT, rows: pixels.baseAddress!, m: c, n: oc, k: ohw,
+            accumulate: true)
+        }
+      }
     }
   }
 

@@ -70,7 +70,8 @@ public struct Conv2D: StatelessLayer {
     self.workers = workers ?? BLAS.threads
     self.rowGemm = rowGemm ?? RowGemm.available
     precondition(!self.rowGemm || RowGemm.available, "Conv2D: the row GEMM does not run on this machine.")
-    rowGemmRows = self.rowGemm && (stride > 1 || isSamePlane(g)) ? RowGemmRows(outChannels: outChannels, g) : nil
+    rowGemmRows =
+      self.rowGemm && (stride > 1 || isSamePlane(g) || isValidPlane(g)) ? RowGemmRows(outChannels: outChannels, g) : nil
   }
 
   public var inChannels: Int { geometry.channels }
@@ -115,7 +116,7 @@ public struct Conv2D: StatelessLayer {
   /// kernel runs (AVX-512F). Fixed when the layer is made, so a workspace
   /// sized for it stays valid.
   public let rowGemm: Bool
-  /// The row GEMM's offsets (nil: no batch takes it, ``mayUseRowGemm``).
+  /// The row GEMM's offsets (nil: no batch takes it, ``backwardMayUseRowGemm``).
   let rowGemmRows: RowGemmRows?
 
   /// Workers (threads) the layer splits a batch over, fixed when the layer
@@ -134,20 +135,45 @@ public struct Conv2D: StatelessLayer {
   func workerScratch(_ g: ConvGeometry, batch: Int) -> Int {
     columnArea(g, batch: batch)
       + (outChannels + 1) * imagesPerChunk(g, batch: batch) * g.outPlane + gradientCount(g)
-      + (transposedInputGradient(g, batch: batch) || usesRowGemm(g, batch: batch) ? outChannels * g.patch : 0)
+      + (transposedInputGradient(g, batch: batch) || takesWeightTaps(g, batch: batch) ? outChannels * g.patch : 0)
   }
 
   /// Floats of a worker's column area: the column matrix [rows, B*OHW], or
   /// on the row GEMM's path what ``rowGemmColumnArea(_:)`` needs if more.
   func columnArea(_ g: ConvGeometry, batch: Int) -> Int {
     let matrix = columnRows(g, batch: batch) * imagesPerChunk(g, batch: batch) * g.outPlane
-    return usesRowGemm(g, batch: batch) ? max(matrix, rowGemmColumnArea(g)) : matrix
+    return takesWeightTaps(g, batch: batch) ? max(matrix, rowGemmColumnArea(g)) : matrix
   }
 
-  /// Whether some batch takes the ``rowGemm`` path (a same or strided
-  /// convolution on a machine that runs it); ``ConvPool`` fuses only
-  /// convolutions that never do.
-  public var mayUseRowGemm: Bool { rowGemmRows != nil }
+  /// Whether backward computes dW tap by tap with the row GEMM
+  /// (``rowGemmWeightTaps``): the ``usesRowGemm(_:batch:)`` batches, and a
+  /// valid convolution with at least 8 input channels (the kernel's 8-row
+  /// tiles; each image's taps then read its planes and dYᵀ in place, where
+  /// the im2col path unfolds x again and OpenBLAS copies the columns).
+  /// Choice (issue 30): the digit CNN's conv64 (32 channels) takes it, its
+  /// first convolution (3 channels: 1-row tiles, bound by loads) does not.
+  func takesWeightTaps(_ g: ConvGeometry, batch: Int) -> Bool {
+    usesRowGemm(g, batch: batch) || rowGemmRows != nil && isValidPlane(g) && g.channels >= 8
+  }
+
+  /// Whether some batch's backward pass takes the ``rowGemm`` path (a same
+  /// or strided convolution on a machine that runs it); ``ConvPool`` fuses
+  /// only convolutions whose backward never does (its gather writes the
+  /// chunk layout of the im2col path).
+  public var backwardMayUseRowGemm: Bool { rowGemmRows != nil && !isValidPlane(geometry) }
+
+  /// Whether this batch's forward pass multiplies with the ``rowGemm``: the
+  /// batches whose backward does (``usesRowGemm(_:batch:)``) and every batch
+  /// of a valid convolution (stride 1, no padding), one image at a time on
+  /// its shifted planes, while its backward keeps im2col and `cblas_sgemm`.
+  /// Choice (issue 30, the digit CNN's step): the forward pass then writes
+  /// C·KW·H·OW floats of planes per image instead of im2col's C·KK·OHW (10,080
+  /// instead of 43,200 for the first convolution) and OpenBLAS copies none
+  /// of its operands; the backward pass's dW = dY·colsᵀ has K = B·OHW (the
+  /// tap-by-tap form would multiply C = 3 rows) and stays on OpenBLAS.
+  func forwardUsesRowGemm(_ g: ConvGeometry, batch: Int) -> Bool {
+    usesRowGemm(g, batch: batch) || rowGemmRows != nil && isValidPlane(g)
+  }
 
   /// Whether this batch takes the ``rowGemm`` path: a same convolution
   /// processed one image per chunk, or a strided one (always one image per
@@ -245,50 +271,47 @@ public struct Conv2D: StatelessLayer {
     let inCount = g.channels * g.inPlane
     let weight = parameters  // [OC, CKK]
     let bias: UnsafePointer<Float>? = hasBias ? parameters + oc * g.patch : nil  // [OC]
-    let rowGemmRows = usesRowGemm(g, batch: n) ? rowGemmRows : nil
+    let rowGemmRows = forwardUsesRowGemm(g, batch: n) ? rowGemmRows : nil
     for first in Swift.stride(from: images.lowerBound, to: images.upperBound, by: chunk) {
       let b = min(chunk, images.upperBound - first), ld = b * ohw
       let cols = scratch  // [CKK, B*OHW], or the shifted planes [C, KW, (H+2p)*W]
       let product = scratch + g.patch * ld  // [OC, B*OHW]
       let xc = x + first * inCount
+      let yc = y + first * oc * ohw
+      if let rowGemmRows {
+        // One image at a time: y_i [OC, OHW] = W · planes(x_i), written to y or, for
+        // a fused consumer, to the product area one image at a time.
+        recordEquivalentGemm(m: oc, n: ld, k: g.patch, transposeB: false, beta: 0)
+        for i in 0..<b {
+          let out = epilogue == nil ? yc + i * oc * ohw : product
+          rowGemmRows.xPlanes.write(cols, xc + i * inCount)
+          rowGemmRows.xRows.withUnsafeBufferPointer {
+            RowGemm.multiply(
+              out, ldc: ohw, weight, lda: g.patch, cols, rows: $0.baseAddress!, m: oc, n: ohw, k: g.patch,
+              accumulate: false)
+          }
+          if let epilogue {
+            epilogue(product, ohw, first + i, 1)
+          } else if bias != nil || relu {
+            addBias(out, bias, relu: relu, planes: oc, count: ohw)
+          }
+        }
+        continue
+      }
+      for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
       if let epilogue {
-        // ConvPool's convolutions never take the row GEMM (``mayUseRowGemm``).
-        for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
         BLAS.gemm(
           product, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
           m: oc, n: ld, k: g.patch)
         epilogue(product, ld, first, b)
         continue
       }
-      let yc = y + first * oc * ohw
-      if let rowGemmRows {
-        rowGemmRows.xPlanes.write(cols, xc)
-        rowGemmRows.xRows.withUnsafeBufferPointer {
-          RowGemm.multiply(
-            yc, ldc: ld, weight, lda: g.patch, cols, rows: $0.baseAddress!, m: oc, n: ld, k: g.patch,
-            accumulate: false)
-        }
-      } else {
-        for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
-      }
       if b == 1 {
         // One image: its product [OC, OHW] is its output, so the GEMM writes y directly.
-        if rowGemmRows == nil {
-          BLAS.gemm(
-            yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
-            m: oc, n: ld, k: g.patch)
-        }
-        if bias != nil || relu {
-          for o in 0..<oc {
-            let dst = yc + o * ohw
-            let bo = bias?[o] ?? 0
-            if relu {
-              for j in 0..<ohw { dst[j] = max(dst[j] + bo, 0) }
-            } else {
-              for j in 0..<ohw { dst[j] = dst[j] + bo }
-            }
-          }
-        }
+        BLAS.gemm(
+          yc, ldc: ld, weight, lda: g.patch, transposeA: false, cols, ldb: ld, transposeB: false,
+          m: oc, n: ld, k: g.patch)
+        if bias != nil || relu { addBias(yc, bias, relu: relu, planes: oc, count: ohw) }
         continue
       }
       BLAS.gemm(
@@ -306,6 +329,20 @@ public struct Conv2D: StatelessLayer {
             for j in 0..<ohw { dst[j] = src[j] + bo }
           }
         }
+      }
+    }
+  }
+
+  /// `planes[o] = planes[o] + bias[o]` for each of `planes` planes of
+  /// `count` floats, then ReLU when `relu` (no bias: ReLU alone).
+  func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: UnsafePointer<Float>?, relu: Bool, planes: Int, count: Int) {
+    for o in 0..<planes {
+      let dst = y + o * count
+      let bo = bias?[o] ?? 0
+      if relu {
+        for j in 0..<count { dst[j] = max(dst[j] + bo, 0) }
+      } else {
+        for j in 0..<count { dst[j] = dst[j] + bo }
       }
     }
   }
@@ -403,9 +440,9 @@ public struct Conv2D: StatelessLayer {
     // adds it into dW at the end (sums in another order than per image
     // into dW: float rounding). Choice: measured in
     // results/screens/2026-12-05-engine-profile.md.
-    let rowPath = usesRowGemm(g, batch: n)
+    let rowPath = usesRowGemm(g, batch: n), tapPath = takesWeightTaps(g, batch: n)
     let dWColumns: UnsafeMutablePointer<Float>? =
-      (gT != nil && dx != nil || rowPath) && dParameters != nil ? columnWeights : nil
+      (gT != nil && dx != nil || tapPath) && dParameters != nil ? columnWeights : nil
     if let dWColumns { zeroFloats(dWColumns, oc * g.patch) }
     let chunk = imagesPerChunk(g, batch: n)
     let inCount = g.channels * g.inPlane
@@ -443,7 +480,7 @@ public struct Conv2D: StatelessLayer {
           ones.update(repeating: 1, count: ld)
           BLAS.gemv(dWeight + oc * g.patch, dyT, lda: ld, transpose: false, ones, m: oc, n: ld, beta: 1)
         }
-        if dWColumns == nil && !rowPath {
+        if dWColumns == nil {
           let xc = x + first * inCount
           for i in 0..<b { im2col(cols, ldCols: ld, xc, image: i, geometry: g) }
           BLAS.gemm(
@@ -457,6 +494,13 @@ public struct Conv2D: StatelessLayer {
           dx: transposed ? dx.map { $0 + first * inCount } : nil, accumulate: accumulate, dWeightTaps: dWColumns,
           dy: dyT, x: x + first * inCount, flipped: flipped, scratch: cols, rows: rowOffsets, g: g)
         if transposed { continue }
+      } else if tapPath, let taps = dWColumns, let rows = rowGemmRows {
+        // A valid convolution: each image's taps from its planes and its dYᵀ rows (stride ld).
+        recordEquivalentGemm(m: oc, n: g.patch, k: ld, transposeB: true, beta: 1)
+        for i in 0..<b {
+          rowGemmWeightTaps(
+            taps, dy: dyT + i * ohw, ldy: ld, x: x + (first + i) * inCount, scratch: cols, rows: rows, g: g)
+        }
       }
       guard let dx else { continue }
       if let gT {
@@ -482,7 +526,7 @@ public struct Conv2D: StatelessLayer {
         col2imAccumulate(dxc, cols, ldCols: ld, image: i, geometry: g)
       }
     }
-    if rowPath, let dWColumns, let dWeight = dParameters {
+    if tapPath, let dWColumns, let dWeight = dParameters {
       addWeightTaps(dWeight, dWColumns, g: g)
     } else if let dWColumns, let dWeight = dParameters {
       let c = g.channels

@@ -5,8 +5,9 @@
 /// `conv<C>k<K>-relu-pool<P>` of a model spec.
 ///
 /// The convolution's output [N, OC, OH, OW] is never stored. Forward pools
-/// each chunk's product [OC, B*OHW] (bias and ReLU added in place) while it
-/// is still in cache and writes only the pooled output [N, OC, PH, PW] and
+/// each chunk's product [OC, B*OHW] (one image's [OC, OHW] where the
+/// convolution's forward takes the row GEMM; bias and ReLU added in place)
+/// while it is still in cache and writes only the pooled output [N, OC, PH, PW] and
 /// the argmax indices. Backward builds the chunk's masked dYᵀ [OC, B*OHW]
 /// for the convolution's GEMMs directly from the pooled dY: zeros, then dY
 /// at each argmax where the window's maximum is > 0 (the ReLU's mask).
@@ -28,7 +29,9 @@ public struct ConvPool: StatelessLayer {
   ///   pooling window does not fit the convolution's output.
   public init(conv: Conv2D, poolKernel: Int, poolStride: Int? = nil, poolToken: String? = nil) throws {
     precondition(conv.fusedReLU, "ConvPool pools a convolution with its ReLU fused (\(conv.token)).")
-    precondition(!conv.mayUseRowGemm, "ConvPool fuses only convolutions without the row GEMM (\(conv.token)).")
+    precondition(
+      !conv.backwardMayUseRowGemm,
+      "ConvPool fuses only convolutions whose backward pass has no row GEMM (\(conv.token)).")
     self.conv = conv
     window = try PoolingWindow(
       name: "pool", kernelSize: poolKernel, stride: poolStride, input: conv.outputShape, token: poolToken)

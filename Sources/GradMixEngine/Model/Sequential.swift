@@ -100,8 +100,9 @@ public struct Sequential: Sendable {
           input: current, outChannels: c, kernelSize: k, stride: s, padding: p,
           fusedReLU: reluNext, token: reluNext ? "\(text)+relu" : text, workers: workers)
         // Choice: conv-relu-pool is one layer (ConvPool), its conv output never stored, unless the
-        // convolution multiplies with the row GEMM (same and strided ones on AVX-512; Conv2D+RowGemm).
-        if reluNext, !conv.mayUseRowGemm, i + 2 < tokens.count, case .pool(let pk, let ps) = tokens[i + 2].layer {
+        // convolution's backward multiplies with the row GEMM (same and strided ones on AVX-512).
+        if reluNext, !conv.backwardMayUseRowGemm, i + 2 < tokens.count, case .pool(let pk, let ps) = tokens[i + 2].layer
+        {
           try append(
             try ConvPool(conv: conv, poolKernel: pk, poolStride: ps, poolToken: tokens[i + 2].token),
             module: "conv\(convCount)")

@@ -18,7 +18,9 @@ public struct GemmCall: Hashable, Sendable {
 }
 
 /// Records the shapes of the `sgemm` calls the engine makes while it is
-/// installed (``BLAS/recordingGemms(_:)``), and replays them alone: the
+/// installed (``BLAS/recordingGemms(_:)``), with the call the im2col path
+/// would make for each product the row GEMM computes instead
+/// (``BLAS/recordEquivalent(_:)``), and replays them alone: the
 /// time of a step's GEMMs with nothing else around them, the bound the
 /// engine's step is measured against (issue 30, "GEMM-bound share").
 public final class GemmRecorder: @unchecked Sendable {
@@ -79,6 +81,15 @@ public final class GemmRecorder: @unchecked Sendable {
 extension BLAS {
   /// The recorder every ``gemm(_:ldc:_:lda:transposeA:_:ldb:transposeB:m:n:k:alpha:beta:)`` reports to; nil (the default) records nothing.
   @usableFromInline nonisolated(unsafe) static var gemmRecorder: GemmRecorder?
+
+  /// Records `call` as if `gemm` had made it, for a product the engine
+  /// computes with its own kernel (``RowGemm``): the bound then holds the
+  /// im2col path's `sgemm` call for the same product, so a faster kernel
+  /// shows as a larger share of the bound, not as a smaller bound.
+  @inlinable
+  public static func recordEquivalent(_ call: GemmCall) {
+    gemmRecorder?.record(call)
+  }
 
   /// Runs `body` with `recorder` installed, and returns what `body` returns.
   public static func recordingGemms<R>(_ recorder: GemmRecorder, _ body: () throws -> R) rethrows -> R {

@@ -173,6 +173,12 @@ func col2imSamePlaneRow(
 
 // MARK: - Valid convolutions (stride 1, no padding)
 
+/// True for stride 1 and no padding with a kernel wider than 1 (a 1x1
+/// kernel's plane is a same plane, ``isSamePlane(_:)``): every window lies
+/// inside the image, as in the digit CNN.
+@inlinable
+func isValidPlane(_ g: ConvGeometry) -> Bool { g.stride == 1 && g.padding == 0 && g.outW < g.width }
+
 /// im2col of one image for stride 1 and no padding (every window inside the
 /// image, as in the digit CNN): each row of the column matrix is OH copies
 /// of OW floats, with none of the general path's bounds work per output row.

@@ -30,7 +30,7 @@ public enum RowGemm {
   /// How this machine multiplies convolutions, for `gradmix info`, the start-up table and provenance.
   public static var summary: String {
     available
-      ? "row GEMM (AVX-512) for same and strided convolutions, im2col + sgemm for the rest"
+      ? "row GEMM (AVX-512): every convolution's forward, dW of all but valid ones under 8 channels, dX of same ones; im2col + sgemm for the rest"
       : "im2col + sgemm (no AVX-512: no row GEMM)"
   }
 

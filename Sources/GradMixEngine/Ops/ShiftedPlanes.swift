@@ -62,6 +62,10 @@ struct ShiftedPlanes {
       shiftedPlanes(planes, image, geometry: g)
       return
     }
+    if isValidPlane(g) {
+      validPlanes(planes, image, geometry: g)
+      return
+    }
     let s = g.stride, ow = g.outW, imageCount = g.channels * g.inPlane
     for c in 0..<g.channels {
       let plane = image + c * g.inPlane
@@ -77,6 +81,12 @@ struct ShiftedPlanes {
             }
             let src = plane + ih * g.width - g.padding + kw
             for o in 0..<owLo { d[o] = 0 }
+            if s == 1 {
+              for o in 0..<owLo { d[o] = 0 }
+              copyFloats(d + owLo, src + owLo, owHi - owLo)
+              for o in owHi..<ow { d[o] = 0 }
+              continue
+            }
             var o = owLo
             if s == 2 {
               // Even lanes of 16 loaded floats, as im2col does; the load stays inside the image.
@@ -112,6 +122,33 @@ func shiftedPlanes(_ planes: UnsafeMutablePointer<Float>, _ image: UnsafePointer
       zeroFloats(dst, p * w)
       im2colSamePlaneRow(dst + p * w, plane, kh: p, kw: kw, owLo: owLo, owHi: owHi, geometry: g)
       zeroFloats(dst + p * w + ohw, l - p * w - ohw)
+    }
+  }
+}
+
+/// Writes the planes of `image` [C, H, W] into `planes` [C, KW, H, OW] for
+/// a valid convolution (``isValidPlane(_:)``): plane (c, kw) row r is input
+/// row r from column kw on (``ShiftedPlanes`` with stride 1 and no padding:
+/// no zeros), rows of 8 or 16 floats as single vector copies.
+@inlinable
+func validPlanes(_ planes: UnsafeMutablePointer<Float>, _ image: UnsafePointer<Float>, geometry g: ConvGeometry) {
+  let w = g.width, ow = g.outW, h = g.height
+  var dst = UnsafeMutableRawPointer(planes)
+  for c in 0..<g.channels {
+    let plane = UnsafeRawPointer(image + c * g.inPlane)
+    for kw in 0..<g.kernelW {
+      var src = plane + kw * 4
+      if ow == 8 {
+        for _ in 0..<h {
+          dst.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+          dst += 32; src += w * 4
+        }
+      } else {
+        for _ in 0..<h {
+          copyFloats(dst.assumingMemoryBound(to: Float.self), src.assumingMemoryBound(to: Float.self), ow)
+          dst += ow * 4; src += w * 4
+        }
+      }
     }
   }
 }
