@@ -62,6 +62,12 @@ extension TrainingStep {
       let x = signature.cosine(against: t), m = signature.match(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
       stats.labelMatches[slot.index] = m.isFinite ? m : 0
+      if ClassScreen.active {
+        if signature.screen == nil { signature.screen = ClassScreenState(classes: signature.classes) }
+        if let g = signature.classScreen(against: t, source: slot.index, state: signature.screen!) {
+          stats.labelMatches[slot.index] = ClassScreen.keepMatch ? min(g, m.isFinite ? m : 0) : g
+        }
+      }
     }
   }
 

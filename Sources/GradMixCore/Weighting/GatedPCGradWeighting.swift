@@ -130,7 +130,8 @@ public struct GatedPCGradWeighting: WeightingRule {
         labelMeans[s] = smoothing * labelMeans[s] + (1 - smoothing) * x
         labelSquares[s] = smoothing * labelSquares[s] + (1 - smoothing) * x * x
         let y = statistics.labelMatches[s]
-        matchMeans[s] = smoothing * matchMeans[s] + (1 - smoothing) * y
+        // TODO(#26): screen-only: the per-class statistic is already smoothed per class.
+        matchMeans[s] = ClassScreen.gate != nil ? y : smoothing * matchMeans[s] + (1 - smoothing) * y
       }
     }
     // The gate: a closed source keeps its EMAs but gets 0 in every layer.
@@ -140,6 +141,10 @@ public struct GatedPCGradWeighting: WeightingRule {
       let bound =
         labelMeans[s] - labelConfidence * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
       if (labelGate && bound <= 0) || (labelMatch && matchMeans[s] <= 0) { open[s] = false }
+      if ClassScreen.log && active[s] {
+        FileHandle.standardError.write(
+          "GATE \(solved + 1) \(s) \(labelMeans[s]) \(bound) \(matchMeans[s]) \(open[s] ? 1 : 0)\n".data(using: .utf8)!)
+      }
     }
     let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
     var (w, projection) = (shares.weights, shares.coefficients)

@@ -39,6 +39,8 @@ final class LabelSignature {
   var average: [Float]
   /// β of the target's EMA (Choice: the default rule's β).
   static let targetSmoothing: Float = 0.9
+  /// TODO(#26): screen-only per-class state (LabelSignature+ClassScreen.swift).
+  var screen: ClassScreenState?
 
   init(classes: Int, features: Int) {
     self.classes = classes
