@@ -59,13 +59,11 @@ extension TrainingStep {
     guard let signature = slot.signature, let t = targetSignature, settings.needsTargetGradient else { return }
     timers.time(\.mixing) {
       signature.finish()
-      let x = signature.cosine(against: t), m = signature.match(against: t)
+      let x = signature.cosine(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
-      stats.labelMatches[slot.index] = m.isFinite ? m : 0
-      if ClassScreen.active {
-        if signature.screen == nil { signature.screen = ClassScreenState(classes: signature.classes) }
-        if let g = signature.classScreen(against: t, source: slot.index, state: signature.screen!) {
-          stats.labelMatches[slot.index] = ClassScreen.keepMatch ? min(g, m.isFinite ? m : 0) : g
+      stats.classCosines[slot.index].withUnsafeMutableBufferPointer { cosines in
+        stats.classPresence[slot.index].withUnsafeMutableBufferPointer { present in
+          _ = signature.classCosines(against: t, into: cosines, present: present)
         }
       }
     }
@@ -82,7 +80,8 @@ extension TrainingStep {
       stats.dots[s] = [Double](repeating: 0, count: layerCount)
       stats.sourceSquaredNorms[s] = stats.dots[s]
       stats.labelScores[s] = 0
-      stats.labelMatches[s] = 0
+      stats.classCosines[s] = stats.classCosines[s].map { _ in 0 }
+      stats.classPresence[s] = stats.classPresence[s].map { _ in 0 }
     }
   }
 }
