@@ -4,17 +4,22 @@ import Testing
 @testable import GradMixCore
 
 /// One step's statistics: per-(source, layer) dot products, every squared norm 1 but the target's
-/// (`targetSquared`), and per-source label scores and class matches.
+/// (`targetSquared`), per-source label scores and class cosines (`classes[k]`, C×C row-major, every
+/// class present in every batch and in the target; by default two classes, each row its own class's).
 private func step(
-  _ dots: [[Double]], targetSquared: [Double]? = nil, label: [Double], match: [Double]? = nil
+  _ dots: [[Double]], targetSquared: [Double]? = nil, label: [Double], classes: [[Double]]? = nil
 ) -> StepStatistics {
-  var s = StepStatistics(sources: dots.count, layers: dots[0].count)
+  let cosines = classes ?? dots.map { _ in [1, 0, 0, 1] }
+  let c = Int(Double(cosines[0].count).squareRoot())
+  var s = StepStatistics(sources: dots.count, layers: dots[0].count, classes: c)
   s.dots = dots
   s.sourceSquaredNorms = dots.map { $0.map { _ in 1 } }
   s.targetSquaredNorms = targetSquared ?? dots[0].map { _ in 1 }
   for k in 0..<dots.count { s.present[k] = 1; s.finite[k] = 1 }
   s.labelScores = label
-  s.labelMatches = match ?? label.map { _ in 0.5 }
+  s.classCosines = cosines
+  s.classPresence = cosines.map { _ in [Double](repeating: 1, count: c) }
+  s.targetClasses = [Double](repeating: 1, count: c)
   return s
 }
 
@@ -68,23 +73,56 @@ struct GatedPCGradWeightingTests {
     #expect(silent.solve(step([[1], [1]], label: [0, 1]), active: [true, true]).weights == [[0], [1]])
   }
 
-  @Test("the class match is a veto: a source at or below chance is closed where its label cosine passes")
-  func classMatch() {
-    let st = step([[3, 1], [1, 1]], label: [0.6, 0.8], match: [-0.1, 0.6])
-    func rule(_ veto: Bool) -> GatedPCGradWeighting {
-      GatedPCGradWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0, labelMatch: veto)
+  @Test(
+    "the per-class check: two classes matching other target rows close a source, one odd class or noise does not")
+  func perClassCheck() {
+    // Three classes, r[c][t] = cos(Λ_k,c, Λ̄_T,t). Source 0: classes 1 and 2 swapped (a look-alike pair);
+    // source 1: the target set; source 2: one odd class; source 3: weak rows whose best other class
+    // flips between steps (per step r_cc − max_t r_ct = −0.2, below the −0.15 threshold).
+    let swapped: [Double] = [1, 0, 0, 0, 0.4, 0.9, 0, 0.9, 0.4]
+    let own: [Double] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
+    let odd: [Double] = [1, 0, 0, 0, 1, 0, 0, 0.5, 0.2]
+    func weak(_ flip: Bool) -> [Double] {
+      var r = [Double](repeating: 0, count: 9)
+      for c in 0..<3 { r[c * 3 + c] = 0.3; r[c * 3 + (flip ? c + 2 : c + 1) % 3] = 0.5 }
+      return r
     }
-    var cosineOnly = rule(false), vetoed = rule(true)
-    #expect(cosineOnly.solve(st, active: [true, true]).weights == [[0.5, 0.5], [0.5, 0.5]])
-    #expect(vetoed.solve(st, active: [true, true]).weights == [[0, 0], [1, 1]])
-    #expect(vetoed.matchMeans == [-0.05, 0.3])
-    // No bound on the match: a mean just above 0 opens the source.
-    let better = step([[3, 1], [1, 1]], label: [0.6, 0.8], match: [0.2, 0.6])
-    #expect(vetoed.solve(better, active: [true, true]).weights[0] == [0.5, 0.5])  // m = −0.025 + 0.1
-    // The veto is a part of the gate.
+    let dots = [[Double]](repeating: [1], count: 4), label = [0.6, 0.8, 0.5, 0.4]
+    let a = step(dots, label: label, classes: [swapped, own, odd, weak(false)])
+    let b = step(dots, label: label, classes: [swapped, own, odd, weak(true)])
+    func rule(_ check: Bool) -> GatedPCGradWeighting {
+      GatedPCGradWeighting(sources: 4, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0, labelMatch: check)
+    }
+    var checked = rule(true), cosineOnly = rule(false)
+    let third = Float(1.0 / 3)
+    for i in 0..<6 {
+      let st = i % 2 == 0 ? a : b
+      #expect(checked.solve(st, active: [true, true, true, true]).weights == [[0], [third], [third], [third]])
+      #expect(cosineOnly.solve(st, active: [true, true, true, true]).weights == [[0.25], [0.25], [0.25], [0.25]])
+    }
+    // R̄ is the EMA from 0 (β = ½ after 6 steps: 1 − 2⁻⁶ of the constant rows); the statistic is the
+    // second-lowest margin: source 0's rows 1, 2 at (0.4 − 0.9)(1 − 2⁻⁶), source 2's row 2 alone below 0.
+    let f = 1 - 1.0 / 64
+    #expect(abs(checked.classStatistic(0, a) + 0.5 * f) < 1e-12)
+    #expect(abs(checked.classStatistic(2, a) - f) < 1e-12 && abs(checked.classStatistic(1, a) - f) < 1e-12)
+    // Source 3's smoothed rows: the diagonal near 0.3, the two others alternating near 1/3 and 1/6.
+    #expect(checked.classStatistic(3, a) > -0.05 && checked.classStatistic(3, a) < 0)
+    // A class absent from the batch keeps its row; a source with no class in common with the target is closed.
+    var absent = b
+    absent.classPresence[0] = [1, 0, 0]
+    absent.classCosines[0] = [1, 0, 0, 0, 0, 0, 0, 0, 0]
+    let before = checked.classMeans[0]
+    _ = checked.solve(absent, active: [true, true, true, true])
+    #expect(checked.classMeans[0][1...] == before[1...] && checked.classMeans[0][0] == 0.5 * before[0] + 0.5)
+    var foreign = GatedPCGradWeighting(sources: 2, hold: 0, labelConfidence: 0)
+    var none = step([[1], [1]], label: [0.5, 0.5], classes: [own, own])
+    none.classPresence[0] = [0, 0, 0]
+    #expect(foreign.solve(none, active: [true, true]).weights == [[0], [1]])
+    // The check is a part of the gate.
     #expect(!GatedPCGradWeighting(sources: 2, labelGate: false, labelMatch: true).labelMatch)
     var ungated = GatedPCGradWeighting(sources: 2, hold: 0, labelGate: false)
-    #expect(ungated.solve(st, active: [true, true]).weights == [[0.5, 0.5], [0.5, 0.5]])
+    let pair = step([[1], [1]], label: [0.5, 0.5], classes: [swapped, own])
+    #expect(ungated.solve(pair, active: [true, true]).weights == [[0.5], [0.5]])
     #expect(!ungated.usesLabelScores && !ungated.needsWholeSourceNorms)
   }
 
@@ -109,20 +147,27 @@ struct GatedPCGradWeightingTests {
 
   @Test("the state resumes the rule exactly; a checkpoint from before the hold resumes past it")
   func state() {
-    let a = step([[1, 3], [2, -1], [1, 1]], label: [0.4, 0.1, 0.9], match: [0.3, 0.1, 0.5])
-    let b = step([[1, 3], [2, -1], [1, 1]], label: [0.2, -0.2, 0.9], match: [0.3, -0.2, 0.5])
+    let a = step(
+      [[1, 3], [2, -1], [1, 1]], label: [0.4, 0.1, 0.9], classes: [[1, 0.2, 0, 1], [0.3, 0.5, 0, 1], [1, 0, 0, 1]])
+    let b = step(
+      [[1, 3], [2, -1], [1, 1]], label: [0.2, -0.2, 0.9],
+      classes: [[1, 0, 0.4, 1], [0.3, 0, 0.6, 0.2], [1, 0, 0, 1]])
     var rule = GatedPCGradWeighting(sources: 3, targetIndex: 2, hold: 3)
     for i in 0..<6 { _ = rule.solve(i % 2 == 0 ? a : b, active: [true, true, true]) }
     var resumed = GatedPCGradWeighting(sources: 3, targetIndex: 2, hold: 3)
     resumed.state = rule.state
-    #expect(resumed.solved == 6 && resumed.labelMeans == rule.labelMeans && resumed.matchMeans == rule.matchMeans)
+    #expect(resumed.solved == 6 && resumed.labelMeans == rule.labelMeans && resumed.classMeans == rule.classMeans)
+    #expect(resumed.classSeen == rule.classSeen && rule.classMeans[1] != [0, 0, 0, 0])
     for i in 0..<4 {
       let s = i % 2 == 0 ? a : b
       #expect(resumed.solve(s, active: [true, true, true]) == rule.solve(s, active: [true, true, true]))
     }
     // Older checkpoints: the layer scores of removed settings are ignored; with no step count, past the hold.
     var old = GatedPCGradWeighting(sources: 3, targetIndex: 2, hold: 3)
-    old.state = ["gradmix.means": [1, 2, 3, 4, 5, 6], "gradmix.label_means": [0.5, 0.5, 0.5]]
+    old.state = [
+      "gradmix.means": [1, 2, 3, 4, 5, 6], "gradmix.label_means": [0.5, 0.5, 0.5], "gradmix.label_matches": [1, 1, 1],
+    ]
     #expect(old.solved == 3 && old.labelMeans == [0.5, 0.5, 0.5] && old.state["gradmix.means"] == nil)
+    #expect(old.classMeans == [[], [], []] && old.state["gradmix.label_matches"] == nil)
   }
 }

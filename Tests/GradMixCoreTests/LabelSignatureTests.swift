@@ -78,9 +78,9 @@ struct LabelSignatureTests {
   }
 
   @Test(
-    "the class match: true labels hit every row, a look-alike swap that the cosine passes scores chance, partial classes count their own rows"
+    "the class cosines: true labels put each row on its own class, a look-alike swap on the other; partial batches, target classes, NaN"
   )
-  func classMatch() {
+  func classCosines() {
     // Three classes; 1 and 2 look alike, 0 stands apart (centred rows: r(1, 2) ≈ 0.80).
     let h: [[Float]] = [[5, 0, 0], [0, 4, 1], [0, 3, 2]]
     func finished(_ y: [Int32]) -> LabelSignature {
@@ -88,32 +88,43 @@ struct LabelSignatureTests {
       s.finish()
       return s
     }
+    func cosines(_ s: LabelSignature, _ t: LabelSignature) -> (ok: Bool, r: [Double], present: [Double]) {
+      var r = [Double](repeating: 0, count: 9), present = [Double](repeating: 0, count: 3)
+      let ok = r.withUnsafeMutableBufferPointer { rb in
+        present.withUnsafeMutableBufferPointer { s.classCosines(against: t, into: rb, present: $0) }
+      }
+      return (ok, r, present)
+    }
     let target = finished([0, 1, 2])
     target.smooth()
-    // The same labels: every row is closest to its own class, 1 − 1/3.
-    #expect(abs(finished([0, 1, 2]).match(against: target) - 2.0 / 3) < 1e-12)
-    // 1 and 2 swapped: the whole-matrix cosine is high (≈ 0.93), but only row 0 hits: 1/3 − 1/3 = 0.
-    let swapped = finished([0, 2, 1])
-    #expect(swapped.cosine(against: target) > 0.9)
-    #expect(abs(swapped.match(against: target)) < 1e-12)
-    // A cyclic permutation misses every row: −1/3.
-    #expect(abs(finished([1, 2, 0]).match(against: target) + 1.0 / 3) < 1e-12)
-    // A source with classes 0 and 1 of a three-class target (orthogonal classes) is scored on its
-    // own rows, centred on its own mean (both hit): 1 − 1/3.
-    let e: [[Float]] = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
-    let orthogonal = Self.signature(e, [0, 1, 2], classes: 3)
-    orthogonal.finish()
-    orthogonal.smooth()
-    let partial = Self.signature(Array(e[0..<2]), [0, 1], classes: 3)
+    #expect(target.targetClasses() == [1, 1, 1])
+    // The same labels: every row is its own class's (cosine 1, the EMA's scale drops out), below 1 elsewhere.
+    let same = cosines(finished([0, 1, 2]), target)
+    #expect(same.ok && same.present == [1, 1, 1])
+    for c in 0..<3 {
+      #expect(abs(same.r[c * 3 + c] - 1) < 1e-6)
+      for t in 0..<3 where t != c { #expect(same.r[c * 3 + t] < 0.81) }
+    }
+    // 1 and 2 swapped: row 1 is the target's row 2 and only ≈ 0.80 like its own.
+    let swapped = cosines(finished([0, 2, 1]), target)
+    #expect(abs(swapped.r[1 * 3 + 2] - 1) < 1e-6 && swapped.r[1 * 3 + 1] < 0.81 && swapped.r[1 * 3 + 1] > 0.7)
+    #expect(abs(swapped.r[0] - 1) < 1e-6)
+    // A batch with classes 0 and 1 only: row 2 is not measured and stays 0.
+    let partial = Self.signature(Array(h[0..<2]), [0, 1], classes: 3)
     partial.finish()
-    #expect(abs(partial.match(against: orthogonal) - 2.0 / 3) < 1e-12)
-    // A target with fewer than two classes gives no evidence: 0; a non-finite Λ gives NaN.
+    let p = cosines(partial, target)
+    #expect(p.present == [1, 1, 0] && p.r[6..<9].allSatisfy { $0 == 0 } && p.r[0] > 0.5)
+    // A target with one class has a zero Λ̄ (each row is its class's mean less the batch mean): no target class.
     let single = finished([0, 0, 0])
     single.smooth()
-    #expect(finished([0, 1, 2]).match(against: single) == 0)
+    #expect(single.targetClasses() == [0, 0, 0])
+    let none = cosines(finished([0, 1, 2]), single)
+    #expect(none.ok && none.present == [1, 1, 1] && none.r.allSatisfy { $0 == 0 })
+    // A non-finite Λ writes nothing.
     let bad = finished([0, 1, 2])
     bad.storage[0] = .nan
-    #expect(bad.match(against: target).isNaN)
+    let b = cosines(bad, target)
+    #expect(!b.ok && b.present == [0, 0, 0] && b.r.allSatisfy { $0 == 0 })
   }
 
   @Test("the target's Λ̄ is an EMA from 0 of the finished signatures")

@@ -7,27 +7,30 @@ import Testing
 @Suite("Step statistics, weighting rules and mixing strategies")
 struct StepStatisticsTests {
   /// Statistics whose every field holds a distinct value.
-  static func distinct(sources k: Int, layers l: Int) -> StepStatistics {
-    var s = StepStatistics(sources: k, layers: l)
+  static func distinct(sources k: Int, layers l: Int, classes c: Int = 2) -> StepStatistics {
+    var s = StepStatistics(sources: k, layers: l, classes: c)
     var v = 1.0
     func next() -> Double { defer { v += 1 }; return v }
     for a in 0..<k { for b in 0..<l { s.dots[a][b] = next() } }
     for a in 0..<k { for b in 0..<l { s.sourceSquaredNorms[a][b] = next() } }
     for b in 0..<l { s.targetSquaredNorms[b] = next() }
     for a in 0..<k { s.present[a] = next(); s.finite[a] = next(); s.losses[a] = next() }
-    for a in 0..<k { s.labelScores[a] = next(); s.labelMatches[a] = next() }
+    for a in 0..<k { s.labelScores[a] = next() }
     s.metaLoss = next(); s.metaCount = next(); s.stopRequests = next()
+    for a in 0..<k { for b in 0..<(c * c) { s.classCosines[a][b] = next() } }
+    for a in 0..<k { for b in 0..<c { s.classPresence[a][b] = next() } }
+    for b in 0..<c { s.targetClasses[b] = next() }
     return s
   }
 
-  @Test("pack and unpack round-trip every field; the packed size is 2KL + L + 5K + 3")
+  @Test("pack and unpack round-trip every field; the packed size is 2KL + L + 4K + 3 + KC² + KC + C")
   func roundTrip() {
     let s = Self.distinct(sources: 3, layers: 4)
-    #expect(s.packedCount == 2 * 3 * 4 + 4 + 5 * 3 + 3)
+    #expect(s.packedCount == 2 * 3 * 4 + 4 + 4 * 3 + 3 + 3 * 4 + 3 * 2 + 2)
     var buffer = [Double](repeating: 0, count: s.packedCount)
     buffer.withUnsafeMutableBufferPointer { s.pack(into: $0) }
     #expect(Set(buffer).count == buffer.count, "every field must land in its own slot")
-    let back = buffer.withUnsafeBufferPointer { StepStatistics(sources: 3, layers: 4, unpacking: $0) }
+    let back = buffer.withUnsafeBufferPointer { StepStatistics(sources: 3, layers: 4, classes: 2, unpacking: $0) }
     #expect(back == s)
   }
 

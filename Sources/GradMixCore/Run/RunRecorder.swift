@@ -207,19 +207,17 @@ final class RunRecorder {
     if let st = r.statistics, st.metaCount > 0 {
       // The step's exchanged statistics, for scripts/report/weight_diagnostics.py.
       var dots: [String: [Double]] = [:], norms: [String: [Double]] = [:]
-      var scores: [String: Double] = [:], matches: [String: Double] = [:]
+      var scores: [String: Double] = [:]
       for (s, info) in sources.enumerated() where r.active[s] {
         dots[info.name] = st.dots[s]
         norms[info.name] = st.sourceSquaredNorms[s]
         scores[info.name] = st.labelScores[s]
-        matches[info.name] = st.labelMatches[s]
       }
       rec.dots = dots
       rec.sourceSquaredNorms = norms
       rec.targetSquaredNorms = st.targetSquaredNorms
       if hasLabelScores {  // the label gate's scores (LabelSignature)
         rec.labelScores = scores
-        rec.labelMatches = matches
       }
     }
     rec.targetMetaLoss = r.metaLoss

@@ -19,15 +19,21 @@ import GradMixDistributed
 /// are whole-source values like `sourceSquaredNorms`: a rule that reads them
 /// needs whole-source norms.
 ///
-/// Packed layout (Choice), K sources and L layers, 2KL + L + 5K + 3 doubles:
+/// The class cosines (``LabelSignature/classCosines(against:into:present:)``)
+/// are whole-source values too; C = `classCount` is 0 unless the rule reads them.
+///
+/// Packed layout (Choice), K sources, L layers and C classes, 2KL + L + 4K + 3 + KC² + KC + C doubles:
 /// `dots` (K×L, row k = source k), `sourceSquaredNorms` (K×L),
 /// `targetSquaredNorms` (L), `present` (K), `finite` (K), `losses` (K),
-/// `labelScores` (K), `labelMatches` (K), `metaLoss`, `metaCount`, `stopRequests`. Only ``pack(into:)`` and
+/// `labelScores` (K), `metaLoss`, `metaCount`, `stopRequests`, `classCosines` (K×C²),
+/// `classPresence` (K×C), `targetClasses` (C). Only ``pack(into:)`` and
 /// ``init(sources:layers:unpacking:)`` know it (Horovod's `message.h` does the
 /// same for its requests).
 public struct StepStatistics: Equatable, Sendable {
   public let sourceCount: Int
   public let layerCount: Int
+  /// C, the classes of the class cosines (0 when the rule reads no label scores).
+  public let classCount: Int
   /// `dots[k][l] = ⟨g_T,l, g_k,l⟩` (0 for a source that is absent or non-finite).
   public var dots: [[Double]]
   /// `sourceSquaredNorms[k][l] = ‖g_k,l‖²` (0 for a source that is absent or non-finite).
@@ -43,9 +49,14 @@ public struct StepStatistics: Equatable, Sendable {
   /// Source k's label score, cos(Λ_k, Λ̄_T) (``LabelSignature``; 0 unless the rule reads them),
   /// filled by the rank that reports the source.
   public var labelScores: [Double]
-  /// Source k's class match against Λ̄_T (``LabelSignature/match(against:)``; 0 unless the
-  /// rule reads the label scores), filled by the rank that reports the source.
-  public var labelMatches: [Double]
+  /// `classCosines[k][c·C + t] = cos(Λ_k,c, Λ̄_T,t)` for the classes c of source k's batch and the
+  /// target's classes t (``LabelSignature/classCosines(against:into:present:)``; 0 elsewhere),
+  /// filled by the rank that reports the source.
+  public var classCosines: [[Double]]
+  /// `classPresence[k][c]` = 1 if row c of source k's batch was measured, else 0.
+  public var classPresence: [[Double]]
+  /// `targetClasses[t]` = 1 if the target's Λ̄_T has class t (filled by the coordinator only).
+  public var targetClasses: [Double]
   /// The target (meta) batch's loss, and 1 if it was computed (coordinator only).
   public var metaLoss: Double
   public var metaCount: Double
@@ -53,9 +64,10 @@ public struct StepStatistics: Equatable, Sendable {
   public var stopRequests: Double
 
   /// All zero.
-  public init(sources k: Int, layers l: Int) {
+  public init(sources k: Int, layers l: Int, classes c: Int = 0) {
     sourceCount = k
     layerCount = l
+    classCount = c
     dots = [[Double]](repeating: [Double](repeating: 0, count: l), count: k)
     sourceSquaredNorms = dots
     targetSquaredNorms = [Double](repeating: 0, count: l)
@@ -63,15 +75,19 @@ public struct StepStatistics: Equatable, Sendable {
     finite = present
     losses = present
     labelScores = present
-    labelMatches = present
+    classCosines = [[Double]](repeating: [Double](repeating: 0, count: c * c), count: k)
+    classPresence = [[Double]](repeating: [Double](repeating: 0, count: c), count: k)
+    targetClasses = [Double](repeating: 0, count: c)
     metaLoss = 0
     metaCount = 0
     stopRequests = 0
   }
 
   /// Length of the packed form.
-  public static func packedCount(sources k: Int, layers l: Int) -> Int { 2 * k * l + l + 5 * k + 3 }
-  public var packedCount: Int { Self.packedCount(sources: sourceCount, layers: layerCount) }
+  public static func packedCount(sources k: Int, layers l: Int, classes c: Int = 0) -> Int {
+    2 * k * l + l + 4 * k + 3 + k * c * c + k * c + c
+  }
+  public var packedCount: Int { Self.packedCount(sources: sourceCount, layers: layerCount, classes: classCount) }
 
   // MARK: - Pack and unpack
 
@@ -88,15 +104,17 @@ public struct StepStatistics: Equatable, Sendable {
     finite.forEach(put)
     losses.forEach(put)
     labelScores.forEach(put)
-    labelMatches.forEach(put)
     put(metaLoss)
     put(metaCount)
     put(stopRequests)
+    for row in classCosines { row.forEach(put) }
+    for row in classPresence { row.forEach(put) }
+    targetClasses.forEach(put)
   }
 
   /// Reads the packed form written by ``pack(into:)``.
-  public init(sources k: Int, layers l: Int, unpacking buffer: UnsafeBufferPointer<Double>) {
-    self.init(sources: k, layers: l)
+  public init(sources k: Int, layers l: Int, classes c: Int = 0, unpacking buffer: UnsafeBufferPointer<Double>) {
+    self.init(sources: k, layers: l, classes: c)
     precondition(
       buffer.count == packedCount, "The buffer holds \(buffer.count) doubles, the statistics \(packedCount).")
     var i = 0
@@ -109,10 +127,12 @@ public struct StepStatistics: Equatable, Sendable {
     finite = takeRow(k)
     losses = takeRow(k)
     labelScores = takeRow(k)
-    labelMatches = takeRow(k)
     metaLoss = take()
     metaCount = take()
     stopRequests = take()
+    classCosines = (0..<k).map { _ in takeRow(c * c) }
+    classPresence = (0..<k).map { _ in takeRow(c) }
+    targetClasses = takeRow(c)
   }
 
   /// Sums these statistics over the ranks of `communicator` (one allreduce).
@@ -121,7 +141,9 @@ public struct StepStatistics: Equatable, Sendable {
     var buffer = [Double](repeating: 0, count: packedCount)
     buffer.withUnsafeMutableBufferPointer { pack(into: $0) }
     try buffer.withUnsafeMutableBufferPointer { try communicator.allreduceSum(inPlace: $0) }
-    self = buffer.withUnsafeBufferPointer { StepStatistics(sources: sourceCount, layers: layerCount, unpacking: $0) }
+    self = buffer.withUnsafeBufferPointer {
+      StepStatistics(sources: sourceCount, layers: layerCount, classes: classCount, unpacking: $0)
+    }
   }
 
   // MARK: - Views

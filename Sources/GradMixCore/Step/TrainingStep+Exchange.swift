@@ -59,9 +59,13 @@ extension TrainingStep {
     guard let signature = slot.signature, let t = targetSignature, settings.needsTargetGradient else { return }
     timers.time(\.mixing) {
       signature.finish()
-      let x = signature.cosine(against: t), m = signature.match(against: t)
+      let x = signature.cosine(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
-      stats.labelMatches[slot.index] = m.isFinite ? m : 0
+      stats.classCosines[slot.index].withUnsafeMutableBufferPointer { cosines in
+        stats.classPresence[slot.index].withUnsafeMutableBufferPointer { present in
+          _ = signature.classCosines(against: t, into: cosines, present: present)
+        }
+      }
     }
   }
 
@@ -76,7 +80,8 @@ extension TrainingStep {
       stats.dots[s] = [Double](repeating: 0, count: layerCount)
       stats.sourceSquaredNorms[s] = stats.dots[s]
       stats.labelScores[s] = 0
-      stats.labelMatches[s] = 0
+      stats.classCosines[s] = stats.classCosines[s].map { _ in 0 }
+      stats.classPresence[s] = stats.classPresence[s].map { _ in 0 }
     }
   }
 }

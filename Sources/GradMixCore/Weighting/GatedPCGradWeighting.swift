@@ -30,10 +30,23 @@ import Foundation
 /// classifier gradient); the label signatures leave that part out. The EMA
 /// starts at 0, so every source starts closed and opens on evidence.
 ///
-/// Choice (`label_match`): the gate also closes a source whose class match
-/// y_k (``LabelSignature/match(against:)``, chance-corrected), smoothed by
-/// the same EMA with no bound, is ≤ 0: the whole-matrix cosine passes a
-/// permutation onto look-alike classes; the match does not.
+/// Choice (`label_match`, the per-class check): the gate also closes a
+/// source some of whose classes look like other target classes. With
+/// r_{c,t} = cos(Λ_k,c, Λ̄_T,t) (``LabelSignature/classCosines(against:into:present:)``,
+/// row c of the source's signature against row t of the target's), smoothed
+/// per (source, c, t) by the same EMA (moving when class c is in the batch),
+///
+///     μ_k,c = R̄_k,c,c − max_{t ≠ c} R̄_k,c,t          (c: the classes source k has shown)
+///     closed_k ⇔ the second-lowest μ_k,c ≤ −0.15        (the lowest if it has shown one class)
+///
+/// (``classRank``, ``classMargin``). A source with wrong labels for some
+/// classes (a near-duplicate relabelled in three) keeps matching another
+/// target row step after step, and a foreign one matches no row; the rows
+/// of a weak useful source match no other row consistently, so the max taken
+/// after smoothing, not before, spares it. The whole-matrix cosine passes
+/// both harm kinds (results/screens/2026-12-05-per-class-gate-validation.md:
+/// digits-foreign +2.8, digits-relabelled +2.6 points over the earlier
+/// chance-corrected class match, clean tasks −0.05 to +0.7, 10 validation seeds).
 ///
 /// Choice (`hold`): for the first H steps the labelled target set (where it
 /// is a source) gets weight 1 in every layer and the other sources 0, while
@@ -58,8 +71,13 @@ public struct GatedPCGradWeighting: WeightingRule {
   public let labelGate: Bool
   /// z of the label gate's bound.
   public let labelConfidence: Double
-  /// Whether the label gate also closes a source whose smoothed class match is ≤ 0.
+  /// Whether the label gate also runs the per-class check (closes a source whose
+  /// second-lowest class margin is ≤ ``classMargin``).
   public let labelMatch: Bool
+  /// Choice: the per-class check reads the second-lowest class margin (one odd class is not enough).
+  public static let classRank = 2
+  /// Choice: the class margin at or below which the per-class check closes a source (validation screen).
+  public static let classMargin = -0.15
   /// The labelled target set's index among the sources (nil: not a source).
   public let targetIndex: Int?
   /// The first H steps mix the target set alone (the label EMAs still move).
@@ -69,8 +87,10 @@ public struct GatedPCGradWeighting: WeightingRule {
   /// The label gate's m and q, one per source.
   public var labelMeans: [Double]
   public var labelSquares: [Double]
-  /// The class match's EMA, one per source (``labelMatch``).
-  public var matchMeans: [Double]
+  /// R̄: the class cosines' EMA, [K][C·C] (row c, column t); empty until the first step names C.
+  public var classMeans: [[Double]]
+  /// 1 for each class a source has shown, [K][C].
+  public var classSeen: [[Double]]
 
   public init(
     sources: Int, smoothing: Double = Defaults.smoothing, targetIndex: Int? = nil, hold: Int = Defaults.hold,
@@ -86,7 +106,8 @@ public struct GatedPCGradWeighting: WeightingRule {
     self.labelMatch = labelGate && labelMatch
     labelMeans = [Double](repeating: 0, count: sources)
     labelSquares = labelMeans
-    matchMeans = labelMeans
+    classMeans = [[Double]](repeating: [], count: sources)
+    classSeen = classMeans
   }
 
   public var needsWholeSourceNorms: Bool { labelGate }
@@ -98,13 +119,20 @@ public struct GatedPCGradWeighting: WeightingRule {
   ///
   /// Choice: a checkpoint from before 2026-12-05 may hold `gradmix.seen`,
   /// `gradmix.means` and `gradmix.squares` (the layer scores of removed
-  /// settings); they are ignored, and one with no `gradmix.solved` resumes past the hold.
+  /// settings) and `gradmix.label_matches` (the class match's EMA, before
+  /// the per-class check); they are ignored (the class cosines then start
+  /// from 0), and one with no `gradmix.solved` resumes past the hold.
+  /// `gradmix.class_means` and `gradmix.class_seen` are R̄ and the classes
+  /// seen, flattened source by source.
   public var state: [String: [Double]] {
     get {
       var s: [String: [Double]] = [:]
       if hold > 0 && targetIndex != nil { s["gradmix.solved"] = [Double(solved)] }
       if labelGate { s["gradmix.label_means"] = labelMeans; s["gradmix.label_squares"] = labelSquares }
-      if labelMatch { s["gradmix.label_matches"] = matchMeans }
+      if labelMatch {
+        s["gradmix.class_means"] = classMeans.flatMap { $0 }
+        s["gradmix.class_seen"] = classSeen.flatMap { $0 }
+      }
       return s
     }
     set {
@@ -115,7 +143,14 @@ public struct GatedPCGradWeighting: WeightingRule {
       }
       if let v = newValue["gradmix.label_means"], v.count == labelMeans.count { labelMeans = v }
       if let v = newValue["gradmix.label_squares"], v.count == labelSquares.count { labelSquares = v }
-      if let v = newValue["gradmix.label_matches"], v.count == matchMeans.count { matchMeans = v }
+      let k = classMeans.count
+      if let m = newValue["gradmix.class_means"], let seen = newValue["gradmix.class_seen"], k > 0,
+        seen.count % k == 0, m.count == seen.count * (seen.count / k)
+      {
+        let c = seen.count / k
+        classMeans = (0..<k).map { Array(m[($0 * c * c)..<(($0 + 1) * c * c)]) }
+        classSeen = (0..<k).map { Array(seen[($0 * c)..<(($0 + 1) * c)]) }
+      }
     }
   }
 
@@ -129,8 +164,7 @@ public struct GatedPCGradWeighting: WeightingRule {
         let x = statistics.labelScores[s]
         labelMeans[s] = smoothing * labelMeans[s] + (1 - smoothing) * x
         labelSquares[s] = smoothing * labelSquares[s] + (1 - smoothing) * x * x
-        let y = statistics.labelMatches[s]
-        matchMeans[s] = smoothing * matchMeans[s] + (1 - smoothing) * y
+        if labelMatch { smoothClassCosines(statistics, source: s) }
       }
     }
     // The gate: a closed source keeps its EMAs but gets 0 in every layer.
@@ -139,7 +173,9 @@ public struct GatedPCGradWeighting: WeightingRule {
     for s in 0..<k {
       let bound =
         labelMeans[s] - labelConfidence * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
-      if (labelGate && bound <= 0) || (labelMatch && matchMeans[s] <= 0) { open[s] = false }
+      if (labelGate && bound <= 0) || (labelMatch && classStatistic(s, statistics) <= Self.classMargin) {
+        open[s] = false
+      }
     }
     let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
     var (w, projection) = (shares.weights, shares.coefficients)
@@ -152,5 +188,37 @@ public struct GatedPCGradWeighting: WeightingRule {
       projection = projection.map { _ in 0 }
     }
     return MixingWeights(weights: w, usefulness: usefulness, emptyLayers: empty, targetCoefficients: projection)
+  }
+
+  // MARK: - The per-class check
+
+  /// R̄_k ← β R̄_k + (1 − β) r_k for the rows of the classes in source k's batch and the target's classes.
+  mutating func smoothClassCosines(_ statistics: StepStatistics, source s: Int) {
+    let c = statistics.classCount
+    if classMeans[s].count != c * c {
+      classMeans[s] = [Double](repeating: 0, count: c * c)
+      classSeen[s] = [Double](repeating: 0, count: c)
+    }
+    for y in 0..<c where statistics.classPresence[s][y] > 0 {
+      classSeen[s][y] = 1
+      for t in 0..<c where statistics.targetClasses[t] > 0 {
+        let i = y * c + t
+        classMeans[s][i] = smoothing * classMeans[s][i] + (1 - smoothing) * statistics.classCosines[s][i]
+      }
+    }
+  }
+
+  /// The per-class check's statistic: the ``classRank``-th lowest class margin
+  /// μ_k,c = R̄_k,c,c − max_{t ≠ c} R̄_k,c,t over the classes c source k has shown
+  /// that the target has (the highest of them if fewer; −∞ if none: no class in common).
+  func classStatistic(_ s: Int, _ statistics: StepStatistics) -> Double {
+    let c = statistics.classCount
+    guard classMeans[s].count == c * c else { return -.infinity }
+    let targets = (0..<c).filter { statistics.targetClasses[$0] > 0 }
+    let margins = targets.filter { classSeen[s][$0] > 0 }.map { y in
+      classMeans[s][y * c + y] - (targets.filter { $0 != y }.map { classMeans[s][y * c + $0] }.max() ?? 0)
+    }.sorted()
+    guard !margins.isEmpty else { return -.infinity }
+    return margins[min(Self.classRank, margins.count) - 1]
   }
 }

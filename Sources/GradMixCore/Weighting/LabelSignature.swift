@@ -96,28 +96,27 @@ final class LabelSignature {
     return n > 0 ? dot / n.squareRoot() : (norm.isFinite ? 0 : .nan)
   }
 
-  /// The class match: with r_{c,c'} = cos(Λ_c, Λ̄_T,c') the cosine of row c
-  /// of this Λ (the source's class c) and row c' of the target's Λ̄, the
-  /// share of this batch's classes c (those the target has) whose row is
-  /// closest to the target's row of the same class,
+  /// The class cosines r_{c,t} = cos(Λ_c, Λ̄_T,t) of row c of this Λ (the
+  /// source's class c) and row t of the target's Λ̄, for every class c of
+  /// this batch (ȳ_c > 0, a row that is not zero) and every target class t
+  /// (``targetClasses()``), written to `cosines` [C·C] (row c, column t) with
+  /// `present[c] = 1` for the rows measured; every other entry is left at 0.
   ///
-  ///     (1/|C_k|) Σ_{c ∈ C_k} [r_{c,c} > max_{c' ≠ c} r_{c,c'}]  −  1/|C_T|
-  ///
-  /// less the share a source with random rows would reach (C_T: the target's
-  /// classes, the rows of Λ̄_T that are not zero; C_k: the source batch's
-  /// classes in C_T).
-  ///
-  /// Choice (docs/DESIGN.md, "The label gate"): whether a source's class c
+  /// Choice (docs/DESIGN.md, "The label gate"): the per-class check of
+  /// ``GatedPCGradWeighting`` smooths these over steps and asks whether row c
   /// looks more like the target's class c than like any other target class.
-  /// A permuted-label source's row c holds the features of the digit that
-  /// the permutation sends to c, so it is closest to that digit's target row
-  /// and scores below chance, also where the whole-matrix cosine is positive
-  /// because the classes' features share directions (look-alike pairs such
-  /// as 1 → 7). Rows are compared by cosine, so a class's share of the batch
-  /// and a domain's feature scale drop out. 0 when no class is shared or the
-  /// target has fewer than two; NaN when Λ is not finite.
-  func match(against target: LabelSignature) -> Double {
+  /// Rows are compared by cosine, so a class's share of the batch and a
+  /// domain's feature scale drop out.
+  ///
+  /// - Returns: false (nothing written) when Λ is not finite.
+  func classCosines(
+    against target: LabelSignature, into cosines: UnsafeMutableBufferPointer<Double>,
+    present: UnsafeMutableBufferPointer<Double>
+  ) -> Bool {
     let c = classes, d = features
+    precondition(
+      cosines.count == c * c && present.count == c,
+      "The class cosines need \(c * c) and \(c) slots, got \(cosines.count) and \(present.count).")
     return storage.withUnsafeBufferPointer { a in
       target.average.withUnsafeBufferPointer { b in
         // The rows' norms, source's then target's, on the stack (this runs per source and step).
@@ -125,37 +124,31 @@ final class LabelSignature {
           func row(_ p: UnsafeBufferPointer<Float>, _ y: Int) -> UnsafeBufferPointer<Float> {
             UnsafeBufferPointer(rebasing: p[(y * d)..<((y + 1) * d)])
           }
-          var targetClasses = 0
           for y in 0..<c {
             norm[y] = BLAS.squaredNorm(row(a, y)).squareRoot()
-            guard norm[y].isFinite else { return .nan }
+            guard norm[y].isFinite else { return false }
             norm[c + y] = BLAS.squaredNorm(row(b, y)).squareRoot()
-            if norm[c + y] > 0 { targetClasses += 1 }
           }
-          guard targetClasses >= 2 else { return 0 }
-          var hits = 0, rows = 0
-          for y in 0..<c where a[c * d + y] > 0 && norm[y] > 0 && norm[c + y] > 0 {
-            let nearest = Self.isNearest(y, among: (0..<c).lazy.filter { norm[c + $0] > 0 }) { t in
-              BLAS.squaredNormAndDot(row(a, y), row(b, t)).dot / (norm[y] * norm[c + t])
+          for y in 0..<c where a[c * d + y] > 0 && norm[y] > 0 {
+            present[y] = 1
+            for t in 0..<c where norm[c + t] > 0 {
+              cosines[y * c + t] = BLAS.squaredNormAndDot(row(a, y), row(b, t)).dot / (norm[y] * norm[c + t])
             }
-            if nearest { hits += 1 }
-            rows += 1
           }
-          return rows > 0 ? Double(hits) / Double(rows) - 1 / Double(targetClasses) : 0
+          return true
         }
       }
     }
   }
 
-  /// Whether row `i` is closer (by `cosine(t)`, row i against target row t)
-  /// to target row i than to every other candidate row: the class match's test.
-  static func isNearest(_ i: Int, among candidates: some Sequence<Int>, cosine: (Int) -> Double) -> Bool {
-    var same = 0.0, best = -Double.infinity
-    for t in candidates {
-      let r = cosine(t)
-      if t == i { same = r } else { best = max(best, r) }
+  /// 1 for each class whose row of Λ̄ is not zero (the target's classes so far), else 0.
+  func targetClasses() -> [Double] {
+    let d = features
+    return average.withUnsafeBufferPointer { b in
+      (0..<classes).map { y in
+        BLAS.squaredNorm(UnsafeBufferPointer(rebasing: b[(y * d)..<((y + 1) * d)])) > 0 ? 1 : 0
+      }
     }
-    return same > best
   }
 
   /// (‖Λ‖², ⟨Λ, Λ̄ of `target`⟩) in double precision.
