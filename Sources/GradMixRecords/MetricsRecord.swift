@@ -31,6 +31,7 @@ public struct MetricsRecord: Codable, Equatable, Sendable {
   @Lenient public var targetSquaredNorms: [Double]?
   /// Source name → the label gate's score (rules that read label scores).
   @Lenient public var labelScores: [String: Double]?
+  /// Source name → the class match of the gate before 2026-12-05 (read from older runs; no longer written).
   @Lenient public var labelMatches: [String: Double]?
   /// The loss of the target meta-batch.
   @Lenient public var targetMetaLoss: Double?

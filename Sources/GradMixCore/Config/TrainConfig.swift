@@ -105,7 +105,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     public var labelGate: Bool?
     /// `gated-pcgrad`: z of the label gate's bound.
     public var labelConfidence: Double?
-    /// `gated-pcgrad`: the label gate also closes a source whose smoothed class match is ≤ 0.
+    /// `gated-pcgrad`: the label gate also runs the per-class check (closes a source two of whose
+    /// classes look like other target classes; ``GatedPCGradWeighting``).
     public var labelMatch: Bool?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?
