@@ -14,6 +14,23 @@ struct Im2colTests {
     var geometry: ConvGeometry? {
       ConvGeometry(channels: c, height: h, width: w, kernelH: k, kernelW: k, stride: 1, padding: 0)
     }
+
+    /// Calls `body(row, pixel, column)` for every column-matrix element of one image in the
+    /// definition's (c, kh, kw, oh, ow) order: row (c, kh, kw), input pixel c·HW + (oh + kh)·W +
+    /// ow + kw, column oh·OW + ow.
+    func forEachElement(_ g: ConvGeometry, _ body: (Int, Int, Int) -> Void) {
+      for ch in 0..<c {
+        for kh in 0..<k {
+          for kw in 0..<k {
+            for oh in 0..<g.outH {
+              for ow in 0..<g.outW {
+                body((ch * k + kh) * k + kw, (ch * h + oh + kh) * w + ow + kw, oh * g.outW + ow)
+              }
+            }
+          }
+        }
+      }
+    }
   }
 
   // Output widths 24 and 8 (the digit CNN's), 17 (one vector and a 1-float tail), 16, 3.
@@ -38,18 +55,9 @@ struct Im2colTests {
     }
     var wrong = 0
     for n in 0..<images {
-      for c in 0..<t.c {
-        for kh in 0..<t.k {
-          for kw in 0..<t.k {
-            let row = (c * t.k + kh) * t.k + kw
-            for oh in 0..<g.outH {
-              for ow in 0..<g.outW {
-                let want = x[((n * t.c + c) * t.h + oh + kh) * t.w + ow + kw]
-                if cols[row * ld + n * ohw + oh * g.outW + ow].bitPattern != want.bitPattern { wrong += 1 }
-              }
-            }
-          }
-        }
+      t.forEachElement(g) { row, pixel, column in
+        let want = x[n * t.c * t.h * t.w + pixel]
+        if cols[row * ld + n * ohw + column].bitPattern != want.bitPattern { wrong += 1 }
       }
     }
     #expect(wrong == 0)
@@ -65,18 +73,7 @@ struct Im2colTests {
     let cols = (0..<(g.patch * ld)).map { _ in rng.normal() }
     let start = (0..<(t.c * t.h * t.w)).map { _ in rng.normal() }
     var want = start
-    for c in 0..<t.c {
-      for kh in 0..<t.k {
-        for kw in 0..<t.k {
-          let row = (c * t.k + kh) * t.k + kw
-          for oh in 0..<g.outH {
-            for ow in 0..<g.outW {
-              want[(c * t.h + oh + kh) * t.w + ow + kw] += cols[row * ld + oh * g.outW + ow]
-            }
-          }
-        }
-      }
-    }
+    t.forEachElement(g) { row, pixel, column in want[pixel] += cols[row * ld + column] }
     var image = start, columns = cols
     image.withUnsafeMutableBufferPointer { ib in
       columns.withUnsafeMutableBufferPointer {

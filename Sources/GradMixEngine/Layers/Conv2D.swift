@@ -21,7 +21,8 @@
 /// With ``rowGemm`` those same convolutions, and strided ones, multiply by
 /// ``RowGemm`` instead of `cblas_sgemm`, reading the shifted planes of x
 /// and dY (3 rows per channel of a 3x3 kernel instead of im2col's 9), and
-/// OpenBLAS copies none of their operands.
+/// OpenBLAS copies none of their operands; a valid convolution (stride 1,
+/// no padding) takes it in forward and, from 8 input channels on, for dW.
 public struct Conv2D: StatelessLayer {
   /// The sweep over the input this layer was made for: a convolution takes
   /// one input size, checked once when it is made (as ``Dense`` takes one
@@ -108,13 +109,15 @@ public struct Conv2D: StatelessLayer {
   /// layer is made (so a workspace sized for it stays valid).
   public let chunkFloats: Int
 
-  /// Whether a same convolution processed one image per chunk (the
-  /// transposed dX path) or a strided one multiplies with ``RowGemm``
-  /// (forward: the weight by the image's shifted planes; backward:
-  /// ``rowGemmBackwardImage``; a strided convolution's dX stays Wᵀ·dY by
-  /// `cblas_sgemm` and col2im) instead of `cblas_sgemm`; default: where the
-  /// kernel runs (AVX-512F). Fixed when the layer is made, so a workspace
-  /// sized for it stays valid.
+  /// Whether the layer multiplies with ``RowGemm`` where its geometry
+  /// allows instead of `cblas_sgemm`: a same convolution processed one image
+  /// per chunk (the transposed dX path) and a strided one (forward: the
+  /// weight by the image's shifted planes; backward: ``rowGemmBackwardImage``;
+  /// a strided convolution's dX stays Wᵀ·dY by `cblas_sgemm` and col2im),
+  /// and a valid one (``forwardUsesRowGemm(_:batch:)``,
+  /// ``takesWeightTaps(_:batch:)``); default: where the kernel runs
+  /// (AVX-512F). Fixed when the layer is made, so a workspace sized for it
+  /// stays valid.
   public let rowGemm: Bool
   /// The row GEMM's offsets (nil: no batch takes it, ``backwardMayUseRowGemm``).
   let rowGemmRows: RowGemmRows?
@@ -156,10 +159,11 @@ public struct Conv2D: StatelessLayer {
     usesRowGemm(g, batch: batch) || rowGemmRows != nil && isValidPlane(g) && g.channels >= 8
   }
 
-  /// Whether some batch's backward pass takes the ``rowGemm`` path (a same
-  /// or strided convolution on a machine that runs it); ``ConvPool`` fuses
-  /// only convolutions whose backward never does (its gather writes the
-  /// chunk layout of the im2col path).
+  /// Whether some batch's backward pass takes the one-image ``rowGemm`` path
+  /// (``usesRowGemm(_:batch:)``: a same or strided convolution on a machine
+  /// that runs it); ``ConvPool`` fuses only convolutions whose backward never
+  /// does (its gather writes the chunk layout [OC, B*OHW], which a valid
+  /// convolution's tap-by-tap dW reads as it is).
   public var backwardMayUseRowGemm: Bool { rowGemmRows != nil && !isValidPlane(geometry) }
 
   /// Whether this batch's forward pass multiplies with the ``rowGemm``: the
@@ -369,16 +373,17 @@ public struct Conv2D: StatelessLayer {
       parameters: parameters, scratch: scratch, inputShape: inputShape, batch: n)
   }
 
+  /// What a fused consumer writes in place of the gather of dY:
+  /// `(dYᵀ [OC, B*OHW] with the ReLU's mask applied, ld = B*OHW, first image, B)`.
+  typealias ChunkGather = (UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
+
   /// The backward pass; with `accumulate` it *adds* dX into `dx` instead of
   /// overwriting it (a residual block's projection shortcut adds its input
   /// gradient to the main path's this way, with no temporary and no extra
   /// pass). For a kernel no larger than its stride (the 1x1 projection)
   /// every element of dX receives one term, so the sums are the same as
-  /// computing dX apart and adding it.
-  /// What a fused consumer writes in place of the gather of dY:
-  /// `(dYᵀ [OC, B*OHW] with the ReLU's mask applied, ld = B*OHW, first image, B)`.
-  typealias ChunkGather = (UnsafeMutablePointer<Float>, Int, Int, Int) -> Void
-
+  /// computing dX apart and adding it. With `gatherDY` (``ConvPool``) the
+  /// consumer writes each chunk's dYᵀ.
   func backward(
     dInput dx: UnsafeMutablePointer<Float>?, accumulate: Bool, dParameters: UnsafeMutablePointer<Float>?,
     dOutput dy: UnsafePointer<Float>, input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
