@@ -1,4 +1,3 @@
-import Foundation
 import GradMixDistributed
 import GradMixEngine
 
@@ -62,17 +61,6 @@ extension TrainingStep {
       signature.finish()
       let x = signature.cosine(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
-      if ProcessInfo.processInfo.environment["GRADMIX_EXP_SELFLOG"] != nil || ProcessInfo.processInfo.environment["GRADMIX_EXP_SELF"] != nil {
-        let n = signature.classes * signature.features
-        let cur = Array(signature.storage[0..<n])
-        let prev = expSelf[slot.index] ?? [Float](repeating: 0, count: n)
-        var dot = 0.0, a = 0.0, b = 0.0
-        for i in 0..<n { dot += Double(cur[i] * prev[i]); a += Double(cur[i] * cur[i]); b += Double(prev[i] * prev[i]) }
-        let cs = a > 0 && b > 0 ? dot / (a * b).squareRoot() : 0
-        expSelf[slot.index] = (0..<n).map { 0.9 * prev[$0] + 0.1 * cur[$0] }
-        expSelfScore[slot.index] = 0.9 * (expSelfScore[slot.index] ?? 0) + 0.1 * cs
-        if ProcessInfo.processInfo.environment["GRADMIX_EXP_SELFLOG"] != nil { FileHandle.standardError.write("SELF \(slot.info.name) \(String(format: "%.3f", cs))\n".data(using: .utf8)!) }
-      }
       stats.classCosines[slot.index].withUnsafeMutableBufferPointer { cosines in
         stats.classPresence[slot.index].withUnsafeMutableBufferPointer { present in
           _ = signature.classCosines(against: t, into: cosines, present: present)
@@ -97,6 +85,3 @@ extension TrainingStep {
     }
   }
 }
-
-nonisolated(unsafe) var expSelf: [Int: [Float]] = [:]
-nonisolated(unsafe) public var expSelfScore: [Int: Double] = [:]

@@ -91,10 +91,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   public var classMeans: [[Double]]
   /// 1 for each class a source has shown, [K][C].
   public var classSeen: [[Double]]
-  static let expCloseZ: Double? = ProcessInfo.processInfo.environment["GRADMIX_EXP_CLOSEZ"].flatMap(Double.init)
-  public var expOpen: [Bool] = []
-  static let expBC: Double? = ProcessInfo.processInfo.environment["GRADMIX_EXP_BC"].flatMap(Double.init)
-  public var expCount: [Double] = []
 
   public init(
     sources: Int, smoothing: Double = Defaults.smoothing, targetIndex: Int? = nil, hold: Int = Defaults.hold,
@@ -169,8 +165,6 @@ public struct GatedPCGradWeighting: WeightingRule {
         labelMeans[s] = smoothing * labelMeans[s] + (1 - smoothing) * x
         labelSquares[s] = smoothing * labelSquares[s] + (1 - smoothing) * x * x
         if labelMatch { smoothClassCosines(statistics, source: s) }
-        if expCount.count != k { expCount = [Double](repeating: 0, count: k) }
-        expCount[s] += 1
       }
     }
     // The gate: a closed source keeps its EMAs but gets 0 in every layer.
@@ -179,68 +173,12 @@ public struct GatedPCGradWeighting: WeightingRule {
     for s in 0..<k {
       let bound =
         labelMeans[s] - labelConfidence * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
-      var boundClosed = bound <= 0
-      if let zb = Self.expBC {
-        let n = s < expCount.count ? expCount[s] : 0
-        if n < 2 {
-          boundClosed = true
-        } else {
-          let bp = pow(smoothing, n)
-          let mh = labelMeans[s] / (1 - bp), qh = labelSquares[s] / (1 - bp)
-          let fn = (1 - smoothing) / (1 + smoothing) * (1 + bp) / (1 - bp)
-          let v = max(qh - mh * mh, 0) * fn / max(1 - fn, 1e-12)
-          boundClosed = mh - zb * v.squareRoot() <= 0
-        }
-      }
-      if let zc = Self.expCloseZ {
-        if expOpen.count != k { expOpen = [Bool](repeating: false, count: k) }
-        let closeBound =
-          labelMeans[s] - zc * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
-        expOpen[s] = expOpen[s] ? closeBound > 0 : bound > 0
-        boundClosed = !expOpen[s]
-      }
-      if (labelGate && boundClosed) || (labelMatch && classStatistic(s, statistics) <= Self.classMargin) {
+      if (labelGate && bound <= 0) || (labelMatch && classStatistic(s, statistics) <= Self.classMargin) {
         open[s] = false
       }
     }
-    if let tau = ProcessInfo.processInfo.environment["GRADMIX_EXP_SELF"].flatMap(Double.init) {
-      for s in 0..<k where active[s] && !open[s] && s != targetIndex {
-        let passes = !labelMatch || classStatistic(s, statistics) > Self.classMargin
-        if passes && (expSelfScore[s] ?? 0) >= tau { open[s] = true }
-      }
-    }
-    if ProcessInfo.processInfo.environment["GRADMIX_EXP_CLASSLOG"] != nil {
-      var line = "CLS \(solved)"
-      for s in 0..<k {
-        let c = statistics.classCount
-        var ms: [Double] = []
-        if classMeans[s].count == c * c {
-          let targets = (0..<c).filter { statistics.targetClasses[$0] > 0 }
-          ms = targets.filter { classSeen[s][$0] > 0 }.map { y in
-            classMeans[s][y * c + y] - (targets.filter { $0 != y }.map { classMeans[s][y * c + $0] }.max() ?? 0)
-          }.sorted()
-        }
-        let b = labelMeans[s] - labelConfidence * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
-        line += " | s\(s) b=\(String(format: "%.3f", b)) open=\(open[s]) m=" + ms.map { String(format: "%.2f", $0) }.joined(separator: ",")
-      }
-      FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
-    }
     let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
     var (w, projection) = (shares.weights, shares.coefficients)
-    if let mode = ProcessInfo.processInfo.environment["GRADMIX_EXP_FEAT"], layers > 1 {
-      var wider = open
-      for s in 0..<k where active[s] && !open[s] && s != targetIndex {
-        let passes = !labelMatch || classStatistic(s, statistics) > Self.classMargin
-        if passes && (mode != "m" || labelMeans[s] > 0) { wider[s] = true }
-      }
-      if wider != open {
-        let feat = PCGradTargetWeighting.equalShares(statistics, included: wider)
-        for l in 0..<(layers - 1) {
-          for s in 0..<k { w[s][l] = feat.weights[s][l] }
-          projection[l] = feat.coefficients[l]
-        }
-      }
-    }
     var empty = shares.count > 0 ? [] : Array(0..<layers)
     solved += 1
     if let t = targetIndex, active[t], solved <= hold {
