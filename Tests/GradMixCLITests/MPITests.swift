@@ -115,6 +115,32 @@ struct MPITests {
   static let twoSources = config.replacingOccurrences(
     of: "labelled_per_class: 3,", with: "labelled_per_class: 3, as_source: false,")
 
+  /// The class cosines (K·C² + K·C + C doubles) ride in the statistics
+  /// allreduce only when the rule reads them (`weighting.label_match`).
+  @Test("2 ranks: the statistics exchange carries the class cosines only with label_match on")
+  func classCosinesOnlyWhenRead() throws {
+    let dir = try Self.tempDir()
+    func allreduceBytes(_ match: Bool) throws -> (bytes: Int, sources: Int) {
+      let cfg = dir + "/\(match).yaml"
+      try Data(Self.twoSources.replacingOccurrences(of: "steps: 24", with: "steps: 6").utf8)
+        .write(to: URL(fileURLWithPath: cfg))
+      let out = dir + "/\(match)"
+      let r = try Self.mpi(
+        2, "gradmix",
+        ["train", "--config", cfg, "--data-root", Self.root, "--quiet", "--out", out, "weighting.label_match=\(match)"])
+      try #require(r.status == 0, "\(r.stdout)\(r.stderr)")
+      let s = try Self.summary(out)
+      return (try #require(s.collectives?["allreduce"]).bytesSent, try #require(s.sources).count)
+    }
+    let on = try allreduceBytes(true), off = try allreduceBytes(false)
+    let (k, c) = (on.sources, 10)
+    #expect(k >= 2 && off.sources == k)
+    // Everything else in the allreduce (the mixed gradient, the statistics' other fields) is the same size;
+    // 6 steps, 8-byte doubles, K sources as summary.json lists them (the pseudo-label source among them).
+    #expect(
+      on.bytes - off.bytes == 6 * 8 * (k * c * c + k * c + c), "allreduce bytes: \(on.bytes) on, \(off.bytes) off")
+  }
+
   @Test("more ranks than even split batches can use is refused with one message")
   func idleRanks() throws {
     let dir = try Self.tempDir()

@@ -61,6 +61,7 @@ extension TrainingStep {
       signature.finish()
       let x = signature.cosine(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
+      guard stats.classCount > 0 else { return }
       stats.classCosines[slot.index].withUnsafeMutableBufferPointer { cosines in
         stats.classPresence[slot.index].withUnsafeMutableBufferPointer { present in
           _ = signature.classCosines(against: t, into: cosines, present: present)

@@ -60,7 +60,8 @@ final class TrainingStep {
   ///   the request travels in the step statistics, so every rank stops after
   ///   the same step.
   func run(_ t: Int, stopRequested: Bool) throws -> StepResult {
-    var stats = StepStatistics(sources: sourceCount, layers: layerCount, classes: targetSignature?.classes ?? 0)
+    let classes = rule.usesClassCosines ? targetSignature?.classes ?? 0 : 0
+    var stats = StepStatistics(sources: sourceCount, layers: layerCount, classes: classes)
     stats.stopRequests = stopRequested ? 1 : 0
     let local = slots.filter { $0.sampler != nil && participates($0.info, step: t) }
 
@@ -89,7 +90,9 @@ final class TrainingStep {
     try timers.time(\.communication) { try model.runningStatistics.update(comm) }
     if isCoordinator && settings.needsTargetGradient {
       stats.targetSquaredNorms = timers.time(\.mixing) { mixer.layerSquaredNorms(targetGradient) }
-      if let signature = targetSignature { stats.targetClasses = timers.time(\.mixing) { signature.targetClasses() } }
+      if let signature = targetSignature, classes > 0 {
+        stats.targetClasses = timers.time(\.mixing) { signature.targetClasses() }
+      }
     }
 
     // 4. One exchange: every rank gets every rank's statistics.

@@ -75,6 +75,7 @@ public struct GatedPCGradWeighting: WeightingRule {
   /// second-lowest class margin is ≤ ``classMargin``).
   public let labelMatch: Bool
   /// Choice: the per-class check reads the second-lowest class margin (one odd class is not enough).
+  /// ``classStatistic(_:_:)`` keeps the two lowest margins, so this is 2.
   public static let classRank = 2
   /// Choice: the class margin at or below which the per-class check closes a source (validation screen).
   public static let classMargin = -0.15
@@ -112,6 +113,7 @@ public struct GatedPCGradWeighting: WeightingRule {
 
   public var needsWholeSourceNorms: Bool { labelGate }
   public var usesLabelScores: Bool { labelGate }
+  public var usesClassCosines: Bool { labelMatch }
 
   /// The keys keep the prefix `gradmix.` from when this was the `gradmix`
   /// method's rule, so that checkpoints from before the names of 2026-12-05
@@ -210,15 +212,26 @@ public struct GatedPCGradWeighting: WeightingRule {
 
   /// The per-class check's statistic: the ``classRank``-th lowest class margin
   /// μ_k,c = R̄_k,c,c − max_{t ≠ c} R̄_k,c,t over the classes c source k has shown
-  /// that the target has (the highest of them if fewer; −∞ if none: no class in common).
+  /// that the target has (the highest of them if fewer; −∞ if none: no class in common;
+  /// the max is 0 when the target has no other class). One pass, no arrays: it runs per source and step.
   func classStatistic(_ s: Int, _ statistics: StepStatistics) -> Double {
     let c = statistics.classCount
     guard classMeans[s].count == c * c else { return -.infinity }
-    let targets = (0..<c).filter { statistics.targetClasses[$0] > 0 }
-    let margins = targets.filter { classSeen[s][$0] > 0 }.map { y in
-      classMeans[s][y * c + y] - (targets.filter { $0 != y }.map { classMeans[s][y * c + $0] }.max() ?? 0)
-    }.sorted()
-    guard !margins.isEmpty else { return -.infinity }
-    return margins[min(Self.classRank, margins.count) - 1]
+    let means = classMeans[s], targets = statistics.targetClasses
+    // The classRank lowest margins so far, ascending (classRank is 2: the lowest and the second).
+    var lowest = Double.infinity, second = Double.infinity, count = 0
+    for y in 0..<c where targets[y] > 0 && classSeen[s][y] > 0 {
+      var other = -Double.infinity
+      for t in 0..<c where t != y && targets[t] > 0 { other = max(other, means[y * c + t]) }
+      let margin = means[y * c + y] - (other == -.infinity ? 0 : other)
+      count += 1
+      if margin < lowest {
+        (lowest, second) = (margin, lowest)
+      } else if margin < second {
+        second = margin
+      }
+    }
+    guard count > 0 else { return -.infinity }
+    return count >= Self.classRank ? second : lowest
   }
 }

@@ -24,6 +24,9 @@ public protocol WeightingRule: Sendable {
   /// Whether the rule reads the label scores (``StepStatistics/labelScores``,
   /// ``LabelSignature``). The trainer computes them only for such a rule.
   var usesLabelScores: Bool { get }
+  /// Whether the rule also reads the class cosines (``StepStatistics/classCosines``,
+  /// K·C² values in each step's exchange); only if ``usesLabelScores``.
+  var usesClassCosines: Bool { get }
   /// The state carried from step to step (empty for a stateless rule).
   var state: [String: [Double]] { get set }
   /// This step's weights; `active[k]` is false for a source that is absent
@@ -34,6 +37,7 @@ public protocol WeightingRule: Sendable {
 extension WeightingRule {
   public var needsWholeSourceNorms: Bool { false }
   public var usesLabelScores: Bool { false }
+  public var usesClassCosines: Bool { false }
   public var state: [String: [Double]] {
     get { [:] }
     set {}
