@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Per task and (source, layer): the mean ± s.d. over steps of cos(g_T,l, g_k,l), and the mean label score and
-class match the label gate thresholds, from runs logged with `log_every=1`.
+"""Per task and (source, layer): the mean ± s.d. over steps of cos(g_T,l, g_k,l), and the mean label score the
+label gate thresholds (and the class match, in runs from before 2026-12-05 that logged it), from runs logged
+with `log_every=1`.
 
 Usage: layer_cosines.py RUNS [--skip N]   (runs in RUNS/TASK-sSEED/metrics.jsonl; steps <= N left out, default 32)
 Made the table in results/screens/2026-12-05-harm-kinds-validation.md (the command is there).
@@ -42,7 +43,9 @@ def main():
     print(f"== {t}")
     for k in sorted(cos):
       cells = " ".join(f"{statistics.fmean(cos[k][l]):+.3f}±{statistics.stdev(cos[k][l]):.2f}" for l in sorted(cos[k]))
-      print(f"  {k:22s} cos/layer {cells} | label {statistics.fmean(label[k]):+.3f} match {statistics.fmean(match[k]):+.3f}")
+      lab = f"{statistics.fmean(label[k]):+.3f}" if label[k] else "n/a"
+      old = f" match {statistics.fmean(match[k]):+.3f}" if match[k] else ""
+      print(f"  {k:22s} cos/layer {cells} | label {lab}{old}")
 
 
 if __name__ == "__main__":
