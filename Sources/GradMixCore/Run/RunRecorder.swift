@@ -33,6 +33,8 @@ final class RunRecorder {
   /// (a resumed run counts from its resume point; `layer_steps` says how many).
   var layerOpenSteps: [[Int]]
   var layerWeightSums: [[Double]]
+  /// Per source: the steps after the first fifth in which it was active (had a finite gradient).
+  var layerActiveSteps: [Int]
   var layerSteps = 0
   var nonFiniteSourceSteps = 0
   var skippedSteps = 0
@@ -53,6 +55,7 @@ final class RunRecorder {
     weightCounts = [Int](repeating: 0, count: sources.count)
     layerOpenSteps = [[Int]](repeating: [Int](repeating: 0, count: layerNames.count), count: sources.count)
     layerWeightSums = weightSums
+    layerActiveSteps = weightCounts
   }
 
   /// The first step (0-based) counted in `layer_open_share`: after the first fifth of the run.
@@ -74,6 +77,7 @@ final class RunRecorder {
     guard step >= layerShareStart else { return }
     layerSteps += 1
     for s in sources.indices where r.active[s] {
+      layerActiveSteps[s] += 1
       for j in layerNames.indices {
         let w = r.weights.weights[s][j]
         if w > 0 { layerOpenSteps[s][j] += 1 }
@@ -92,6 +96,15 @@ final class RunRecorder {
       mean[info.name] = layerWeightSums[k].map { $0 / n }
     }
     return (open, mean)
+  }
+
+  /// The configured sources that were active after the first fifth of the run
+  /// and got weight 0 in every layer of every such step (for the end-of-run note).
+  var sourcesNeverMixed: [String] {
+    sources.indices.filter { s in
+      guard case .configured = sources[s].kind else { return false }
+      return layerActiveSteps[s] > 0 && layerOpenSteps[s].allSatisfy { $0 == 0 }
+    }.map { sources[$0].name }
   }
 
   /// Records one step's wall time and, when instrumented, its phases and collectives.

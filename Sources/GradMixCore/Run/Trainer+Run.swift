@@ -119,6 +119,17 @@ extension Trainer {
         pseudo: target.lastPseudo)
       record.perRank = perRank
       try recorder.log.writeJSON(record, to: "summary.json")
+      // Choice: a gate that closes a source for the whole run is a finding the user should see
+      // without opening summary.json (e.g. a clean source against very few, noisy target labels);
+      // not when every counted step falls in the hold, in which every source is closed.
+      if let gate = step.rule as? GatedPCGradWeighting, gate.labelGate, recorder.layerSteps > 0, steps > gate.hold {
+        for name in recorder.sourcesNeverMixed {
+          printError(
+            "note: the label gate kept source '\(name)' closed in every step after step \(recorder.layerShareStart): "
+              + "it added nothing to this run (its labels did not match the target's; docs/DESIGN.md, \"The default rule\")"
+          )
+        }
+      }
     }
     return summary
   }
