@@ -135,6 +135,13 @@ struct ResolvedConfigTests {
     pooled.model.spec = "conv10k5-gap"
     let gap = pooled.resolved(options: Self.options(for: config))
     #expect(gap.weighting?.labelGate == false && gap.weighting?.labelMatch == false)
+    // Above 256 classes the per-class check (C² values per source and step) is off by default, gate kept.
+    var wide = config
+    (wide.classes, wide.model.spec) = (300, "conv4k5-relu-pool2-fc300")
+    let many = wide.resolved(options: Self.options(for: wide))
+    #expect(many.weighting?.labelGate == true && many.weighting?.labelMatch == false)
+    let rule = Method.gatedPCGrad.makeRule(sources: 2, layers: 2, config: wide) as? GatedPCGradWeighting
+    #expect(rule?.labelGate == true && rule?.labelMatch == false && rule?.usesClassCosines == false)
   }
 
   @Test("--steps scales the file's step numbers but never an explicit override (checkpoint_every=20 stays 20)")

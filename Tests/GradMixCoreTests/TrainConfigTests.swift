@@ -59,6 +59,10 @@ struct TrainConfigTests {
       ("lr: 0.01", "lr: -1", "optimizer.lr: must be positive"),
       ("classes: 10\n", "classes: 10\nweighting: {hold: -1}\n", "weighting.hold: must not be negative"),
       (
+        "fc10}\nclasses: 10\n", "fc300}\nclasses: 300\nweighting: {label_match: true}\n",
+        "weighting.label_match: the per-class check keeps 300² values per source and step; it takes at most 256"
+      ),
+      (
         "classes: 10\n", "classes: 10\nweighting: {label_gate: false, label_match: true}\n",
         "weighting.label_match: is a part of the label gate; it needs weighting.label_gate: true"
       ),

@@ -171,6 +171,13 @@ extension TrainConfig {
       if let z = w.labelConfidence, !(z >= 0 && z.isFinite) {
         throw fail("weighting.label_confidence", "must not be negative, got \(z)")
       }
+      let limit = GatedPCGradWeighting.classCheckLimit
+      if w.labelMatch == true && classes > limit {
+        throw fail(
+          "weighting.label_match",
+          "the per-class check keeps \(classes)² values per source and step; it takes at most \(limit) classes, "
+            + "this config has \(classes) (set label_match: false)")
+      }
     }
     if let f = finetuneSourceFraction, !(f > 0 && f < 1) {
       throw fail("finetune_source_fraction", "must be in (0, 1), got \(f)")

@@ -106,7 +106,8 @@ public struct TrainConfig: Codable, Equatable, Sendable {
     /// `gated-pcgrad`: z of the label gate's bound.
     public var labelConfidence: Double?
     /// `gated-pcgrad`: the label gate also runs the per-class check (closes a source two of whose
-    /// classes look like other target classes; ``GatedPCGradWeighting``).
+    /// classes look like other target classes; ``GatedPCGradWeighting``); off by default, and refused,
+    /// above ``GatedPCGradWeighting/classCheckLimit`` classes.
     public var labelMatch: Bool?
     /// `tawt`: the mirror-descent step η.
     public var tawtRate: Double?

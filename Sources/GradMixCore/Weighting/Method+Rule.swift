@@ -19,7 +19,8 @@ extension Method {
       return GatedPCGradWeighting(
         sources: sources, smoothing: w?.smoothing ?? d.smoothing, targetIndex: targetIndex, hold: w?.hold ?? d.hold,
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
-        labelConfidence: w?.labelConfidence ?? d.labelConfidence, labelMatch: w?.labelMatch ?? d.labelMatch)
+        labelConfidence: w?.labelConfidence ?? d.labelConfidence,
+        labelMatch: w?.labelMatch ?? (d.labelMatch && config.classes <= GatedPCGradWeighting.classCheckLimit))
     case .cosine:
       return CosineWeighting()
     case .tawt:
