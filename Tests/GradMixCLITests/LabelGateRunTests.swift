@@ -10,20 +10,15 @@ import Testing
 struct LabelGateRunTests {
   /// The target has classes 0-4; `syndigits[5-9]` shares none of them, so the
   /// per-class check closes it in every step; `mnist[0-4]` shares them all.
-  static let config = """
-    model: {spec: conv6k5s2-relu-pool2-fc24-relu-fc10}
-    classes: 10
-    steps: 60
-    batch_size: 10
-    sources:
-      - {domain: mnist, split: train, classes: [0, 1, 2, 3, 4]}
-      - {domain: syndigits, split: train, classes: [5, 6, 7, 8, 9]}
-    target: {domain: mnist-m, split: test, classes: [0, 1, 2, 3, 4], labelled_per_class: 3, unlabelled: 80, test: 80}
-    optimizer: {lr: 0.05, momentum: 0.9}
-    """
+  static let config = SmallRunConfig.text(steps: 60, evalEvery: 60, logEvery: 10).replacingOccurrences(
+    of: "target: {domain: mnist-m, split: test, labelled_per_class: 3, unlabelled: 150, test: 200}",
+    with:
+      "target: {domain: mnist-m, split: test, classes: [0, 1, 2, 3, 4], labelled_per_class: 3, unlabelled: 80, test: 80}"
+  )
 
   static func train(_ dir: String, _ name: String, _ args: [String]) throws -> ProcessResult {
     let cfg = dir + "/c.yaml"
+    try #require(config.contains("classes: [0, 1, 2, 3, 4], labelled_per_class"))
     try Data(config.utf8).write(to: URL(fileURLWithPath: cfg))
     let r = try runProduct(
       [
