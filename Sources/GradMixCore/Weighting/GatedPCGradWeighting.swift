@@ -96,8 +96,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   public var classMeans: [[Double]]
   /// 1 for each class a source has shown, [K][C].
   public var classSeen: [[Double]]
-  static let expLoss: Double? = ProcessInfo.processInfo.environment["GRADMIX_EXP_LOSS"].flatMap(Double.init)
-  public var expLossMeans: [Double] = []
 
   public init(
     sources: Int, smoothing: Double = Defaults.smoothing, targetIndex: Int? = nil, hold: Int = Defaults.hold,
@@ -183,18 +181,6 @@ public struct GatedPCGradWeighting: WeightingRule {
         labelMeans[s] - labelConfidence * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
       if (labelGate && bound <= 0) || (labelMatch && classStatistic(s, statistics) <= Self.classMargin) {
         open[s] = false
-      }
-    }
-    if let delta = Self.expLoss {
-      if expLossMeans.count != k { expLossMeans = [Double](repeating: .nan, count: k) }
-      for s in 0..<k where active[s] {
-        let x = statistics.losses[s]
-        expLossMeans[s] = expLossMeans[s].isNaN ? x : smoothing * expLossMeans[s] + (1 - smoothing) * x
-      }
-      for s in 0..<k where active[s] && !open[s] && s != targetIndex && classSeen[s].count > 0 {
-        let passes = classStatistic(s, statistics) > Self.classMargin
-        let seen = classSeen[s].reduce(0, +)
-        if passes && seen >= 2 && expLossMeans[s] < log(seen) - delta { open[s] = true }
       }
     }
     let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
