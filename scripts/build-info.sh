@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes OUT/BuildInfo.swift with the git commit of the checkout in PACKAGE and whether it has
-# uncommitted changes to tracked files. Run by the BuildInfoPlugin before every `swift build`
-# (see Plugins/BuildInfoPlugin); the file is only replaced when its content changes.
+# uncommitted changes to tracked files. Run by the BuildInfoPlugin whenever git's HEAD, index or
+# branch ref, Package.swift or a file under Sources/ changed since the last `swift build` (see
+# Plugins/BuildInfoPlugin); the file is only replaced when its content changes.
 # Usage: scripts/build-info.sh PACKAGE OUT
 # Without git or outside a checkout the commit is $GRADMIX_BUILD_COMMIT, else "unknown".
 pkg=$1 out=$2
