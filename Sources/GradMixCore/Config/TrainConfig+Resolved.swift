@@ -102,7 +102,7 @@ extension TrainConfig {
     c.weighting = Weighting(
       smoothing: w?.smoothing ?? d.smoothing, hold: w?.hold ?? d.hold, labelGate: labelGate,
       labelConfidence: w?.labelConfidence ?? d.labelConfidence,
-      labelMatch: w?.labelMatch ?? (labelGate && d.labelMatch && c.classes <= GatedPCGradWeighting.classCheckLimit),
+      labelMatch: w?.labelMatch ?? (labelGate && d.labelMatch(classes: c.classes)),
       tawtRate: w?.tawtRate ?? TAWTWeighting.defaultRate)
     c.evalEvery = c.evalEvery ?? Defaults.evalEvery(steps: options.steps)
     c.logEvery = c.logEvery ?? Defaults.logEvery(steps: options.steps)

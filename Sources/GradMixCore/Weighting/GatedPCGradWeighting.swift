@@ -39,7 +39,7 @@ import Foundation
 ///     μ_k,c = R̄_k,c,c − max_{t ≠ c} R̄_k,c,t          (c: the classes source k has shown)
 ///     closed_k ⇔ the second-lowest μ_k,c ≤ −0.15        (the lowest if it has shown one class)
 ///
-/// (``classRank``, ``classMargin``). A source with wrong labels for some
+/// (``classMargin``; Choice: the second-lowest, so one odd class is not enough). A source with wrong labels for some
 /// classes (a near-duplicate relabelled in three) keeps matching another
 /// target row step after step, and a foreign one matches no row; the rows
 /// of a weak useful source match no other row consistently, so the max taken
@@ -63,6 +63,10 @@ public struct GatedPCGradWeighting: WeightingRule {
     public static let labelGate = true
     public static let labelMatch = true
     public static let labelConfidence = 2.5
+    /// `label_match` where the config does not set it: on up to ``GatedPCGradWeighting/classCheckLimit`` classes.
+    public static func labelMatch(classes: Int) -> Bool {
+      labelMatch && classes <= GatedPCGradWeighting.classCheckLimit
+    }
   }
 
   /// β: the EMA factor of the label gate (0: this step only).
@@ -74,9 +78,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   /// Whether the label gate also runs the per-class check (closes a source whose
   /// second-lowest class margin is ≤ ``classMargin``).
   public let labelMatch: Bool
-  /// Choice: the per-class check reads the second-lowest class margin (one odd class is not enough).
-  /// ``classStatistic(_:_:)`` keeps the two lowest margins, so this is 2.
-  public static let classRank = 2
   /// Choice: the class margin at or below which the per-class check closes a source (validation screen).
   public static let classMargin = -0.15
   /// Choice: the most classes the per-class check takes (its default is off above it; an explicit
@@ -214,7 +215,7 @@ public struct GatedPCGradWeighting: WeightingRule {
     }
   }
 
-  /// The per-class check's statistic: the ``classRank``-th lowest class margin
+  /// The per-class check's statistic: the second-lowest class margin
   /// μ_k,c = R̄_k,c,c − max_{t ≠ c} R̄_k,c,t over the classes c source k has shown
   /// that the target has (the highest of them if fewer; −∞ if none: no class in common;
   /// the max is 0 when the target has no other class). One pass, no arrays: it runs per source and step.
@@ -222,7 +223,7 @@ public struct GatedPCGradWeighting: WeightingRule {
     let c = statistics.classCount
     guard classMeans[s].count == c * c else { return -.infinity }
     let means = classMeans[s], targets = statistics.targetClasses
-    // The classRank lowest margins so far, ascending (classRank is 2: the lowest and the second).
+    // The two lowest margins so far, ascending.
     var lowest = Double.infinity, second = Double.infinity, count = 0
     for y in 0..<c where targets[y] > 0 && classSeen[s][y] > 0 {
       var other = -Double.infinity
@@ -236,6 +237,6 @@ public struct GatedPCGradWeighting: WeightingRule {
       }
     }
     guard count > 0 else { return -.infinity }
-    return count >= Self.classRank ? second : lowest
+    return count >= 2 ? second : lowest
   }
 }

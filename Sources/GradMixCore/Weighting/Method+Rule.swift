@@ -20,7 +20,7 @@ extension Method {
         sources: sources, smoothing: w?.smoothing ?? d.smoothing, targetIndex: targetIndex, hold: w?.hold ?? d.hold,
         labelGate: (w?.labelGate ?? d.labelGate) && labelGateAvailable,
         labelConfidence: w?.labelConfidence ?? d.labelConfidence,
-        labelMatch: w?.labelMatch ?? (d.labelMatch && config.classes <= GatedPCGradWeighting.classCheckLimit))
+        labelMatch: w?.labelMatch ?? d.labelMatch(classes: config.classes))
     case .cosine:
       return CosineWeighting()
     case .tawt:
