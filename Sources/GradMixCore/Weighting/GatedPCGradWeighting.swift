@@ -97,7 +97,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   public var classMeans: [[Double]]
   /// 1 for each class a source has shown, [K][C].
   public var classSeen: [[Double]]
-  static let expCover: Double? = ProcessInfo.processInfo.environment["GRADMIX_EXP_COVER"].flatMap(Double.init)
 
   public init(
     sources: Int, smoothing: Double = Defaults.smoothing, targetIndex: Int? = nil, hold: Int = Defaults.hold,
@@ -185,43 +184,7 @@ public struct GatedPCGradWeighting: WeightingRule {
         open[s] = false
       }
     }
-    var shares = PCGradTargetWeighting.equalShares(statistics, included: open)
-    if let power = Self.expCover, shares.count > 0, {
-      // Only while the open non-target sources together miss a target class.
-      let targets = statistics.targetClasses
-      var union = [Bool](repeating: false, count: targets.count)
-      for s in 0..<k where open[s] && s != targetIndex && classSeen[s].count == targets.count {
-        for y in 0..<targets.count where classSeen[s][y] > 0 { union[y] = true }
-      }
-      var anySource = false
-      for s in 0..<k where open[s] && s != targetIndex { anySource = true }
-      return anySource && (0..<targets.count).contains { targets[$0] > 0 && !union[$0] }
-    }() {
-      let targets = statistics.targetClasses
-      let nt = targets.reduce(0, +)
-      var f = [Double](repeating: 0, count: k)
-      for s in 0..<k where open[s] {
-        if nt > 0 && classSeen[s].count == targets.count {
-          var n = 0.0
-          for y in 0..<targets.count where targets[y] > 0 && classSeen[s][y] > 0 { n += 1 }
-          f[s] = power == 0 ? (n >= nt ? 1 : 0) : pow(max(n, 0.5) / nt, power)
-        } else {
-          f[s] = 1
-        }
-      }
-      let total = f.reduce(0, +)
-      for l in 0..<layers {
-        let t = statistics.targetSquaredNorms[l]
-        var coefficient = 0.0
-        for s in 0..<k where open[s] {
-          let share = f[s] / total
-          shares.weights[s][l] = Float(share)
-          let d = statistics.dots[s][l]
-          if d < 0 && t > 0 { coefficient -= share * d / t }
-        }
-        shares.coefficients[l] = Float(coefficient)
-      }
-    }
+    let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
     var (w, projection) = (shares.weights, shares.coefficients)
     var empty = shares.count > 0 ? [] : Array(0..<layers)
     solved += 1
