@@ -1,4 +1,3 @@
-import Foundation
 import GradMixDistributed
 import GradMixEngine
 
@@ -53,8 +52,6 @@ extension TrainingStep {
     }
   }
 
-  var expSourceSmoothing: Float? { ProcessInfo.processInfo.environment["GRADMIX_EXP_SRCEMA"].flatMap(Float.init) }
-
   /// The label score of `slot`'s (whole, group-summed) batch against Λ̄_T
   /// (every rank holds the same Λ̄_T); 0 if it is not finite (the source's
   /// gradient is then non-finite too and the source inactive).
@@ -62,17 +59,7 @@ extension TrainingStep {
     guard let signature = slot.signature, let t = targetSignature, settings.needsTargetGradient else { return }
     timers.time(\.mixing) {
       signature.finish()
-      var x = signature.cosine(against: t)
-      if let b = expSourceSmoothing {
-        let n = signature.classes * signature.features
-        for i in 0..<n { signature.average[i] = b * signature.average[i] + (1 - b) * signature.storage[i] }
-        let (na, _) = signature.average.withUnsafeBufferPointer { BLAS.squaredNormAndDot($0, $0) }
-        let (nb, dot) = t.average.withUnsafeBufferPointer { tb in
-          signature.average.withUnsafeBufferPointer { BLAS.squaredNormAndDot(tb, $0) }
-        }
-        let den = (na * nb).squareRoot()
-        x = den > 0 && dot.isFinite ? dot / den : (x.isFinite ? 0 : .nan)
-      }
+      let x = signature.cosine(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
       guard stats.classCount > 0 else { return }
       stats.classCosines[slot.index].withUnsafeMutableBufferPointer { cosines in

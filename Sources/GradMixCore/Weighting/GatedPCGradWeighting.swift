@@ -97,7 +97,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   public var classMeans: [[Double]]
   /// 1 for each class a source has shown, [K][C].
   public var classSeen: [[Double]]
-  static let expInflation: Double = ProcessInfo.processInfo.environment["GRADMIX_EXP_INFL"].flatMap(Double.init) ?? 1
 
   public init(
     sources: Int, smoothing: Double = Defaults.smoothing, targetIndex: Int? = nil, hold: Int = Defaults.hold,
@@ -176,7 +175,7 @@ public struct GatedPCGradWeighting: WeightingRule {
       }
     }
     // The gate: a closed source keeps its EMAs but gets 0 in every layer.
-    let f = (1 - smoothing) / (1 + smoothing) * Self.expInflation
+    let f = (1 - smoothing) / (1 + smoothing)
     var open = active
     for s in 0..<k {
       let bound =
