@@ -38,9 +38,6 @@ public final class BatchSampler {
     shuffleEpoch()
   }
 
-  /// Screen only: a sampler of the same images with another seed.
-  public func twin(seed other: UInt64) -> BatchSampler { BatchSampler(images, batchSize: batchSize, seed: other, augment: augment) }
-
   /// Floats in one batch of input: `batchSize * C * H * W`.
   public var inputCount: Int { batchSize * images.imageSize }
   /// One sample's `[C, H, W]`.

@@ -45,8 +45,6 @@ final class SourceSlot {
   var group: Communicator?
   /// The label signature of this step's batch (``LabelSignature``), when the rule reads them.
   var signature: LabelSignature?
-  /// Screen only.
-  var extraSampler: BatchSampler?
 
   init(
     index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, rows: Range<Int>,

@@ -25,38 +25,13 @@ extension TrainingStep {
   /// the batch and, for a source summed in a group, summed there. Returns the
   /// mean loss over the slot's rows.
   func sourceGradient(_ slot: SourceSlot, step t: Int) throws -> Double {
-    // Screen only: m extra forward-only batches for the label signature.
-    let extra = Int(ProcessInfo.processInfo.environment["GRADMIX_EXP_LABELX"] ?? "") ?? 0
-    var extraSums: [Float]? = nil
-    if extra > 0, let signature = slot.signature, slot.rows.count == slot.batchSize {
-      if slot.extraSampler == nil || slot.extraSampler!.count != slot.sampler!.count {
-        slot.extraSampler = slot.sampler!.twin(seed: Seeds.derive(UInt64(slot.index) &+ 977, "label-extra", slot.index))
-      }
-      let temp = LabelSignature(classes: signature.classes, features: signature.features)
-      var sums = [Float](repeating: 0, count: temp.storage.count)
-      var unused = RNG(seed: 0)
-      var labels = [Int32](repeating: 0, count: slot.batchSize)
-      for _ in 0..<extra {
-        _ = forwardAndLoss(
-          slot.extraSampler!, labels: &labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
-          mode: .train, rng: &unused)
-        collect(temp, labels: labels, rows: slot.batchSize, batchSize: slot.batchSize * (extra + 1))
-        for i in sums.indices { sums[i] += temp.storage[i] }
-      }
-      extraSums = sums
-    }
     let loss = timers.time(\.sourceGradients) {
       forwardAndLoss(
         slot.sampler!, labels: &slot.labels, batch: slot.batchSize, rows: slot.rows, mask: slot.mask,
         mode: .train, rng: &slot.dropout)
     }
     if let signature = slot.signature {
-      if let sums = extraSums {
-        collect(signature, labels: slot.labels, rows: slot.rows.count, batchSize: slot.batchSize * (extra + 1))
-        for i in sums.indices { signature.storage[i] += sums[i] }
-      } else {
-        collect(signature, labels: slot.labels, rows: slot.rows.count, batchSize: slot.batchSize)
-      }
+      collect(signature, labels: slot.labels, rows: slot.rows.count, batchSize: slot.batchSize)
     }
     model.runningStatistics.collect(weight: Float(slot.fraction))
     timers.time(\.sourceGradients) { backward(slot.rows.count, into: slot.gradient) }
