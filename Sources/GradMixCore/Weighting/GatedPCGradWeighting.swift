@@ -97,7 +97,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   public var classMeans: [[Double]]
   /// 1 for each class a source has shown, [K][C].
   public var classSeen: [[Double]]
-  static let expOpen: Int = ProcessInfo.processInfo.environment["GRADMIX_EXP_OPEN"].flatMap { Int($0) } ?? 0
 
   public init(
     sources: Int, smoothing: Double = Defaults.smoothing, targetIndex: Int? = nil, hold: Int = Defaults.hold,
@@ -185,12 +184,11 @@ public struct GatedPCGradWeighting: WeightingRule {
         open[s] = false
       }
     }
-    if solved < Self.expOpen { open = active }
     let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
     var (w, projection) = (shares.weights, shares.coefficients)
     var empty = shares.count > 0 ? [] : Array(0..<layers)
     solved += 1
-    if let t = targetIndex, active[t], solved <= hold, Self.expOpen == 0 {
+    if let t = targetIndex, active[t], solved <= hold {
       // Hold: the target set alone while the gate gathers evidence.
       for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? 1 : 0 } }
       empty = []
