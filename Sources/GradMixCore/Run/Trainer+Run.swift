@@ -122,7 +122,7 @@ extension Trainer {
       // Choice: a gate that closes a source for the whole run is a finding the user should see
       // without opening summary.json (e.g. a clean source against very few, noisy target labels);
       // not when every counted step falls in the hold, in which every source is closed.
-      if let gate = step.rule as? GatedPCGradWeighting, gate.labelGate, recorder.layerSteps > 0, steps > gate.hold {
+      if let hold = step.rule.labelGateHold, recorder.layerSteps > 0, steps > hold {
         for name in recorder.sourcesNeverMixed {
           printError(
             "note: the label gate kept source '\(name)' closed in every step after step \(recorder.layerShareStart): "

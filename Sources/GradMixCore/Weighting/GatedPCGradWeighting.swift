@@ -119,6 +119,7 @@ public struct GatedPCGradWeighting: WeightingRule {
   public var needsWholeSourceNorms: Bool { labelGate }
   public var usesLabelScores: Bool { labelGate }
   public var usesClassCosines: Bool { labelMatch }
+  public var labelGateHold: Int? { labelGate ? hold : nil }
 
   /// The keys keep the prefix `gradmix.` from when this was the `gradmix`
   /// method's rule, so that checkpoints from before the names of 2026-12-05

@@ -27,6 +27,9 @@ public protocol WeightingRule: Sendable {
   /// Whether the rule also reads the class cosines (``StepStatistics/classCosines``,
   /// K·C² values in each step's exchange); only if ``usesLabelScores``.
   var usesClassCosines: Bool { get }
+  /// For a rule with a label gate, the steps before the gate judges (its hold): a source closed in
+  /// every later step is named at the end of the run; nil for a rule without one.
+  var labelGateHold: Int? { get }
   /// The state carried from step to step (empty for a stateless rule).
   var state: [String: [Double]] { get set }
   /// This step's weights; `active[k]` is false for a source that is absent
@@ -38,6 +41,7 @@ extension WeightingRule {
   public var needsWholeSourceNorms: Bool { false }
   public var usesLabelScores: Bool { false }
   public var usesClassCosines: Bool { false }
+  public var labelGateHold: Int? { nil }
   public var state: [String: [Double]] {
     get { [:] }
     set {}
