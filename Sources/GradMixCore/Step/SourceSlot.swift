@@ -45,9 +45,6 @@ final class SourceSlot {
   var group: Communicator?
   /// The label signature of this step's batch (``LabelSignature``), when the rule reads them.
   var signature: LabelSignature?
-  /// Screen only: permutation-null signatures (labels shuffled within the batch) and their RNG.
-  var nullSignatures: [LabelSignature] = []
-  var nullRNG = RNG(seed: 12345)
 
   init(
     index: Int, info: SourceInfo, sampler: BatchSampler?, mask: ClassMask?, batchSize: Int, rows: Range<Int>,

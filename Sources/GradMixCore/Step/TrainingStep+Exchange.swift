@@ -59,25 +59,7 @@ extension TrainingStep {
     guard let signature = slot.signature, let t = targetSignature, settings.needsTargetGradient else { return }
     timers.time(\.mixing) {
       signature.finish()
-      var x = signature.cosine(against: t)
-      if !slot.nullSignatures.isEmpty && x.isFinite {
-        func smoothedCosine(_ a: LabelSignature) -> Double {
-          let n = a.classes * a.features
-          let b: Float = 0.9
-          for i in 0..<n { a.average[i] = b * a.average[i] + (1 - b) * a.storage[i] }
-          let (na, _) = a.average.withUnsafeBufferPointer { BLAS.squaredNormAndDot($0, $0) }
-          let (nb, dot) = t.average.withUnsafeBufferPointer { tb in
-            a.average.withUnsafeBufferPointer { BLAS.squaredNormAndDot(tb, $0) }
-          }
-          let den = (na * nb).squareRoot()
-          return den > 0 ? dot / den : 0
-        }
-        let observed = smoothedCosine(signature)
-        let nulls = slot.nullSignatures.map(smoothedCosine)
-        let mean = nulls.reduce(0, +) / Double(nulls.count)
-        let sd = (nulls.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(nulls.count - 1, 1))).squareRoot()
-        x = sd > 0 ? (observed - mean) / sd : 0
-      }
+      let x = signature.cosine(against: t)
       stats.labelScores[slot.index] = x.isFinite ? x : 0
       guard stats.classCount > 0 else { return }
       stats.classCosines[slot.index].withUnsafeMutableBufferPointer { cosines in

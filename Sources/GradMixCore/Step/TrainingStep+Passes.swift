@@ -32,27 +32,6 @@ extension TrainingStep {
     }
     if let signature = slot.signature {
       collect(signature, labels: slot.labels, rows: slot.rows.count, batchSize: slot.batchSize)
-      let nulls = Int(ProcessInfo.processInfo.environment["GRADMIX_EXP_PERM"] ?? "") ?? 0
-      if nulls > 0 {
-        if slot.nullSignatures.isEmpty {
-          slot.nullRNG = RNG(seed: Seeds.derive(UInt64(slot.index) &+ 4242, "null", slot.index))
-          slot.nullSignatures = (0..<nulls).map { _ in
-            LabelSignature(classes: signature.classes, features: signature.features)
-          }
-        }
-        let n = slot.rows.count
-        for null in slot.nullSignatures {
-          var labels = Array(slot.labels[0..<n])
-          if n > 1 {
-            for i in stride(from: n - 1, to: 0, by: -1) {
-              let j = Int(slot.nullRNG.next() % UInt64(i + 1))
-              labels.swapAt(i, j)
-            }
-          }
-          collect(null, labels: labels, rows: n, batchSize: slot.batchSize)
-          null.finish()
-        }
-      }
     }
     model.runningStatistics.collect(weight: Float(slot.fraction))
     timers.time(\.sourceGradients) { backward(slot.rows.count, into: slot.gradient) }

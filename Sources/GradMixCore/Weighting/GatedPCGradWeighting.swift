@@ -97,7 +97,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   public var classMeans: [[Double]]
   /// 1 for each class a source has shown, [K][C].
   public var classSeen: [[Double]]
-  static let expPermZ: Double? = ProcessInfo.processInfo.environment["GRADMIX_EXP_PZ"].flatMap(Double.init)
 
   public init(
     sources: Int, smoothing: Double = Defaults.smoothing, targetIndex: Int? = nil, hold: Int = Defaults.hold,
@@ -182,9 +181,7 @@ public struct GatedPCGradWeighting: WeightingRule {
     for s in 0..<k {
       let bound =
         labelMeans[s] - labelConfidence * (max(labelSquares[s] - labelMeans[s] * labelMeans[s], 0) * f).squareRoot()
-      let gateClosed: Bool
-      if let z = Self.expPermZ { gateClosed = statistics.labelScores[s] <= z } else { gateClosed = bound <= 0 }
-      if (labelGate && gateClosed) || (labelMatch && classStatistic(s, statistics) <= Self.classMargin) {
+      if (labelGate && bound <= 0) || (labelMatch && classStatistic(s, statistics) <= Self.classMargin) {
         open[s] = false
       }
     }
