@@ -50,9 +50,8 @@ public final class Trainer {
     groups = ShardGroups(shards: sources.map(\.shards), wholeSourceNorms: rule.needsWholeSourceNorms)
     let targetSignature =
       rule.usesLabelScores
-      ? network.classifierInputCount.map { _ in LabelSignature(classes: network.classCount, features: network.shapes[screenSignatureLayer(network.layers.count)].count) } : nil
+      ? network.classifierInputCount.map { LabelSignature(classes: network.classCount, features: $0) } : nil
     let rank = communicator.rank
-    if ProcessInfo.processInfo.environment["GRADMIX_EXP_SIGLAYER"] != nil { FileHandle.standardError.write("screen: layers \(network.layers.map { String(describing: type(of: $0)) }) signature on layer \(screenSignatureLayer(network.layers.count)) of \(network.shapes[screenSignatureLayer(network.layers.count)].count)\n".data(using: .utf8)!) }
     let (target, catalog, classNames) = try TrainingSetup.targetData(
       config: config, options: options, settings: settings, network: network, sources: sources, rank: rank)
     self.classNames = classNames

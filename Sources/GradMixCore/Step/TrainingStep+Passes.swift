@@ -90,7 +90,7 @@ extension TrainingStep {
   /// The label signature's sums of this slot's batch from the classifier
   /// layer's input of the last forward pass (``LabelSignature``).
   func collect(_ signature: LabelSignature, labels: [Int32], rows: Int, batchSize: Int) {
-    let features = model.workspace.layerInput(screenSignatureLayer(model.network.layers.count))
+    let features = model.workspace.layerInput(model.network.layers.count - 1)
     timers.time(\.mixing) {
       labels.withUnsafeBufferPointer {
         signature.collect(features: features.baseAddress!, labels: $0.baseAddress!, rows: rows, batchSize: batchSize)
@@ -103,10 +103,4 @@ extension TrainingStep {
     guard let fault = options.injectNaN else { return false }
     return fault.source == slot.info.name && fault.steps.contains(t)
   }
-}
-
-/// Screen only (GRADMIX_EXP_SIGLAYER): the layer whose input the label signature takes.
-func screenSignatureLayer(_ count: Int) -> Int {
-  if let v = ProcessInfo.processInfo.environment["GRADMIX_EXP_SIGLAYER"], let i = Int(v), i >= 0, i < count { return i }
-  return count - 1
 }
