@@ -141,9 +141,6 @@ enum TrainingSetup {
         file: options.configPath, field: "weighting.\(field)",
         "needs a model whose last layer is a dense layer (fcN), but '\(config.model.spec)' ends otherwise")
     }
-    if ProcessInfo.processInfo.environment["GRADMIX_EXP_ORACLE"] != nil {
-      GatedPCGradWeighting.screenOracle = sources.map { !$0.name.hasPrefix("HARMFUL") }
-    }
     return options.method.makeRule(
       sources: sources.count, layers: layers, config: config,
       targetIndex: sources.firstIndex { $0.kind == .target },

@@ -80,8 +80,6 @@ public struct GatedPCGradWeighting: WeightingRule {
   public let labelMatch: Bool
   /// Choice: the class margin at or below which the per-class check closes a source (validation screen).
   public static let classMargin = -0.15
-  /// Screen only (GRADMIX_EXP_ORACLE): the gate replaced by the sources' names.
-  nonisolated(unsafe) public static var screenOracle: [Bool]? = nil
   /// Choice: the most classes the per-class check takes (its default is off above it; an explicit
   /// `label_match: true` is refused). It keeps C² values per source, exchanged every step: 0.5 MB
   /// at 256 classes, 3.2 GB at 20,000.
@@ -187,7 +185,6 @@ public struct GatedPCGradWeighting: WeightingRule {
         open[s] = false
       }
     }
-    if let o = Self.screenOracle { for s in 0..<k { open[s] = active[s] && o[s] } }
     let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
     var (w, projection) = (shares.weights, shares.coefficients)
     var empty = shares.count > 0 ? [] : Array(0..<layers)
