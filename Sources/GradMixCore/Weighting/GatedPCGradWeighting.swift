@@ -188,32 +188,10 @@ public struct GatedPCGradWeighting: WeightingRule {
     let shares = PCGradTargetWeighting.equalShares(statistics, included: open)
     var (w, projection) = (shares.weights, shares.coefficients)
     var empty = shares.count > 0 ? [] : Array(0..<layers)
-    let screen = Int(ProcessInfo.processInfo.environment["GRADMIX_EXP_NORENORM"] ?? "0") ?? 0
-    let activeCount = active.filter { $0 }.count
-    if screen == 3, let t = targetIndex, open[t], shares.count < activeCount {
-      // Screen: the target set keeps 1/(active sources); the open sources share the rest.
-      let others = shares.count - 1
-      for s in 0..<k where open[s] {
-        let share: Float = s == t || others == 0 ? 1 / Float(activeCount) : (1 - 1 / Float(activeCount)) / Float(others)
-        for l in 0..<layers { w[s][l] = share }
-      }
-      for l in 0..<layers {
-        let tn = statistics.targetSquaredNorms[l]
-        var c = 0.0
-        for s in 0..<k where open[s] { let d = statistics.dots[s][l]; if d < 0 && tn > 0 { c -= Double(w[s][l]) * d / tn } }
-        projection[l] = Float(c)
-      }
-    } else if screen > 0 && screen < 3 && shares.count > 0 && activeCount > 0 {
-      // Screen: the open sources keep 1/(active sources); the closed ones' shares are dropped, not shared out.
-      let f = Float(shares.count) / Float(activeCount)
-      w = w.map { $0.map { $0 * f } }
-      projection = projection.map { $0 * f }
-    }
     solved += 1
     if let t = targetIndex, active[t], solved <= hold {
       // Hold: the target set alone while the gate gathers evidence.
-      let held: Float = screen > 1 ? 1 / Float(max(activeCount, 1)) : 1
-      for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? held : 0 } }
+      for s in 0..<k { for l in 0..<layers { w[s][l] = s == t ? 1 : 0 } }
       empty = []
       projection = projection.map { _ in 0 }
     }
