@@ -23,10 +23,11 @@ private func step(
   return s
 }
 
-@Suite("gated-pcgrad, the default rule: a label gate in front of equal shares with per-layer projection")
+@Suite("gated-pcgrad, the default rule: a label gate in front of shares 1/K with per-layer projection")
 struct GatedPCGradWeightingTests {
   @Test(
-    "a source the label gate closes gets 0 in every layer; the open ones equal shares, conflicting layers projected")
+    "a source the label gate closes gets 0 in every layer and its share is dropped; the open ones 1/K, conflicts projected"
+  )
   func gateAndShares() {
     // Source 1's labels disagree with the target's; source 0 conflicts with the target in layer 1
     // (d = −2, ‖g_T,1‖² = 4). The labelled target set is source 2.
@@ -34,14 +35,16 @@ struct GatedPCGradWeightingTests {
     var rule = GatedPCGradWeighting(
       sources: 3, smoothing: 0.5, targetIndex: 2, hold: 0, labelConfidence: 0, labelMatch: false)
     let w = rule.solve(st, active: [true, true, true])
-    #expect(w.weights == [[0.5, 0.5], [0, 0], [0.5, 0.5]])
-    // c_1 = −½ · (−2) / 4: source 0's layer 1 loses its component along g_T,1; layer 0 has no conflict.
-    #expect(w.targetCoefficients == [0, 0.25] && w.emptyLayers.isEmpty)
+    // K = 3 active sources: the open ones get 1/3 each, the closed one's third goes to no one.
+    let third = Float(1.0 / 3)
+    #expect(w.weights == [[third, third], [0, 0], [third, third]])
+    // c_1 = −⅓ · (−2) / 4: source 0's layer 1 loses its component along g_T,1; layer 0 has no conflict.
+    #expect(w.targetCoefficients == [0, Float(1.0 / 6)] && w.emptyLayers.isEmpty)
     // Usefulness is the paper's Σ_k Σ_l max(d, 0) over every active source, closed ones included.
     #expect(w.usefulness == 1 + 3 + 3 + 2 + 1)
-    // An inactive source gets 0 and leaves the shares.
+    // An inactive source gets 0 and leaves K; the closed one stays in K.
     let alone = rule.solve(st, active: [false, true, true])
-    #expect(alone.weights == [[0, 0], [0, 0], [1, 1]])
+    #expect(alone.weights == [[0, 0], [0, 0], [0.5, 0.5]])
     // No open source: every layer is empty.
     let none = rule.solve(st, active: [false, true, false])
     #expect(none.emptyLayers == [0, 1] && none.weights == [[0, 0], [0, 0], [0, 0]])
@@ -67,10 +70,10 @@ struct GatedPCGradWeightingTests {
     // After 11 steps the harmful source's mean is +0.1 but its standard error 0.16: closed; the weak one
     // (mean 0.15, standard error 0.003) open.
     #expect(abs(rule.labelMeans[1] - 0.1) < 1e-3)
-    #expect(w.weights.map { $0[0] } == [0.5, 0, 0.5])
+    #expect(w.weights.map { $0[0] } == [Float(1.0 / 3), 0, Float(1.0 / 3)])
     // The bound with z = 0 is the mean alone: a score of 0 (no label signature) stays closed.
     var silent = GatedPCGradWeighting(sources: 2, smoothing: 0.5, hold: 0, labelConfidence: 0, labelMatch: false)
-    #expect(silent.solve(step([[1], [1]], label: [0, 1]), active: [true, true]).weights == [[0], [1]])
+    #expect(silent.solve(step([[1], [1]], label: [0, 1]), active: [true, true]).weights == [[0], [0.5]])
   }
 
   @Test(
@@ -94,10 +97,9 @@ struct GatedPCGradWeightingTests {
       GatedPCGradWeighting(sources: 4, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0, labelMatch: check)
     }
     var checked = rule(true), cosineOnly = rule(false)
-    let third = Float(1.0 / 3)
     for i in 0..<6 {
       let st = i % 2 == 0 ? a : b
-      #expect(checked.solve(st, active: [true, true, true, true]).weights == [[0], [third], [third], [third]])
+      #expect(checked.solve(st, active: [true, true, true, true]).weights == [[0], [0.25], [0.25], [0.25]])
       #expect(cosineOnly.solve(st, active: [true, true, true, true]).weights == [[0.25], [0.25], [0.25], [0.25]])
     }
     // R̄ is the EMA from 0 (β = ½ after 6 steps: 1 − 2⁻⁶ of the constant rows); the statistic is the
@@ -117,7 +119,7 @@ struct GatedPCGradWeightingTests {
     var foreign = GatedPCGradWeighting(sources: 2, hold: 0, labelConfidence: 0)
     var none = step([[1], [1]], label: [0.5, 0.5], classes: [own, own])
     none.classPresence[0] = [0, 0, 0]
-    #expect(foreign.solve(none, active: [true, true]).weights == [[0], [1]])
+    #expect(foreign.solve(none, active: [true, true]).weights == [[0], [0.5]])
     // The check is a part of the gate.
     #expect(!GatedPCGradWeighting(sources: 2, labelGate: false, labelMatch: true).labelMatch)
     var ungated = GatedPCGradWeighting(sources: 2, hold: 0, labelGate: false)
@@ -126,14 +128,14 @@ struct GatedPCGradWeightingTests {
     #expect(!ungated.usesLabelScores && !ungated.needsWholeSourceNorms)
   }
 
-  @Test("hold: the first H steps mix the target set alone while the gate's EMAs move")
+  @Test("hold: the first H steps mix the target set alone, at its share 1/K, while the gate's EMAs move")
   func hold() {
     let st = step([[1, 3], [-1, 1]], label: [0.5, 0.5])
     var held = GatedPCGradWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 2, labelConfidence: 0)
     var plain = GatedPCGradWeighting(sources: 2, smoothing: 0.5, targetIndex: 1, hold: 0, labelConfidence: 0)
     for _ in 0..<2 {
       let w = held.solve(st, active: [true, true])
-      #expect(w.weights == [[0, 0], [1, 1]] && w.targetCoefficients == [0, 0])
+      #expect(w.weights == [[0, 0], [0.5, 0.5]] && w.targetCoefficients == [0, 0])
       _ = plain.solve(st, active: [true, true])
     }
     #expect(held.labelMeans == plain.labelMeans && held.labelMeans[0] == 0.375)

@@ -112,7 +112,7 @@ struct TrainConfigTests {
     arguments: [
       ("weighting: {score: dot}", "weighting.score", "shaped only mix: layerwise"),
       ("weighting: {confidence: 1}", "weighting.confidence", "shaped only mix: layerwise"),
-      ("weighting: {mix: layerwise}", "weighting.mix", "always mixes equal shares with projection"),
+      ("weighting: {mix: layerwise}", "weighting.mix", "always mixes shares 1/K with projection"),
     ])
   func removedRuleKeys(_ c: (String, String, String)) {
     do {

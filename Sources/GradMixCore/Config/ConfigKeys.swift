@@ -81,7 +81,7 @@ indirect enum KeySchema: Sendable {
     keys["weight_score"] =
       "removed 2026-12-05 (docs/EXPERIMENTS.md): the source-norm score was an experiment no method used; delete it"
     keys["weighting.mix"] =
-      "removed 2026-12-05 (docs/EXPERIMENTS.md): the rule always mixes equal shares with projection (mix: layerwise went); delete it"
+      "removed 2026-12-05 (docs/EXPERIMENTS.md): the rule always mixes shares 1/K with projection (mix: layerwise went); delete it"
     return keys
   }()
 

@@ -18,8 +18,8 @@ public enum Method: String, CaseIterable, Codable, Sendable {
   /// `gated-pcgrad` without pseudo-labels.
   case gatedPCGradNoPL = "gated-pcgrad-no-pl"
   /// The default method: a label gate closes the sources whose labels
-  /// disagree with the target's, the open sources get equal shares, each
-  /// layer that conflicts with the target gradient is projected, and
+  /// disagree with the target's, each open source gets 1/K of the step (K active),
+  /// each layer that conflicts with the target gradient is projected, and
   /// pseudo-labels (``GatedPCGradWeighting``, docs/DESIGN.md); the adaptive
   /// learning rate only with `adaptive_lr.enabled: true`. Not a per-layer
   /// weighting of sources, so not named `gradmix` (issue #26; called

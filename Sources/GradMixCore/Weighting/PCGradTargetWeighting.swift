@@ -33,12 +33,12 @@ public struct PCGradTargetWeighting: WeightingRule {
       weights: shares.weights, usefulness: usefulness, emptyLayers: [], targetCoefficients: shares.coefficients)
   }
 
-  /// Equal shares 1/n among the n `included` sources in every layer (0 for
-  /// the rest), and the projection's coefficients
-  /// c_l = −Σ_{k included} (1/n) min(d_k,l, 0) / ‖g_T,l‖² (0 where ‖g_T,l‖ = 0).
+  /// Shares 1/N for the n `included` sources in every layer (0 for the rest),
+  /// N = `among` (n when nil), and the projection's coefficients
+  /// c_l = −Σ_{k included} (1/N) min(d_k,l, 0) / ‖g_T,l‖² (0 where ‖g_T,l‖ = 0).
   /// Shared with `GatedPCGradWeighting`, which passes the sources its label gate
-  /// leaves open.
-  static func equalShares(_ statistics: StepStatistics, included: [Bool]) -> (
+  /// leaves open and N = the active sources (a closed source's share is dropped).
+  static func equalShares(_ statistics: StepStatistics, included: [Bool], among: Int? = nil) -> (
     weights: [[Float]], coefficients: [Float], count: Int
   ) {
     let k = statistics.sourceCount, layers = statistics.layerCount
@@ -46,7 +46,7 @@ public struct PCGradTargetWeighting: WeightingRule {
     var c = [Float](repeating: 0, count: layers)
     let n = included.filter { $0 }.count
     guard n > 0 else { return (w, c, 0) }
-    let share = 1 / Double(n)
+    let share = 1 / Double(among ?? n)
     for l in 0..<layers {
       let t = statistics.targetSquaredNorms[l]
       var coefficient = 0.0
