@@ -10,8 +10,13 @@ import Foundation
 /// reader asks ``check(_:what:)`` with the bytes it is about to allocate, so
 /// data that would not fit ends in one `error:` line instead of the OOM killer.
 public enum DataMemory {
+  /// A limit for the current task only (tests: unlike the environment variable, it cannot leak into
+  /// another test running at the same time).
+  @TaskLocal public static var limitOverride: Int?
+
   /// The bytes data may take now.
   public static var available: Int {
+    if let n = limitOverride { return n }
     if let s = ProcessInfo.processInfo.environment["GRADMIX_DATA_MEMORY"], let n = Int(s), n > 0 { return n }
     if let f = MemoryLimits().smallest() { return Int(f.bytes) }
     return Int(clamping: ProcessInfo.processInfo.physicalMemory)

@@ -118,13 +118,14 @@ struct DiskDomainTests {
   func memory() throws {
     let root = try DataFixtures.dataRoot()
     defer { try? FileManager.default.removeItem(atPath: root) }
-    setenv("GRADMIX_DATA_MEMORY", "1000", 1)
-    defer { unsetenv("GRADMIX_DATA_MEMORY") }
-    do {
-      _ = try DomainCatalog(dataRoot: root, sampleShape: [3, 64, 64]).build("mnist", split: .test, seed: 1)
-      Issue.record("expected outOfMemory")
-    } catch let e as DataError {
-      #expect(e.description.contains("needs") && e.description.contains("only 0.0 MiB are available"), "\(e)")
+    // A task-local limit: the environment variable would reach the tests running beside this one.
+    try DataMemory.$limitOverride.withValue(1000) {
+      do {
+        _ = try DomainCatalog(dataRoot: root, sampleShape: [3, 64, 64]).build("mnist", split: .test, seed: 1)
+        Issue.record("expected outOfMemory")
+      } catch let e as DataError {
+        #expect(e.description.contains("needs") && e.description.contains("only 0.0 MiB are available"), "\(e)")
+      }
     }
   }
 }
