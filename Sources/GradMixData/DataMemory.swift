@@ -6,7 +6,8 @@ import Foundation
 /// `MemAvailable`, the process's memory cgroup, `RLIMIT_AS`,
 /// `GRADMIX_MEMORY_LIMIT`), read fresh at each check so what is already held
 /// counts, or physical memory where none is readable, overridable with
-/// `GRADMIX_DATA_MEMORY=<bytes>` (tests use it to exercise the refusal). A
+/// `GRADMIX_DATA_MEMORY=<bytes>` for a process (docs/CONFIG.md) and with
+/// ``limitOverride`` for one task (the tests of the refusal). A
 /// reader asks ``check(_:what:)`` with the bytes it is about to allocate, so
 /// data that would not fit ends in one `error:` line instead of the OOM killer.
 public enum DataMemory {

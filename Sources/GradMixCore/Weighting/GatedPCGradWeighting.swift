@@ -21,7 +21,7 @@ import Foundation
 /// labelled target set alone, taking its share. Sharing it out (weights
 /// 1/n over the n open sources, the rule until 2026-12-06) over-fits the few
 /// target labels while a weak useful source waits for the gate: `digits-uci`
-/// −2.41 ± 1.94 points (validation, 15 seeds), mean over 10 tasks −0.70 ± 1.56
+/// −2.59 ± 1.79 points (validation, 15 seeds), mean over 10 tasks −0.74 ± 1.54
 /// (10 seeds; docs/EXPERIMENTS.md, 2026-12-06). With every source open it
 /// is `pcgrad-target`'s mix.
 ///
